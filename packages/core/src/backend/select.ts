@@ -1,0 +1,123 @@
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs';
+import { registerTrainingKernels } from './kernels/register';
+import { withWasmThreads } from './wasm-threads';
+
+/** The compute backends we know, fastest first: `auto` tries them in this order. */
+export const BACKEND_ORDER = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+export interface BackendInfo {
+  /** Our name for it, as `--backend` takes it. */
+  name: BackendName;
+  /** tfjs's own name of the active backend (`tensorflow`, `wasm`, `cpu`). */
+  tfjsBackend: string;
+  threads: number;
+  tfjsVersion: string;
+}
+
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
+export const BACKEND_ENV = 'RETHINK_PRUNE_BACKEND';
+export const THREADS_ENV = 'RETHINK_PRUNE_THREADS';
+
+let active: BackendInfo | undefined;
+let nativeLoaded: 'tfjs-node-gpu' | 'tfjs-node' | undefined;
+
+function threadsWanted(): number {
+  const raw = process.env[THREADS_ENV];
+  if (raw === undefined || raw === '') return os.cpus().length;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`${THREADS_ENV}=${raw} is not a positive integer`);
+  return n;
+}
+
+async function initNative(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<BackendInfo> {
+  if (nativeLoaded && nativeLoaded !== pkg) {
+    throw new BackendError(`${pkg} cannot be loaded: ${nativeLoaded} is already loaded in this process (both register 'tensorflow')`);
+  }
+  try {
+    require(`@tensorflow/${pkg}`);
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    throw new BackendError(`backend ${pkg} is unavailable: ${why}. It is an optional dependency; ` +
+      `install it on a machine that can download libtensorflow (npm install @tensorflow/${pkg}@${tf.version.tfjs}).`);
+  }
+  nativeLoaded = pkg;
+  if (!(await tf.setBackend('tensorflow'))) throw new BackendError(`backend ${pkg} loaded but failed to initialise`);
+  return { name: pkg, tfjsBackend: 'tensorflow', threads: os.cpus().length, tfjsVersion: tf.version.tfjs };
+}
+
+async function initWasm(): Promise<BackendInfo> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasm = require('@tensorflow/tfjs-backend-wasm');
+  } catch (e) {
+    throw new BackendError(`backend wasm is unavailable: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const threads = threadsWanted();
+  if (!tf.engine().registryFactory['wasm']) {
+    throw new BackendError('backend wasm was shut down in this process (shutdownBackend) and cannot start again; use a new process');
+  }
+  const start = () => tf.setBackend('wasm');
+  const ok = threads > 1 ? await withWasmThreads(tf, wasm.setThreadsCount, threads, start) : await start();
+  if (!ok) throw new BackendError('backend wasm failed to initialise');
+  registerTrainingKernels('wasm');
+  return { name: 'wasm', tfjsBackend: 'wasm', threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs };
+}
+
+async function initCpu(): Promise<BackendInfo> {
+  if (!(await tf.setBackend('cpu'))) throw new BackendError('backend cpu failed to initialise');
+  registerTrainingKernels('cpu');
+  return { name: 'cpu', tfjsBackend: 'cpu', threads: 1, tfjsVersion: tf.version.tfjs };
+}
+
+const INIT: Record<BackendName, () => Promise<BackendInfo>> = {
+  'tfjs-node-gpu': () => initNative('tfjs-node-gpu'),
+  'tfjs-node': () => initNative('tfjs-node'),
+  wasm: initWasm,
+  cpu: initCpu,
+};
+
+/**
+ * Selects and initialises the compute backend: the one named (by argument, else $RETHINK_PRUNE_BACKEND),
+ * or with `auto` the first of BACKEND_ORDER that works. A named backend that cannot start is an error.
+ */
+export async function initBackend(requested?: string): Promise<BackendInfo> {
+  const name = (requested ?? process.env[BACKEND_ENV] ?? 'auto').trim() || 'auto';
+  if (active && (name === 'auto' || name === active.name)) return active;
+  if (name !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(name)) {
+    throw new BackendError(`unknown backend '${name}': choose one of auto, ${BACKEND_ORDER.join(', ')}`);
+  }
+  const candidates: BackendName[] = name === 'auto' ? [...BACKEND_ORDER] : [name as BackendName];
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    try {
+      active = await INIT[candidate]();
+      return active;
+    } catch (e) {
+      if (name !== 'auto') throw e;
+      failures.push((e as Error).message);
+    }
+  }
+  throw new BackendError(`no backend could start:\n  ${failures.join('\n  ')}`);
+}
+
+/** The backend initBackend chose, or undefined before it ran. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/**
+ * Releases the backend; wasm's pthread workers otherwise keep Node alive. Safe to call twice. Call it at the
+ * end of a program: wasm cannot be started again in the same process afterwards.
+ */
+export function shutdownBackend(): void {
+  if (tf.engine().registryFactory['wasm'] && tf.engine().registry['wasm']) tf.removeBackend('wasm');
+  active = undefined;
+}

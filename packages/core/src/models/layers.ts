@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The building blocks every family shares, with the seed repository's initialisation:
+ * conv N(0, √(2/(k²·out))) without bias, BN γ=γ0 β=0 (PyTorch momentum 0.1, ε 1e-5), linear N(0, 0.01).
+ */
+export type Sym = tf.SymbolicTensor;
+
+/** Deterministic per-layer seeds from one model seed. */
+export class SeedSequence {
+  private next = 0;
+  constructor(private readonly base: number) {}
+  take(): number {
+    return (this.base * 7919 + ++this.next * 104729) % 2147483647;
+  }
+}
+
+export function conv(x: Sym, name: string, filters: number, opts: { kernel?: number; stride?: number; seeds: SeedSequence;
+  bias?: boolean; padding?: 'same' | 'valid' }): Sym {
+  const k = opts.kernel ?? 3;
+  return tf.layers.conv2d({
+    name, filters, kernelSize: k, strides: opts.stride ?? 1, padding: opts.padding ?? 'same', useBias: opts.bias ?? false,
+    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (k * k * filters)), seed: opts.seeds.take() }),
+  }).apply(x) as Sym;
+}
+
+export function batchNorm(x: Sym, name: string, gamma = 1): Sym {
+  return tf.layers.batchNormalization({
+    name, axis: -1, momentum: 0.9, epsilon: 1e-5, gammaInitializer: tf.initializers.constant({ value: gamma }),
+  }).apply(x) as Sym;
+}
+
+export function relu(x: Sym, name: string): Sym {
+  return tf.layers.reLU({ name }).apply(x) as Sym;
+}
+
+export function linear(x: Sym, name: string, units: number, seeds: SeedSequence): Sym {
+  return tf.layers.dense({
+    name, units,
+    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seeds.take() }),
+  }).apply(x) as Sym;
+}
+
+export function maxPool(x: Sym, name: string, size = 2, stride = size): Sym {
+  return tf.layers.maxPooling2d({ name, poolSize: size, strides: stride, padding: 'valid' }).apply(x) as Sym;
+}
+
+export function avgPool(x: Sym, name: string, size: number, stride = size): Sym {
+  return tf.layers.averagePooling2d({ name, poolSize: size, strides: stride, padding: 'valid' }).apply(x) as Sym;
+}
+
+export function flatten(x: Sym, name: string): Sym {
+  return tf.layers.flatten({ name }).apply(x) as Sym;
+}
