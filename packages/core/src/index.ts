@@ -1,1 +1,12 @@
 export * from './backend';
+export { SpecError } from './errors';
+export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from './datasets-info';
+export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type ResNetSpec, type VggSpec } from './spec';
+export { VGG_CFGS, vggBnName, vggConvName, type VggCfg } from './models/vgg';
+export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from './models/resnet';
+export { countModel, countSpec, type Counts } from './counting';
+export { channelGroups, withWidths, type ChannelGroup, type ChannelMember, type MemberKind } from './graph';
+export { pruneChannels, type KeepSets } from './surgery';
+export { applyMasks, maskSparsity, namedWeights, type MaskSet } from './masks';
+export { loadModelDir, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';
+export { writeFileAtomic } from './fs-atomic';

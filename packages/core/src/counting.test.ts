@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, shutdownBackend } from './backend';
+import { countSpec } from './counting';
+import { namedSpec, type VggSpec } from './spec';
+
+beforeAll(async () => { await initBackend('cpu'); });
+afterAll(() => shutdownBackend());
+
+/** VGG on 32×32 input with the l1-norm head, counted by hand from the seed's per-module formulas. */
+function vggByHand(cfg: Array<number | 'M'>, classes: number) {
+  let params = 0;
+  let flops = 0;
+  let macs = 0; // conv multiply-adds only, what Li et al. report as FLOPs
+  let c = 3;
+  let hw = 32;
+  for (const v of cfg) {
+    if (v === 'M') {
+      hw /= 2;
+      flops += 4 * c * hw * hw; // max pool: k² per output element
+      continue;
+    }
+    params += 9 * c * v + 2 * v; // conv (no bias) + BN γ, β
+    flops += 9 * c * 2 * v * hw * hw + 2 * v * hw * hw + v * hw * hw; // conv + BN2d + ReLU
+    macs += 9 * c * v * hw * hw;
+    c = v;
+  }
+  // classifier: Linear(c,512) BN1d(512) ReLU Linear(512,classes); BN1d and the functional avgpool count 0.
+  params += c * 512 + 512 + 2 * 512 + 512 * classes + classes;
+  flops += 2 * c * 512 + 512 + 512 + 2 * 512 * classes + classes;
+  return { counts: { params, flops }, macs };
+}
+
+describe('countSpec (compute_flops.py conventions)', () => {
+  it('VGG-16 (l1-norm) on CIFAR-10: 15.0M parameters, conv multiply-adds 3.13e8 as in Li et al.', () => {
+    const counts = countSpec(namedSpec('vgg16'));
+    const hand = vggByHand((namedSpec('vgg16') as VggSpec).cfg, 10);
+    expect(counts).toEqual(hand.counts);
+    expect(counts.params / 1e6).toBeCloseTo(15.0, 1);
+    expect(hand.macs / 1e8).toBeCloseTo(3.13, 2); // Li et al., Table 1
+  });
+
+  it('the pruned VGG-16 cfg of vggprune.py: 5.4M parameters, 34% fewer conv multiply-adds', () => {
+    const pruned = [32, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 256, 256, 256, 'M', 256, 256, 256] as Array<number | 'M'>;
+    const spec: VggSpec = { ...(namedSpec('vgg16') as VggSpec), cfg: pruned };
+    const counts = countSpec(spec);
+    const hand = vggByHand(pruned, 10);
+    expect(counts).toEqual(hand.counts);
+    expect(counts.params / 1e6).toBeCloseTo(5.4, 1);
+    expect(hand.macs / 1e8).toBeCloseTo(2.06, 2); // Li et al., Table 1: 34.2% fewer
+  });
+
+  it('ResNet-56 on CIFAR-10: 853 018 parameters (0.85M), FLOPs = 2·MACs + BN + ReLU + pool + fc', () => {
+    const counts = countSpec(namedSpec('resnet56'));
+    expect(counts.params).toBe(853_018); // summed by hand in the note of this test file
+    // Conv MACs: stem 3·16·9·32² ; per stage s with width w and map m: first block conv1 in→w, then w→w convs.
+    const stages = [[16, 16, 32], [16, 32, 16], [32, 64, 8]];
+    let macs = 3 * 16 * 9 * 32 * 32;
+    let bnElems = 16 * 32 * 32;
+    let reluElems = 16 * 32 * 32;
+    for (const [cin, w, m] of stages) {
+      macs += (cin * w * 9 + w * w * 9) * m * m + 8 * 2 * (w * w * 9) * m * m;
+      bnElems += 9 * 2 * w * m * m;
+      reluElems += 9 * 2 * w * m * m;
+    }
+    expect(macs / 1e8).toBeCloseTo(1.25, 2); // Li et al., Table 1: 1.25e8
+    const expected = 2 * macs + 2 * bnElems + reluElems + 8 * 8 * 64 + (2 * 64 * 10 + 10);
+    expect(counts.flops).toBe(expected);
+  });
+});

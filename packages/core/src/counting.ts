@@ -1,0 +1,78 @@
+import type * as tf from '@tensorflow/tfjs';
+import { buildModel, type ArchSpec } from './spec';
+
+/**
+ * Parameters and FLOPs of a spec, counted as the seed's compute_flops.py counts them (per image):
+ * conv (2·k²·Cin + bias)·Cout·Ho·Wo; linear 2·weights + bias; BatchNorm2d 2 per input element (BatchNorm1d is
+ * not hooked, so 0); ReLU 1 per input element, at every call; max/avg pooling k² per output element, but only
+ * for pooling the seed runs as a module (VGG's final and the ResNet shortcut's pooling are functional calls
+ * there, so they count 0); residual additions count 0. Parameters are every trainable weight (PyTorch's
+ * parameters(): conv, linear, BN γ and β; running statistics excluded). Our fixed, non-trainable layers
+ * stand in for parameter-free operations of the seed and count nothing.
+ */
+export interface Counts {
+  params: number;
+  flops: number;
+}
+
+/** Layers that the seed computes with functional calls, which its FLOPs hooks do not see. */
+function functionalInSeed(spec: ArchSpec, layerName: string): boolean {
+  switch (spec.arch) {
+    case 'vgg': return layerName === 'avgpool';
+    case 'resnet': return layerName.endsWith('.downsample');
+  }
+}
+
+const numel = (shape: tf.Shape) => (shape as number[]).slice(1).reduce((a, d) => a * d, 1);
+
+export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
+  let params = 0;
+  let flops = 0;
+  for (const layer of model.layers) {
+    if (!layer.trainable && layer.countParams() > 0) continue;
+    params += layer.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((p, d) => p * d, 1), 0);
+    const inShape = (layer.input as tf.SymbolicTensor).shape;
+    const outShape = layer.outputShape as tf.Shape;
+    const cfg = layer.getConfig() as Record<string, any>;
+    switch (layer.getClassName()) {
+      case 'Conv2D': {
+        const [kh, kw] = cfg.kernelSize as number[];
+        const cin = (inShape as number[])[3];
+        const [, ho, wo, cout] = outShape as number[];
+        flops += (kh * kw * cin * 2 + (cfg.useBias ? 1 : 0)) * cout * ho * wo;
+        break;
+      }
+      case 'Dense': {
+        const units = cfg.units as number;
+        flops += 2 * numel(inShape as tf.Shape) * units + (cfg.useBias ? units : 0);
+        break;
+      }
+      case 'BatchNormalization':
+        if ((inShape as number[]).length === 4) flops += 2 * numel(inShape as tf.Shape);
+        break;
+      case 'ReLU':
+        flops += numel(inShape as tf.Shape);
+        break;
+      case 'MaxPooling2D':
+      case 'AveragePooling2D':
+        if (!functionalInSeed(spec, layer.name)) {
+          const [ph, pw] = cfg.poolSize as number[];
+          flops += ph * pw * numel(outShape);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return { params, flops };
+}
+
+/** Counts of a spec (builds the model once, without keeping it). */
+export function countSpec(spec: ArchSpec): Counts {
+  const model = buildModel(spec, 0);
+  try {
+    return countModel(spec, model);
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,84 @@
+import { DATASET_SHAPES } from './datasets-info';
+import { resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from './models/resnet';
+import { vggBnName, vggConvName } from './models/vgg';
+import type { ArchSpec } from './spec';
+
+/**
+ * The channel dependency graph of a spec: groups of tensor axes that index the same channels, so that
+ * dropping channel c of a group drops it everywhere at once (a conv's filters, its BN, the next layer's
+ * input slices). Structured methods produce keep-sets per group; surgery does the rest.
+ */
+export type MemberKind =
+  | 'conv-out' // conv kernel [kh,kw,in,out] axis 3 (and bias)
+  | 'conv-in' // conv kernel axis 2
+  | 'bn' // γ, β, moving mean, moving variance
+  | 'dense-in'; // dense kernel [in,out] axis 0; the input was flattened from HWC with `repeat` positions
+
+export interface ChannelMember {
+  layer: string;
+  kind: MemberKind;
+  repeat?: number;
+}
+
+export interface ChannelGroup {
+  /** Stable id: the name of the conv whose filters define the channels. */
+  id: string;
+  size: number;
+  members: ChannelMember[];
+  /** Where the width lives in the spec, so a new width is a spec edit. */
+  specIndex: number;
+}
+
+function vggGroups(spec: Extract<ArchSpec, { arch: 'vgg' }>): ChannelGroup[] {
+  const groups: ChannelGroup[] = [];
+  const convs = spec.cfg.map((v, i) => ({ v, i })).filter((e) => e.v !== 'M');
+  const pools = spec.cfg.filter((v) => v === 'M').length;
+  const side = DATASET_SHAPES[spec.dataset].height / 2 ** pools / 2; // after the final 2×2 average pooling
+  convs.forEach(({ v, i }, k) => {
+    const members: ChannelMember[] = [
+      { layer: vggConvName(k), kind: 'conv-out' },
+      { layer: vggBnName(k), kind: 'bn' },
+      k + 1 < convs.length
+        ? { layer: vggConvName(k + 1), kind: 'conv-in' }
+        : { layer: spec.classifier === 'bn-mlp' ? 'classifier.0' : 'classifier', kind: 'dense-in', repeat: side * side },
+    ];
+    groups.push({ id: vggConvName(k), size: v as number, members, specIndex: i });
+  });
+  return groups;
+}
+
+function resnetGroups(spec: Extract<ArchSpec, { arch: 'resnet' }>): ChannelGroup[] {
+  // Only each block's inner channels are free: the stage channels are tied across every block of a stage
+  // by the residual additions (and to the next stage by the zero-padding shortcut).
+  const n = resnetBlocksPerStage(spec.depth);
+  return RESNET_STAGE_WIDTHS.flatMap((_, s) => Array.from({ length: n }, (_, b) => {
+    const name = resnetBlockName(s, b);
+    return {
+      id: `${name}.conv1`,
+      size: spec.cfg[s * n + b],
+      specIndex: s * n + b,
+      members: [
+        { layer: `${name}.conv1`, kind: 'conv-out' as const },
+        { layer: `${name}.bn1`, kind: 'bn' as const },
+        { layer: `${name}.conv2`, kind: 'conv-in' as const },
+      ],
+    };
+  }));
+}
+
+export function channelGroups(spec: ArchSpec): ChannelGroup[] {
+  switch (spec.arch) {
+    case 'vgg': return vggGroups(spec);
+    case 'resnet': return resnetGroups(spec);
+  }
+}
+
+/** The spec with the given groups narrowed to new widths. */
+export function withWidths(spec: ArchSpec, widths: Map<string, number>): ArchSpec {
+  const cfg = [...spec.cfg] as Array<number | 'M'>;
+  for (const g of channelGroups(spec)) {
+    const w = widths.get(g.id);
+    if (w !== undefined) cfg[g.specIndex] = w;
+  }
+  return { ...spec, cfg } as ArchSpec;
+}

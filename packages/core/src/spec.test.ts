@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, shutdownBackend } from './backend';
+import { SpecError } from './errors';
+import { buildModel, namedSpec, validateSpec } from './spec';
+
+beforeAll(async () => { await initBackend('cpu'); });
+afterAll(() => shutdownBackend());
+
+describe('validateSpec', () => {
+  it('lists every problem of a bad spec at once', () => {
+    const err = (() => {
+      try {
+        validateSpec({ arch: 'vgg', dataset: 'svhn', cfg: [64, 0, 'X'], classifier: 'mlp' });
+      } catch (e) {
+        return e as SpecError;
+      }
+    })();
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err!.problems).toEqual([
+      expect.stringMatching(/^dataset: unknown dataset "svhn"/),
+      'cfg[1]: 0 is not a channel count > 0 or "M"',
+      'cfg[2]: "X" is not a channel count > 0 or "M"',
+      expect.stringMatching(/^classifier: "mlp"/),
+    ]);
+  });
+
+  it('rejects an unknown architecture and a ResNet cfg of the wrong length', () => {
+    expect(() => validateSpec({ arch: 'mobilenet', dataset: 'cifar10' })).toThrow(/unknown architecture "mobilenet"/);
+    expect(() => validateSpec({ arch: 'resnet', dataset: 'cifar10', depth: 56, cfg: [16, 16] })).toThrow(/needs 27 inner widths.*got 2/);
+    expect(() => validateSpec({ arch: 'resnet', dataset: 'cifar10', depth: 57, cfg: [] })).toThrow(/depth 6n\+2/);
+  });
+
+  it('round-trips through JSON unchanged', () => {
+    const spec = namedSpec('resnet56', 'cifar100');
+    expect(validateSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
+  });
+});
+
+describe('buildModel', () => {
+  it('VGG-16 (l1-norm head) has 13 named convs and the l1 classifier, 10 or 100 outputs', () => {
+    for (const [dataset, classes] of [['cifar10', 10], ['cifar100', 100]] as const) {
+      const model = buildModel(namedSpec('vgg16', dataset));
+      expect(model.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => l.name)).toEqual(
+        Array.from({ length: 13 }, (_, i) => `features.${i}.conv`));
+      expect(model.getLayer('classifier.0').getWeights()[0].shape).toEqual([512, 512]);
+      expect(model.outputs[0].shape).toEqual([null, classes]);
+      model.dispose();
+    }
+  });
+
+  it('grayscale data gets a one-channel input', () => {
+    const model = buildModel(namedSpec('resnet20', 'fashion-mnist'));
+    expect(model.inputs[0].shape).toEqual([null, 32, 32, 1]);
+    expect(model.getLayer('conv1').getWeights()[0].shape).toEqual([3, 3, 1, 16]);
+    model.dispose();
+  });
+
+  it('the ResNet shortcut pads channels with zeros after 2×2 average pooling', () => {
+    const model = buildModel(namedSpec('resnet20'));
+    const kernel = model.getLayer('layer2.0.shortcut').getWeights()[0];
+    expect(kernel.shape).toEqual([1, 1, 16, 32]);
+    const k = kernel.reshape([16, 32]).arraySync() as number[][];
+    expect(k[3][3]).toBe(1);
+    expect(k[3][19]).toBe(0);
+    expect(k.flat().reduce((a, b) => a + b, 0)).toBe(16);
+    expect(model.getLayer('layer2.0.shortcut').trainable).toBe(false);
+    model.dispose();
+  });
+
+  it('the same seed gives the same weights; another seed does not', () => {
+    const a = buildModel(namedSpec('resnet20'), 4).getLayer('layer1.0.conv1').getWeights()[0].dataSync();
+    const b = buildModel(namedSpec('resnet20'), 4).getLayer('layer1.0.conv1').getWeights()[0].dataSync();
+    const c = buildModel(namedSpec('resnet20'), 5).getLayer('layer1.0.conv1').getWeights()[0].dataSync();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+  });
+});

@@ -1,0 +1,80 @@
+import type * as tf from '@tensorflow/tfjs';
+import { DATASET_SHAPES, isDatasetName } from './datasets-info';
+import { SpecError } from './errors';
+import { buildResNet, defaultResNetCfg, resnetBlocksPerStage, type ResNetSpec } from './models/resnet';
+import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
+
+/**
+ * An architecture spec: a plain JSON object that fully describes a network. A pruned network is the same
+ * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
+ */
+export type ArchSpec = VggSpec | ResNetSpec;
+export type { ResNetSpec, VggSpec };
+
+export const ARCHS = ['vgg', 'resnet'] as const;
+
+const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Checks an untrusted object (e.g. parsed JSON) and returns it typed; lists every problem at once. */
+export function validateSpec(input: unknown): ArchSpec {
+  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SpecError(['a spec must be a JSON object']);
+  const s = input as Record<string, unknown>;
+  if (!(ARCHS as readonly unknown[]).includes(s.arch)) {
+    problems.push(`arch: unknown architecture ${JSON.stringify(s.arch)}; known: ${ARCHS.join(', ')}`);
+  }
+  if (!isDatasetName(s.dataset)) {
+    problems.push(`dataset: unknown dataset ${JSON.stringify(s.dataset)}; known: ${Object.keys(DATASET_SHAPES).join(', ')}`);
+  }
+  if (s.arch === 'vgg') {
+    if (!Array.isArray(s.cfg) || s.cfg.length === 0) {
+      problems.push('cfg: must be a non-empty list of channel counts and "M"');
+    } else {
+      s.cfg.forEach((v, i) => {
+        if (v !== 'M' && !isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0 or "M"`);
+      });
+      const pools = s.cfg.filter((v) => v === 'M').length;
+      if (isDatasetName(s.dataset) && DATASET_SHAPES[s.dataset].height / 2 ** pools < 2) {
+        problems.push(`cfg: ${pools} max pools shrink a ${DATASET_SHAPES[s.dataset].height}px input below 2×2 before the final 2×2 pooling`);
+      }
+    }
+    if (s.classifier !== 'linear' && s.classifier !== 'bn-mlp') {
+      problems.push(`classifier: ${JSON.stringify(s.classifier)}; use "linear" (network-slimming VGG) or "bn-mlp" (l1-norm VGG)`);
+    }
+  } else if (s.arch === 'resnet') {
+    if (!isPositiveInt(s.depth) || ((s.depth as number) - 2) % 6 !== 0) {
+      problems.push(`depth: ${JSON.stringify(s.depth)}; a CIFAR ResNet has depth 6n+2 (20, 32, 56, 110)`);
+    } else {
+      const blocks = 3 * resnetBlocksPerStage(s.depth as number);
+      if (!Array.isArray(s.cfg) || s.cfg.length !== blocks) {
+        problems.push(`cfg: ResNet-${s.depth} needs ${blocks} inner widths (one per block), got ${Array.isArray(s.cfg) ? s.cfg.length : JSON.stringify(s.cfg)}`);
+      } else {
+        s.cfg.forEach((v, i) => { if (!isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0`); });
+      }
+    }
+  }
+  if (problems.length > 0) throw new SpecError(problems);
+  return input as ArchSpec;
+}
+
+/** Builds the tfjs model a spec describes, initialised as the seed repository does, from `seed`. */
+export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
+  const valid = validateSpec(spec);
+  switch (valid.arch) {
+    case 'vgg': return buildVgg(valid, seed);
+    case 'resnet': return buildResNet(valid, seed);
+  }
+}
+
+/** Named specs of the paper's unpruned models, e.g. `vgg16`, `resnet56`, with the folder's variant. */
+export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'): ArchSpec {
+  const vgg = /^vgg(11|13|16|19)(-slimming)?$/.exec(name);
+  if (vgg) {
+    return { arch: 'vgg', dataset, cfg: [...VGG_CFGS[Number(vgg[1]) as 16]], classifier: vgg[2] ? 'linear' : 'bn-mlp' };
+  }
+  const resnet = /^resnet(\d+)$/.exec(name);
+  if (resnet && (Number(resnet[1]) - 2) % 6 === 0) {
+    return { arch: 'resnet', dataset, depth: Number(resnet[1]), cfg: defaultResNetCfg(Number(resnet[1])) };
+  }
+  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110`]);
+}
