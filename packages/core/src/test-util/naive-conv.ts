@@ -62,17 +62,8 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   return diff / (scale || 1);
 }
 
-/** A small seeded generator (mulberry32) so test inputs are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded test inputs: the same generator the loader uses. */
+export { mulberry32 as seededRandom } from '../data/rng';
 
 export function randomArray(rand: () => number, length: number): Float32Array {
   const a = new Float32Array(length);
