@@ -8,7 +8,7 @@ export { countModel, countSpec, type Counts } from './counting';
 export { channelGroups, withWidths, type ChannelGroup, type ChannelMember, type MemberKind } from './graph';
 export { pruneChannels, type KeepSets } from './surgery';
 export { applyMasks, maskSparsity, namedWeights, type MaskSet } from './masks';
-export { loadModelDir, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';
+export { loadModelDir, readModelSpec, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';
 export { writeFileAtomic } from './fs-atomic';
 export { BatchLoader, type Batch, type LoaderOptions } from './data/loader';
 export { mixSeed, mulberry32, permutation } from './data/rng';
@@ -16,3 +16,7 @@ export { cifarRecipe, fineTuneRecipe, imagenetRecipe, learningRate, scratchBEpoc
 export { Sgd } from './train/sgd';
 export { evaluate, type Evaluation } from './train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from './train/loop';
+export { narrow, narrowSpec } from './widths';
+export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
+export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, type ResultRow } from './results';
+export { runExperiment, STAGES, type StageName, type Experiment, type ExperimentData, type PaperNumbers, type StructuredPruner } from './pipeline';

@@ -50,6 +50,13 @@ export async function saveModelDir(dir: string, model: tf.LayersModel, spec: Arc
   }
 }
 
+/** The spec of a model directory, without loading its weights. */
+export function readModelSpec(dir: string): ArchSpec {
+  const file = path.join(dir, SPEC_JSON);
+  if (!fs.existsSync(file)) throw new ModelDirError(dir, `missing ${SPEC_JSON}`);
+  return validateSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
+}
+
 export interface LoadedModel {
   model: tf.LayersModel;
   spec: ArchSpec;
@@ -72,7 +79,7 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
   if (data.length !== expected) throw new ModelDirError(dir, `${WEIGHTS_BIN} has ${data.length} bytes, model.json expects ${expected}`);
   const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.length);
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
-  const spec = validateSpec(JSON.parse(fs.readFileSync(path.join(dir, SPEC_JSON), 'utf8')));
+  const spec = readModelSpec(dir);
   let masks: MaskSet | undefined;
   if (fs.existsSync(path.join(dir, 'masks.json'))) {
     const index: Record<string, { shape: number[]; offset: number }> = JSON.parse(fs.readFileSync(path.join(dir, 'masks.json'), 'utf8'));

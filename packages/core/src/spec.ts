@@ -51,6 +51,9 @@ export function validateSpec(input: unknown): ArchSpec {
       } else {
         s.cfg.forEach((v, i) => { if (!isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0`); });
       }
+      if (s.stageWidths !== undefined && (!Array.isArray(s.stageWidths) || s.stageWidths.length !== 3 || !s.stageWidths.every(isPositiveInt))) {
+        problems.push(`stageWidths: ${JSON.stringify(s.stageWidths)}; give three channel counts > 0, e.g. [16, 32, 64]`);
+      }
     }
   }
   if (problems.length > 0) throw new SpecError(problems);

@@ -1,6 +1,8 @@
 import type { DatasetInfo, ImageSet } from '@rethink-prune/datasets';
 import { mixSeed, mulberry32, permutation } from './rng';
 
+const SUBSET_SEED = 0x5eed;
+
 /** One batch, ready to become tensors: normalised NHWC floats and integer labels. */
 export interface Batch {
   x: Float32Array;
@@ -15,7 +17,10 @@ export interface LoaderOptions {
   /** Shuffle and augment (training); otherwise the set's order, no augmentation. */
   train: boolean;
   seed: number;
-  /** Use only the first `limit` images (profiles `quick`/`smoke`). */
+  /**
+   * Use only `limit` images (profiles `quick`/`smoke`): a fixed random subset, the same for every run and
+   * seed, so that sets stored by class still give every class.
+   */
   limit?: number;
 }
 
@@ -28,12 +33,17 @@ export class BatchLoader {
   readonly count: number;
   readonly batchesPerEpoch: number;
   private readonly lut: Float32Array[];
+  /** Image indices in use (all, or the fixed subset), in their base order. */
+  private readonly indices: Uint32Array;
 
   constructor(private readonly set: ImageSet, private readonly info: Pick<DatasetInfo, 'mean' | 'std' | 'augment'>,
     private readonly opts: LoaderOptions) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batch size ${opts.batchSize} must be a positive integer`);
     if (info.mean.length !== set.channels) throw new Error(`normalisation has ${info.mean.length} channels, images have ${set.channels}`);
     this.count = Math.min(set.count, opts.limit ?? set.count);
+    this.indices = this.count < set.count
+      ? Uint32Array.from(permutation(set.count, SUBSET_SEED).subarray(0, this.count)).sort()
+      : Uint32Array.from({ length: set.count }, (_, i) => i);
     this.batchesPerEpoch = Math.ceil(this.count / opts.batchSize);
     // value → normalised float, per channel; the padding value 0 maps to -mean/std as in PyTorch.
     this.lut = info.mean.map((m, c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / info.std[c]));
@@ -54,7 +64,7 @@ export class BatchLoader {
     const y = new Int32Array(size);
     const pad = this.opts.train ? this.info.augment.pad : 0;
     for (let i = 0; i < size; i++) {
-      const src = order ? order[start + i] : start + i;
+      const src = this.indices[order ? order[start + i] : start + i];
       y[i] = this.set.labels[src];
       let dx = 0;
       let dy = 0;

@@ -15,6 +15,8 @@ export interface ResNetSpec {
   depth: number;
   /** Inner width of each block, 3n entries; default [16]*n + [32]*n + [64]*n. */
   cfg: number[];
+  /** Output widths of the three stages; default [16, 32, 64] (narrower for the quick profile). */
+  stageWidths?: number[];
 }
 
 export const RESNET_STAGE_WIDTHS = [16, 32, 64];
@@ -23,10 +25,12 @@ export function resnetBlocksPerStage(depth: number): number {
   return (depth - 2) / 6;
 }
 
-export function defaultResNetCfg(depth: number): number[] {
+export function defaultResNetCfg(depth: number, stageWidths = RESNET_STAGE_WIDTHS): number[] {
   const n = resnetBlocksPerStage(depth);
-  return RESNET_STAGE_WIDTHS.flatMap((w) => new Array(n).fill(w));
+  return stageWidths.flatMap((w) => new Array(n).fill(w));
 }
+
+export const stageWidthsOf = (spec: ResNetSpec) => spec.stageWidths ?? RESNET_STAGE_WIDTHS;
 
 export const resnetBlockName = (stage: number, block: number) => `layer${stage + 1}.${block}`;
 export const SHORTCUT_SUFFIX = '.shortcut';
@@ -46,10 +50,11 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
   const seeds = new SeedSequence(seed);
   const n = resnetBlocksPerStage(spec.depth);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x = relu(batchNorm(conv(input, 'conv1', 16, { seeds }), 'bn1'), 'relu');
-  let inplanes = 16;
+  const widths = stageWidthsOf(spec);
+  let x = relu(batchNorm(conv(input, 'conv1', widths[0], { seeds }), 'bn1'), 'relu');
+  let inplanes = widths[0];
   const shortcuts: Array<{ name: string; from: number; to: number }> = [];
-  RESNET_STAGE_WIDTHS.forEach((planes, s) => {
+  widths.forEach((planes, s) => {
     for (let b = 0; b < n; b++) {
       const name = resnetBlockName(s, b);
       const stride = s > 0 && b === 0 ? 2 : 1;
@@ -70,7 +75,7 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
     }
   });
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
-  x = pytorchLinear(x, 'fc', shape.classes, 64, seeds);
+  x = pytorchLinear(x, 'fc', shape.classes, widths[2], seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'resnet' });
   for (const s of shortcuts) {
     // Zero-padding shortcut: channel c of the input goes to channel c of the output, the rest are zero.

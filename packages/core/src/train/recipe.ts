@@ -17,8 +17,9 @@ export interface Recipe {
 }
 
 export function cifarRecipe(epochs = 160): Recipe {
-  return { epochs, batchSize: 64, lr: 0.1, momentum: 0.9, weightDecay: 1e-4,
-    milestones: [Math.floor(epochs * 0.5), Math.floor(epochs * 0.75)], gamma: 0.1 };
+  // Milestones at epoch 0 (runs of one epoch) would only shrink the LR from the start; they are dropped.
+  const milestones = [Math.floor(epochs * 0.5), Math.floor(epochs * 0.75)].filter((m) => m > 0);
+  return { epochs, batchSize: 64, lr: 0.1, momentum: 0.9, weightDecay: 1e-4, milestones, gamma: 0.1 };
 }
 
 export function fineTuneRecipe(epochs = 40): Recipe {
