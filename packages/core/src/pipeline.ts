@@ -70,7 +70,6 @@ const pct = (part: number, whole: number) => Math.round(10000 * (1 - part / whol
  */
 export async function runExperiment(e: Experiment, data: ExperimentData, runRoot: string, only?: StageName): Promise<ResultRow | undefined> {
   const wanted = (s: StageName) => only === undefined || s === only;
-  const started = Date.now();
   const modelDir = path.join(runRoot, data.info.name, e.model, `seed${e.seed}`);
   const variantDir = path.join(modelDir, e.variant);
   const limit = { train: e.profile.trainLimit, test: e.profile.testLimit };
@@ -128,6 +127,6 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
     paper_acc_baseline: e.paper?.baseline ?? null, paper_acc_finetuned: e.paper?.finetuned ?? null,
     paper_acc_scratch_e: e.paper?.scratchE ?? null, paper_acc_scratch_b: e.paper?.scratchB ?? null,
     paper_source: e.paper?.source ?? null,
-    wall_seconds: Math.round((Date.now() - started) / 1000),
+    train_seconds: Math.round(base.trainSeconds + tuned.trainSeconds + scratchE.trainSeconds + scratchB.trainSeconds),
   };
 }

@@ -19,7 +19,7 @@ export interface Profile {
 
 export const PROFILES = {
   paper: { name: 'paper', epochs: 160, finetuneEpochs: 40, widthDivisor: 1, batchSize: 64 },
-  quick: { name: 'quick', epochs: 4, finetuneEpochs: 2, widthDivisor: 4, batchSize: 64, trainLimit: 3000, testLimit: 1000 },
+  quick: { name: 'quick', epochs: 4, finetuneEpochs: 1, widthDivisor: 4, batchSize: 64, trainLimit: 1500, testLimit: 1000 },
   smoke: { name: 'smoke', epochs: 1, finetuneEpochs: 1, widthDivisor: 8, batchSize: 32, trainLimit: 96, testLimit: 64 },
 } as const satisfies Record<string, Profile>;
 

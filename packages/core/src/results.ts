@@ -10,7 +10,7 @@ export const RESULT_COLUMNS = [
   'acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b',
   'epochs_baseline', 'epochs_finetune', 'epochs_scratch_b',
   'paper_acc_baseline', 'paper_acc_finetuned', 'paper_acc_scratch_e', 'paper_acc_scratch_b', 'paper_source',
-  'wall_seconds',
+  'train_seconds',
 ] as const;
 
 export type ResultRow = Record<(typeof RESULT_COLUMNS)[number], string | number | null>;

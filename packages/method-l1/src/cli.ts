@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<void> {
   if (rows.length > 0) {
     process.stdout.write(`\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are CIFAR-10, Table 1)\n`);
     process.stdout.write(`results: ${path.join(values['run-dir']!, profile.name, `results-${values.dataset}.csv`)}; ` +
-      `wall time ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      `this run took ${((Date.now() - started) / 1000).toFixed(0)} s (finished stages are reused)\n`);
   }
 }
 

@@ -12,7 +12,7 @@ import { l1Variant, targetWidths } from './variants';
 export const ALL_MODELS = ['vgg16-A', 'resnet56-A', 'resnet56-B', 'resnet110-A', 'resnet110-B'];
 export const DEFAULT_MODELS: Record<Profile['name'], string[]> = {
   paper: ALL_MODELS,
-  quick: ['vgg16-A', 'resnet56-A', 'resnet56-B'],
+  quick: ['vgg16-A', 'resnet56-B'],
   smoke: ['vgg16-A', 'resnet56-B'],
 };
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
 import { buildVgg, VGG_CFGS, type VggSpec } from '../models/vgg';
+import { loaderBench } from './loader-bench';
 
 /**
  * `nx run core:bench`: training and inference throughput of the active backend on CIFAR VGGs.
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   for (const [label, spec] of [['vgg16-cifar', vgg16], ['vgg-small-cifar', small]] as const) {
     for (const mode of ['train', 'infer'] as const) console.log(await measure(label, spec, mode, seconds));
   }
+  console.log(loaderBench(Math.min(seconds, 5)));
   if (args.includes('--profile')) console.log(`where a vgg16-cifar training step spends its time (tf.profile):\n${await profileTrainingStep(vgg16)}`);
 }
 

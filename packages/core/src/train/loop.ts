@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { DatasetInfo, ImageSet } from '@rethink-prune/datasets';
 import { activeBackend } from '../backend';
 import { BatchLoader } from '../data/loader';
+import { PrefetchingLoader } from '../data/prefetch';
 import { writeFileAtomic } from '../fs-atomic';
 import { applyMasks, type MaskSet } from '../masks';
 import { saveModelDir } from '../model-io';
@@ -102,7 +103,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const key = runKey(o);
   const backend = activeBackend() ?? { name: tf.getBackend(), threads: 1 };
   const shape = [o.data.info.height, o.data.info.width, o.data.info.channels];
-  const trainLoader = new BatchLoader(o.data.train, o.data.info, { batchSize: o.recipe.batchSize, train: true, seed: o.seed, limit: o.limit?.train });
+  const trainLoader = new PrefetchingLoader(o.data.train, o.data.info, { batchSize: o.recipe.batchSize, train: true, seed: o.seed, limit: o.limit?.train });
   const testLoader = new BatchLoader(o.data.test, o.data.info, { batchSize: 256, train: false, seed: 0, limit: o.limit?.test });
   const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay);
   const model = o.model;
@@ -136,69 +137,74 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await writeCheckpoint(o.runDir, model, o.spec, sgd, at);
   };
 
-  for (; state.epoch < o.recipe.epochs; state = { ...state, epoch: state.epoch + 1, nextBatch: 0 }) {
-    const lr = learningRate(o.recipe, state.epoch);
-    const started = Date.now();
-    let epochLoss = 0;
-    let epochCorrect = 0;
-    let epochSeen = 0;
-    progress.start(trainLoader.batchesPerEpoch, state.nextBatch);
-    for (const batch of trainLoader.epoch(state.epoch, state.nextBatch)) {
-      const t0 = Date.now();
-      const [loss, correct] = tf.tidy(() => {
-        const x = tf.tensor(batch.x, [batch.size, ...shape]);
-        const labels = tf.tensor1d(batch.y, 'int32');
-        let hits: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor;
-          // Kept past the forward scope, which disposes everything but the loss.
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
-          return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, o.data.info.classes), logits) as tf.Scalar;
-        }, varList);
-        const named: tf.NamedTensorMap = {};
-        for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!] = g;
-        for (const [name, extra] of o.hooks?.extraGradients?.(model) ?? []) named[name] = tf.add(named[name], extra);
-        const l = value.dataSync()[0];
-        if (!Number.isFinite(l)) throw new NonFiniteLossError(state.epoch + 1, batch.index, `loss became ${l}`);
-        sgd.step(variables, named, lr);
-        const hit = hits!.dataSync()[0];
-        hits!.dispose();
-        return [l, hit];
-      });
-      if (o.hooks?.masks) applyMasks(model, o.hooks.masks);
-      o.hooks?.afterStep?.({ model, epoch: state.epoch, step: batch.index, lr });
-      epochLoss += loss * batch.size;
-      epochCorrect += correct;
-      epochSeen += batch.size;
-      state = { ...state, nextBatch: batch.index + 1, trainSeconds: state.trainSeconds + (Date.now() - t0) / 1000,
-        imagesSeen: state.imagesSeen + batch.size };
-      progress.update(batch.index + 1, trainLoader.batchesPerEpoch,
-        `epoch ${state.epoch + 1}/${o.recipe.epochs} loss ${(epochLoss / epochSeen).toFixed(4)} lr ${lr}`);
-      if (batch.index + 1 < trainLoader.batchesPerEpoch && (batch.index + 1) % checkpointSteps === 0) {
-        await checkpoint(state);
+  try {
+    for (; state.epoch < o.recipe.epochs; state = { ...state, epoch: state.epoch + 1, nextBatch: 0 }) {
+      const lr = learningRate(o.recipe, state.epoch);
+      const started = Date.now();
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      let epochSeen = 0;
+      progress.start(trainLoader.batchesPerEpoch, state.nextBatch);
+      for await (const batch of trainLoader.epoch(state.epoch, state.nextBatch)) {
+        const t0 = Date.now();
+        const [loss, correct] = tf.tidy(() => {
+          const x = tf.tensor(batch.x, [batch.size, ...shape]);
+          const labels = tf.tensor1d(batch.y, 'int32');
+          let hits: tf.Tensor | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = model.apply(x, { training: true }) as tf.Tensor;
+            // Kept past the forward scope, which disposes everything but the loss.
+            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
+            return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, o.data.info.classes), logits) as tf.Scalar;
+          }, varList);
+          const named: tf.NamedTensorMap = {};
+          for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!] = g;
+          for (const [name, extra] of o.hooks?.extraGradients?.(model) ?? []) named[name] = tf.add(named[name], extra);
+          const l = value.dataSync()[0];
+          if (!Number.isFinite(l)) throw new NonFiniteLossError(state.epoch + 1, batch.index, `loss became ${l}`);
+          sgd.step(variables, named, lr);
+          const hit = hits!.dataSync()[0];
+          hits!.dispose();
+          return [l, hit];
+        });
+        if (o.hooks?.masks) applyMasks(model, o.hooks.masks);
+        o.hooks?.afterStep?.({ model, epoch: state.epoch, step: batch.index, lr });
+        epochLoss += loss * batch.size;
+        epochCorrect += correct;
+        epochSeen += batch.size;
+        state = { ...state, nextBatch: batch.index + 1, trainSeconds: state.trainSeconds + (Date.now() - t0) / 1000,
+          imagesSeen: state.imagesSeen + batch.size };
+        progress.update(batch.index + 1, trainLoader.batchesPerEpoch,
+          `epoch ${state.epoch + 1}/${o.recipe.epochs} loss ${(epochLoss / epochSeen).toFixed(4)} lr ${lr}`);
+        if (batch.index + 1 < trainLoader.batchesPerEpoch && (batch.index + 1) % checkpointSteps === 0) {
+          await checkpoint(state);
+        }
       }
+      progress.stop();
+      await o.hooks?.afterEpoch?.({ model, epoch: state.epoch, step: trainLoader.batchesPerEpoch, lr });
+      const test = evaluate(model, testLoader, shape);
+      const line = {
+        epoch: state.epoch + 1, lr, trainLoss: epochSeen ? epochLoss / epochSeen : null,
+        trainTop1: epochSeen ? (100 * epochCorrect) / epochSeen : null, testTop1: test.top1, testTop5: test.top5,
+        testLoss: test.loss, seconds: (Date.now() - started) / 1000,
+        imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : null,
+        backend: backend.name, threads: backend.threads,
+      };
+      fs.appendFileSync(path.join(o.runDir, METRICS), `${JSON.stringify(line)}\n`);
+      if (o.progress ?? true) {
+        process.stderr.write(`${o.label ?? 'train'} epoch ${line.epoch}/${o.recipe.epochs}: train loss ${line.trainLoss?.toFixed(4)}, ` +
+          `test top-1 ${test.top1.toFixed(2)}% top-5 ${test.top5.toFixed(2)}% (${line.seconds.toFixed(1)} s)\n`);
+      }
+      if (test.top1 > state.bestTop1) {
+        state = { ...state, bestTop1: test.top1, bestEpoch: state.epoch + 1 };
+        await saveModelDir(path.join(o.runDir, 'best'), model, o.spec);
+      }
+      state = { ...state, metricsLines: state.metricsLines + 1 };
+      await checkpoint({ ...state, epoch: state.epoch + 1, nextBatch: 0 });
     }
+  } finally {
     progress.stop();
-    await o.hooks?.afterEpoch?.({ model, epoch: state.epoch, step: trainLoader.batchesPerEpoch, lr });
-    const test = evaluate(model, testLoader, shape);
-    const line = {
-      epoch: state.epoch + 1, lr, trainLoss: epochSeen ? epochLoss / epochSeen : null,
-      trainTop1: epochSeen ? (100 * epochCorrect) / epochSeen : null, testTop1: test.top1, testTop5: test.top5,
-      testLoss: test.loss, seconds: (Date.now() - started) / 1000,
-      imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : null,
-      backend: backend.name, threads: backend.threads,
-    };
-    fs.appendFileSync(path.join(o.runDir, METRICS), `${JSON.stringify(line)}\n`);
-    if (o.progress ?? true) {
-      process.stderr.write(`${o.label ?? 'train'} epoch ${line.epoch}/${o.recipe.epochs}: train loss ${line.trainLoss?.toFixed(4)}, ` +
-        `test top-1 ${test.top1.toFixed(2)}% top-5 ${test.top5.toFixed(2)}% (${line.seconds.toFixed(1)} s)\n`);
-    }
-    if (test.top1 > state.bestTop1) {
-      state = { ...state, bestTop1: test.top1, bestEpoch: state.epoch + 1 };
-      await saveModelDir(path.join(o.runDir, 'best'), model, o.spec);
-    }
-    state = { ...state, metricsLines: state.metricsLines + 1 };
-    await checkpoint({ ...state, epoch: state.epoch + 1, nextBatch: 0 });
+    await trainLoader.dispose();
   }
   const final = evaluate(model, testLoader, shape);
   await saveModelDir(path.join(o.runDir, 'final'), model, o.spec);
