@@ -20,3 +20,5 @@ export { narrow, narrowSpec } from './widths';
 export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
 export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, type ResultRow } from './results';
 export { runExperiment, STAGES, type StageName, type Experiment, type ExperimentData, type PaperNumbers, type StructuredPruner } from './pipeline';
+export { PrefetchingLoader } from './data/prefetch';
+export { ImageFolderLoader } from './data/image-folder-loader';
