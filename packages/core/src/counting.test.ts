@@ -66,4 +66,34 @@ describe('countSpec (compute_flops.py conventions)', () => {
     const expected = 2 * macs + 2 * bnElems + reluElems + 8 * 8 * 64 + (2 * 64 * 10 + 10);
     expect(counts.flops).toBe(expected);
   });
+
+  it('PreResNet-164 on CIFAR-10: about 1.7M parameters; params and FLOPs equal the per-module sums', () => {
+    const counts = countSpec(namedSpec('preresnet164'));
+    const n = 18;
+    let params = 3 * 16 * 9;
+    let flops = 3 * 16 * 9 * 2 * 32 * 32;
+    let inplanes = 16;
+    [[16, 32], [32, 16], [64, 8]].forEach(([p, out], s) => {
+      for (let b = 0; b < n; b++) {
+        const inMap = s > 0 && b === 0 ? 2 * out : out; // the first block of stages 2 and 3 reads the larger map
+        const px = out * out;
+        // bn1 (+ the selection's `indexes` parameter, which computes nothing), ReLU on the selected channels
+        params += 2 * inplanes + inplanes;
+        flops += 2 * inplanes * inMap * inMap + inplanes * inMap * inMap;
+        // conv1 1×1 at the input resolution, bn2 + ReLU; conv2 3×3 (stride), bn3 + ReLU; conv3 1×1
+        params += inplanes * p + 2 * p + 9 * p * p + 2 * p + p * 4 * p;
+        flops += 2 * inplanes * p * inMap * inMap + 3 * p * inMap * inMap;
+        flops += 9 * p * 2 * p * px + 3 * p * px + p * 2 * 4 * p * px;
+        if (b === 0) { // 1×1 conv shortcut (stride 2 after stage 1)
+          params += inplanes * 4 * p;
+          flops += inplanes * 2 * 4 * p * px;
+        }
+        inplanes = 4 * p;
+      }
+    });
+    params += 2 * 256 + 256 + 256 * 10 + 10; // bn, selection, fc
+    flops += 2 * 256 * 64 + 256 * 64 + 64 * 256 + 2 * 256 * 10 + 10; // bn, ReLU, avgpool 8×8, fc
+    expect(counts).toEqual({ params, flops });
+    expect(counts.params / 1e6).toBeCloseTo(1.7, 1); // network slimming (Liu et al. 2017), Table 1: 1.70M
+  });
 });

@@ -8,7 +8,8 @@ import { buildModel, type ArchSpec } from './spec';
  * for pooling the seed runs as a module (VGG's final and the ResNet shortcut's pooling are functional calls
  * there, so they count 0); residual additions count 0. Parameters are every trainable weight (PyTorch's
  * parameters(): conv, linear, BN γ and β; running statistics excluded). Our fixed, non-trainable layers
- * stand in for parameter-free operations of the seed and count nothing.
+ * stand in for parameter-free operations of the seed and count nothing, except channel selections, whose
+ * seed module holds one (unused) parameter per input channel and computes nothing.
  */
 export interface Counts {
   params: number;
@@ -20,8 +21,12 @@ function functionalInSeed(spec: ArchSpec, layerName: string): boolean {
   switch (spec.arch) {
     case 'vgg': return layerName === 'avgpool';
     case 'resnet': return layerName.endsWith('.downsample');
+    case 'preresnet': return false;
   }
 }
+
+/** The seed's channel_selection holds an `indexes` parameter with one entry per input channel. */
+const isSelection = (layer: tf.layers.Layer) => !layer.trainable && /(^|\.)select$/.test(layer.name);
 
 const numel = (shape: tf.Shape) => (shape as number[]).slice(1).reduce((a, d) => a * d, 1);
 
@@ -29,6 +34,10 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
   let params = 0;
   let flops = 0;
   for (const layer of model.layers) {
+    if (isSelection(layer)) {
+      params += ((layer.input as tf.SymbolicTensor).shape as number[])[3];
+      continue;
+    }
     if (!layer.trainable && layer.countParams() > 0) continue;
     params += layer.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((p, d) => p * d, 1), 0);
     const inShape = (layer.input as tf.SymbolicTensor).shape;

@@ -1,4 +1,5 @@
 import { DATASET_SHAPES } from './datasets-info';
+import { preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
 import { resnetBlockName, resnetBlocksPerStage } from './models/resnet';
 import { vggBnName, vggConvName } from './models/vgg';
 import type { ArchSpec } from './spec';
@@ -12,7 +13,8 @@ export type MemberKind =
   | 'conv-out' // conv kernel [kh,kw,in,out] axis 3 (and bias)
   | 'conv-in' // conv kernel axis 2
   | 'bn' // γ, β, moving mean, moving variance
-  | 'dense-in'; // dense kernel [in,out] axis 0; the input was flattened from HWC with `repeat` positions
+  | 'dense-in' // dense kernel [in,out] axis 0; the input was flattened from HWC with `repeat` positions
+  | 'select-out'; // a channel selection's 0/1 kernel [1,1,in,out] axis 3
 
 export interface ChannelMember {
   layer: string;
@@ -27,6 +29,11 @@ export interface ChannelGroup {
   members: ChannelMember[];
   /** Where the width lives in the spec, so a new width is a spec edit. */
   specIndex: number;
+  /**
+   * For a channel selection (PreResNet): the group's channels are those of `bn`, of which `current` are
+   * selected now; keep-sets name BN channels (a subset of `current`), members are indexed by position.
+   */
+  selection?: { layer: string; bn: string; current: number[] };
 }
 
 function vggGroups(spec: Extract<ArchSpec, { arch: 'vgg' }>): ChannelGroup[] {
@@ -66,10 +73,40 @@ function resnetGroups(spec: Extract<ArchSpec, { arch: 'resnet' }>): ChannelGroup
   }));
 }
 
+function preresnetGroups(spec: Extract<ArchSpec, { arch: 'preresnet' }>): ChannelGroup[] {
+  const groups: ChannelGroup[] = [];
+  for (const sel of preresnetSelections(spec)) {
+    const current = spec.selections?.[sel.name] ?? Array.from({ length: sel.channels }, (_, c) => c);
+    groups.push({
+      id: sel.name, size: sel.channels, specIndex: sel.cfgIndex, selection: { layer: sel.name, bn: sel.bn, current },
+      members: [
+        { layer: sel.name, kind: 'select-out' },
+        sel.next === 'fc' ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: sel.next, kind: 'conv-in' },
+      ],
+    });
+  }
+  const n = preresnetBlocksPerStage(spec.depth);
+  for (let i = 0; i < 3 * n; i++) {
+    const block = `layer${Math.floor(i / n) + 1}.${i % n}`;
+    for (const [k, next] of [[1, 2], [2, 3]] as const) {
+      groups.push({
+        id: `${block}.conv${k}`, size: spec.cfg[3 * i + k], specIndex: 3 * i + k,
+        members: [
+          { layer: `${block}.conv${k}`, kind: 'conv-out' },
+          { layer: `${block}.bn${k + 1}`, kind: 'bn' },
+          { layer: `${block}.conv${next}`, kind: 'conv-in' },
+        ],
+      });
+    }
+  }
+  return groups;
+}
+
 export function channelGroups(spec: ArchSpec): ChannelGroup[] {
   switch (spec.arch) {
     case 'vgg': return vggGroups(spec);
     case 'resnet': return resnetGroups(spec);
+    case 'preresnet': return preresnetGroups(spec);
   }
 }
 

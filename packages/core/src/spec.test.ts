@@ -30,6 +30,16 @@ describe('validateSpec', () => {
     expect(() => validateSpec({ arch: 'resnet', dataset: 'cifar10', depth: 57, cfg: [] })).toThrow(/depth 6n\+2/);
   });
 
+  it('checks a PreResNet\'s cfg length and that every narrowed selection lists its channels', () => {
+    const spec = namedSpec('preresnet20');
+    expect(() => validateSpec({ ...spec, cfg: spec.cfg.slice(1) })).toThrow(/needs 19 widths/);
+    const cfg = [...(spec as { cfg: number[] }).cfg];
+    cfg[0] = 8;
+    expect(() => validateSpec({ ...spec, cfg })).toThrow(/cfg\[0\]: 8 channels selected from layer1\.0\.bn1 \(16\) needs selections\.layer1\.0\.select/);
+    expect(() => validateSpec({ ...spec, cfg, selections: { 'layer1.0.select': [3, 1, 2, 4, 5, 6, 7, 8] } })).toThrow(/must be increasing/);
+    expect(validateSpec({ ...spec, cfg, selections: { 'layer1.0.select': [0, 1, 2, 3, 4, 5, 6, 9] } })).toBeTruthy();
+  });
+
   it('round-trips through JSON unchanged', () => {
     const spec = namedSpec('resnet56', 'cifar100');
     expect(validateSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);

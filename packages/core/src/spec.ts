@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName } from './datasets-info';
 import { SpecError } from './errors';
+import { buildPreResNet, defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections, type PreResNetSpec } from './models/preresnet';
 import { buildResNet, defaultResNetCfg, resnetBlocksPerStage, type ResNetSpec } from './models/resnet';
 import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
 
@@ -8,10 +9,10 @@ import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
  * An architecture spec: a plain JSON object that fully describes a network. A pruned network is the same
  * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
  */
-export type ArchSpec = VggSpec | ResNetSpec;
-export type { ResNetSpec, VggSpec };
+export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec;
+export type { PreResNetSpec, ResNetSpec, VggSpec };
 
-export const ARCHS = ['vgg', 'resnet'] as const;
+export const ARCHS = ['vgg', 'resnet', 'preresnet'] as const;
 
 const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -55,9 +56,42 @@ export function validateSpec(input: unknown): ArchSpec {
         problems.push(`stageWidths: ${JSON.stringify(s.stageWidths)}; give three channel counts > 0, e.g. [16, 32, 64]`);
       }
     }
+  } else if (s.arch === 'preresnet') {
+    problems.push(...preresnetProblems(s));
   }
   if (problems.length > 0) throw new SpecError(problems);
   return input as ArchSpec;
+}
+
+function preresnetProblems(s: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (!isPositiveInt(s.depth) || ((s.depth as number) - 2) % 9 !== 0) {
+    return [`depth: ${JSON.stringify(s.depth)}; a PreResNet has depth 9n+2 (110, 164)`];
+  }
+  const want = 9 * preresnetBlocksPerStage(s.depth as number) + 1;
+  if (!Array.isArray(s.cfg) || s.cfg.length !== want) {
+    return [`cfg: PreResNet-${s.depth} needs ${want} widths (3 per block and the final one), got ${Array.isArray(s.cfg) ? s.cfg.length : JSON.stringify(s.cfg)}`];
+  }
+  s.cfg.forEach((v, i) => { if (!isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0`); });
+  const selections = (s.selections ?? {}) as Record<string, unknown>;
+  const known = preresnetSelections(s as unknown as PreResNetSpec);
+  for (const name of Object.keys(selections)) {
+    if (!known.some((k) => k.name === name)) problems.push(`selections.${name}: no such selection layer`);
+  }
+  for (const sel of known) {
+    const width = (s.cfg as number[])[sel.cfgIndex];
+    const kept = selections[sel.name];
+    if (kept === undefined) {
+      if (width !== sel.channels) problems.push(`cfg[${sel.cfgIndex}]: ${width} channels selected from ${sel.bn} (${sel.channels}) needs selections.${sel.name}`);
+      continue;
+    }
+    if (!Array.isArray(kept) || kept.length !== width) {
+      problems.push(`selections.${sel.name}: must list cfg[${sel.cfgIndex}] = ${width} channel indices`);
+    } else if (kept.some((c, i) => !Number.isInteger(c) || c < 0 || c >= sel.channels || (i > 0 && c <= kept[i - 1]))) {
+      problems.push(`selections.${sel.name}: indices must be increasing integers in 0..${sel.channels - 1}`);
+    }
+  }
+  return problems;
 }
 
 /** Builds the tfjs model a spec describes, initialised as the seed repository does, from `seed`. */
@@ -66,6 +100,7 @@ export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
   switch (valid.arch) {
     case 'vgg': return buildVgg(valid, seed);
     case 'resnet': return buildResNet(valid, seed);
+    case 'preresnet': return buildPreResNet(valid, seed);
   }
 }
 
@@ -79,5 +114,9 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
   if (resnet && (Number(resnet[1]) - 2) % 6 === 0) {
     return { arch: 'resnet', dataset, depth: Number(resnet[1]), cfg: defaultResNetCfg(Number(resnet[1])) };
   }
-  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110`]);
+  const pre = /^preresnet(\d+)$/.exec(name);
+  if (pre && (Number(pre[1]) - 2) % 9 === 0) {
+    return { arch: 'preresnet', dataset, depth: Number(pre[1]), cfg: defaultPreResNetCfg(Number(pre[1])) };
+  }
+  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110, preresnet110|164`]);
 }

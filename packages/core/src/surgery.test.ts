@@ -26,8 +26,7 @@ function randomiseBatchNorms(model: tf.LayersModel, rand: () => number): void {
 function zeroDropped(model: tf.LayersModel, spec: ArchSpec, keep: KeepSets): void {
   for (const g of channelGroups(spec)) {
     if (!keep[g.id]) continue;
-    const bn = g.members.find((m) => m.kind === 'bn')!;
-    const layer = model.getLayer(bn.layer);
+    const layer = model.getLayer(g.selection?.bn ?? g.members.find((m) => m.kind === 'bn')!.layer);
     const mask = tf.tensor(Array.from({ length: g.size }, (_, c) => (keep[g.id].includes(c) ? 1 : 0)));
     const [gamma, beta, mean, variance] = layer.getWeights();
     layer.setWeights([gamma.mul(mask), beta.mul(mask), mean, variance]);
@@ -37,8 +36,9 @@ function zeroDropped(model: tf.LayersModel, spec: ArchSpec, keep: KeepSets): voi
 function randomKeep(spec: ArchSpec, rand: () => number, fraction: number): KeepSets {
   const keep: KeepSets = {};
   for (const g of channelGroups(spec)) {
-    const order = Array.from({ length: g.size }, (_, i) => i).sort(() => rand() - 0.5);
-    keep[g.id] = order.slice(0, Math.max(1, Math.round(g.size * fraction)));
+    const pool = g.selection ? g.selection.current : Array.from({ length: g.size }, (_, i) => i);
+    const order = [...pool].sort(() => rand() - 0.5);
+    keep[g.id] = order.slice(0, Math.max(1, Math.round(pool.length * fraction)));
   }
   return keep;
 }
@@ -47,6 +47,7 @@ describe.each([
   ['VGG-11 (l1 head)', namedSpec('vgg11')],
   ['VGG-13 (slimming head)', namedSpec('vgg13-slimming')],
   ['ResNet-20 (inner block channels)', namedSpec('resnet20')],
+  ['PreResNet-20 (bottlenecks and channel selections)', namedSpec('preresnet20')],
 ])('surgery on %s', (_, spec) => {
   it('the pruned model gives the logits of the original with dropped channels silenced (1e-5)', () => {
     const rand = seededRandom(21);
@@ -54,13 +55,34 @@ describe.each([
     randomiseBatchNorms(model, rand);
     const keep = randomKeep(spec, rand, 0.6);
     const { spec: small, model: pruned } = pruneChannels(model, spec, keep);
-    for (const g of channelGroups(small)) expect(g.size).toBe(keep[g.id].length);
+    for (const g of channelGroups(small)) expect(g.selection ? g.selection.current : g.size).toEqual(g.selection ? [...keep[g.id]].sort((a, b) => a - b) : keep[g.id].length);
     zeroDropped(model, spec, keep);
     const x = tf.tensor4d(randomArray(rand, 4 * 32 * 32 * 3), [4, 32, 32, 3]);
     const want = (model.predict(x) as tf.Tensor).dataSync();
     const got = (pruned.predict(x) as tf.Tensor).dataSync();
     expect(relativeError(got, want)).toBeLessThan(1e-5);
     expect(pruned.countParams()).toBeLessThan(model.countParams());
+  });
+});
+
+describe('pruning a PreResNet twice', () => {
+  it('narrows the selections again; logits match the original with both rounds of channels silenced', () => {
+    const rand = seededRandom(5);
+    const spec = namedSpec('preresnet20');
+    const model = buildModel(spec, 2);
+    randomiseBatchNorms(model, rand);
+    const first = randomKeep(spec, rand, 0.75);
+    const once = pruneChannels(model, spec, first);
+    const second = randomKeep(once.spec, rand, 0.6);
+    const twice = pruneChannels(once.model, once.spec, second);
+    expect(twice.spec.arch === 'preresnet' && twice.spec.selections!['layer2.0.select']).toEqual([...second['layer2.0.select']].sort((a, b) => a - b));
+    const err = (() => { try { pruneChannels(once.model, once.spec, { 'layer1.0.select': [first['layer1.0.select'].length === 16 ? 99 : [...Array(16).keys()].find((c) => !first['layer1.0.select'].includes(c))!] }); } catch (e) { return e as Error; } })();
+    expect(err?.message).toMatch(/not selected now|outside/);
+    zeroDropped(once.model, once.spec, second);
+    const x = tf.tensor4d(randomArray(rand, 2 * 32 * 32 * 3), [2, 32, 32, 3]);
+    const want = (once.model.predict(x) as tf.Tensor).dataSync();
+    const got = (twice.model.predict(x) as tf.Tensor).dataSync();
+    expect(relativeError(got, want)).toBeLessThan(1e-5);
   });
 });
 

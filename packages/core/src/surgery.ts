@@ -15,6 +15,8 @@ function selections(kind: MemberKind, weightShapes: number[][], keep: number[], 
       return weightShapes.map((s, w) => ({ weight: w, axis: s.length === 4 ? 3 : 0, indices: keep }));
     case 'conv-in':
       return [{ weight: 0, axis: 2, indices: keep }];
+    case 'select-out':
+      return [{ weight: 0, axis: 3, indices: keep }];
     case 'bn':
       return weightShapes.map((_, w) => ({ weight: w, axis: 0, indices: keep }));
     case 'dense-in': {
@@ -38,6 +40,8 @@ function checkKeepSets(groups: ChannelGroup[], keep: KeepSets): void {
     if (new Set(indices).size !== indices.length) problems.push(`${id}: repeated channel indices`);
     const bad = indices.filter((i) => !Number.isInteger(i) || i < 0 || i >= g.size);
     if (bad.length > 0) problems.push(`${id}: indices ${bad.slice(0, 5).join(', ')} outside 0..${g.size - 1}`);
+    const unselected = g.selection ? indices.filter((i) => !g.selection!.current.includes(i)) : [];
+    if (unselected.length > 0) problems.push(`${id}: channels ${unselected.slice(0, 5).join(', ')} of ${g.selection!.bn} are not selected now`);
   }
   if (problems.length > 0) throw new SpecError(problems);
 }
@@ -50,17 +54,22 @@ export function pruneChannels(model: tf.LayersModel, spec: ArchSpec, keep: KeepS
   const groups = channelGroups(spec);
   checkKeepSets(groups, keep);
   const sorted = Object.fromEntries(Object.entries(keep).map(([id, k]) => [id, [...k].sort((a, b) => a - b)]));
-  const newSpec = withWidths(spec, new Map(Object.entries(sorted).map(([id, k]) => [id, k.length])));
-  const newModel = buildModel(newSpec, 0);
+  let newSpec = withWidths(spec, new Map(Object.entries(sorted).map(([id, k]) => [id, k.length])));
   const byLayer = new Map<string, Array<{ kind: MemberKind; keep: number[]; size: number; repeat?: number }>>();
   for (const g of groups) {
     if (!sorted[g.id]) continue;
+    // A selection group is kept by BN channel; its members hold only the selected ones, by position.
+    const sel = g.selection;
+    const keep = sel ? sorted[g.id].map((c) => sel.current.indexOf(c)) : sorted[g.id];
+    const size = sel ? sel.current.length : g.size;
+    if (sel && newSpec.arch === 'preresnet') newSpec = { ...newSpec, selections: { ...newSpec.selections, [sel.layer]: sorted[g.id] } };
     for (const m of g.members) {
       const list = byLayer.get(m.layer) ?? [];
-      list.push({ kind: m.kind, keep: sorted[g.id], size: g.size, repeat: m.repeat });
+      list.push({ kind: m.kind, keep, size, repeat: m.repeat });
       byLayer.set(m.layer, list);
     }
   }
+  const newModel = buildModel(newSpec, 0);
   for (const layer of model.layers) {
     const old = layer.getWeights();
     if (old.length === 0) continue;
