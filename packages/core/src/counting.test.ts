@@ -96,4 +96,50 @@ describe('countSpec (compute_flops.py conventions)', () => {
     expect(counts).toEqual({ params, flops });
     expect(counts.params / 1e6).toBeCloseTo(1.7, 1); // network slimming (Liu et al. 2017), Table 1: 1.70M
   });
+
+  it.each([
+    // DenseNet-40 (k=12): "1.0M" parameters (Huang et al., rounded; the sums give 1.06M); DenseNet-BC-100 (k=12): 0.8M.
+    ['densenet40', 1.0, false, 1],
+    ['densenet40-wl', 1.0, false, 1],
+    ['densenet-bc100', 0.8, true, 2],
+  ] as const)('%s: params ≈ %fM; params and FLOPs equal the per-module sums', (name, millions, bottleneck, compression) => {
+    const slimming = name === 'densenet40';
+    const counts = countSpec(namedSpec(name));
+    const g = 12;
+    const n = bottleneck ? 16 : 12;
+    let c = 2 * g;
+    let params = 3 * c * 9;
+    let flops = 3 * c * 9 * 2 * 32 * 32;
+    const preact = (ch: number, px: number) => { // bn (+ selection indexes) and ReLU on `ch` channels
+      params += 2 * ch + (slimming ? ch : 0);
+      flops += 3 * ch * px;
+    };
+    for (let s = 0; s < 3; s++) {
+      const side = 32 >> s;
+      const px = side * side;
+      for (let b = 0; b < n; b++) {
+        preact(c, px);
+        if (bottleneck) {
+          params += c * 4 * g + 2 * 4 * g + 9 * 4 * g * g;
+          flops += 2 * c * 4 * g * px + 3 * 4 * g * px + 9 * 4 * g * 2 * g * px;
+        } else {
+          params += 9 * c * g;
+          flops += 9 * c * 2 * g * px;
+        }
+        c += g;
+      }
+      if (s < 2) { // transition: bn, ReLU, 1×1 conv; its 2×2 pooling is functional in the seed (0 FLOPs)
+        preact(c, px);
+        const out = Math.floor(c / compression);
+        params += c * out;
+        flops += 2 * c * out * px;
+        c = out;
+      }
+    }
+    preact(c, 64);
+    params += c * 10 + 10;
+    flops += 64 * c + 2 * c * 10 + 10; // avgpool 8×8, fc
+    expect(counts).toEqual({ params, flops });
+    expect(Math.abs(counts.params / 1e6 - millions)).toBeLessThan(0.1);
+  });
 });

@@ -22,6 +22,7 @@ function functionalInSeed(spec: ArchSpec, layerName: string): boolean {
     case 'vgg': return layerName === 'avgpool';
     case 'resnet': return layerName.endsWith('.downsample');
     case 'preresnet': return false;
+    case 'densenet': return layerName.endsWith('.pool'); // F.avg_pool2d in the transitions
   }
 }
 

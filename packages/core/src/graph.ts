@@ -1,4 +1,5 @@
 import { DATASET_SHAPES } from './datasets-info';
+import { densenetUnits } from './models/densenet';
 import { preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
 import { resnetBlockName, resnetBlocksPerStage } from './models/resnet';
 import { vggBnName, vggConvName } from './models/vgg';
@@ -102,8 +103,25 @@ function preresnetGroups(spec: Extract<ArchSpec, { arch: 'preresnet' }>): Channe
   return groups;
 }
 
+function densenetGroups(spec: Extract<ArchSpec, { arch: 'densenet' }>): ChannelGroup[] {
+  // Concatenated channels are never removed from the conv outputs; slimming prunes what each selection reads.
+  const groups: ChannelGroup[] = [];
+  densenetUnits(spec).forEach((u, i) => {
+    if (spec.variant === 'slimming') {
+      const layer = u.name ? `${u.name}.select` : 'select';
+      const current = spec.selections?.[layer] ?? Array.from({ length: u.inplanes }, (_, c) => c);
+      groups.push({
+        id: layer, size: u.inplanes, specIndex: i, selection: { layer, bn: u.name ? `${u.name}.bn1` : 'bn', current },
+        members: [{ layer, kind: 'select-out' }, u.kind === 'final' ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: `${u.name}.conv1`, kind: 'conv-in' }],
+      });
+    }
+  });
+  return groups;
+}
+
 export function channelGroups(spec: ArchSpec): ChannelGroup[] {
   switch (spec.arch) {
+    case 'densenet': return densenetGroups(spec);
     case 'vgg': return vggGroups(spec);
     case 'resnet': return resnetGroups(spec);
     case 'preresnet': return preresnetGroups(spec);
@@ -112,6 +130,7 @@ export function channelGroups(spec: ArchSpec): ChannelGroup[] {
 
 /** The spec with the given groups narrowed to new widths. */
 export function withWidths(spec: ArchSpec, widths: Map<string, number>): ArchSpec {
+  if (!spec.cfg || widths.size === 0) return spec;
   const cfg = [...spec.cfg] as Array<number | 'M'>;
   for (const g of channelGroups(spec)) {
     const w = widths.get(g.id);

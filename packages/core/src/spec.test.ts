@@ -32,8 +32,8 @@ describe('validateSpec', () => {
 
   it('checks a PreResNet\'s cfg length and that every narrowed selection lists its channels', () => {
     const spec = namedSpec('preresnet20');
-    expect(() => validateSpec({ ...spec, cfg: spec.cfg.slice(1) })).toThrow(/needs 19 widths/);
     const cfg = [...(spec as { cfg: number[] }).cfg];
+    expect(() => validateSpec({ ...spec, cfg: cfg.slice(1) })).toThrow(/needs 19 widths/);
     cfg[0] = 8;
     expect(() => validateSpec({ ...spec, cfg })).toThrow(/cfg\[0\]: 8 channels selected from layer1\.0\.bn1 \(16\) needs selections\.layer1\.0\.select/);
     expect(() => validateSpec({ ...spec, cfg, selections: { 'layer1.0.select': [3, 1, 2, 4, 5, 6, 7, 8] } })).toThrow(/must be increasing/);
@@ -75,6 +75,18 @@ describe('buildModel', () => {
     expect(k.flat().reduce((a, b) => a + b, 0)).toBe(16);
     expect(model.getLayer('layer2.0.shortcut').trainable).toBe(false);
     model.dispose();
+  });
+
+  it('DenseNet: slimming has a selection before every conv reading the concatenation; BC-100 has bottlenecks and halves at transitions', () => {
+    const slim = buildModel(namedSpec('densenet40'));
+    expect(slim.layers.filter((l) => l.name.endsWith('select')).length).toBe(39);
+    expect(slim.getLayer('dense3.11.conv1').getWeights()[0].shape).toEqual([3, 3, 444, 12]);
+    const bc = buildModel(namedSpec('densenet-bc100'));
+    expect(bc.layers.some((l) => l.name.endsWith('select'))).toBe(false);
+    expect(bc.getLayer('dense1.0.conv1').getWeights()[0].shape).toEqual([1, 1, 24, 48]);
+    expect(bc.getLayer('trans1.conv1').getWeights()[0].shape).toEqual([1, 1, 216, 108]);
+    expect(bc.getLayer('fc').getWeights()[0].shape).toEqual([342, 10]);
+    expect(() => validateSpec({ ...namedSpec('densenet40-wl'), cfg: [1] })).toThrow(/only the slimming variant/);
   });
 
   it('the same seed gives the same weights; another seed does not', () => {

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName } from './datasets-info';
 import { SpecError } from './errors';
+import { buildDenseNet, defaultDenseNetCfg, densenetBlocksPerStage, densenetUnits, type DenseNetSpec } from './models/densenet';
 import { buildPreResNet, defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections, type PreResNetSpec } from './models/preresnet';
 import { buildResNet, defaultResNetCfg, resnetBlocksPerStage, type ResNetSpec } from './models/resnet';
 import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
@@ -9,10 +10,10 @@ import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
  * An architecture spec: a plain JSON object that fully describes a network. A pruned network is the same
  * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
  */
-export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec;
-export type { PreResNetSpec, ResNetSpec, VggSpec };
+export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec;
+export type { DenseNetSpec, PreResNetSpec, ResNetSpec, VggSpec };
 
-export const ARCHS = ['vgg', 'resnet', 'preresnet'] as const;
+export const ARCHS = ['vgg', 'resnet', 'preresnet', 'densenet'] as const;
 
 const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -58,6 +59,8 @@ export function validateSpec(input: unknown): ArchSpec {
     }
   } else if (s.arch === 'preresnet') {
     problems.push(...preresnetProblems(s));
+  } else if (s.arch === 'densenet') {
+    problems.push(...densenetProblems(s));
   }
   if (problems.length > 0) throw new SpecError(problems);
   return input as ArchSpec;
@@ -94,6 +97,36 @@ function preresnetProblems(s: Record<string, unknown>): string[] {
   return problems;
 }
 
+function densenetProblems(s: Record<string, unknown>): string[] {
+  if (s.variant !== 'slimming' && s.variant !== 'weight-level') return [`variant: ${JSON.stringify(s.variant)}; use "slimming" or "weight-level"`];
+  if (s.growthRate !== undefined && !isPositiveInt(s.growthRate)) return [`growthRate: ${JSON.stringify(s.growthRate)} is not a positive integer`];
+  if (s.compressionRate !== undefined && !(typeof s.compressionRate === 'number' && s.compressionRate >= 1)) return [`compressionRate: ${JSON.stringify(s.compressionRate)}; use 1 or 2`];
+  const n = isPositiveInt(s.depth) ? densenetBlocksPerStage(s as unknown as DenseNetSpec) : NaN;
+  if (!Number.isInteger(n) || n < 1) return [`depth: ${JSON.stringify(s.depth)}; a DenseNet has depth 3n+4 (6n+4 with bottlenecks)`];
+  if (s.variant === 'weight-level') {
+    return s.cfg !== undefined || s.selections !== undefined ? ['cfg/selections: only the slimming variant has channel selections'] : [];
+  }
+  if (s.bottleneck) return ['bottleneck: the slimming DenseNet has basic blocks only'];
+  const units = densenetUnits(s as unknown as DenseNetSpec);
+  if (!Array.isArray(s.cfg) || s.cfg.length !== units.length) {
+    return [`cfg: DenseNet-${s.depth} (slimming) needs ${units.length} selected widths, got ${Array.isArray(s.cfg) ? s.cfg.length : JSON.stringify(s.cfg)}`];
+  }
+  const problems: string[] = [];
+  const selections = (s.selections ?? {}) as Record<string, unknown>;
+  units.forEach((u, i) => {
+    const name = u.name ? `${u.name}.select` : 'select';
+    const width = (s.cfg as unknown[])[i];
+    const kept = selections[name];
+    if (!isPositiveInt(width)) problems.push(`cfg[${i}]: ${JSON.stringify(width)} is not a channel count > 0`);
+    else if (kept === undefined && width !== u.inplanes) problems.push(`cfg[${i}]: ${width} of ${u.inplanes} channels needs selections.${name}`);
+    else if (kept !== undefined && (!Array.isArray(kept) || kept.length !== width ||
+      kept.some((c, j) => !Number.isInteger(c) || c < 0 || c >= u.inplanes || (j > 0 && c <= kept[j - 1])))) {
+      problems.push(`selections.${name}: must list ${width} increasing channel indices in 0..${u.inplanes - 1}`);
+    }
+  });
+  return problems;
+}
+
 /** Builds the tfjs model a spec describes, initialised as the seed repository does, from `seed`. */
 export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
   const valid = validateSpec(spec);
@@ -101,6 +134,7 @@ export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
     case 'vgg': return buildVgg(valid, seed);
     case 'resnet': return buildResNet(valid, seed);
     case 'preresnet': return buildPreResNet(valid, seed);
+    case 'densenet': return buildDenseNet(valid, seed);
   }
 }
 
@@ -118,5 +152,12 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
   if (pre && (Number(pre[1]) - 2) % 9 === 0) {
     return { arch: 'preresnet', dataset, depth: Number(pre[1]), cfg: defaultPreResNetCfg(Number(pre[1])) };
   }
-  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110, preresnet110|164`]);
+  if (name === 'densenet40') {
+    const base = { arch: 'densenet' as const, dataset, depth: 40, variant: 'slimming' as const };
+    return { ...base, cfg: defaultDenseNetCfg(base) };
+  }
+  if (name === 'densenet40-wl') return { arch: 'densenet', dataset, depth: 40, variant: 'weight-level' };
+  if (name === 'densenet-bc100') return { arch: 'densenet', dataset, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
+  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110, ` +
+    'preresnet110|164, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level)']);
 }

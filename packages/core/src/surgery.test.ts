@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from './backend';
 import { SpecError } from './errors';
 import { channelGroups } from './graph';
+import { defaultDenseNetCfg } from './models/densenet';
 import { type ArchSpec, buildModel, namedSpec } from './spec';
 import { type KeepSets, pruneChannels } from './surgery';
 import { randomArray, relativeError, seededRandom } from './test-util/naive-conv';
@@ -48,6 +49,8 @@ describe.each([
   ['VGG-13 (slimming head)', namedSpec('vgg13-slimming')],
   ['ResNet-20 (inner block channels)', namedSpec('resnet20')],
   ['PreResNet-20 (bottlenecks and channel selections)', namedSpec('preresnet20')],
+  ['DenseNet-16 (slimming: concatenations and channel selections)', { arch: 'densenet', dataset: 'cifar10', depth: 16, variant: 'slimming',
+    cfg: defaultDenseNetCfg({ arch: 'densenet', dataset: 'cifar10', depth: 16, variant: 'slimming' }) } as ArchSpec],
 ])('surgery on %s', (_, spec) => {
   it('the pruned model gives the logits of the original with dropped channels silenced (1e-5)', () => {
     const rand = seededRandom(21);

@@ -62,7 +62,9 @@ export function pruneChannels(model: tf.LayersModel, spec: ArchSpec, keep: KeepS
     const sel = g.selection;
     const keep = sel ? sorted[g.id].map((c) => sel.current.indexOf(c)) : sorted[g.id];
     const size = sel ? sel.current.length : g.size;
-    if (sel && newSpec.arch === 'preresnet') newSpec = { ...newSpec, selections: { ...newSpec.selections, [sel.layer]: sorted[g.id] } };
+    if (sel && (newSpec.arch === 'preresnet' || newSpec.arch === 'densenet')) {
+      newSpec = { ...newSpec, selections: { ...newSpec.selections, [sel.layer]: sorted[g.id] } };
+    }
     for (const m of g.members) {
       const list = byLayer.get(m.layer) ?? [];
       list.push({ kind: m.kind, keep, size, repeat: m.repeat });
