@@ -142,4 +142,15 @@ describe('countSpec (compute_flops.py conventions)', () => {
     expect(counts).toEqual({ params, flops });
     expect(Math.abs(counts.params / 1e6 - millions)).toBeLessThan(0.1);
   });
+
+  it.each([
+    ['resnet34-imagenet', 21_797_672, 3.6],
+    ['resnet50-imagenet', 25_557_032, 4.1],
+  ] as const)('%s: %i parameters as torchvision counts them, ≈%f G conv+fc multiply-adds', (name, params, gmacs) => {
+    const counts = countSpec(namedSpec(name));
+    expect(counts.params).toBe(params);
+    // Conv and fc FLOPs dominate; BN, ReLU and pooling add a few percent on top of 2·MACs.
+    expect(counts.flops / 2 / 1e9).toBeGreaterThan(gmacs * 0.98);
+    expect(counts.flops / 2 / 1e9).toBeLessThan(gmacs * 1.06);
+  });
 });

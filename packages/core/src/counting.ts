@@ -23,6 +23,7 @@ function functionalInSeed(spec: ArchSpec, layerName: string): boolean {
     case 'resnet': return layerName.endsWith('.downsample');
     case 'preresnet': return false;
     case 'densenet': return layerName.endsWith('.pool'); // F.avg_pool2d in the transitions
+    case 'resnet-imagenet': return false;
   }
 }
 

@@ -1,5 +1,6 @@
 import { DATASET_SHAPES } from './datasets-info';
 import { densenetUnits } from './models/densenet';
+import { imagenetBlocks, isBottleneckDepth } from './models/resnet-imagenet';
 import { preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
 import { resnetBlockName, resnetBlocksPerStage } from './models/resnet';
 import { vggBnName, vggConvName } from './models/vgg';
@@ -119,8 +120,22 @@ function densenetGroups(spec: Extract<ArchSpec, { arch: 'densenet' }>): ChannelG
   return groups;
 }
 
+function imagenetResnetGroups(spec: Extract<ArchSpec, { arch: 'resnet-imagenet' }>): ChannelGroup[] {
+  // As for the CIFAR ResNet, only the inner channels of each block are free (stage channels are residual-tied).
+  const inner = isBottleneckDepth(spec.depth) ? [[1, 2], [2, 3]] : [[1, 2]];
+  return imagenetBlocks(spec.depth).flatMap((b) => inner.map(([k, next], j) => ({
+    id: `${b.name}.conv${k}`, size: spec.cfg[b.cfgIndex + j], specIndex: b.cfgIndex + j,
+    members: [
+      { layer: `${b.name}.conv${k}`, kind: 'conv-out' as const },
+      { layer: `${b.name}.bn${k}`, kind: 'bn' as const },
+      { layer: `${b.name}.conv${next}`, kind: 'conv-in' as const },
+    ],
+  })));
+}
+
 export function channelGroups(spec: ArchSpec): ChannelGroup[] {
   switch (spec.arch) {
+    case 'resnet-imagenet': return imagenetResnetGroups(spec);
     case 'densenet': return densenetGroups(spec);
     case 'vgg': return vggGroups(spec);
     case 'resnet': return resnetGroups(spec);

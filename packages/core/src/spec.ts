@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName } from './datasets-info';
 import { SpecError } from './errors';
 import { buildDenseNet, defaultDenseNetCfg, densenetBlocksPerStage, densenetUnits, type DenseNetSpec } from './models/densenet';
+import { buildImageNetResNet, defaultImageNetResNetCfg, IMAGENET_RESNET_LAYERS, isBottleneckDepth, type ImageNetResNetSpec } from './models/resnet-imagenet';
 import { buildPreResNet, defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections, type PreResNetSpec } from './models/preresnet';
 import { buildResNet, defaultResNetCfg, resnetBlocksPerStage, type ResNetSpec } from './models/resnet';
 import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
@@ -10,10 +11,10 @@ import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
  * An architecture spec: a plain JSON object that fully describes a network. A pruned network is the same
  * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
  */
-export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec;
-export type { DenseNetSpec, PreResNetSpec, ResNetSpec, VggSpec };
+export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec;
+export type { DenseNetSpec, ImageNetResNetSpec, PreResNetSpec, ResNetSpec, VggSpec };
 
-export const ARCHS = ['vgg', 'resnet', 'preresnet', 'densenet'] as const;
+export const ARCHS = ['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet'] as const;
 
 const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -61,6 +62,19 @@ export function validateSpec(input: unknown): ArchSpec {
     problems.push(...preresnetProblems(s));
   } else if (s.arch === 'densenet') {
     problems.push(...densenetProblems(s));
+  } else if (s.arch === 'resnet-imagenet') {
+    const layers = IMAGENET_RESNET_LAYERS[s.depth as 34];
+    if (!layers) {
+      problems.push(`depth: ${JSON.stringify(s.depth)}; an ImageNet ResNet has depth 18, 34, 50 or 101`);
+    } else {
+      const want = layers.reduce((a, b) => a + b, 0) * (isBottleneckDepth(s.depth as number) ? 2 : 1);
+      if (!Array.isArray(s.cfg) || s.cfg.length !== want) {
+        problems.push(`cfg: ResNet-${s.depth} needs ${want} inner widths, got ${Array.isArray(s.cfg) ? s.cfg.length : JSON.stringify(s.cfg)}`);
+      } else {
+        s.cfg.forEach((v, i) => { if (!isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0`); });
+      }
+    }
+    if (isDatasetName(s.dataset) && DATASET_SHAPES[s.dataset].height !== 224) problems.push(`dataset: ${s.dataset}; ImageNet ResNets take 224×224 input`);
   }
   if (problems.length > 0) throw new SpecError(problems);
   return input as ArchSpec;
@@ -135,6 +149,7 @@ export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
     case 'resnet': return buildResNet(valid, seed);
     case 'preresnet': return buildPreResNet(valid, seed);
     case 'densenet': return buildDenseNet(valid, seed);
+    case 'resnet-imagenet': return buildImageNetResNet(valid, seed);
   }
 }
 
@@ -152,6 +167,11 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
   if (pre && (Number(pre[1]) - 2) % 9 === 0) {
     return { arch: 'preresnet', dataset, depth: Number(pre[1]), cfg: defaultPreResNetCfg(Number(pre[1])) };
   }
+  const imagenet = /^resnet(18|34|50|101)-imagenet$/.exec(name);
+  if (imagenet) {
+    const depth = Number(imagenet[1]) as ImageNetResNetSpec['depth'];
+    return { arch: 'resnet-imagenet', dataset: 'imagenet', depth, cfg: defaultImageNetResNetCfg(depth) };
+  }
   if (name === 'densenet40') {
     const base = { arch: 'densenet' as const, dataset, depth: 40, variant: 'slimming' as const };
     return { ...base, cfg: defaultDenseNetCfg(base) };
@@ -159,5 +179,5 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
   if (name === 'densenet40-wl') return { arch: 'densenet', dataset, depth: 40, variant: 'weight-level' };
   if (name === 'densenet-bc100') return { arch: 'densenet', dataset, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
   throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110, ` +
-    'preresnet110|164, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level)']);
+    'preresnet110|164, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), resnet18|34|50|101-imagenet']);
 }

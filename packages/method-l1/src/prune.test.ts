@@ -85,4 +85,19 @@ describe('the seed\'s pruned architectures', () => {
     expect(widths.slice(0, 18)).toEqual([...new Array(17).fill(8), 16]);
     expect(widths.slice(18)).toEqual([...new Array(18).fill(32), ...new Array(18).fill(64)]);
   });
+
+  it.each([
+    // Li et al., Table 1 (ImageNet): ResNet-34-pruned-A 15.5% and -B 24.2% fewer FLOPs.
+    ['resnet34-A', [0.3, 0.3, 0.3, 0.0], 15.5],
+    ['resnet34-B', [0.5, 0.6, 0.4, 0.0], 24.2],
+  ] as const)('%s (ImageNet): stage ratios on the first conv of each block, skip list kept; FLOPs cut as Li et al.', (name, ratios, reduction) => {
+    const spec = namedSpec('resnet34-imagenet');
+    const widths = [...targetWidths(spec, l1Variant(name)).values()];
+    const stageOf = [0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3];
+    const skipped = [0, 3, 6, 7, 12, 13, 14, 15]; // layer ids 2, 8, 14, 16, 26, 28, 30, 32 → blocks (id-2)/2
+    expect(widths).toEqual(stageOf.map((s, k) => (skipped.includes(k) ? [64, 128, 256, 512][s] : Math.floor([64, 128, 256, 512][s] * (1 - ratios[s])))));
+    const pruned = { ...spec, cfg: widths } as typeof spec;
+    const [full, small] = [countSpec(spec), countSpec(pruned)];
+    expect(Math.abs(100 * (1 - small.flops / full.flops) - reduction)).toBeLessThan(1.5);
+  });
 });

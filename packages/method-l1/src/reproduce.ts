@@ -38,6 +38,9 @@ export interface ReproduceOptions {
 
 export function l1Experiment(variantName: string, dataset: DatasetName, profile: Profile, seed: number): Experiment {
   const variant = l1Variant(variantName);
+  if (variant.base === 'resnet34-imagenet') {
+    throw new Error(`${variantName} is an ImageNet experiment; the CPU pipeline has no ImageNet training stage yet (use 'prune-l1 prune' on a trained ResNet-34)`);
+  }
   const spec = narrowSpec(namedSpec(variant.base, dataset), profile.widthDivisor);
   const widths = targetWidths(spec, variant, profile.widthDivisor);
   return {

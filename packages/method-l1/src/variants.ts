@@ -1,4 +1,4 @@
-import { narrow, resnetBlocksPerStage, type ArchSpec, type ResNetSpec, type VggCfg } from '@rethink-prune/core';
+import { imagenetBlocks, narrow, resnetBlocksPerStage, type ArchSpec, type ResNetSpec, type VggCfg } from '@rethink-prune/core';
 
 /**
  * The pruned models of Li et al. as the seed repository builds them (vggprune.py, res56prune.py,
@@ -7,7 +7,7 @@ import { narrow, resnetBlocksPerStage, type ArchSpec, type ResNetSpec, type VggC
  * the stem conv being 1, so the first conv of block k is 2 + 2k).
  */
 export interface VggTarget { kind: 'vgg-cfg'; base: 'vgg16'; cfg: VggCfg }
-export interface ResNetTarget { kind: 'resnet-ratio'; base: 'resnet56' | 'resnet110'; skip: number[]; ratios: [number, number, number] }
+export interface ResNetTarget { kind: 'resnet-ratio'; base: 'resnet56' | 'resnet110' | 'resnet34-imagenet'; skip: number[]; ratios: number[] }
 export type L1Variant = VggTarget | ResNetTarget;
 
 export const L1_VARIANTS: Record<string, L1Variant> = {
@@ -16,11 +16,14 @@ export const L1_VARIANTS: Record<string, L1Variant> = {
   'resnet56-B': { kind: 'resnet-ratio', base: 'resnet56', skip: [16, 18, 20, 34, 38, 54], ratios: [0.6, 0.3, 0.1] },
   'resnet110-A': { kind: 'resnet-ratio', base: 'resnet110', skip: [36], ratios: [0.5, 0.0, 0.0] },
   'resnet110-B': { kind: 'resnet-ratio', base: 'resnet110', skip: [36, 38, 74], ratios: [0.5, 0.4, 0.3] },
+  // imagenet/l1-norm-pruning/prune.py: layer ids count the 3×3 and 7×7 convs only (1×1 shortcuts skipped).
+  'resnet34-A': { kind: 'resnet-ratio', base: 'resnet34-imagenet', skip: [2, 8, 14, 16, 26, 28, 30, 32], ratios: [0.3, 0.3, 0.3, 0.0] },
+  'resnet34-B': { kind: 'resnet-ratio', base: 'resnet34-imagenet', skip: [2, 8, 14, 16, 26, 28, 30, 32], ratios: [0.5, 0.6, 0.4, 0.0] },
 };
 
 export function l1Variant(name: string): L1Variant {
   const v = L1_VARIANTS[name];
-  if (!v) throw new Error(`unknown L1 variant '${name}'; known: ${Object.keys(L1_VARIANTS).join(', ')} (ImageNet ResNet-34-A/B need the ImageNet models, not yet in core)`);
+  if (!v) throw new Error(`unknown L1 variant '${name}'; known: ${Object.keys(L1_VARIANTS).join(', ')}`);
   return v;
 }
 
@@ -31,6 +34,18 @@ export const keptFilters = (out: number, ratio: number) => Math.max(1, Math.floo
  * Target width of each prunable group of `spec` (which may be a narrowed copy: the VGG target cfg is
  * narrowed by the same divisor; ratios apply as they are).
  */
+/** The basic blocks of a ResNet spec in order; the seed's layer id of block k's first conv is 2 + 2k. */
+function blockList(spec: ArchSpec, variant: ResNetTarget): Array<{ name: string; stage: number }> {
+  if (spec.arch === 'resnet' && `resnet${spec.depth}` === variant.base) {
+    const n = resnetBlocksPerStage((spec as ResNetSpec).depth);
+    return Array.from({ length: 3 * n }, (_, k) => ({ name: `layer${Math.floor(k / n) + 1}.${k % n}`, stage: Math.floor(k / n) }));
+  }
+  if (spec.arch === 'resnet-imagenet' && `resnet${spec.depth}-imagenet` === variant.base) {
+    return imagenetBlocks(spec.depth).map((b) => ({ name: b.name, stage: b.stage }));
+  }
+  throw new Error(`variant expects a ${variant.base} spec`);
+}
+
 export function targetWidths(spec: ArchSpec, variant: L1Variant, widthDivisor = 1): Map<string, number> {
   const widths = new Map<string, number>();
   if (variant.kind === 'vgg-cfg') {
@@ -39,15 +54,12 @@ export function targetWidths(spec: ArchSpec, variant: L1Variant, widthDivisor = 
     convs.forEach((w, i) => widths.set(`features.${i}.conv`, narrow(w, widthDivisor)));
     return widths;
   }
-  if (spec.arch !== 'resnet' || `resnet${spec.depth}` !== variant.base) throw new Error(`variant expects a ${variant.base} spec`);
-  const n = resnetBlocksPerStage((spec as ResNetSpec).depth);
-  for (let s = 0; s < 3; s++) {
-    for (let b = 0; b < n; b++) {
-      const layerId = 2 + 2 * (s * n + b);
-      const out = spec.cfg[s * n + b];
-      widths.set(`layer${s + 1}.${b}.conv1`, variant.skip.includes(layerId) ? out : keptFilters(out, variant.ratios[s]));
-    }
-  }
+  const blocks = blockList(spec, variant);
+  blocks.forEach(({ name, stage }, k) => {
+    const layerId = 2 + 2 * k;
+    const out = (spec.cfg as number[])[k];
+    widths.set(`${name}.conv1`, variant.skip.includes(layerId) ? out : keptFilters(out, variant.ratios[stage]));
+  });
   return widths;
 }
 
