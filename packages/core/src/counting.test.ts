@@ -153,4 +153,11 @@ describe('countSpec (compute_flops.py conventions)', () => {
     expect(counts.flops / 2 / 1e9).toBeGreaterThan(gmacs * 0.98);
     expect(counts.flops / 2 / 1e9).toBeLessThan(gmacs * 1.06);
   });
+
+  it.each([
+    ['vgg16-imagenet', 138_357_544], // torchvision vgg16
+    ['vgg11-imagenet', 132_868_840 + 2 * 2 * 4096], // torchvision vgg11_bn + the slimming model's two BatchNorm1d
+  ] as const)('%s: %i parameters', (name, params) => {
+    expect(countSpec(namedSpec(name)).params).toBe(params);
+  });
 });

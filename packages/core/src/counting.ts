@@ -23,7 +23,8 @@ function functionalInSeed(spec: ArchSpec, layerName: string): boolean {
     case 'resnet': return layerName.endsWith('.downsample');
     case 'preresnet': return false;
     case 'densenet': return layerName.endsWith('.pool'); // F.avg_pool2d in the transitions
-    case 'resnet-imagenet': return false;
+    case 'resnet-imagenet':
+    case 'vgg-imagenet': return false;
   }
 }
 

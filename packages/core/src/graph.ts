@@ -16,7 +16,8 @@ export type MemberKind =
   | 'conv-in' // conv kernel axis 2
   | 'bn' // γ, β, moving mean, moving variance
   | 'dense-in' // dense kernel [in,out] axis 0; the input was flattened from HWC with `repeat` positions
-  | 'select-out'; // a channel selection's 0/1 kernel [1,1,in,out] axis 3
+  | 'select-out' // a channel selection's 0/1 kernel [1,1,in,out] axis 3
+  | 'dense-out'; // dense kernel axis 1 and bias
 
 export interface ChannelMember {
   layer: string;
@@ -133,8 +134,30 @@ function imagenetResnetGroups(spec: Extract<ArchSpec, { arch: 'resnet-imagenet' 
   })));
 }
 
+function imagenetVggGroups(spec: Extract<ArchSpec, { arch: 'vgg-imagenet' }>): ChannelGroup[] {
+  const convs = spec.cfg.map((v, i) => ({ v, i })).filter((e) => e.v !== 'M');
+  const groups: ChannelGroup[] = convs.map(({ v, i }, k) => ({
+    id: `features.${k}.conv`, size: v as number, specIndex: i,
+    members: [
+      { layer: `features.${k}.conv`, kind: 'conv-out' as const },
+      ...(spec.batchNorm ? [{ layer: `features.${k}.bn`, kind: 'bn' as const }] : []),
+      k + 1 < convs.length ? { layer: `features.${k + 1}.conv`, kind: 'conv-in' as const } : { layer: 'fc1', kind: 'dense-in' as const, repeat: 49 },
+    ],
+  }));
+  spec.classifier.forEach((units, j) => groups.push({
+    id: `fc${j + 1}`, size: units, specIndex: spec.cfg.length + j,
+    members: [
+      { layer: `fc${j + 1}`, kind: 'dense-out' },
+      ...(spec.batchNorm ? [{ layer: `fc${j + 1}.bn`, kind: 'bn' as const }] : []),
+      { layer: `fc${j + 2}`, kind: 'dense-in', repeat: 1 },
+    ],
+  }));
+  return groups;
+}
+
 export function channelGroups(spec: ArchSpec): ChannelGroup[] {
   switch (spec.arch) {
+    case 'vgg-imagenet': return imagenetVggGroups(spec);
     case 'resnet-imagenet': return imagenetResnetGroups(spec);
     case 'densenet': return densenetGroups(spec);
     case 'vgg': return vggGroups(spec);
@@ -146,6 +169,12 @@ export function channelGroups(spec: ArchSpec): ChannelGroup[] {
 /** The spec with the given groups narrowed to new widths. */
 export function withWidths(spec: ArchSpec, widths: Map<string, number>): ArchSpec {
   if (!spec.cfg || widths.size === 0) return spec;
+  if (spec.arch === 'vgg-imagenet') {
+    // specIndex past the cfg addresses the classifier widths.
+    const all = [...spec.cfg, ...spec.classifier];
+    for (const g of channelGroups(spec)) all[g.specIndex] = widths.get(g.id) ?? all[g.specIndex];
+    return { ...spec, cfg: all.slice(0, spec.cfg.length), classifier: all.slice(spec.cfg.length) as [number, number] };
+  }
   const cfg = [...spec.cfg] as Array<number | 'M'>;
   for (const g of channelGroups(spec)) {
     const w = widths.get(g.id);

@@ -1,9 +1,10 @@
 export * from './backend';
 export { SpecError } from './errors';
 export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from './datasets-info';
-export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from './spec';
+export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from './spec';
 export { defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
 export { defaultDenseNetCfg, densenetUnits, type DenseUnit } from './models/densenet';
+export { IMAGENET_VGG_CFGS } from './models/vgg-imagenet';
 export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS } from './models/resnet-imagenet';
 export { VGG_CFGS, vggBnName, vggConvName, type VggCfg } from './models/vgg';
 export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from './models/resnet';

@@ -3,6 +3,7 @@ import { DATASET_SHAPES, isDatasetName } from './datasets-info';
 import { SpecError } from './errors';
 import { buildDenseNet, defaultDenseNetCfg, densenetBlocksPerStage, densenetUnits, type DenseNetSpec } from './models/densenet';
 import { buildImageNetResNet, defaultImageNetResNetCfg, IMAGENET_RESNET_LAYERS, isBottleneckDepth, type ImageNetResNetSpec } from './models/resnet-imagenet';
+import { buildImageNetVgg, IMAGENET_VGG_CFGS, type ImageNetVggSpec } from './models/vgg-imagenet';
 import { buildPreResNet, defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections, type PreResNetSpec } from './models/preresnet';
 import { buildResNet, defaultResNetCfg, resnetBlocksPerStage, type ResNetSpec } from './models/resnet';
 import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
@@ -11,10 +12,10 @@ import { buildVgg, VGG_CFGS, type VggSpec } from './models/vgg';
  * An architecture spec: a plain JSON object that fully describes a network. A pruned network is the same
  * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
  */
-export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec;
-export type { DenseNetSpec, ImageNetResNetSpec, PreResNetSpec, ResNetSpec, VggSpec };
+export type ArchSpec = VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec | ImageNetVggSpec;
+export type { DenseNetSpec, ImageNetResNetSpec, ImageNetVggSpec, PreResNetSpec, ResNetSpec, VggSpec };
 
-export const ARCHS = ['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet'] as const;
+export const ARCHS = ['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet'] as const;
 
 const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -75,6 +76,17 @@ export function validateSpec(input: unknown): ArchSpec {
       }
     }
     if (isDatasetName(s.dataset) && DATASET_SHAPES[s.dataset].height !== 224) problems.push(`dataset: ${s.dataset}; ImageNet ResNets take 224×224 input`);
+  } else if (s.arch === 'vgg-imagenet') {
+    if (!Array.isArray(s.cfg) || s.cfg.filter((v) => v === 'M').length !== 5 || s.cfg[s.cfg.length - 1] !== 'M') {
+      problems.push('cfg: an ImageNet VGG cfg has five "M" (224 → 7×7), the last at the end');
+    } else {
+      s.cfg.forEach((v, i) => { if (v !== 'M' && !isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0 or "M"`); });
+    }
+    if (!Array.isArray(s.classifier) || s.classifier.length !== 2 || !s.classifier.every(isPositiveInt)) {
+      problems.push(`classifier: ${JSON.stringify(s.classifier)}; give the two hidden fc widths, e.g. [4096, 4096]`);
+    }
+    if (typeof s.batchNorm !== 'boolean') problems.push('batchNorm: true (slimming VGG-11) or false (torchvision VGG-16)');
+    if (isDatasetName(s.dataset) && DATASET_SHAPES[s.dataset].height !== 224) problems.push(`dataset: ${s.dataset}; ImageNet VGGs take 224×224 input`);
   }
   if (problems.length > 0) throw new SpecError(problems);
   return input as ArchSpec;
@@ -150,6 +162,7 @@ export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
     case 'preresnet': return buildPreResNet(valid, seed);
     case 'densenet': return buildDenseNet(valid, seed);
     case 'resnet-imagenet': return buildImageNetResNet(valid, seed);
+    case 'vgg-imagenet': return buildImageNetVgg(valid, seed);
   }
 }
 
@@ -172,6 +185,8 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
     const depth = Number(imagenet[1]) as ImageNetResNetSpec['depth'];
     return { arch: 'resnet-imagenet', dataset: 'imagenet', depth, cfg: defaultImageNetResNetCfg(depth) };
   }
+  if (name === 'vgg11-imagenet') return { arch: 'vgg-imagenet', dataset: 'imagenet', cfg: [...IMAGENET_VGG_CFGS[11]], classifier: [4096, 4096], batchNorm: true };
+  if (name === 'vgg16-imagenet') return { arch: 'vgg-imagenet', dataset: 'imagenet', cfg: [...IMAGENET_VGG_CFGS[16]], classifier: [4096, 4096], batchNorm: false };
   if (name === 'densenet40') {
     const base = { arch: 'densenet' as const, dataset, depth: 40, variant: 'slimming' as const };
     return { ...base, cfg: defaultDenseNetCfg(base) };
@@ -179,5 +194,5 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
   if (name === 'densenet40-wl') return { arch: 'densenet', dataset, depth: 40, variant: 'weight-level' };
   if (name === 'densenet-bc100') return { arch: 'densenet', dataset, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
   throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110, ` +
-    'preresnet110|164, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), resnet18|34|50|101-imagenet']);
+    'preresnet110|164, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), resnet18|34|50|101-imagenet, vgg11-imagenet (slimming, BN), vgg16-imagenet']);
 }

@@ -50,6 +50,8 @@ describe.each([
   ['ResNet-20 (inner block channels)', namedSpec('resnet20')],
   ['PreResNet-20 (bottlenecks and channel selections)', namedSpec('preresnet20')],
   ['ResNet-18 ImageNet (inner block channels)', namedSpec('resnet18-imagenet')],
+  ['narrow ImageNet VGG with BN (convs and fc layers)', { arch: 'vgg-imagenet', dataset: 'imagenet', batchNorm: true,
+    cfg: [8, 'M', 8, 'M', 16, 'M', 16, 'M', 16, 'M'], classifier: [32, 24] } as ArchSpec],
   ['DenseNet-16 (slimming: concatenations and channel selections)', { arch: 'densenet', dataset: 'cifar10', depth: 16, variant: 'slimming',
     cfg: defaultDenseNetCfg({ arch: 'densenet', dataset: 'cifar10', depth: 16, variant: 'slimming' }) } as ArchSpec],
 ])('surgery on %s', (_, spec) => {

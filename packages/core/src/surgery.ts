@@ -17,6 +17,8 @@ function selections(kind: MemberKind, weightShapes: number[][], keep: number[], 
       return [{ weight: 0, axis: 2, indices: keep }];
     case 'select-out':
       return [{ weight: 0, axis: 3, indices: keep }];
+    case 'dense-out':
+      return weightShapes.map((s, w) => ({ weight: w, axis: s.length === 2 ? 1 : 0, indices: keep }));
     case 'bn':
       return weightShapes.map((_, w) => ({ weight: w, axis: 0, indices: keep }));
     case 'dense-in': {

@@ -11,7 +11,7 @@ export const narrow = (width: number, divisor: number) => Math.max(1, Math.round
  */
 export function narrowSpec(spec: ArchSpec, divisor: number): ArchSpec {
   if (divisor === 1) return spec;
-  if (spec.arch === 'preresnet' || spec.arch === 'densenet' || spec.arch === 'resnet-imagenet') throw new Error(`narrowSpec: ${spec.arch} has no narrow variant yet; use widthDivisor 1`);
+  if (spec.arch !== 'vgg' && spec.arch !== 'resnet') throw new Error(`narrowSpec: ${spec.arch} has no narrow variant yet; use widthDivisor 1`);
   if (spec.arch === 'resnet') {
     const stageWidths = stageWidthsOf(spec).map((w) => narrow(w, divisor));
     return { ...spec, stageWidths, cfg: spec.cfg.map((w) => narrow(w, divisor)) };

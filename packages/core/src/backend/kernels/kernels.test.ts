@@ -195,3 +195,18 @@ describe.each(TEST_BACKENDS)('channel reductions on %s', (backend) => {
     expect(relativeError(m, want.map((v) => v / count))).toBeLessThan(1e-5);
   });
 });
+
+describe('conv layers with a bias (tf.layers reshapes it to rank 4)', () => {
+  it('give the same output on wasm as on cpu', async () => {
+    const rand = seededRandom(9);
+    const xv = randomArray(rand, 2 * 6 * 6 * 3);
+    const outputs: Float32Array[] = [];
+    for (const b of TEST_BACKENDS) {
+      await useBackend(b);
+      const layer = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: true, activation: 'relu',
+        kernelInitializer: tf.initializers.randomNormal({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2 }) });
+      outputs.push((layer.apply(tf.tensor4d(xv, [2, 6, 6, 3])) as tf.Tensor).dataSync() as Float32Array);
+    }
+    expect(relativeError(outputs[0], outputs[1])).toBeLessThan(1e-5);
+  });
+});

@@ -3,6 +3,7 @@ import type { KernelConfig } from '@tensorflow/tfjs';
 import { batchNormGradConfig } from './batch-norm-grad';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input';
+import { rank1BiasKernel } from './rank1-bias';
 import { matMulTransposedKernel, requireKernel } from './matmul-transposed';
 import { reduceLeadingAxesKernel } from './reduce-leading-axes';
 
@@ -15,6 +16,8 @@ const TRAINING_KERNELS: Record<string, Array<(backend: string) => KernelConfig>>
     (b) => matMulTransposedKernel('_FusedMatMul', b, requireKernel('_FusedMatMul', b)),
     (b) => reduceLeadingAxesKernel('Sum', b, requireKernel('Sum', b)),
     (b) => reduceLeadingAxesKernel('Mean', b, requireKernel('Mean', b)),
+    (b) => rank1BiasKernel('FusedConv2D', b, requireKernel('FusedConv2D', b)),
+    (b) => rank1BiasKernel('_FusedMatMul', b, requireKernel('_FusedMatMul', b)),
   ],
   // tfjs-cpu's own Conv2DBackpropFilter runs at ~0.03 GFLOP/s; the composed one reuses its Conv2D.
   cpu: [conv2DBackpropFilterKernel],
