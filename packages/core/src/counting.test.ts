@@ -7,6 +7,21 @@ beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
 
 /** VGG on 32×32 input with the l1-norm head, counted by hand from the seed's per-module formulas. */
+function vggWeightLevelByHand(cfg: Array<number | 'M'>, classes: number) {
+  // bearpaw's VGG: convs with a bias, BN, ReLU; functional 2×2 avg pool; Linear(512, classes).
+  let params = 0;
+  let flops = 0;
+  let c = 3;
+  let hw = 32;
+  for (const v of cfg) {
+    if (v === 'M') { hw /= 2; flops += 4 * c * hw * hw; continue; }
+    params += 9 * c * v + v + 2 * v;
+    flops += (9 * c * 2 + 1) * v * hw * hw + 3 * v * hw * hw;
+    c = v;
+  }
+  return { params: params + c * classes + classes, flops: flops + 2 * c * classes + classes };
+}
+
 function vggByHand(cfg: Array<number | 'M'>, classes: number) {
   let params = 0;
   let flops = 0;
@@ -67,9 +82,11 @@ describe('countSpec (compute_flops.py conventions)', () => {
     expect(counts.flops).toBe(expected);
   });
 
-  it('PreResNet-164 on CIFAR-10: about 1.7M parameters; params and FLOPs equal the per-module sums', () => {
-    const counts = countSpec(namedSpec('preresnet164'));
-    const n = 18;
+  it.each([
+    ['preresnet164', 18, true, 1.7], // network slimming (Liu et al. 2017), Table 1: 1.70M
+    ['preresnet110-wl', 12, false, 1.15], // bearpaw's PreResNet-110 (bottleneck), ≈1.15M
+  ] as const)('%s on CIFAR-10: params and FLOPs equal the per-module sums', (name, n, selection, millions) => {
+    const counts = countSpec(namedSpec(name));
     let params = 3 * 16 * 9;
     let flops = 3 * 16 * 9 * 2 * 32 * 32;
     let inplanes = 16;
@@ -78,7 +95,7 @@ describe('countSpec (compute_flops.py conventions)', () => {
         const inMap = s > 0 && b === 0 ? 2 * out : out; // the first block of stages 2 and 3 reads the larger map
         const px = out * out;
         // bn1 (+ the selection's `indexes` parameter, which computes nothing), ReLU on the selected channels
-        params += 2 * inplanes + inplanes;
+        params += 2 * inplanes + (selection ? inplanes : 0);
         flops += 2 * inplanes * inMap * inMap + inplanes * inMap * inMap;
         // conv1 1×1 at the input resolution, bn2 + ReLU; conv2 3×3 (stride), bn3 + ReLU; conv3 1×1
         params += inplanes * p + 2 * p + 9 * p * p + 2 * p + p * 4 * p;
@@ -91,10 +108,10 @@ describe('countSpec (compute_flops.py conventions)', () => {
         inplanes = 4 * p;
       }
     });
-    params += 2 * 256 + 256 + 256 * 10 + 10; // bn, selection, fc
+    params += 2 * 256 + (selection ? 256 : 0) + 256 * 10 + 10; // bn, selection, fc
     flops += 2 * 256 * 64 + 256 * 64 + 64 * 256 + 2 * 256 * 10 + 10; // bn, ReLU, avgpool 8×8, fc
     expect(counts).toEqual({ params, flops });
-    expect(counts.params / 1e6).toBeCloseTo(1.7, 1); // network slimming (Liu et al. 2017), Table 1: 1.70M
+    expect(Math.abs(counts.params / 1e6 - millions)).toBeLessThan(0.05);
   });
 
   it.each([
@@ -159,5 +176,12 @@ describe('countSpec (compute_flops.py conventions)', () => {
     ['vgg11-imagenet', 132_868_840 + 2 * 2 * 4096], // torchvision vgg11_bn + the slimming model's two BatchNorm1d
   ] as const)('%s: %i parameters', (name, params) => {
     expect(countSpec(namedSpec(name)).params).toBe(params);
+  });
+
+  it('VGG-19-BN of the weight-level folder (conv bias, one linear layer): 20.04M parameters', () => {
+    const spec = namedSpec('vgg19-wl');
+    const counts = countSpec(spec);
+    expect(counts).toEqual(vggWeightLevelByHand((spec as VggSpec).cfg, 10));
+    expect(counts.params / 1e6).toBeCloseTo(20.04, 2);
   });
 });

@@ -78,7 +78,7 @@ function resnetGroups(spec: Extract<ArchSpec, { arch: 'resnet' }>): ChannelGroup
 
 function preresnetGroups(spec: Extract<ArchSpec, { arch: 'preresnet' }>): ChannelGroup[] {
   const groups: ChannelGroup[] = [];
-  for (const sel of preresnetSelections(spec)) {
+  for (const sel of spec.weightLevel ? [] : preresnetSelections(spec)) {
     const current = spec.selections?.[sel.name] ?? Array.from({ length: sel.channels }, (_, c) => c);
     groups.push({
       id: sel.name, size: sel.channels, specIndex: sel.cfgIndex, selection: { layer: sel.name, bn: sel.bn, current },

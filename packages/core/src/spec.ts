@@ -102,6 +102,13 @@ function preresnetProblems(s: Record<string, unknown>): string[] {
     return [`cfg: PreResNet-${s.depth} needs ${want} widths (3 per block and the final one), got ${Array.isArray(s.cfg) ? s.cfg.length : JSON.stringify(s.cfg)}`];
   }
   s.cfg.forEach((v, i) => { if (!isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0`); });
+  if (s.weightLevel) {
+    const def = defaultPreResNetCfg(s.depth as number);
+    if (s.selections !== undefined || (s.cfg as number[]).some((v, i) => v !== def[i])) {
+      problems.push('weightLevel: the weight-level PreResNet has no channel selection; cfg must be the default and selections absent');
+    }
+    return problems;
+  }
   const selections = (s.selections ?? {}) as Record<string, unknown>;
   const known = preresnetSelections(s as unknown as PreResNetSpec);
   for (const name of Object.keys(selections)) {
@@ -168,17 +175,20 @@ export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
 
 /** Named specs of the paper's unpruned models, e.g. `vgg16`, `resnet56`, with the folder's variant. */
 export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'): ArchSpec {
-  const vgg = /^vgg(11|13|16|19)(-slimming)?$/.exec(name);
+  const vgg = /^vgg(11|13|16|19)(-slimming|-wl)?$/.exec(name);
   if (vgg) {
-    return { arch: 'vgg', dataset, cfg: [...VGG_CFGS[Number(vgg[1]) as 16]], classifier: vgg[2] ? 'linear' : 'bn-mlp' };
+    const cfg = [...VGG_CFGS[Number(vgg[1]) as 16]];
+    if (vgg[2] === '-wl') return { arch: 'vgg', dataset, cfg, classifier: 'linear', weightLevel: true };
+    return { arch: 'vgg', dataset, cfg, classifier: vgg[2] ? 'linear' : 'bn-mlp' };
   }
   const resnet = /^resnet(\d+)$/.exec(name);
   if (resnet && (Number(resnet[1]) - 2) % 6 === 0) {
     return { arch: 'resnet', dataset, depth: Number(resnet[1]), cfg: defaultResNetCfg(Number(resnet[1])) };
   }
-  const pre = /^preresnet(\d+)$/.exec(name);
+  const pre = /^preresnet(\d+)(-wl)?$/.exec(name);
   if (pre && (Number(pre[1]) - 2) % 9 === 0) {
-    return { arch: 'preresnet', dataset, depth: Number(pre[1]), cfg: defaultPreResNetCfg(Number(pre[1])) };
+    const spec: PreResNetSpec = { arch: 'preresnet', dataset, depth: Number(pre[1]), cfg: defaultPreResNetCfg(Number(pre[1])) };
+    return pre[2] ? { ...spec, weightLevel: true } : spec;
   }
   const imagenet = /^resnet(18|34|50|101)-imagenet$/.exec(name);
   if (imagenet) {
@@ -193,6 +203,6 @@ export function namedSpec(name: string, dataset: ArchSpec['dataset'] = 'cifar10'
   }
   if (name === 'densenet40-wl') return { arch: 'densenet', dataset, depth: 40, variant: 'weight-level' };
   if (name === 'densenet-bc100') return { arch: 'densenet', dataset, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
-  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, resnet20|32|56|110, ` +
-    'preresnet110|164, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), resnet18|34|50|101-imagenet, vgg11-imagenet (slimming, BN), vgg16-imagenet']);
+  throw new SpecError([`unknown model name '${name}'; known: vgg11|13|16|19 (l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110, ` +
+    'preresnet110|164 (slimming), preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), resnet18|34|50|101-imagenet, vgg11-imagenet (slimming, BN), vgg16-imagenet']);
 }

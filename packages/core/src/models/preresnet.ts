@@ -17,6 +17,11 @@ export interface PreResNetSpec {
   cfg: number[];
   /** Kept BN channels of each selection layer (`layer1.0.select`, `select`); absent = all. */
   selections?: Record<string, number[]>;
+  /**
+   * The weight-level folder's PreResNet (bearpaw's): no channel selection layers and BN γ starting at 1;
+   * `cfg` must then be the default widths.
+   */
+  weightLevel?: boolean;
 }
 
 export const PRERESNET_PLANES = [16, 32, 64];
@@ -53,7 +58,8 @@ export function preresnetSelections(spec: PreResNetSpec): Array<{ name: string; 
   return out;
 }
 
-function selection(x: Sym, name: string, width: number): Sym {
+function selection(x: Sym, name: string, width: number, present: boolean): Sym {
+  if (!present) return x;
   return tf.layers.conv2d({ name, filters: width, kernelSize: 1, useBias: false, trainable: false, kernelInitializer: 'zeros' }).apply(x) as Sym;
 }
 
@@ -61,6 +67,8 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
   const n = preresnetBlocksPerStage(spec.depth);
+  const select = !spec.weightLevel;
+  const gamma = spec.weightLevel ? 1 : 0.5;
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
   let x = conv(input, 'conv1', 16, { seeds });
   let inplanes = 16;
@@ -69,10 +77,10 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
       const block = `layer${s + 1}.${b}`;
       const [c0, c1, c2] = spec.cfg.slice(3 * (s * n + b), 3 * (s * n + b) + 3);
       const stride = s > 0 && b === 0 ? 2 : 1;
-      let out = relu(selection(batchNorm(x, `${block}.bn1`, 0.5), `${block}.select`, c0), `${block}.relu1`);
+      let out = relu(selection(batchNorm(x, `${block}.bn1`, gamma), `${block}.select`, c0, select), `${block}.relu1`);
       out = conv(out, `${block}.conv1`, c1, { kernel: 1, seeds });
-      out = conv(relu(batchNorm(out, `${block}.bn2`, 0.5), `${block}.relu2`), `${block}.conv2`, c2, { stride, seeds });
-      out = conv(relu(batchNorm(out, `${block}.bn3`, 0.5), `${block}.relu3`), `${block}.conv3`, 4 * planes, { kernel: 1, seeds });
+      out = conv(relu(batchNorm(out, `${block}.bn2`, gamma), `${block}.relu2`), `${block}.conv2`, c2, { stride, seeds });
+      out = conv(relu(batchNorm(out, `${block}.bn3`, gamma), `${block}.relu3`), `${block}.conv3`, 4 * planes, { kernel: 1, seeds });
       const residual = stride !== 1 || inplanes !== 4 * planes
         ? conv(x, `${block}.downsample`, 4 * planes, { kernel: 1, stride, seeds, padding: 'valid' })
         : x;
@@ -80,7 +88,7 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
       inplanes = 4 * planes;
     }
   });
-  x = relu(selection(batchNorm(x, 'bn', 0.5), 'select', spec.cfg[spec.cfg.length - 1]), 'relu');
+  x = relu(selection(batchNorm(x, 'bn', gamma), 'select', spec.cfg[spec.cfg.length - 1], select), 'relu');
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
   const fanIn = spec.cfg[spec.cfg.length - 1];
   const bound = 1 / Math.sqrt(fanIn);
@@ -90,7 +98,7 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
     biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
   }).apply(x) as Sym;
   const model = tf.model({ inputs: input, outputs: x, name: 'preresnet' });
-  for (const sel of preresnetSelections(spec)) {
+  for (const sel of select ? preresnetSelections(spec) : []) {
     const kept = spec.selections?.[sel.name] ?? Array.from({ length: sel.channels }, (_, c) => c);
     const kernel = tf.tidy(() => tf.oneHot(tf.tensor1d(kept, 'int32'), sel.channels).toFloat().transpose().reshape([1, 1, sel.channels, kept.length]));
     model.getLayer(sel.name).setWeights([kernel]);

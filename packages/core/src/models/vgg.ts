@@ -15,6 +15,11 @@ export interface VggSpec {
    * `bn-mlp` (l1-norm folder): Linear(cfg[-1], 512) → BatchNorm1d → ReLU → Linear(512, classes).
    */
   classifier: 'linear' | 'bn-mlp';
+  /**
+   * The weight-level folder's VGG (bearpaw's): convs with a bias and BN γ starting at 1, with the `linear` head.
+   * Absent: the l1-norm / slimming form (no conv bias, γ = 0.5).
+   */
+  weightLevel?: boolean;
 }
 
 export const VGG_CFGS: Record<11 | 13 | 16 | 19, VggCfg> = {
@@ -40,8 +45,8 @@ export function buildVgg(spec: VggSpec, seed: number): tf.LayersModel {
       x = maxPool(x, `features.pool${poolIndex++}`);
       continue;
     }
-    x = conv(x, vggConvName(convIndex), v, { seeds });
-    x = batchNorm(x, vggBnName(convIndex), 0.5);
+    x = conv(x, vggConvName(convIndex), v, { seeds, bias: spec.weightLevel ?? false });
+    x = batchNorm(x, vggBnName(convIndex), spec.weightLevel ? 1 : 0.5);
     x = relu(x, `features.${convIndex}.relu`);
     convIndex++;
   }
