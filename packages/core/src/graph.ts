@@ -30,7 +30,7 @@ export interface ChannelGroup {
   id: string;
   size: number;
   members: ChannelMember[];
-  /** Where the width lives in the spec, so a new width is a spec edit. */
+  /** Where the width lives in the spec, so a new width is a spec edit; −1 where the spec fixes it. */
   specIndex: number;
   /**
    * For a channel selection (PreResNet): the group's channels are those of `bn`, of which `current` are
@@ -54,6 +54,12 @@ function vggGroups(spec: Extract<ArchSpec, { arch: 'vgg' }>): ChannelGroup[] {
     ];
     groups.push({ id: vggConvName(k), size: v as number, members, specIndex: i });
   });
+  if (spec.classifier === 'bn-mlp') {
+    // The hidden layer of the l1-norm head (512 wide, fixed by the seed; not in cfg, so specIndex −1).
+    groups.push({ id: 'classifier.0', size: 512, specIndex: -1, members: [
+      { layer: 'classifier.0', kind: 'dense-out' }, { layer: 'classifier.1', kind: 'bn' }, { layer: 'classifier.3', kind: 'dense-in', repeat: 1 },
+    ] });
+  }
   return groups;
 }
 
@@ -181,4 +187,78 @@ export function withWidths(spec: ArchSpec, widths: Map<string, number>): ArchSpe
     if (w !== undefined) cfg[g.specIndex] = w;
   }
   return { ...spec, cfg } as ArchSpec;
+}
+
+/**
+ * Channels tied by residual additions: every layer listed reads or writes the same channel index space, so
+ * none of them can lose a channel alone. They are not prunable groups (no method of the paper removes
+ * them); pruneChannels refuses them by id.
+ */
+export interface TiedChannels {
+  id: string;
+  size: number;
+  members: ChannelMember[];
+}
+
+export function residualTies(spec: ArchSpec): TiedChannels[] {
+  switch (spec.arch) {
+    case 'resnet': {
+      const n = resnetBlocksPerStage(spec.depth);
+      const widths = spec.stageWidths ?? [16, 32, 64];
+      return widths.map((w, s) => {
+        const members: ChannelMember[] = s === 0 ? [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }] : [];
+        if (s > 0) members.push({ layer: `layer${s + 1}.0.shortcut`, kind: 'conv-out' });
+        for (let b = 0; b < n; b++) {
+          members.push({ layer: `layer${s + 1}.${b}.conv2`, kind: 'conv-out' }, { layer: `layer${s + 1}.${b}.bn2`, kind: 'bn' });
+          if (!(s > 0 && b === 0)) members.push({ layer: `layer${s + 1}.${b}.conv1`, kind: 'conv-in' });
+        }
+        if (s < 2) members.push({ layer: `layer${s + 2}.0.conv1`, kind: 'conv-in' }, { layer: `layer${s + 2}.0.shortcut`, kind: 'conv-in' });
+        else members.push({ layer: 'fc', kind: 'dense-in', repeat: 1 });
+        return { id: `stage${s + 1}`, size: w, members };
+      });
+    }
+    case 'resnet-imagenet': {
+      const blocks = imagenetBlocks(spec.depth);
+      const last = isBottleneckDepth(spec.depth) ? 3 : 2;
+      const expansion = isBottleneckDepth(spec.depth) ? 4 : 1;
+      const ties: TiedChannels[] = [{ id: 'stem', size: 64, members: [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }] }];
+      for (const b of blocks) {
+        if (b.index === 0 && (b.stage > 0 || expansion > 1)) {
+          const prev = ties[ties.length - 1];
+          prev.members.push({ layer: `${b.name}.conv1`, kind: 'conv-in' }, { layer: `${b.name}.downsample.0`, kind: 'conv-in' });
+          ties.push({ id: `stage${b.stage + 1}`, size: [64, 128, 256, 512][b.stage] * expansion,
+            members: [{ layer: `${b.name}.downsample.0`, kind: 'conv-out' }, { layer: `${b.name}.downsample.1`, kind: 'bn' }] });
+        } else {
+          ties[ties.length - 1].members.push({ layer: `${b.name}.conv1`, kind: 'conv-in' });
+        }
+        ties[ties.length - 1].members.push({ layer: `${b.name}.conv${last}`, kind: 'conv-out' }, { layer: `${b.name}.bn${last}`, kind: 'bn' });
+      }
+      ties[ties.length - 1].members.push({ layer: 'fc', kind: 'dense-in', repeat: 1 });
+      // With basic blocks layer1 has no shortcut conv: the stem's 64 channels are stage 1's stream.
+      if (expansion === 1) ties[0].id = 'stage1';
+      return ties;
+    }
+    case 'preresnet': {
+      const n = preresnetBlocksPerStage(spec.depth);
+      const ties: TiedChannels[] = [{ id: 'stem', size: 16, members: [{ layer: 'conv1', kind: 'conv-out' }] }];
+      [16, 32, 64].forEach((planes, s) => {
+        for (let b = 0; b < n; b++) {
+          const name = `layer${s + 1}.${b}`;
+          const cur = ties[ties.length - 1];
+          cur.members.push({ layer: `${name}.bn1`, kind: 'bn' });
+          if (!spec.weightLevel) cur.members.push({ layer: `${name}.select`, kind: 'conv-in' });
+          else cur.members.push({ layer: `${name}.conv1`, kind: 'conv-in' });
+          if (b === 0) {
+            cur.members.push({ layer: `${name}.downsample`, kind: 'conv-in' });
+            ties.push({ id: `stage${s + 1}`, size: 4 * planes, members: [{ layer: `${name}.downsample`, kind: 'conv-out' }] });
+          }
+          ties[ties.length - 1].members.push({ layer: `${name}.conv3`, kind: 'conv-out' });
+        }
+      });
+      ties[ties.length - 1].members.push({ layer: 'bn', kind: 'bn' }, spec.weightLevel ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: 'select', kind: 'conv-in' });
+      return ties;
+    }
+    default:
+      return [];
+  }
 }

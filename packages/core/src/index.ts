@@ -9,7 +9,7 @@ export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS } from
 export { VGG_CFGS, vggBnName, vggConvName, type VggCfg } from './models/vgg';
 export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from './models/resnet';
 export { countModel, countSpec, type Counts } from './counting';
-export { channelGroups, withWidths, type ChannelGroup, type ChannelMember, type MemberKind } from './graph';
+export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from './graph';
 export { pruneChannels, type KeepSets } from './surgery';
 export { applyMasks, maskSparsity, namedWeights, type MaskSet } from './masks';
 export { loadModelDir, readModelSpec, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';

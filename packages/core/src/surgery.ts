@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpecError } from './errors';
-import { channelGroups, withWidths, type ChannelGroup, type MemberKind } from './graph';
+import { channelGroups, residualTies, withWidths, type ChannelGroup, type MemberKind } from './graph';
 import { buildModel, type ArchSpec } from './spec';
 
 /** Channels to keep, per channel group id (see channelGroups); groups not named keep everything. */
@@ -29,13 +29,21 @@ function selections(kind: MemberKind, weightShapes: number[][], keep: number[], 
   }
 }
 
-function checkKeepSets(groups: ChannelGroup[], keep: KeepSets): void {
+function checkKeepSets(groups: ChannelGroup[], keep: KeepSets, tied: Set<string>): void {
   const known = new Map(groups.map((g) => [g.id, g]));
   const problems: string[] = [];
   for (const [id, indices] of Object.entries(keep)) {
     const g = known.get(id);
+    if (!g && tied.has(id)) {
+      problems.push(`'${id}' is tied by residual additions (see residualTies) and cannot be pruned alone`);
+      continue;
+    }
     if (!g) {
       problems.push(`keep-set for unknown channel group '${id}'`);
+      continue;
+    }
+    if (g.specIndex < 0) {
+      problems.push(`${id}: its width is fixed by the architecture (not in the spec) and cannot be pruned`);
       continue;
     }
     if (indices.length === 0) problems.push(`${id}: keeps no channel; at least one must remain`);
@@ -54,7 +62,7 @@ function checkKeepSets(groups: ChannelGroup[], keep: KeepSets): void {
  */
 export function pruneChannels(model: tf.LayersModel, spec: ArchSpec, keep: KeepSets): { spec: ArchSpec; model: tf.LayersModel } {
   const groups = channelGroups(spec);
-  checkKeepSets(groups, keep);
+  checkKeepSets(groups, keep, new Set(residualTies(spec).map((t) => t.id)));
   const sorted = Object.fromEntries(Object.entries(keep).map(([id, k]) => [id, [...k].sort((a, b) => a - b)]));
   let newSpec = withWidths(spec, new Map(Object.entries(sorted).map(([id, k]) => [id, k.length])));
   const byLayer = new Map<string, Array<{ kind: MemberKind; keep: number[]; size: number; repeat?: number }>>();
