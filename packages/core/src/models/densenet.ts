@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { avgPool, batchNorm, conv, flatten, relu, SeedSequence, type Sym } from './layers';
+import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym } from './layers';
 
 /**
  * CIFAR DenseNet (depth 3n+4, three dense blocks and two transitions), in the two forms of the seed:
@@ -84,7 +84,7 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
     if (slimming) {
       const name = join(prefix, 'select');
       const kept = spec.selections?.[name] ?? Array.from({ length: inplanes }, (_, c) => c);
-      y = tf.layers.conv2d({ name, filters: width, kernelSize: 1, useBias: false, trainable: false, kernelInitializer: 'zeros' }).apply(y) as Sym;
+      y = selectionLayer(y, name, width);
       selectionLayers.push({ name, channels: inplanes, kept });
     }
     return relu(y, join(prefix, 'relu'));
@@ -109,17 +109,8 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
   });
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
   const fanIn = slimming ? cfg[cfg.length - 1] : units[units.length - 1].inplanes;
-  const bound = 1 / Math.sqrt(fanIn);
-  x = tf.layers.dense({
-    name: 'fc', units: shape.classes,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-  }).apply(x) as Sym;
+  x = pytorchLinear(x, 'fc', shape.classes, fanIn, seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'densenet' });
-  for (const sel of selectionLayers) {
-    const kernel = tf.tidy(() => tf.oneHot(tf.tensor1d(sel.kept, 'int32'), sel.channels).toFloat().transpose().reshape([1, 1, sel.channels, sel.kept.length]));
-    model.getLayer(sel.name).setWeights([kernel]);
-    kernel.dispose();
-  }
+  setSelections(model, selectionLayers);
   return model;
 }

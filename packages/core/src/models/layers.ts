@@ -52,3 +52,31 @@ export function avgPool(x: Sym, name: string, size: number, stride = size): Sym 
 export function flatten(x: Sym, name: string): Sym {
   return tf.layers.flatten({ name }).apply(x) as Sym;
 }
+
+/** Uniform(±1/√fan_in) weights and bias: PyTorch's default nn.Linear initialisation, which the seed keeps for fc layers. */
+export function pytorchLinear(x: Sym, name: string, units: number, fanIn: number, seeds: SeedSequence): Sym {
+  const bound = 1 / Math.sqrt(fanIn);
+  return tf.layers.dense({
+    name, units,
+    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
+  }).apply(x) as Sym;
+}
+
+/**
+ * The slimming folder's channel selection: a fixed, non-trainable 1×1 conv whose 0/1 kernel picks `width`
+ * channels; its kernel is set by setSelections once the model exists.
+ */
+export function selectionLayer(x: Sym, name: string, width: number): Sym {
+  return tf.layers.conv2d({ name, filters: width, kernelSize: 1, useBias: false, trainable: false, kernelInitializer: 'zeros' }).apply(x) as Sym;
+}
+
+/** Writes the 0/1 kernels of selection layers: output j copies input channel kept[j]. */
+export function setSelections(model: tf.LayersModel, selections: Array<{ name: string; channels: number; kept: number[] }>): void {
+  for (const sel of selections) {
+    const kernel = tf.tidy(() => tf.oneHot(tf.tensor1d(sel.kept, 'int32'), sel.channels).toFloat().transpose()
+      .reshape([1, 1, sel.channels, sel.kept.length]));
+    model.getLayer(sel.name).setWeights([kernel]);
+    kernel.dispose();
+  }
+}

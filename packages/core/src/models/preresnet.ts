@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { avgPool, batchNorm, conv, flatten, relu, SeedSequence, type Sym } from './layers';
+import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym } from './layers';
 
 /**
  * Pre-activation bottleneck ResNet of the network-slimming folder (PreResNet-110/164, depth 9n+2): per block
@@ -59,8 +59,7 @@ export function preresnetSelections(spec: PreResNetSpec): Array<{ name: string; 
 }
 
 function selection(x: Sym, name: string, width: number, present: boolean): Sym {
-  if (!present) return x;
-  return tf.layers.conv2d({ name, filters: width, kernelSize: 1, useBias: false, trainable: false, kernelInitializer: 'zeros' }).apply(x) as Sym;
+  return present ? selectionLayer(x, name, width) : x;
 }
 
 export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersModel {
@@ -90,19 +89,10 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
   });
   x = relu(selection(batchNorm(x, 'bn', gamma), 'select', spec.cfg[spec.cfg.length - 1], select), 'relu');
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
-  const fanIn = spec.cfg[spec.cfg.length - 1];
-  const bound = 1 / Math.sqrt(fanIn);
-  x = tf.layers.dense({
-    name: 'fc', units: shape.classes,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-  }).apply(x) as Sym;
+  x = pytorchLinear(x, 'fc', shape.classes, spec.cfg[spec.cfg.length - 1], seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'preresnet' });
-  for (const sel of select ? preresnetSelections(spec) : []) {
-    const kept = spec.selections?.[sel.name] ?? Array.from({ length: sel.channels }, (_, c) => c);
-    const kernel = tf.tidy(() => tf.oneHot(tf.tensor1d(kept, 'int32'), sel.channels).toFloat().transpose().reshape([1, 1, sel.channels, kept.length]));
-    model.getLayer(sel.name).setWeights([kernel]);
-    kernel.dispose();
-  }
+  setSelections(model, select ? preresnetSelections(spec).map((sel) => ({
+    name: sel.name, channels: sel.channels, kept: spec.selections?.[sel.name] ?? Array.from({ length: sel.channels }, (_, c) => c),
+  })) : []);
   return model;
 }

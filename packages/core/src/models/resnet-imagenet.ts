@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { avgPool, batchNorm, conv, flatten, maxPool, relu, SeedSequence, type Sym } from './layers';
+import { avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
 
 /**
  * ImageNet ResNet-18/34 (basic blocks) and ResNet-50/101 (bottlenecks), torchvision's layout as the seed's
@@ -66,11 +66,6 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
     inplanes = planes * expansion;
   }
   x = flatten(avgPool(x, 'avgpool', shape.height / 32, 1), 'flatten');
-  const bound = 1 / Math.sqrt(inplanes);
-  x = tf.layers.dense({
-    name: 'fc', units: shape.classes,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-  }).apply(x) as Sym;
+  x = pytorchLinear(x, 'fc', shape.classes, inplanes, seeds);
   return tf.model({ inputs: input, outputs: x, name: `resnet${spec.depth}` });
 }

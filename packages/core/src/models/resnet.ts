@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { avgPool, batchNorm, conv, flatten, relu, SeedSequence, type Sym } from './layers';
+import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
 
 /**
  * CIFAR ResNet of the l1-norm folder: depth 6n+2, three stages of n basic blocks (16, 32, 64 channels).
@@ -34,16 +34,6 @@ export const stageWidthsOf = (spec: ResNetSpec) => spec.stageWidths ?? RESNET_ST
 
 export const resnetBlockName = (stage: number, block: number) => `layer${stage + 1}.${block}`;
 export const SHORTCUT_SUFFIX = '.shortcut';
-
-/** Uniform(±1/√fan_in), PyTorch's default nn.Linear initialisation, which the seed keeps for the fc. */
-function pytorchLinear(x: Sym, name: string, units: number, fanIn: number, seeds: SeedSequence): Sym {
-  const bound = 1 / Math.sqrt(fanIn);
-  return tf.layers.dense({
-    name, units,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-  }).apply(x) as Sym;
-}
 
 export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
