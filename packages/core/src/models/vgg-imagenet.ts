@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { batchNorm, conv, flatten, maxPool, relu, SeedSequence, type Sym } from './layers';
-import type { VggCfg } from './vgg';
+import { batchNorm, flatten, relu, SeedSequence, type Sym } from './layers';
+import { vggFeatures, type VggCfg } from './vgg';
 
 /**
  * ImageNet VGG as the seed's imagenet folders define it: 3×3 convs with bias, five 2×2 max pools (224 → 7),
@@ -27,19 +27,7 @@ export function buildImageNetVgg(spec: ImageNetVggSpec, seed: number): tf.Layers
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x: Sym = input;
-  let convIndex = 0;
-  let poolIndex = 0;
-  for (const v of spec.cfg) {
-    if (v === 'M') {
-      x = maxPool(x, `features.pool${poolIndex++}`);
-      continue;
-    }
-    x = conv(x, `features.${convIndex}.conv`, v, { seeds, bias: true });
-    if (spec.batchNorm) x = batchNorm(x, `features.${convIndex}.bn`, 0.5);
-    x = relu(x, `features.${convIndex}.relu`);
-    convIndex++;
-  }
+  let x = vggFeatures(input, spec.cfg, seeds, { bias: true, gamma: spec.batchNorm ? 0.5 : null });
   x = flatten(x, 'flatten');
   const dense = (t: Sym, name: string, units: number) => tf.layers.dense({
     name, units, kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seeds.take() }),

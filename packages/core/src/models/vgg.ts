@@ -33,23 +33,31 @@ export const VGG_CFGS: Record<11 | 13 | 16 | 19, VggCfg> = {
 export const vggConvName = (i: number) => `features.${i}.conv`;
 export const vggBnName = (i: number) => `features.${i}.bn`;
 
-export function buildVgg(spec: VggSpec, seed: number): tf.LayersModel {
-  const shape = DATASET_SHAPES[spec.dataset];
-  const seeds = new SeedSequence(seed);
-  const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x: Sym = input;
+/**
+ * The convolutional part every VGG shares: 3×3 conv (optional bias) → BN (γ0, or none) → ReLU per channel
+ * count, 2×2 max pool per 'M'. Seeds are drawn in layer order.
+ */
+export function vggFeatures(x: Sym, cfg: VggCfg, seeds: SeedSequence, opts: { bias: boolean; gamma: number | null }): Sym {
   let convIndex = 0;
   let poolIndex = 0;
-  for (const v of spec.cfg) {
+  for (const v of cfg) {
     if (v === 'M') {
       x = maxPool(x, `features.pool${poolIndex++}`);
       continue;
     }
-    x = conv(x, vggConvName(convIndex), v, { seeds, bias: spec.weightLevel ?? false });
-    x = batchNorm(x, vggBnName(convIndex), spec.weightLevel ? 1 : 0.5);
+    x = conv(x, vggConvName(convIndex), v, { seeds, bias: opts.bias });
+    if (opts.gamma !== null) x = batchNorm(x, vggBnName(convIndex), opts.gamma);
     x = relu(x, `features.${convIndex}.relu`);
     convIndex++;
   }
+  return x;
+}
+
+export function buildVgg(spec: VggSpec, seed: number): tf.LayersModel {
+  const shape = DATASET_SHAPES[spec.dataset];
+  const seeds = new SeedSequence(seed);
+  const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
+  let x = vggFeatures(input, spec.cfg, seeds, { bias: spec.weightLevel ?? false, gamma: spec.weightLevel ? 1 : 0.5 });
   x = flatten(avgPool(x, 'avgpool', 2), 'flatten');
   if (spec.classifier === 'bn-mlp') {
     x = linear(x, 'classifier.0', 512, seeds);
