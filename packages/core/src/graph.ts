@@ -1,8 +1,8 @@
 import { DATASET_SHAPES } from './datasets-info';
 import { densenetUnits } from './models/densenet';
-import { imagenetBlocks, isBottleneckDepth } from './models/resnet-imagenet';
-import { preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
-import { resnetBlockName, resnetBlocksPerStage } from './models/resnet';
+import { IMAGENET_PLANES, imagenetBlocks, isBottleneckDepth } from './models/resnet-imagenet';
+import { PRERESNET_PLANES, preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
+import { resnetBlockName, resnetBlocksPerStage, stageWidthsOf } from './models/resnet';
 import { vggBnName, vggConvName } from './models/vgg';
 import type { ArchSpec } from './spec';
 
@@ -204,7 +204,7 @@ export function residualTies(spec: ArchSpec): TiedChannels[] {
   switch (spec.arch) {
     case 'resnet': {
       const n = resnetBlocksPerStage(spec.depth);
-      const widths = spec.stageWidths ?? [16, 32, 64];
+      const widths = stageWidthsOf(spec);
       return widths.map((w, s) => {
         const members: ChannelMember[] = s === 0 ? [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }] : [];
         if (s > 0) members.push({ layer: `layer${s + 1}.0.shortcut`, kind: 'conv-out' });
@@ -226,7 +226,7 @@ export function residualTies(spec: ArchSpec): TiedChannels[] {
         if (b.index === 0 && (b.stage > 0 || expansion > 1)) {
           const prev = ties[ties.length - 1];
           prev.members.push({ layer: `${b.name}.conv1`, kind: 'conv-in' }, { layer: `${b.name}.downsample.0`, kind: 'conv-in' });
-          ties.push({ id: `stage${b.stage + 1}`, size: [64, 128, 256, 512][b.stage] * expansion,
+          ties.push({ id: `stage${b.stage + 1}`, size: IMAGENET_PLANES[b.stage] * expansion,
             members: [{ layer: `${b.name}.downsample.0`, kind: 'conv-out' }, { layer: `${b.name}.downsample.1`, kind: 'bn' }] });
         } else {
           ties[ties.length - 1].members.push({ layer: `${b.name}.conv1`, kind: 'conv-in' });
@@ -241,7 +241,7 @@ export function residualTies(spec: ArchSpec): TiedChannels[] {
     case 'preresnet': {
       const n = preresnetBlocksPerStage(spec.depth);
       const ties: TiedChannels[] = [{ id: 'stem', size: 16, members: [{ layer: 'conv1', kind: 'conv-out' }] }];
-      [16, 32, 64].forEach((planes, s) => {
+      PRERESNET_PLANES.forEach((planes, s) => {
         for (let b = 0; b < n; b++) {
           const name = `layer${s + 1}.${b}`;
           const cur = ties[ties.length - 1];

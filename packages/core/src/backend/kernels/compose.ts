@@ -59,31 +59,3 @@ export class KernelComposer {
     return result;
   }
 }
-
-/** Crops or zero-pads `x` along `axis` so that `before` rows come first and the axis ends with length `length`. */
-export function fitAxis(c: KernelComposer, x: TensorInfo, axis: number, before: number, length: number): TensorInfo {
-  const size = x.shape[axis];
-  let y = x;
-  if (before > 0) {
-    const p: Array<[number, number]> = x.shape.map(() => [0, 0]);
-    p[axis] = [before, 0];
-    y = c.pad(y, p);
-  } else if (before < 0) {
-    const begin = x.shape.map(() => 0);
-    const sz = [...x.shape];
-    begin[axis] = -before;
-    sz[axis] = size + before;
-    y = c.slice(y, begin, sz);
-  }
-  const have = y.shape[axis];
-  if (have < length) {
-    const p: Array<[number, number]> = y.shape.map(() => [0, 0]);
-    p[axis] = [0, length - have];
-    y = c.pad(y, p);
-  } else if (have > length) {
-    const sz = [...y.shape];
-    sz[axis] = length;
-    y = c.slice(y, y.shape.map(() => 0), sz);
-  }
-  return y;
-}
