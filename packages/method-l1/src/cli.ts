@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command !== 'reproduce' && command !== 'prune') fail(`unknown command '${command}'`);
   const info = await initBackend(values.backend);
-  process.stderr.write(`prune-l1: backend ${info.name}, ${info.threads} threads\n`);
+  process.stderr.write(`prune-l1: backend ${info.name}, ${info.threads} threads${info.nativeConv ? `, convolutions in ${info.nativeConv}` : ''}\n`);
 
   if (command === 'prune') {
     if (!values.model || !values.variant || !values.out) fail('prune needs --model <dir>, --variant <name> and --out <dir>');

@@ -14,6 +14,8 @@ export interface BackendInfo {
   tfjsBackend: string;
   threads: number;
   tfjsVersion: string;
+  /** Set when wasm's convolutions run in the native oneDNN addon, e.g. `oneDNN 2.6.3`. */
+  nativeConv?: string;
 }
 
 export class BackendError extends Error {
@@ -67,8 +69,9 @@ async function initWasm(): Promise<BackendInfo> {
   const start = () => tf.setBackend('wasm');
   const ok = threads > 1 ? await withWasmThreads(tf, wasm.setThreadsCount, threads, start) : await start();
   if (!ok) throw new BackendError('backend wasm failed to initialise');
-  registerTrainingKernels('wasm');
-  return { name: 'wasm', tfjsBackend: 'wasm', threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs };
+  const nativeConv = registerTrainingKernels('wasm', { useNative: true, threads });
+  return { name: 'wasm', tfjsBackend: 'wasm', threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs,
+    ...(nativeConv ? { nativeConv } : {}) };
 }
 
 async function initCpu(): Promise<BackendInfo> {

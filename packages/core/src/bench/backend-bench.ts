@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
+import { nativeConvUnavailableReason } from '../backend/kernels/native-conv';
 import { buildVgg, VGG_CFGS, type VggSpec } from '../models/vgg';
 import { loaderBench } from './loader-bench';
 
@@ -81,7 +82,8 @@ async function main(): Promise<void> {
   const backendArg = args.find((a) => a.startsWith('--backend='))?.split('=')[1];
   const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 8);
   const info = await initBackend(backendArg);
-  process.stderr.write(`backend ${info.name} (${info.threads} threads), tfjs ${info.tfjsVersion}\n`);
+  process.stderr.write(`backend ${info.name} (${info.threads} threads), tfjs ${info.tfjsVersion}, convolutions: ` +
+    `${info.nativeConv ?? `${info.name}'s own (native oneDNN: ${nativeConvUnavailableReason() ?? 'n/a'})`}\n`);
   const vgg16: VggSpec = { arch: 'vgg', dataset: 'cifar10', cfg: VGG_CFGS[16], classifier: 'linear' };
   const small: VggSpec = { arch: 'vgg', dataset: 'cifar10', cfg: [64, 'M', 128, 'M', 256, 'M'], classifier: 'linear' };
   for (const [label, spec] of [['vgg16-cifar', vgg16], ['vgg-small-cifar', small]] as const) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BatchNormalization } from './batch-norm';
 
 /**
  * The building blocks every family shares, with the seed repository's initialisation:
@@ -25,7 +26,7 @@ export function conv(x: Sym, name: string, filters: number, opts: { kernel?: num
 }
 
 export function batchNorm(x: Sym, name: string, gamma = 1): Sym {
-  return tf.layers.batchNormalization({
+  return new BatchNormalization({
     name, axis: -1, momentum: 0.9, epsilon: 1e-5, gammaInitializer: tf.initializers.constant({ value: gamma }),
   }).apply(x) as Sym;
 }

@@ -1,9 +1,17 @@
+import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
+import { NATIVE_ADDON, NATIVE_ENV, setNativeConvEnabled } from '../backend/kernels/native-conv';
 
-/** Backends every kernel test runs on, with the same body. */
-export const TEST_BACKENDS = ['wasm', 'cpu'] as const;
+/** Whether this checkout built the optional native convolutions (scripts/build-native.js). */
+export const NATIVE_BUILT = fs.existsSync(NATIVE_ADDON) && process.env[NATIVE_ENV] !== '0';
+
+/**
+ * Backends every kernel test runs on, with the same body: `wasm` with our composed kernels only, and
+ * `wasm+native` with the oneDNN convolutions where they are built.
+ */
+export const TEST_BACKENDS = NATIVE_BUILT ? (['wasm', 'wasm+native', 'cpu'] as const) : (['wasm', 'cpu'] as const);
 
 /** Starts both test backends once per test file and releases them at its end. */
 export async function setUpTestBackends(): Promise<void> {
@@ -13,5 +21,7 @@ export async function setUpTestBackends(): Promise<void> {
 }
 
 export async function useBackend(name: string): Promise<void> {
-  if (!(await tf.setBackend(name))) throw new Error(`cannot switch to ${name}`);
+  setNativeConvEnabled(name === 'wasm+native');
+  const tfjsName = name === 'wasm+native' ? 'wasm' : name;
+  if (!(await tf.setBackend(tfjsName))) throw new Error(`cannot switch to ${name}`);
 }

@@ -71,6 +71,8 @@ export interface TrainResult {
   imagesPerSecond: number;
   backend: string;
   threads: number;
+  /** The native convolution library the wasm backend used, if any. */
+  nativeConv?: string;
 }
 
 const RESULT = 'result.json';
@@ -101,7 +103,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (done) return done;
   fs.mkdirSync(o.runDir, { recursive: true });
   const key = runKey(o);
-  const backend = activeBackend() ?? { name: tf.getBackend(), threads: 1 };
+  const backend: { name: string; threads: number; nativeConv?: string } = activeBackend() ?? { name: tf.getBackend(), threads: 1 };
   const shape = [o.data.info.height, o.data.info.width, o.data.info.channels];
   const trainLoader = new PrefetchingLoader(o.data.train, o.data.info, { batchSize: o.recipe.batchSize, train: true, seed: o.seed, limit: o.limit?.train });
   const testLoader = new BatchLoader(o.data.test, o.data.info, { batchSize: 256, train: false, seed: 0, limit: o.limit?.test });
@@ -188,7 +190,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         trainTop1: epochSeen ? (100 * epochCorrect) / epochSeen : null, testTop1: test.top1, testTop5: test.top5,
         testLoss: test.loss, seconds: (Date.now() - started) / 1000,
         imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : null,
-        backend: backend.name, threads: backend.threads,
+        backend: backend.name, threads: backend.threads, ...(backend.nativeConv ? { nativeConv: backend.nativeConv } : {}),
       };
       fs.appendFileSync(path.join(o.runDir, METRICS), `${JSON.stringify(line)}\n`);
       if (o.progress ?? true) {
@@ -211,7 +213,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const result: TrainResult = {
     bestTop1: Math.max(state.bestTop1, final.top1), bestEpoch: state.bestEpoch, final, epochs: o.recipe.epochs,
     trainSeconds: state.trainSeconds, imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : 0,
-    backend: backend.name, threads: backend.threads,
+    backend: backend.name, threads: backend.threads, ...(backend.nativeConv ? { nativeConv: backend.nativeConv } : {}),
   };
   writeFileAtomic(path.join(o.runDir, RESULT), JSON.stringify(result, null, 2));
   sgd.dispose();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../../test-util/backends';
 import {
-  type ConvGeom, naiveConvFilterGrad, naiveConvInputGrad, randomArray, relativeError, seededRandom,
+  type ConvGeom, naiveConv, naiveConvFilterGrad, naiveConvInputGrad, randomArray, relativeError, seededRandom,
 } from '../../test-util/naive-conv';
 
 beforeAll(setUpTestBackends);
@@ -27,21 +27,22 @@ function geometry(c: Case): ConvGeom {
 }
 
 describe.each(TEST_BACKENDS)('conv2d gradients on %s', (backend) => {
-  it.each(CASES)('k$k s$s $pad $n×$h×$w×$ci→$co matches direct loops within 1e-4', async (c) => {
+  it.each(CASES)('k$k s$s $pad $n×$h×$w×$ci→$co: output and gradients match direct loops within 1e-4', async (c) => {
     await useBackend(backend);
     const g = geometry(c);
     const rand = seededRandom(c.h * 100 + c.k * 10 + c.s);
     const xv = randomArray(rand, c.n * c.h * c.w * c.ci);
     const wv = randomArray(rand, c.k * c.k * c.ci * c.co);
     const dyv = randomArray(rand, c.n * g.ho * g.wo * c.co);
-    const [dx, dw] = tf.tidy(() => {
+    const [y, dx, dw] = tf.tidy(() => {
       const x = tf.tensor4d(xv, [c.n, c.h, c.w, c.ci]);
       const w = tf.tensor4d(wv, [c.k, c.k, c.ci, c.co]);
       const dy = tf.tensor4d(dyv, [c.n, g.ho, g.wo, c.co]);
       const grads = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
         tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad), dy)));
-      return grads([x, w]).map((t) => t.dataSync());
+      return [tf.conv2d(x, w, c.s, c.pad), ...grads([x, w])].map((t) => t.dataSync());
     });
+    expect(relativeError(y, naiveConv(g, xv, wv))).toBeLessThan(1e-4);
     expect(relativeError(dw, naiveConvFilterGrad(g, xv, dyv))).toBeLessThan(1e-4);
     expect(relativeError(dx, naiveConvInputGrad(g, wv, dyv))).toBeLessThan(1e-4);
   });
@@ -207,6 +208,6 @@ describe('conv layers with a bias (tf.layers reshapes it to rank 4)', () => {
         kernelInitializer: tf.initializers.randomNormal({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2 }) });
       outputs.push((layer.apply(tf.tensor4d(xv, [2, 6, 6, 3])) as tf.Tensor).dataSync() as Float32Array);
     }
-    expect(relativeError(outputs[0], outputs[1])).toBeLessThan(1e-5);
+    for (const other of outputs.slice(1)) expect(relativeError(other, outputs[0])).toBeLessThan(1e-5);
   });
 });
