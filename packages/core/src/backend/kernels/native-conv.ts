@@ -51,12 +51,20 @@ export function nativeConvUnavailableReason(): string | undefined {
 
 type Conv4 = [number, number, number, number];
 
-/** The 17 geometry values the addon takes: n h w ci co kh kw ho wo sh sw pt pl pb pr dh dw. */
+/**
+ * The 17 geometry values the addon takes: n h w ci co kh kw ho wo sh sw pt pl pb pr dh dw. oneDNN wants the
+ * far padding that makes (in + pt + pb − extent)/stride + 1 = out exactly, so it is derived from the output
+ * size: it is −1 where a strided 'valid' conv leaves the last row unused (tfjs says 0 there; passing that
+ * makes oneDNN's kernels write out of bounds).
+ */
 function geometry(info: tf.backend_util.Conv2DInfo): Int32Array {
   const p = info.padInfo;
+  const far = (out: number, stride: number, extent: number, size: number, near: number) => (out - 1) * stride + extent - size - near;
   return Int32Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, p.top, p.left, p.bottom, p.right,
+    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, p.top, p.left,
+    far(info.outHeight, info.strideHeight, info.effectiveFilterHeight, info.inHeight, p.top),
+    far(info.outWidth, info.strideWidth, info.effectiveFilterWidth, info.inWidth, p.left),
     info.dilationHeight, info.dilationWidth,
   ]);
 }
@@ -107,6 +115,8 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
       if (!nhwc(a)) return null;
       const info = tf.backend_util.computeConv2DInfo(x.shape as Conv4, a.filterShape, a.strides, 1, a.pad,
         a.dimRoundingMode);
+      // oneDNN 2.6's 1×1 strided weight gradient (ResNet shortcuts) corrupts the C heap on nhwc data: not ours to run.
+      if (info.filterHeight * info.filterWidth === 1 && info.strideHeight * info.strideWidth > 1) return null;
       return run(backend, backendName, info.filterShape, (c, out) =>
         lib.conv2dBackpropFilter(geometry(info), c.view(x), c.view(dy), c.view(out)));
     }),
