@@ -1,6 +1,6 @@
 import { DATASET_SHAPES } from './datasets-info';
 import { densenetUnits } from './models/densenet';
-import { IMAGENET_PLANES, imagenetBlocks, isBottleneckDepth } from './models/resnet-imagenet';
+import { imagenetBlocks, isBottleneckDepth, planesOf } from './models/resnet-imagenet';
 import { PRERESNET_PLANES, preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
 import { resnetBlockName, resnetBlocksPerStage, stageWidthsOf } from './models/resnet';
 import { vggBnName, vggConvName } from './models/vgg';
@@ -221,12 +221,13 @@ export function residualTies(spec: ArchSpec): TiedChannels[] {
       const blocks = imagenetBlocks(spec.depth);
       const last = isBottleneckDepth(spec.depth) ? 3 : 2;
       const expansion = isBottleneckDepth(spec.depth) ? 4 : 1;
-      const ties: TiedChannels[] = [{ id: 'stem', size: 64, members: [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }] }];
+      const planes = planesOf(spec);
+      const ties: TiedChannels[] = [{ id: 'stem', size: planes[0], members: [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }] }];
       for (const b of blocks) {
         if (b.index === 0 && (b.stage > 0 || expansion > 1)) {
           const prev = ties[ties.length - 1];
           prev.members.push({ layer: `${b.name}.conv1`, kind: 'conv-in' }, { layer: `${b.name}.downsample.0`, kind: 'conv-in' });
-          ties.push({ id: `stage${b.stage + 1}`, size: IMAGENET_PLANES[b.stage] * expansion,
+          ties.push({ id: `stage${b.stage + 1}`, size: planes[b.stage] * expansion,
             members: [{ layer: `${b.name}.downsample.0`, kind: 'conv-out' }, { layer: `${b.name}.downsample.1`, kind: 'bn' }] });
         } else {
           ties[ties.length - 1].members.push({ layer: `${b.name}.conv1`, kind: 'conv-in' });

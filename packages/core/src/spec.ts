@@ -75,6 +75,9 @@ export function validateSpec(input: unknown): ArchSpec {
         s.cfg.forEach((v, i) => { if (!isPositiveInt(v)) problems.push(`cfg[${i}]: ${JSON.stringify(v)} is not a channel count > 0`); });
       }
     }
+    if (s.planes !== undefined && (!Array.isArray(s.planes) || s.planes.length !== 4 || !s.planes.every(isPositiveInt))) {
+      problems.push(`planes: ${JSON.stringify(s.planes)}; give the four stage widths, e.g. [64, 128, 256, 512]`);
+    }
     if (isDatasetName(s.dataset) && DATASET_SHAPES[s.dataset].height !== 224) problems.push(`dataset: ${s.dataset}; ImageNet ResNets take 224×224 input`);
   } else if (s.arch === 'vgg-imagenet') {
     if (!Array.isArray(s.cfg) || s.cfg.filter((v) => v === 'M').length !== 5 || s.cfg[s.cfg.length - 1] !== 'M') {

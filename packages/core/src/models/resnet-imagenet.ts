@@ -13,6 +13,8 @@ export interface ImageNetResNetSpec {
   dataset: DatasetName;
   depth: 18 | 34 | 50 | 101;
   cfg: number[];
+  /** Stage widths (the stem has the first); absent: torchvision's 64, 128, 256, 512. Narrow copies set them. */
+  planes?: number[];
 }
 
 export const IMAGENET_RESNET_LAYERS: Record<ImageNetResNetSpec['depth'], number[]> = {
@@ -20,6 +22,7 @@ export const IMAGENET_RESNET_LAYERS: Record<ImageNetResNetSpec['depth'], number[
 };
 export const IMAGENET_PLANES = [64, 128, 256, 512];
 export const isBottleneckDepth = (depth: number) => depth >= 50;
+export const planesOf = (spec: Pick<ImageNetResNetSpec, 'planes'>) => spec.planes ?? IMAGENET_PLANES;
 
 export function defaultImageNetResNetCfg(depth: ImageNetResNetSpec['depth']): number[] {
   const per = isBottleneckDepth(depth) ? 2 : 1;
@@ -40,12 +43,13 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
   const bottleneck = isBottleneckDepth(spec.depth);
   const expansion = bottleneck ? 4 : 1;
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x = relu(batchNorm(conv(input, 'conv1', 64, { kernel: 7, stride: 2, seeds }), 'bn1'), 'relu');
+  const stagePlanes = planesOf(spec);
+  let x = relu(batchNorm(conv(input, 'conv1', stagePlanes[0], { kernel: 7, stride: 2, seeds }), 'bn1'), 'relu');
   x = tf.layers.zeroPadding2d({ name: 'maxpool.pad', padding: 1 }).apply(x) as Sym;
   x = maxPool(x, 'maxpool', 3, 2);
-  let inplanes = 64;
+  let inplanes = stagePlanes[0];
   for (const blk of imagenetBlocks(spec.depth)) {
-    const planes = IMAGENET_PLANES[blk.stage];
+    const planes = stagePlanes[blk.stage];
     const stride = blk.stage > 0 && blk.index === 0 ? 2 : 1;
     const n = blk.name;
     let out: Sym;
