@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion } from './image-folder';
+import { readFashionMnist } from './embedded';
+import { decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion, writeImageFolder } from './image-folder';
 
 /** Writes a real JPEG (jpeg-js encoder): a horizontal gradient in red, a flat 90 in green, 200 in blue. */
 function writeJpeg(file: string, width: number, height: number): void {
@@ -68,5 +69,24 @@ describe('ImageNet folder', () => {
     fs.writeFileSync(bad, 'nope');
     expect(() => decodeJpeg(bad)).toThrow(/broken\.JPEG: not a readable JPEG/);
     expect(() => readImageFolder(path.join(root, 'missing'), 'train')).toThrow(/no train\/ folder/);
+  });
+});
+
+describe('writeImageFolder', () => {
+  it('writes real Fashion-MNIST images as a folder that reads back with the same labels and pixels (within JPEG error)', () => {
+    const set = readFashionMnist('test', fs.mkdtempSync(path.join(os.tmpdir(), 'fm-')));
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wif-'));
+    expect(writeImageFolder(set, root, 'val', { perClass: 2, classes: 3 })).toBe(6);
+    const f = readImageFolder(root, 'val');
+    expect(f.classes).toEqual(['c000', 'c001', 'c002']);
+    expect(f.items.map((i) => i.label)).toEqual([0, 0, 1, 1, 2, 2]);
+    const first = f.items[0];
+    const index = Number(path.basename(first.file, '.JPEG'));
+    expect(set.labels[index]).toBe(0);
+    const img = decodeJpeg(first.file);
+    expect([img.width, img.height]).toEqual([set.width, set.height]);
+    let err = 0;
+    for (let p = 0; p < set.width * set.height; p++) err += Math.abs(img.data[3 * p + 1] - set.images[index * set.width * set.height + p]);
+    expect(err / (set.width * set.height)).toBeLessThan(4); // mean absolute error in grey levels
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as jpeg from 'jpeg-js';
 import { DatasetFormatError } from './errors';
+import type { ImageSet } from './image-set';
 
 /**
  * ImageNet in its usual folder layout, `<root>/<split>/<wnid>/*.JPEG`: classes are the sorted folder names
@@ -26,6 +27,33 @@ export function readImageFolder(root: string, split: 'train' | 'val'): ImageFold
   });
   if (items.length === 0) throw new DatasetFormatError(dir, 'holds no .JPEG images');
   return { root, classes, items };
+}
+
+/**
+ * Writes images of a set as an ImageNet-style folder, `<root>/<split>/<class>/<index>.JPEG` (class folders
+ * `c000`, `c001`, …, so the sorted order is the label order), at most `perClass` per class and only the
+ * classes below `classes`. Grayscale sets are written as RGB. Returns the number of files written.
+ */
+export function writeImageFolder(set: ImageSet, root: string, split: 'train' | 'val',
+  opts: { perClass?: number; classes?: number; quality?: number } = {}): number {
+  const { width, height, channels } = set;
+  const px = width * height * channels;
+  const written = new Map<number, number>();
+  for (let i = 0; i < set.count; i++) {
+    const label = set.labels[i];
+    const n = written.get(label) ?? 0;
+    if (label >= (opts.classes ?? set.classes) || n >= (opts.perClass ?? Infinity)) continue;
+    const rgba = Buffer.alloc(width * height * 4);
+    for (let p = 0; p < width * height; p++) {
+      for (let c = 0; c < 3; c++) rgba[4 * p + c] = set.images[i * px + p * channels + (channels === 3 ? c : 0)];
+      rgba[4 * p + 3] = 255;
+    }
+    const dir = path.join(root, split, `c${String(label).padStart(3, '0')}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${String(i).padStart(6, '0')}.JPEG`), jpeg.encode({ data: rgba, width, height }, opts.quality ?? 95).data);
+    written.set(label, n + 1);
+  }
+  return [...written.values()].reduce((a, b) => a + b, 0);
 }
 
 /** An RGB image, row-major, 3 bytes per pixel. */
