@@ -5,7 +5,7 @@ export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNe
 export { defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
 export { defaultDenseNetCfg, densenetUnits, type DenseUnit } from './models/densenet';
 export { IMAGENET_VGG_CFGS } from './models/vgg-imagenet';
-export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS } from './models/resnet-imagenet';
+export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS, planesOf } from './models/resnet-imagenet';
 export { VGG_CFGS, vggBnName, vggConvName, type VggCfg } from './models/vgg';
 export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from './models/resnet';
 export { countModel, countSpec, type Counts } from './counting';
@@ -16,13 +16,14 @@ export { loadModelDir, readModelSpec, saveModelDir, ModelDirError, MODEL_JSON, S
 export { writeFileAtomic } from './fs-atomic';
 export { BatchLoader, type Batch, type LoaderOptions } from './data/loader';
 export { mixSeed, mulberry32, permutation } from './data/rng';
-export { cifarRecipe, fineTuneRecipe, imagenetRecipe, learningRate, scratchBEpochs, type Recipe } from './train/recipe';
+export { cifarRecipe, fineTuneRecipe, imagenetRecipe, imagenetScratchBRecipe, learningRate, scratchBEpochs, type Recipe } from './train/recipe';
 export { Sgd } from './train/sgd';
 export { evaluate, type Evaluation } from './train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from './train/loop';
 export { narrow, narrowSpec } from './widths';
 export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
 export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, type ResultRow } from './results';
-export { runExperiment, STAGES, type StageName, type Experiment, type ExperimentData, type PaperNumbers, type StructuredPruner } from './pipeline';
+export { experimentRecipes, runExperiment, STAGES, type StageName, type Experiment, type ExperimentData, type PaperNumbers, type StructuredPruner } from './pipeline';
+export { splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
-import type { DatasetInfo, ImageSet } from '@rethink-prune/datasets';
+import type { DatasetInfo } from '@rethink-prune/datasets';
 import { activeBackend } from './backend';
 import { countSpec } from './counting';
 import { writeFileAtomic } from './fs-atomic';
@@ -9,10 +9,10 @@ import { loadModelDir, readModelSpec, saveModelDir } from './model-io';
 import type { Profile } from './profiles';
 import type { ResultRow } from './results';
 import { buildModel, type ArchSpec } from './spec';
-import { BatchLoader } from './data/loader';
+import { testBatches, type TrainingData } from './data/source';
 import { evaluate } from './train/evaluate';
 import { readTrainResult, train, type TrainResult } from './train/loop';
-import { cifarRecipe, fineTuneRecipe, scratchBEpochs, type Recipe } from './train/recipe';
+import { cifarRecipe, fineTuneRecipe, imagenetRecipe, imagenetScratchBRecipe, scratchBEpochs, type Recipe } from './train/recipe';
 
 /**
  * The paper's experiment for one structured pruning method, model and variant:
@@ -49,16 +49,27 @@ export interface Experiment {
 export const STAGES = ['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b'] as const;
 export type StageName = (typeof STAGES)[number];
 
-export interface ExperimentData {
-  train: ImageSet;
-  test: ImageSet;
-  info: DatasetInfo & { name: string };
-}
+/** The data of an experiment: in memory or ImageNet folders; `info.name` names the dataset in results. */
+export type ExperimentData = TrainingData & { info: DatasetInfo & { name: string } };
 
-function recipes(p: Profile): { baseline: Recipe; finetune: Recipe } {
+/**
+ * The seed's recipes, scaled by the profile: CIFAR (baseline 160 epochs, fine-tune 40, Scratch-B steps at
+ * 50%/75%) or ImageNet (90, 20, and main_B.py's schedule).
+ */
+export function experimentRecipes(p: Profile, dataset: string, fullFlops: number, prunedFlops: number):
+  { baseline: Recipe; finetune: Recipe; scratchB: Recipe } {
+  if (dataset === 'imagenet') {
+    const q = p.imagenet;
+    return {
+      baseline: { ...imagenetRecipe(q.epochs), batchSize: q.batchSize },
+      finetune: { ...fineTuneRecipe(q.finetuneEpochs), batchSize: q.batchSize },
+      scratchB: { ...imagenetScratchBRecipe(q.epochs, fullFlops, prunedFlops), batchSize: q.batchSize },
+    };
+  }
   return {
     baseline: { ...cifarRecipe(p.epochs), batchSize: p.batchSize },
     finetune: { ...fineTuneRecipe(p.finetuneEpochs), batchSize: p.batchSize },
+    scratchB: { ...cifarRecipe(scratchBEpochs(p.epochs, fullFlops, prunedFlops)), batchSize: p.batchSize },
   };
 }
 
@@ -73,7 +84,9 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
   const modelDir = path.join(runRoot, data.info.name, e.model, `seed${e.seed}`);
   const variantDir = path.join(modelDir, e.variant);
   const limit = { train: e.profile.trainLimit, test: e.profile.testLimit };
-  const { baseline, finetune } = recipes(e.profile);
+  const full = countSpec(e.spec);
+  // The baseline's recipe does not depend on the pruned FLOPs; the others are read once the model is pruned.
+  const { baseline } = experimentRecipes(e.profile, data.info.name, 1, 1);
   const stage = async (name: string, dir: string, spec: ArchSpec, model: () => Promise<tf.LayersModel> | tf.LayersModel,
     recipe: Recipe, seed: number): Promise<TrainResult> => {
     const done = readTrainResult(dir);
@@ -94,8 +107,7 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
   if (!fs.existsSync(path.join(prunedDir, 'prune.json'))) {
     const trained = await loadModelDir(path.join(modelDir, 'baseline', 'best'));
     const pruned = e.pruner.prune(trained.model, trained.spec);
-    const testLoader = new BatchLoader(data.test, data.info, { batchSize: 256, train: false, seed: 0, limit: limit.test });
-    const acc = evaluate(pruned.model, testLoader, [data.info.height, data.info.width, data.info.channels]);
+    const acc = evaluate(pruned.model, testBatches(data, { batchSize: 32, limit: limit.test }), [data.info.height, data.info.width, data.info.channels]);
     await saveModelDir(prunedDir, pruned.model, pruned.spec);
     writeFileAtomic(path.join(prunedDir, 'prune.json'), JSON.stringify({ spec: pruned.spec, accuracyBeforeFineTune: acc }, null, 2));
     trained.model.dispose();
@@ -103,17 +115,16 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
   }
   if (only === 'prune') return undefined;
   const prunedSpec = readModelSpec(prunedDir);
-  const full = countSpec(e.spec);
   const small = countSpec(prunedSpec);
   const scratchSeed = e.seed + 1000;
-  const epochsB = scratchBEpochs(e.profile.epochs, full.flops, small.flops);
+  const { finetune, scratchB: recipeB } = experimentRecipes(e.profile, data.info.name, full.flops, small.flops);
 
   const tuned = wanted('finetune') ? await stage('fine-tune', path.join(variantDir, 'finetune'), prunedSpec,
     async () => (await loadModelDir(prunedDir)).model, finetune, e.seed) : undefined;
   const scratchE = wanted('scratch-e') ? await stage('scratch-E', path.join(variantDir, 'scratch-e'), prunedSpec,
     () => buildModel(prunedSpec, scratchSeed), baseline, scratchSeed) : undefined;
   const scratchB = wanted('scratch-b') ? await stage('scratch-B', path.join(variantDir, 'scratch-b'), prunedSpec,
-    () => buildModel(prunedSpec, scratchSeed), { ...cifarRecipe(epochsB), batchSize: e.profile.batchSize }, scratchSeed) : undefined;
+    () => buildModel(prunedSpec, scratchSeed), recipeB, scratchSeed) : undefined;
   if (!tuned || !scratchE || !scratchB) return undefined;
 
   const backend = activeBackend();
@@ -123,7 +134,7 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
     params: full.params, flops: full.flops, pruned_params: small.params, pruned_flops: small.flops,
     params_reduction_pct: pct(small.params, full.params), flops_reduction_pct: pct(small.flops, full.flops),
     acc_baseline: base.bestTop1, acc_finetuned: tuned.bestTop1, acc_scratch_e: scratchE.bestTop1, acc_scratch_b: scratchB.bestTop1,
-    epochs_baseline: baseline.epochs, epochs_finetune: finetune.epochs, epochs_scratch_b: epochsB,
+    epochs_baseline: baseline.epochs, epochs_finetune: finetune.epochs, epochs_scratch_b: recipeB.epochs,
     paper_acc_baseline: e.paper?.baseline ?? null, paper_acc_finetuned: e.paper?.finetuned ?? null,
     paper_acc_scratch_e: e.paper?.scratchE ?? null, paper_acc_scratch_b: e.paper?.scratchB ?? null,
     paper_source: e.paper?.source ?? null,

@@ -6,7 +6,7 @@ import {
 } from '@rethink-prune/core';
 import { isDatasetName, resolveDataDir } from '@rethink-prune/datasets';
 import { pruneByL1Norm } from './prune';
-import { ALL_MODELS, DEFAULT_MODELS, reproduce } from './reproduce';
+import { ALL_MODELS, defaultModels, IMAGENET_MODELS, reproduce } from './reproduce';
 import { L1_VARIANTS, l1Variant, targetWidths } from './variants';
 
 const HELP = `prune-l1: L1-norm filter pruning (Li et al., 2017) and the paper's fine-tune / Scratch-E / Scratch-B comparison
@@ -19,9 +19,11 @@ Usage:
 
 reproduce options:
   --profile paper|quick|smoke       recipe length and model width (default quick)
-  --dataset <name>                  cifar10, cifar100, mnist, fashion-mnist (default fashion-mnist)
-  --data-dir <dir>                  dataset directory (default $RETHINK_PRUNE_DATA, then ~/.cache/rethink-prune/data)
-  --models a,b,...                  variants (default per profile; all: ${ALL_MODELS.join(', ')})
+  --dataset <name>                  cifar10, cifar100, mnist, fashion-mnist, imagenet (default fashion-mnist)
+  --data-dir <dir>                  dataset directory (default $RETHINK_PRUNE_DATA, then ~/.cache/rethink-prune/data);
+                                    ImageNet is read from <dir>/imagenet/{train,val}/<wnid>/*.JPEG (or <dir>/{train,val})
+  --models a,b,...                  variants (default per profile; all: ${ALL_MODELS.join(', ')};
+                                    ImageNet: ${IMAGENET_MODELS.join(', ')}, 90-epoch recipe: needs a GPU backend)
   --seeds N                         repeat each experiment with seeds 0..N-1 (default 1)
   --run-dir <dir>                   where stages write checkpoints and results (default runs/method-l1)
   --stage <name>                    run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
@@ -74,18 +76,19 @@ async function main(argv: string[]): Promise<void> {
 
   const stage = values.stage;
   if (stage !== undefined && stage !== 'report' && !(STAGES as readonly string[]).includes(stage)) fail(`unknown stage '${stage}'`);
-  if (!isDatasetName(values.dataset) || values.dataset === 'imagenet') fail(`unsupported dataset '${values.dataset}' for the CIFAR L1 experiments`);
+  if (!isDatasetName(values.dataset)) fail(`unknown dataset '${values.dataset}'`);
   const seeds = Number(values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) fail(`--seeds ${values.seeds} must be a positive integer`);
   const profile = profileByName(values.profile!);
-  const models = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : DEFAULT_MODELS[profile.name];
+  const models = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : defaultModels(profile, values.dataset);
   const started = Date.now();
   const rows = await reproduce({
     profile, dataset: values.dataset, dataDir: resolveDataDir(values['data-dir']), models, seeds,
     runDir: values['run-dir']!, stage: stage as never,
   });
   if (rows.length > 0) {
-    process.stdout.write(`\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are CIFAR-10, Table 1)\n`);
+    const paperData = values.dataset === 'imagenet' ? 'ImageNet top-1' : 'CIFAR-10';
+    process.stdout.write(`\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are ${paperData}, Table 1)\n`);
     process.stdout.write(`results: ${path.join(values['run-dir']!, profile.name, `results-${values.dataset}.csv`)}; ` +
       `this run took ${((Date.now() - started) / 1000).toFixed(0)} s (finished stages are reused)\n`);
   }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend, PROFILES, RESULT_COLUMNS, shutdownBackend } from '@rethink-prune/core';
+import { readFashionMnist, writeImageFolder } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reproduce } from './reproduce';
 
@@ -36,5 +37,35 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
     const again = await reproduce(options);
     expect(again.map((r) => r.acc_scratch_b)).toEqual(rows.map((r) => r.acc_scratch_b));
     expect(fs.statSync(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', 'baseline', 'result.json')).mtimeMs).toBe(before);
+  });
+});
+
+describe('reproduce on an ImageNet-layout folder (smoke profile, real Fashion-MNIST images as JPEGs)', () => {
+  it('runs every stage of ResNet-34-A with the ImageNet recipes and writes the ImageNet row', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-'));
+    const root = path.join(dataDir, 'imagenet');
+    writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
+    writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-imagenet-'));
+    const [row, ...rest] = await reproduce({ profile: PROFILES.smoke, dataset: 'imagenet', dataDir, models: ['resnet34-A'], seeds: 1, runDir });
+    expect(rest).toHaveLength(0);
+    expect([row.dataset, row.variant, row.paper_source]).toEqual(['imagenet', 'resnet34-A', 'Table 1: ImageNet / ResNet-34 / ResNet-34-A']);
+    // main_B.py: a FLOPs ratio below 2 gives int(epochs × ratio) epochs; one smoke epoch × ~1.2 → 1.
+    expect([row.epochs_baseline, row.epochs_finetune, row.epochs_scratch_b]).toEqual([1, 1, 1]);
+    expect(row.flops_reduction_pct as number).toBeGreaterThan(10);
+    expect(row.flops_reduction_pct as number).toBeLessThan(25);
+    for (const k of ['acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b'] as const) {
+      expect(row[k]).toBeGreaterThanOrEqual(0);
+      expect(row[k]).toBeLessThanOrEqual(100);
+    }
+    expect(fs.existsSync(path.join(runDir, 'smoke', 'results-imagenet.csv'))).toBe(true);
+  });
+
+  it('refuses a CIFAR variant on ImageNet and an ImageNet variant on CIFAR data, before any training', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-bad-'));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    await expect(reproduce({ profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, models: ['resnet34-B'], seeds: 1, runDir }))
+      .rejects.toThrow(/ImageNet experiment; run it with --dataset imagenet/);
+    expect(fs.readdirSync(runDir)).toEqual([]);
   });
 });

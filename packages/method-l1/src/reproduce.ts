@@ -2,19 +2,40 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   namedSpec, narrowSpec, resultsCsv, resultsMarkdown, runExperiment, writeFileAtomic,
-  type Experiment, type PaperNumbers, type Profile, type ResultRow, type StageName,
+  type Experiment, type ExperimentData, type PaperNumbers, type Profile, type ResultRow, type StageName,
 } from '@rethink-prune/core';
-import { DATASETS, loadImageSet, type DatasetName } from '@rethink-prune/datasets';
+import { DATASETS, loadImageSet, readImageFolder, type DatasetName } from '@rethink-prune/datasets';
 import { pruneByL1Norm } from './prune';
 import { l1Variant, targetWidths } from './variants';
 
-/** The paper's L1 grid (Table 1, CIFAR rows) and the default subset of each profile. */
+/** The paper's L1 grid (Table 1): CIFAR rows, ImageNet rows, and the default subset of each profile. */
 export const ALL_MODELS = ['vgg16-A', 'resnet56-A', 'resnet56-B', 'resnet110-A', 'resnet110-B'];
+export const IMAGENET_MODELS = ['resnet34-A', 'resnet34-B'];
 export const DEFAULT_MODELS: Record<Profile['name'], string[]> = {
   paper: ALL_MODELS,
   quick: ['vgg16-A', 'resnet56-B'],
   smoke: ['vgg16-A', 'resnet56-B'],
 };
+
+/** The variants a run uses when `--models` is not given. */
+export function defaultModels(profile: Profile, dataset: DatasetName): string[] {
+  return dataset === 'imagenet' ? IMAGENET_MODELS : DEFAULT_MODELS[profile.name];
+}
+
+/** ImageNet's root (holding train/ and val/): `<dataDir>/imagenet`, or the data directory itself. */
+export function imagenetRoot(dataDir: string): string {
+  const nested = path.join(dataDir, 'imagenet');
+  return fs.existsSync(path.join(nested, 'train')) ? nested : dataDir;
+}
+
+export function loadExperimentData(dataset: DatasetName, dataDir: string): ExperimentData {
+  const info = { ...DATASETS[dataset], name: dataset };
+  if (dataset === 'imagenet') {
+    const root = imagenetRoot(dataDir);
+    return { folders: { train: readImageFolder(root, 'train'), test: readImageFolder(root, 'val') }, info };
+  }
+  return { train: loadImageSet(dataset, 'train', { dataDir }), test: loadImageSet(dataset, 'test', { dataDir }), info };
+}
 
 interface ReferenceRow { table: string; row: string; dataset: string; variant: string; baseline: number; finetuned: number; scratchE: number; scratchB: number }
 const REFERENCE: { rows: ReferenceRow[] } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'reference.json'), 'utf8'));
@@ -38,8 +59,11 @@ export interface ReproduceOptions {
 
 export function l1Experiment(variantName: string, dataset: DatasetName, profile: Profile, seed: number): Experiment {
   const variant = l1Variant(variantName);
-  if (variant.base === 'resnet34-imagenet') {
-    throw new Error(`${variantName} is an ImageNet experiment; the CPU pipeline has no ImageNet training stage yet (use 'prune-l1 prune' on a trained ResNet-34)`);
+  const imagenetVariant = variant.base === 'resnet34-imagenet';
+  if (imagenetVariant !== (dataset === 'imagenet')) {
+    throw new Error(imagenetVariant
+      ? `${variantName} is an ImageNet experiment; run it with --dataset imagenet`
+      : `${variantName} is a CIFAR-size experiment; on ImageNet the L1 variants are ${IMAGENET_MODELS.join(', ')}`);
   }
   const spec = narrowSpec(namedSpec(variant.base, dataset), profile.widthDivisor);
   const widths = targetWidths(spec, variant, profile.widthDivisor);
@@ -51,9 +75,8 @@ export function l1Experiment(variantName: string, dataset: DatasetName, profile:
 
 /** Runs the grid; returns the rows (empty when only a stage was asked for) and writes CSV + Markdown. */
 export async function reproduce(o: ReproduceOptions): Promise<ResultRow[]> {
-  for (const m of o.models) l1Variant(m);
-  const info = { ...DATASETS[o.dataset], name: o.dataset };
-  const data = { train: loadImageSet(o.dataset, 'train', { dataDir: o.dataDir }), test: loadImageSet(o.dataset, 'test', { dataDir: o.dataDir }), info };
+  for (const m of o.models) l1Experiment(m, o.dataset, o.profile, 0); // every name and dataset pairing checked before any work
+  const data = loadExperimentData(o.dataset, o.dataDir);
   const root = path.join(o.runDir, o.profile.name);
   const rows: ResultRow[] = [];
   for (let seed = 0; seed < o.seeds; seed++) {

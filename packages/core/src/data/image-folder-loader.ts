@@ -1,7 +1,7 @@
 import {
   decodeJpeg, randomResizedCrop, resizeCenterCrop, type DatasetInfo, type ImageFolder, type RgbImage,
 } from '@rethink-prune/datasets';
-import type { Batch } from './loader';
+import { subsetIndices, type Batch, type LoaderOptions } from './loader';
 import { mixSeed, mulberry32, permutation } from './rng';
 
 /**
@@ -10,15 +10,20 @@ import { mixSeed, mulberry32, permutation } from './rng';
  * Like BatchLoader, every draw is a function of (seed, epoch, position), so a batch can be made on its own.
  */
 export class ImageFolderLoader {
+  readonly count: number;
   readonly batchesPerEpoch: number;
+  /** Items in use (all, or the fixed subset of `limit`). */
+  private readonly indices: Uint32Array;
 
   constructor(private readonly folder: ImageFolder, private readonly info: Pick<DatasetInfo, 'mean' | 'std'>,
-    private readonly opts: { batchSize: number; train: boolean; seed: number; size?: number }) {
-    this.batchesPerEpoch = Math.ceil(folder.items.length / opts.batchSize);
+    private readonly opts: LoaderOptions & { size?: number }) {
+    this.indices = subsetIndices(folder.items.length, opts.limit);
+    this.count = this.indices.length;
+    this.batchesPerEpoch = Math.ceil(this.count / opts.batchSize);
   }
 
   *epoch(epoch: number, from = 0): Generator<Batch> {
-    const n = this.folder.items.length;
+    const n = this.count;
     const order = this.opts.train ? permutation(n, mixSeed(this.opts.seed, epoch)) : undefined;
     const size = this.opts.size ?? 224;
     for (let b = from; b < this.batchesPerEpoch; b++) {
@@ -27,7 +32,7 @@ export class ImageFolderLoader {
       const x = new Float32Array(count * size * size * 3);
       const y = new Int32Array(count);
       for (let i = 0; i < count; i++) {
-        const item = this.folder.items[order ? order[start + i] : start + i];
+        const item = this.folder.items[this.indices[order ? order[start + i] : start + i]];
         y[i] = item.label;
         const img = decodeJpeg(item.file);
         const out: RgbImage = this.opts.train

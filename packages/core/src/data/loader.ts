@@ -3,6 +3,15 @@ import { mixSeed, mulberry32, permutation } from './rng';
 
 const SUBSET_SEED = 0x5eed;
 
+/**
+ * The images a loader uses: all `count`, or a fixed random subset of `limit` (the same for every run and seed,
+ * so that sets stored by class still give every class), in base order.
+ */
+export function subsetIndices(count: number, limit?: number): Uint32Array {
+  const n = Math.min(count, limit ?? count);
+  return n < count ? Uint32Array.from(permutation(count, SUBSET_SEED).subarray(0, n)).sort() : Uint32Array.from({ length: count }, (_, i) => i);
+}
+
 /** One batch, ready to become tensors: normalised NHWC floats and integer labels. */
 export interface Batch {
   x: Float32Array;
@@ -40,10 +49,8 @@ export class BatchLoader {
     private readonly opts: LoaderOptions) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batch size ${opts.batchSize} must be a positive integer`);
     if (info.mean.length !== set.channels) throw new Error(`normalisation has ${info.mean.length} channels, images have ${set.channels}`);
-    this.count = Math.min(set.count, opts.limit ?? set.count);
-    this.indices = this.count < set.count
-      ? Uint32Array.from(permutation(set.count, SUBSET_SEED).subarray(0, this.count)).sort()
-      : Uint32Array.from({ length: set.count }, (_, i) => i);
+    this.indices = subsetIndices(set.count, opts.limit);
+    this.count = this.indices.length;
     this.batchesPerEpoch = Math.ceil(this.count / opts.batchSize);
     // value → normalised float, per channel; the padding value 0 maps to -mean/std as in PyTorch.
     this.lut = info.mean.map((m, c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / info.std[c]));

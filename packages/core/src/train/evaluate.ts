@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BatchLoader } from '../data/loader';
+import type { Batch } from '../data/loader';
 
 export interface Evaluation {
   top1: number;
@@ -9,7 +9,7 @@ export interface Evaluation {
 }
 
 /** Top-1 / top-5 accuracy (%) and mean cross-entropy of a model in inference mode (BN running statistics). */
-export function evaluate(model: tf.LayersModel, loader: BatchLoader, inputShape: number[]): Evaluation {
+export function evaluate(model: tf.LayersModel, loader: { epoch(epoch: number): Iterable<Batch> }, inputShape: number[]): Evaluation {
   let top1 = 0;
   let top5 = 0;
   let loss = 0;

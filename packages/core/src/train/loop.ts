@@ -1,10 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetInfo, ImageSet } from '@rethink-prune/datasets';
 import { activeBackend } from '../backend';
-import { BatchLoader } from '../data/loader';
-import { PrefetchingLoader } from '../data/prefetch';
+import { splitSize, testBatches, trainBatches, type TrainingData } from '../data/source';
 import { writeFileAtomic } from '../fs-atomic';
 import { applyMasks, type MaskSet } from '../masks';
 import { saveModelDir } from '../model-io';
@@ -49,7 +47,7 @@ function allFinite(model: tf.LayersModel): boolean {
 export interface TrainOptions {
   model: tf.LayersModel;
   spec: ArchSpec;
-  data: { train: ImageSet; test: ImageSet; info: DatasetInfo };
+  data: TrainingData;
   recipe: Recipe;
   seed: number;
   /** Holds checkpoint/, best/, final/, metrics.jsonl and result.json; a finished run is not repeated. */
@@ -76,6 +74,8 @@ export interface TrainResult {
 }
 
 const RESULT = 'result.json';
+/** Evaluation batch: large on 32×32 images, smaller at 224×224 to bound memory. */
+const evalBatch = (info: TrainingData['info']) => (info.height >= 128 ? 32 : 256);
 const METRICS = 'metrics.jsonl';
 
 export function readTrainResult(runDir: string): TrainResult | undefined {
@@ -84,7 +84,7 @@ export function readTrainResult(runDir: string): TrainResult | undefined {
 }
 
 function runKey(o: TrainOptions): string {
-  return JSON.stringify({ spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null, n: [o.data.train.count, o.data.test.count] });
+  return JSON.stringify({ spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null, n: [splitSize(o.data, 'train'), splitSize(o.data, 'test')] });
 }
 
 function truncateLines(file: string, lines: number): void {
@@ -105,8 +105,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const key = runKey(o);
   const backend: { name: string; threads: number; nativeConv?: string } = activeBackend() ?? { name: tf.getBackend(), threads: 1 };
   const shape = [o.data.info.height, o.data.info.width, o.data.info.channels];
-  const trainLoader = new PrefetchingLoader(o.data.train, o.data.info, { batchSize: o.recipe.batchSize, train: true, seed: o.seed, limit: o.limit?.train });
-  const testLoader = new BatchLoader(o.data.test, o.data.info, { batchSize: 256, train: false, seed: 0, limit: o.limit?.test });
+  const trainLoader = trainBatches(o.data, { batchSize: o.recipe.batchSize, seed: o.seed, limit: o.limit?.train });
+  const testLoader = testBatches(o.data, { batchSize: evalBatch(o.data.info), limit: o.limit?.test });
   const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay);
   const model = o.model;
   let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0, trainSeconds: 0, imagesSeen: 0 };
@@ -206,7 +206,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   } finally {
     progress.stop();
-    await trainLoader.dispose();
+    await trainLoader.dispose?.();
   }
   const final = evaluate(model, testLoader, shape);
   await saveModelDir(path.join(o.runDir, 'final'), model, o.spec);

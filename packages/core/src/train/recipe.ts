@@ -3,7 +3,9 @@
  * CIFAR (main.py, main_E.py): SGD momentum 0.9, weight decay 1e-4, batch 64, LR 0.1 ÷10 at 50% and 75% of
  * 160 epochs. Fine-tune (main_finetune.py): 40 epochs at a constant LR 0.001. ImageNet: batch 256, LR 0.1
  * ÷10 every 30 of 90 epochs. Scratch-B (main_B.py): int(epochs × FLOPs(full)/FLOPs(pruned)) with its
- * milestones at int(50%) and int(75%) of the longer schedule.
+ * milestones at int(50%) and int(75%) of the longer schedule. ImageNet (imagenet/l1-norm-pruning): fine-tune 20
+ * epochs at LR 0.001; Scratch-B (main_B.py) 180 epochs with LR steps every 60 when FLOPs(full)/FLOPs(pruned) ≥ 2,
+ * else int(90 × ratio) epochs with steps every third of them.
  */
 export interface Recipe {
   epochs: number;
@@ -26,10 +28,21 @@ export function fineTuneRecipe(epochs = 40): Recipe {
   return { epochs, batchSize: 64, lr: 0.001, momentum: 0.9, weightDecay: 1e-4, milestones: [], gamma: 0.1 };
 }
 
-export function imagenetRecipe(epochs = 90): Recipe {
+export function imagenetRecipe(epochs = 90, stepSize = 30): Recipe {
   const milestones: number[] = [];
-  for (let e = 30; e < epochs; e += 30) milestones.push(e);
+  if (stepSize > 0) for (let e = stepSize; e < epochs; e += stepSize) milestones.push(e);
   return { epochs, batchSize: 256, lr: 0.1, momentum: 0.9, weightDecay: 1e-4, milestones, gamma: 0.1 };
+}
+
+/**
+ * ImageNet Scratch-B for a baseline of `baselineEpochs` (the seed's 90): twice the epochs, LR steps every
+ * third, when the pruned model needs at most half the FLOPs; otherwise int(epochs × ratio), steps every third.
+ */
+export function imagenetScratchBRecipe(baselineEpochs: number, fullFlops: number, prunedFlops: number): Recipe {
+  const ratio = fullFlops / prunedFlops;
+  if (!(ratio > 0) || !Number.isFinite(ratio)) throw new Error(`FLOPs must be positive (full ${fullFlops}, pruned ${prunedFlops})`);
+  const epochs = ratio >= 2 ? 2 * baselineEpochs : Math.floor(baselineEpochs * ratio);
+  return imagenetRecipe(epochs, Math.floor(epochs / 3));
 }
 
 /** Scratch-B: the same compute as the baseline, int(epochs × FLOPs(full) / FLOPs(pruned)) epochs. */

@@ -1,0 +1,39 @@
+import type { DatasetInfo, ImageFolder, ImageSet } from '@rethink-prune/datasets';
+import { ImageFolderLoader } from './image-folder-loader';
+import { BatchLoader, type Batch, type LoaderOptions } from './loader';
+import { PrefetchingLoader } from './prefetch';
+
+/**
+ * Where training images come from: splits held in memory (CIFAR, MNIST, Fashion-MNIST), or ImageNet-style
+ * folders decoded on demand. The training loop and the pipeline take either.
+ */
+export type TrainingData =
+  | { train: ImageSet; test: ImageSet; info: DatasetInfo }
+  | { folders: { train: ImageFolder; test: ImageFolder }; info: DatasetInfo };
+
+/** An epoch-addressable stream of batches: any epoch can start at any batch (exact resume). */
+export interface BatchStream {
+  readonly batchesPerEpoch: number;
+  epoch(epoch: number, from?: number): Iterable<Batch> | AsyncIterable<Batch>;
+  dispose?(): Promise<void>;
+}
+
+/** Number of images of a split, before any limit. */
+export function splitSize(data: TrainingData, split: 'train' | 'test'): number {
+  return 'folders' in data ? data.folders[split].items.length : data[split].count;
+}
+
+/** Training batches (shuffled, augmented); in-memory sets are prepared ahead in a worker. */
+export function trainBatches(data: TrainingData, opts: Omit<LoaderOptions, 'train'>): BatchStream {
+  return 'folders' in data
+    ? new ImageFolderLoader(data.folders.train, data.info, { ...opts, train: true, size: data.info.height })
+    : new PrefetchingLoader(data.train, data.info, { ...opts, train: true });
+}
+
+/** Evaluation batches of the test split, in order, without augmentation. */
+export function testBatches(data: TrainingData, opts: { batchSize: number; limit?: number }): { epoch(epoch: number): Iterable<Batch> } {
+  const o = { ...opts, train: false, seed: 0 };
+  return 'folders' in data
+    ? new ImageFolderLoader(data.folders.test, data.info, { ...o, size: data.info.height })
+    : new BatchLoader(data.test, data.info, o);
+}
