@@ -54,22 +54,22 @@ export type ExperimentData = TrainingData & { info: DatasetInfo & { name: string
 
 /**
  * The seed's recipes, scaled by the profile: CIFAR (baseline 160 epochs, fine-tune 40, Scratch-B steps at
- * 50%/75%) or ImageNet (90, 20, and main_B.py's schedule).
+ * 50%/75%) or ImageNet (90, 20, and main_B.py's schedule). Scratch-B depends on the FLOPs of both models.
  */
-export function experimentRecipes(p: Profile, dataset: string, fullFlops: number, prunedFlops: number):
-  { baseline: Recipe; finetune: Recipe; scratchB: Recipe } {
+export function experimentRecipes(p: Profile, dataset: string):
+  { baseline: Recipe; finetune: Recipe; scratchB(fullFlops: number, prunedFlops: number): Recipe } {
   if (dataset === 'imagenet') {
     const q = p.imagenet;
     return {
       baseline: { ...imagenetRecipe(q.epochs), batchSize: q.batchSize },
       finetune: { ...fineTuneRecipe(q.finetuneEpochs), batchSize: q.batchSize },
-      scratchB: { ...imagenetScratchBRecipe(q.epochs, fullFlops, prunedFlops), batchSize: q.batchSize },
+      scratchB: (full, pruned) => ({ ...imagenetScratchBRecipe(q.epochs, full, pruned), batchSize: q.batchSize }),
     };
   }
   return {
     baseline: { ...cifarRecipe(p.epochs), batchSize: p.batchSize },
     finetune: { ...fineTuneRecipe(p.finetuneEpochs), batchSize: p.batchSize },
-    scratchB: { ...cifarRecipe(scratchBEpochs(p.epochs, fullFlops, prunedFlops)), batchSize: p.batchSize },
+    scratchB: (full, pruned) => ({ ...cifarRecipe(scratchBEpochs(p.epochs, full, pruned)), batchSize: p.batchSize }),
   };
 }
 
@@ -84,9 +84,7 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
   const modelDir = path.join(runRoot, data.info.name, e.model, `seed${e.seed}`);
   const variantDir = path.join(modelDir, e.variant);
   const limit = { train: e.profile.trainLimit, test: e.profile.testLimit };
-  const full = countSpec(e.spec);
-  // The baseline's recipe does not depend on the pruned FLOPs; the others are read once the model is pruned.
-  const { baseline } = experimentRecipes(e.profile, data.info.name, 1, 1);
+  const { baseline, finetune, scratchB: scratchBRecipe } = experimentRecipes(e.profile, data.info.name);
   const stage = async (name: string, dir: string, spec: ArchSpec, model: () => Promise<tf.LayersModel> | tf.LayersModel,
     recipe: Recipe, seed: number): Promise<TrainResult> => {
     const done = readTrainResult(dir);
@@ -115,9 +113,10 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
   }
   if (only === 'prune') return undefined;
   const prunedSpec = readModelSpec(prunedDir);
+  const full = countSpec(e.spec);
   const small = countSpec(prunedSpec);
   const scratchSeed = e.seed + 1000;
-  const { finetune, scratchB: recipeB } = experimentRecipes(e.profile, data.info.name, full.flops, small.flops);
+  const recipeB = scratchBRecipe(full.flops, small.flops);
 
   const tuned = wanted('finetune') ? await stage('fine-tune', path.join(variantDir, 'finetune'), prunedSpec,
     async () => (await loadModelDir(prunedDir)).model, finetune, e.seed) : undefined;
