@@ -21,7 +21,7 @@ export async function setUpTestBackends(): Promise<void> {
 }
 
 export async function useBackend(name: string): Promise<void> {
-  setNativeConvEnabled(name === 'wasm+native');
+  setNativeConvEnabled(name === 'wasm+native', 0); // every conv, however small, to oneDNN
   const tfjsName = name === 'wasm+native' ? 'wasm' : name;
   if (!(await tf.setBackend(tfjsName))) throw new Error(`cannot switch to ${name}`);
 }

@@ -20,11 +20,21 @@ export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'one
 
 let addon: NativeConv | null | undefined;
 let loadError: string | undefined;
+/**
+ * Convolutions below this many multiply-adds stay on wasm: there oneDNN's per-call set-up outweighs its speed
+ * (a ÷4 ResNet-56 trains slower with it, a ÷4 VGG-16 twice as fast).
+ */
+export const NATIVE_MIN_MACS = 2 ** 25;
 let enabled = true;
+let minMacs = NATIVE_MIN_MACS;
 
-/** Switches the registered native kernels off (wasm's own then run) or back on; for comparisons and tests. */
-export function setNativeConvEnabled(on: boolean): void {
+/**
+ * Switches the registered native kernels off (wasm's own then run) or back on, optionally with another size
+ * threshold (tests use 0 to send every conv to oneDNN); for comparisons and tests.
+ */
+export function setNativeConvEnabled(on: boolean, threshold = NATIVE_MIN_MACS): void {
   enabled = on;
+  minMacs = threshold;
 }
 
 /** The addon, or null when it is not built, cannot load, or is switched off. */
@@ -69,6 +79,9 @@ function geometry(info: tf.backend_util.Conv2DInfo): Int32Array {
   ]);
 }
 
+const worthIt = (info: tf.backend_util.Conv2DInfo) =>
+  info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth >= minMacs;
+
 const nhwc = (attrs: any) => !attrs.dataFormat || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast';
 
 function run(backend: unknown, backendName: string, shape: number[], body: (c: KernelComposer, out: TensorInfo) => void): TensorInfo {
@@ -94,6 +107,7 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
     if (bias || preluActivationWeights || (a.activation && a.activation !== 'linear') || !nhwc(a)) return null;
     const info = tf.backend_util.computeConv2DInfo(x!.shape as Conv4, filter!.shape as Conv4, a.strides, a.dilations,
       a.pad, a.dimRoundingMode);
+    if (!worthIt(info)) return null;
     return run(backend, backendName, info.outShape, (c, out) =>
       lib.conv2d(geometry(info), c.view(x!), c.view(filter!), c.view(out)));
   };
@@ -106,6 +120,7 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
       if (!nhwc(a)) return null;
       const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Conv4, a.strides, 1, a.pad,
         a.dimRoundingMode);
+      if (!worthIt(info)) return null;
       return run(backend, backendName, info.inShape, (c, out) =>
         lib.conv2dBackpropInput(geometry(info), c.view(dy), c.view(filter), c.view(out)));
     }),
@@ -116,7 +131,7 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
       const info = tf.backend_util.computeConv2DInfo(x.shape as Conv4, a.filterShape, a.strides, 1, a.pad,
         a.dimRoundingMode);
       // oneDNN 2.6's 1×1 strided weight gradient (ResNet shortcuts) corrupts the C heap on nhwc data: not ours to run.
-      if (info.filterHeight * info.filterWidth === 1 && info.strideHeight * info.strideWidth > 1) return null;
+      if (!worthIt(info) || (info.filterHeight * info.filterWidth === 1 && info.strideHeight * info.strideWidth > 1)) return null;
       return run(backend, backendName, info.filterShape, (c, out) =>
         lib.conv2dBackpropFilter(geometry(info), c.view(x), c.view(dy), c.view(out)));
     }),

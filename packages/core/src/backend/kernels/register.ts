@@ -43,10 +43,9 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     tf.registerGradient(batchNormGradConfig); // replaces tfjs-core's, for every backend
     gradRegistered = true;
   }
-  const lib = backendName === 'wasm' && opts.useNative ? nativeConv(opts.threads ?? 1) : null;
   if (registered.has(backendName)) return registered.get(backendName);
-  const configs = (TRAINING_KERNELS[backendName] ?? []).map((make) => make(backendName));
-  for (const config of configs) replaceKernel(config);
+  for (const make of TRAINING_KERNELS[backendName] ?? []) replaceKernel(make(backendName));
+  const lib = backendName === 'wasm' && opts.useNative ? nativeConv(opts.threads ?? 1) : null;
   if (lib) {
     const current = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
       .map((name) => [name, requireKernel(name, backendName)]));
