@@ -39,9 +39,8 @@ export function imagenetRecipe(epochs = 90, stepSize = 30): Recipe {
  * third, when the pruned model needs at most half the FLOPs; otherwise int(epochs × ratio), steps every third.
  */
 export function imagenetScratchBRecipe(baselineEpochs: number, fullFlops: number, prunedFlops: number): Recipe {
-  const ratio = fullFlops / prunedFlops;
-  if (!(ratio > 0) || !Number.isFinite(ratio)) throw new Error(`FLOPs must be positive (full ${fullFlops}, pruned ${prunedFlops})`);
-  const epochs = ratio >= 2 ? 2 * baselineEpochs : Math.floor(baselineEpochs * ratio);
+  const proportional = scratchBEpochs(baselineEpochs, fullFlops, prunedFlops); // also checks the FLOPs
+  const epochs = fullFlops / prunedFlops >= 2 ? 2 * baselineEpochs : proportional;
   return imagenetRecipe(epochs, Math.floor(epochs / 3));
 }
 
