@@ -84,7 +84,10 @@ const worthIt = (info: tf.backend_util.Conv2DInfo) =>
 
 const nhwc = (attrs: any) => !attrs.dataFormat || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast';
 
-function run(backend: unknown, backendName: string, shape: number[], body: (c: KernelComposer, out: TensorInfo) => void): TensorInfo {
+/** Runs `body` into a new tensor of `shape`, or returns null (wasm's kernel then runs) for a conv too small to gain. */
+function run(backend: unknown, backendName: string, info: tf.backend_util.Conv2DInfo, shape: number[],
+  body: (c: KernelComposer, out: TensorInfo) => void): TensorInfo | null {
+  if (!worthIt(info)) return null;
   const c = new KernelComposer(backend, backendName);
   const out = c.alloc(shape);
   body(c, out);
@@ -107,8 +110,7 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
     if (bias || preluActivationWeights || (a.activation && a.activation !== 'linear') || !nhwc(a)) return null;
     const info = tf.backend_util.computeConv2DInfo(x!.shape as Conv4, filter!.shape as Conv4, a.strides, a.dilations,
       a.pad, a.dimRoundingMode);
-    if (!worthIt(info)) return null;
-    return run(backend, backendName, info.outShape, (c, out) =>
+    return run(backend, backendName, info, info.outShape, (c, out) =>
       lib.conv2d(geometry(info), c.view(x!), c.view(filter!), c.view(out)));
   };
   return [
@@ -120,8 +122,7 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
       if (!nhwc(a)) return null;
       const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Conv4, a.strides, 1, a.pad,
         a.dimRoundingMode);
-      if (!worthIt(info)) return null;
-      return run(backend, backendName, info.inShape, (c, out) =>
+      return run(backend, backendName, info, info.inShape, (c, out) =>
         lib.conv2dBackpropInput(geometry(info), c.view(dy), c.view(filter), c.view(out)));
     }),
     wrap('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
@@ -131,8 +132,8 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
       const info = tf.backend_util.computeConv2DInfo(x.shape as Conv4, a.filterShape, a.strides, 1, a.pad,
         a.dimRoundingMode);
       // oneDNN 2.6's 1×1 strided weight gradient (ResNet shortcuts) corrupts the C heap on nhwc data: not ours to run.
-      if (!worthIt(info) || (info.filterHeight * info.filterWidth === 1 && info.strideHeight * info.strideWidth > 1)) return null;
-      return run(backend, backendName, info.filterShape, (c, out) =>
+      if (info.filterHeight * info.filterWidth === 1 && info.strideHeight * info.strideWidth > 1) return null;
+      return run(backend, backendName, info, info.filterShape, (c, out) =>
         lib.conv2dBackpropFilter(geometry(info), c.view(x), c.view(dy), c.view(out)));
     }),
   ];
