@@ -24,6 +24,6 @@ export { narrow, narrowSpec } from './widths';
 export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
 export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, type ResultRow } from './results';
 export { experimentRecipes, runExperiment, STAGES, type StageName, type Experiment, type ExperimentData, type PaperNumbers, type StructuredPruner } from './pipeline';
-export { splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
+export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';

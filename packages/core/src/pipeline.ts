@@ -105,7 +105,7 @@ export async function runExperiment(e: Experiment, data: ExperimentData, runRoot
   if (!fs.existsSync(path.join(prunedDir, 'prune.json'))) {
     const trained = await loadModelDir(path.join(modelDir, 'baseline', 'best'));
     const pruned = e.pruner.prune(trained.model, trained.spec);
-    const acc = evaluate(pruned.model, testBatches(data, { batchSize: 32, limit: limit.test }), [data.info.height, data.info.width, data.info.channels]);
+    const acc = evaluate(pruned.model, testBatches(data, { limit: limit.test }), [data.info.height, data.info.width, data.info.channels]);
     await saveModelDir(prunedDir, pruned.model, pruned.spec);
     writeFileAtomic(path.join(prunedDir, 'prune.json'), JSON.stringify({ spec: pruned.spec, accuracyBeforeFineTune: acc }, null, 2));
     trained.model.dispose();

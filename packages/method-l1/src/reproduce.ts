@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  namedSpec, narrowSpec, resultsCsv, resultsMarkdown, runExperiment, writeFileAtomic,
-  type Experiment, type ExperimentData, type PaperNumbers, type Profile, type ResultRow, type StageName,
+  loadTrainingData, namedSpec, narrowSpec, resultsCsv, resultsMarkdown, runExperiment, writeFileAtomic,
+  type Experiment, type PaperNumbers, type Profile, type ResultRow, type StageName,
 } from '@rethink-prune/core';
-import { DATASETS, loadImageSet, readImageFolder, type DatasetName } from '@rethink-prune/datasets';
+import type { DatasetName } from '@rethink-prune/datasets';
 import { pruneByL1Norm } from './prune';
 import { l1Variant, targetWidths } from './variants';
 
@@ -22,20 +22,6 @@ export function defaultModels(profile: Profile, dataset: DatasetName): string[] 
   return dataset === 'imagenet' ? IMAGENET_MODELS : DEFAULT_MODELS[profile.name];
 }
 
-/** ImageNet's root (holding train/ and val/): `<dataDir>/imagenet`, or the data directory itself. */
-export function imagenetRoot(dataDir: string): string {
-  const nested = path.join(dataDir, 'imagenet');
-  return fs.existsSync(path.join(nested, 'train')) ? nested : dataDir;
-}
-
-export function loadExperimentData(dataset: DatasetName, dataDir: string): ExperimentData {
-  const info = { ...DATASETS[dataset], name: dataset };
-  if (dataset === 'imagenet') {
-    const root = imagenetRoot(dataDir);
-    return { folders: { train: readImageFolder(root, 'train'), test: readImageFolder(root, 'val') }, info };
-  }
-  return { train: loadImageSet(dataset, 'train', { dataDir }), test: loadImageSet(dataset, 'test', { dataDir }), info };
-}
 
 interface ReferenceRow { table: string; row: string; dataset: string; variant: string; baseline: number; finetuned: number; scratchE: number; scratchB: number }
 const REFERENCE: { rows: ReferenceRow[] } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'reference.json'), 'utf8'));
@@ -76,7 +62,7 @@ export function l1Experiment(variantName: string, dataset: DatasetName, profile:
 /** Runs the grid; returns the rows (empty when only a stage was asked for) and writes CSV + Markdown. */
 export async function reproduce(o: ReproduceOptions): Promise<ResultRow[]> {
   for (const m of o.models) l1Experiment(m, o.dataset, o.profile, 0); // every name and dataset pairing checked before any work
-  const data = loadExperimentData(o.dataset, o.dataDir);
+  const data = loadTrainingData(o.dataset, o.dataDir);
   const root = path.join(o.runDir, o.profile.name);
   const rows: ResultRow[] = [];
   for (let seed = 0; seed < o.seeds; seed++) {

@@ -1,4 +1,8 @@
-import type { DatasetInfo, ImageFolder, ImageSet } from '@rethink-prune/datasets';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  DATASETS, loadImageSet, readImageFolder, type DatasetInfo, type DatasetName, type ImageFolder, type ImageSet,
+} from '@rethink-prune/datasets';
 import { ImageFolderLoader } from './image-folder-loader';
 import { BatchLoader, type Batch, type LoaderOptions } from './loader';
 import { PrefetchingLoader } from './prefetch';
@@ -30,10 +34,29 @@ export function trainBatches(data: TrainingData, opts: Omit<LoaderOptions, 'trai
     : new PrefetchingLoader(data.train, data.info, { ...opts, train: true });
 }
 
-/** Evaluation batches of the test split, in order, without augmentation. */
-export function testBatches(data: TrainingData, opts: { batchSize: number; limit?: number }): { epoch(epoch: number): Iterable<Batch> } {
-  const o = { ...opts, train: false, seed: 0 };
+/**
+ * Evaluation batches of the test split, in order, without augmentation: 256 images of 32×32, 32 of 224×224
+ * (to bound memory).
+ */
+export function testBatches(data: TrainingData, opts: { limit?: number } = {}): { epoch(epoch: number): Iterable<Batch> } {
+  const o = { ...opts, batchSize: data.info.height >= 128 ? 32 : 256, train: false, seed: 0 };
   return 'folders' in data
     ? new ImageFolderLoader(data.folders.test, data.info, { ...o, size: data.info.height })
     : new BatchLoader(data.test, data.info, o);
+}
+
+/** ImageNet's root (holding train/ and val/): `<dataDir>/imagenet`, or the data directory itself. */
+export function imagenetRoot(dataDir: string): string {
+  const nested = path.join(dataDir, 'imagenet');
+  return fs.existsSync(path.join(nested, 'train')) ? nested : dataDir;
+}
+
+/** A dataset's training and test data, named for result rows: ImageNet as folders, the rest in memory. */
+export function loadTrainingData(dataset: DatasetName, dataDir: string): TrainingData & { info: DatasetInfo & { name: string } } {
+  const info = { ...DATASETS[dataset], name: dataset };
+  if (dataset === 'imagenet') {
+    const root = imagenetRoot(dataDir);
+    return { folders: { train: readImageFolder(root, 'train'), test: readImageFolder(root, 'val') }, info };
+  }
+  return { train: loadImageSet(dataset, 'train', { dataDir }), test: loadImageSet(dataset, 'test', { dataDir }), info };
 }

@@ -74,8 +74,6 @@ export interface TrainResult {
 }
 
 const RESULT = 'result.json';
-/** Evaluation batch: large on 32×32 images, smaller at 224×224 to bound memory. */
-const evalBatch = (info: TrainingData['info']) => (info.height >= 128 ? 32 : 256);
 const METRICS = 'metrics.jsonl';
 
 export function readTrainResult(runDir: string): TrainResult | undefined {
@@ -103,10 +101,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (done) return done;
   fs.mkdirSync(o.runDir, { recursive: true });
   const key = runKey(o);
-  const backend: { name: string; threads: number; nativeConv?: string } = activeBackend() ?? { name: tf.getBackend(), threads: 1 };
+  const info = activeBackend();
+  /** What every metrics line and the result record of the backend. */
+  const ranOn = info
+    ? { backend: info.name, threads: info.threads, ...(info.nativeConv ? { nativeConv: info.nativeConv } : {}) }
+    : { backend: tf.getBackend(), threads: 1 };
   const shape = [o.data.info.height, o.data.info.width, o.data.info.channels];
   const trainLoader = trainBatches(o.data, { batchSize: o.recipe.batchSize, seed: o.seed, limit: o.limit?.train });
-  const testLoader = testBatches(o.data, { batchSize: evalBatch(o.data.info), limit: o.limit?.test });
+  const testLoader = testBatches(o.data, { limit: o.limit?.test });
   const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay);
   const model = o.model;
   let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0, trainSeconds: 0, imagesSeen: 0 };
@@ -190,7 +192,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         trainTop1: epochSeen ? (100 * epochCorrect) / epochSeen : null, testTop1: test.top1, testTop5: test.top5,
         testLoss: test.loss, seconds: (Date.now() - started) / 1000,
         imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : null,
-        backend: backend.name, threads: backend.threads, ...(backend.nativeConv ? { nativeConv: backend.nativeConv } : {}),
+        ...ranOn,
       };
       fs.appendFileSync(path.join(o.runDir, METRICS), `${JSON.stringify(line)}\n`);
       if (o.progress ?? true) {
@@ -213,7 +215,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const result: TrainResult = {
     bestTop1: Math.max(state.bestTop1, final.top1), bestEpoch: state.bestEpoch, final, epochs: o.recipe.epochs,
     trainSeconds: state.trainSeconds, imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : 0,
-    backend: backend.name, threads: backend.threads, ...(backend.nativeConv ? { nativeConv: backend.nativeConv } : {}),
+    ...ranOn,
   };
   writeFileAtomic(path.join(o.runDir, RESULT), JSON.stringify(result, null, 2));
   sgd.dispose();
