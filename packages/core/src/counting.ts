@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { familyOf } from './models/registry';
 import { buildModel, type ArchSpec } from './spec';
 
 /**
@@ -16,24 +17,14 @@ export interface Counts {
   flops: number;
 }
 
-/** Layers that the seed computes with functional calls, which its FLOPs hooks do not see. */
-function functionalInSeed(spec: ArchSpec, layerName: string): boolean {
-  switch (spec.arch) {
-    case 'vgg': return layerName === 'avgpool';
-    case 'resnet': return layerName.endsWith('.downsample');
-    case 'preresnet': return false;
-    case 'densenet': return layerName.endsWith('.pool'); // F.avg_pool2d in the transitions
-    case 'resnet-imagenet':
-    case 'vgg-imagenet': return false;
-  }
-}
-
 /** The seed's channel_selection holds an `indexes` parameter with one entry per input channel. */
 const isSelection = (layer: tf.layers.Layer) => !layer.trainable && /(^|\.)select$/.test(layer.name);
 
 const numel = (shape: tf.Shape) => (shape as number[]).slice(1).reduce((a, d) => a * d, 1);
 
 export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
+  // Pooling the seed runs as a function is invisible to its hooks (each family names its own).
+  const functionalInSeed = familyOf(spec).functionalInSeed;
   let params = 0;
   let flops = 0;
   for (const layer of model.layers) {
@@ -67,7 +58,7 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
         break;
       case 'MaxPooling2D':
       case 'AveragePooling2D':
-        if (!functionalInSeed(spec, layer.name)) {
+        if (!functionalInSeed(layer.name)) {
           const [ph, pw] = cfg.poolSize as number[];
           flops += ph * pw * numel(outShape);
         }

@@ -4,6 +4,7 @@ import { initBackend, shutdownBackend } from './backend';
 import { channelGroups, residualTies, type ChannelGroup, type ChannelMember } from './graph';
 import { buildModel, namedSpec, type ArchSpec } from './spec';
 import { pruneChannels } from './surgery';
+import { narrowSpec } from './widths';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -41,6 +42,22 @@ describe.each([
       const outputs = new Set(all.flatMap((g) => g.members.filter((m) => m.kind.endsWith('out') || m.kind === 'bn').map((m) => m.layer)));
       const uncovered = model.layers.filter((l) => l.getWeights().length > 0 && l.trainable && !outputs.has(l.name)).map((l) => l.name);
       expect(uncovered.filter((n) => !['fc', 'classifier', 'classifier.3', 'fc3'].includes(n))).toEqual([]);
+    }
+    model.dispose();
+  });
+});
+
+const NARROWED = ['preresnet164', 'densenet40', 'resnet56', 'vgg11-imagenet'];
+
+describe.each(NARROWED)('channel graph of %s ÷8 (narrowSpec)', (name) => {
+  it('every member of every group and residual tie indexes an axis of the group\'s size', () => {
+    const spec = narrowSpec(namedSpec(name), 8);
+    const model = buildModel(spec, 0);
+    for (const group of [...channelGroups(spec), ...residualTies(spec)]) {
+      const want = (group as ChannelGroup).selection?.current.length ?? group.size;
+      for (const member of group.members) {
+        expect([group.id, member.layer, axisLength(model, member)]).toEqual([group.id, member.layer, want]);
+      }
     }
     model.dispose();
   });

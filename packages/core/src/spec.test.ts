@@ -40,9 +40,32 @@ describe('validateSpec', () => {
     expect(validateSpec({ ...spec, cfg, selections: { 'layer1.0.select': [0, 1, 2, 3, 4, 5, 6, 9] } })).toBeTruthy();
   });
 
+  it('checks a PreResNet\'s planes; without them it has the seed\'s 16, 32, 64', () => {
+    const spec = namedSpec('preresnet20');
+    expect(() => validateSpec({ ...spec, planes: [16, 32] }))
+      .toThrow(/planes: \[16,32\]; give the three stages' planes/);
+    const model = buildModel(spec);
+    expect(model.getLayer('layer3.0.conv3').getWeights()[0].shape).toEqual([1, 1, 64, 256]);
+    model.dispose();
+  });
+
   it('round-trips through JSON unchanged', () => {
     const spec = namedSpec('resnet56', 'cifar100');
     expect(validateSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
+  });
+});
+
+describe('namedSpec', () => {
+  it('answers every family\'s names and lists them all for an unknown one', () => {
+    const names = ['vgg19-wl', 'resnet110', 'preresnet110-wl', 'densenet-bc100', 'resnet101-imagenet',
+      'vgg16-imagenet'];
+    expect(names.map((name) => namedSpec(name).arch))
+      .toEqual(['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet']);
+    expect(() => namedSpec('resnet57')).toThrow("unknown model name 'resnet57'; known: vgg11|13|16|19 " +
+      '(l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110, preresnet110|164 (slimming), ' +
+      'preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), ' +
+      'resnet18|34|50|101-imagenet, ' +
+      'vgg11-imagenet (slimming, BN), vgg16-imagenet');
   });
 });
 

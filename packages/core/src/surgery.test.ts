@@ -7,6 +7,7 @@ import { defaultDenseNetCfg } from './models/densenet';
 import { type ArchSpec, buildModel, namedSpec } from './spec';
 import { type KeepSets, pruneChannels } from './surgery';
 import { randomArray, relativeError, seededRandom } from './test-util/naive-conv';
+import { narrowSpec } from './widths';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -50,6 +51,7 @@ describe.each([
   ['VGG-13 (slimming head)', namedSpec('vgg13-slimming')],
   ['ResNet-20 (inner block channels)', namedSpec('resnet20')],
   ['PreResNet-20 (bottlenecks and channel selections)', namedSpec('preresnet20')],
+  ['narrow PreResNet-20 (planes [4, 8, 16])', narrowSpec(namedSpec('preresnet20'), 4)],
   ['ResNet-18 ImageNet (inner block channels)', namedSpec('resnet18-imagenet')],
   ['narrow ImageNet VGG with BN (convs and fc layers)', { arch: 'vgg-imagenet', dataset: 'imagenet', batchNorm: true,
     cfg: [8, 'M', 8, 'M', 16, 'M', 16, 'M', 16, 'M'], classifier: [32, 24] } as ArchSpec],

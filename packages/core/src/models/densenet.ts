@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym } from './layers';
+import type { ChannelGroup } from '../graph';
+import {
+  allChannels, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow,
+  prunedNarrowError, type ArchFamily,
+} from './family';
+import {
+  avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
+} from './layers';
 
 /**
  * CIFAR DenseNet (depth 3n+4, three dense blocks and two transitions), in the two forms of the seed:
@@ -15,6 +22,7 @@ export interface DenseNetSpec {
   dataset: DatasetName;
   depth: number;
   variant: 'slimming' | 'weight-level';
+  /** Channels each dense layer adds; absent: 12. Narrow copies set it (the other widths follow from it). */
   growthRate?: number;
   bottleneck?: boolean;
   /** Transition output = floor(input / compressionRate); 1 (DenseNet-40) or 2 (BC). */
@@ -83,7 +91,7 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
     let y = batchNorm(t, join(prefix, prefix ? 'bn1' : 'bn'), gamma);
     if (slimming) {
       const name = join(prefix, 'select');
-      const kept = spec.selections?.[name] ?? Array.from({ length: inplanes }, (_, c) => c);
+      const kept = spec.selections?.[name] ?? allChannels(inplanes);
       y = selectionLayer(y, name, width);
       selectionLayers.push({ name, channels: inplanes, kept });
     }
@@ -114,3 +122,105 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
   setSelections(model, selectionLayers);
   return model;
 }
+
+function densenetProblems(spec: Record<string, unknown>): string[] {
+  if (spec.variant !== 'slimming' && spec.variant !== 'weight-level') {
+    return [`variant: ${JSON.stringify(spec.variant)}; use "slimming" or "weight-level"`];
+  }
+  if (spec.growthRate !== undefined && !isPositiveInt(spec.growthRate)) {
+    return [`growthRate: ${JSON.stringify(spec.growthRate)} is not a positive integer`];
+  }
+  const compression = spec.compressionRate;
+  if (compression !== undefined && !(typeof compression === 'number' && compression >= 1)) {
+    return [`compressionRate: ${JSON.stringify(compression)}; use 1 or 2`];
+  }
+  const typed = spec as unknown as DenseNetSpec;
+  const n = isPositiveInt(spec.depth) ? densenetBlocksPerStage(typed) : NaN;
+  if (!Number.isInteger(n) || n < 1) {
+    return [`depth: ${JSON.stringify(spec.depth)}; a DenseNet has depth 3n+4 (6n+4 with bottlenecks)`];
+  }
+  if (spec.variant === 'weight-level') {
+    const selects = spec.cfg !== undefined || spec.selections !== undefined;
+    return selects ? ['cfg/selections: only the slimming variant has channel selections'] : [];
+  }
+  if (spec.bottleneck) return ['bottleneck: the slimming DenseNet has basic blocks only'];
+  const units = densenetUnits(typed);
+  if (!Array.isArray(spec.cfg) || spec.cfg.length !== units.length) {
+    const got = lengthOrValue(spec.cfg);
+    return [`cfg: DenseNet-${spec.depth} (slimming) needs ${units.length} selected widths, got ${got}`];
+  }
+  const problems: string[] = [];
+  const selections = (spec.selections ?? {}) as Record<string, unknown>;
+  units.forEach((unit, i) => {
+    const name = selectionName(unit);
+    const width = (spec.cfg as unknown[])[i];
+    const kept = selections[name];
+    if (!isPositiveInt(width)) {
+      problems.push(`cfg[${i}]: ${JSON.stringify(width)} is not a channel count > 0`);
+    } else if (kept === undefined && width !== unit.inplanes) {
+      problems.push(`cfg[${i}]: ${width} of ${unit.inplanes} channels needs selections.${name}`);
+    } else if (kept !== undefined && !isSelectionList(kept, width as number, unit.inplanes)) {
+      const range = `0..${unit.inplanes - 1}`;
+      problems.push(`selections.${name}: must list ${width} increasing channel indices in ${range}`);
+    }
+  });
+  return problems;
+}
+
+const selectionName = (unit: DenseUnit) => join(unit.name, 'select');
+
+/** `densenet40` (slimming), `densenet40-wl` and `densenet-bc100` (weight-level folder). */
+function namedDenseNet(name: string, dataset: DatasetName): DenseNetSpec | undefined {
+  const base = { arch: 'densenet' as const, dataset, depth: 40 };
+  const slimming = { ...base, variant: 'slimming' as const };
+  switch (name) {
+    case 'densenet40': return { ...slimming, cfg: defaultDenseNetCfg(slimming) };
+    case 'densenet40-wl': return { ...base, variant: 'weight-level' };
+    case 'densenet-bc100':
+      return { ...base, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
+    default: return undefined;
+  }
+}
+
+function densenetGroups(spec: DenseNetSpec): ChannelGroup[] {
+  // Concatenated channels never leave the conv outputs; slimming prunes what each selection reads.
+  if (spec.variant !== 'slimming') return [];
+  return densenetUnits(spec).map((unit, i) => {
+    const layer = selectionName(unit);
+    const current = spec.selections?.[layer] ?? allChannels(unit.inplanes);
+    return {
+      id: layer, size: unit.inplanes, specIndex: i,
+      selection: { layer, bn: join(unit.name, unit.name ? 'bn1' : 'bn'), current },
+      members: [
+        { layer, kind: 'select-out' },
+        unit.kind === 'final'
+          ? { layer: 'fc', kind: 'dense-in', repeat: 1 }
+          : { layer: `${unit.name}.conv1`, kind: 'conv-in' },
+      ],
+    };
+  });
+}
+
+/** The growth rate divided by `divisor`; the other widths (stem, transitions, selections) follow from it. */
+function narrowDenseNet(spec: DenseNetSpec, divisor: number): DenseNetSpec {
+  if (spec.selections !== undefined) {
+    throw prunedNarrowError('DenseNet');
+  }
+  const narrowed: DenseNetSpec = { ...spec, growthRate: narrow(densenetGrowth(spec), divisor) };
+  return spec.cfg === undefined ? narrowed : { ...narrowed, cfg: defaultDenseNetCfg(narrowed) };
+}
+
+export const densenetFamily: ArchFamily<DenseNetSpec> = {
+  arch: 'densenet',
+  modelNames: 'densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level)',
+  specProblems: densenetProblems,
+  namedSpec: namedDenseNet,
+  build: buildDenseNet,
+  channelGroups: densenetGroups,
+  residualTies: () => [],
+  withWidths: (spec, widths) =>
+    (spec.cfg ? { ...spec, cfg: cfgWithWidths(spec.cfg, densenetGroups(spec), widths) } : spec),
+  narrowSpec: narrowDenseNet,
+  // The transitions' 2×2 average pooling is F.avg_pool2d in the seed.
+  functionalInSeed: (layerName) => layerName.endsWith('.pool'),
+};

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym } from './layers';
+import type { ChannelGroup, TiedChannels } from '../graph';
+import {
+  allChannels, cfgEntryProblems, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow,
+  prunedNarrowError, type ArchFamily,
+} from './family';
+import {
+  avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
+} from './layers';
 
 /**
  * Pre-activation bottleneck ResNet of the network-slimming folder (PreResNet-110/164, depth 9n+2): per block
@@ -22,39 +29,62 @@ export interface PreResNetSpec {
    * `cfg` must then be the default widths.
    */
   weightLevel?: boolean;
+  /**
+   * The three stages' planes (each stage's blocks output 4× planes; the stem has the first); absent: the
+   * seed's [16, 32, 64]. Narrow copies set them.
+   */
+  planes?: number[];
 }
 
 export const PRERESNET_PLANES = [16, 32, 64];
+
+export const preresnetPlanesOf = (spec: Pick<PreResNetSpec, 'planes'>) => spec.planes ?? PRERESNET_PLANES;
 
 export function preresnetBlocksPerStage(depth: number): number {
   return (depth - 2) / 9;
 }
 
-export function defaultPreResNetCfg(depth: number): number[] {
+/** The unpruned cfg: per block (input width, planes, planes), the input being the stem or 4× earlier planes. */
+export function defaultPreResNetCfg(depth: number, planes = PRERESNET_PLANES): number[] {
   const n = preresnetBlocksPerStage(depth);
   const cfg: number[] = [];
-  PRERESNET_PLANES.forEach((p, s) => {
-    cfg.push(s === 0 ? 16 : 2 * p, p, p);
-    for (let b = 1; b < n; b++) cfg.push(4 * p, p, p);
+  let inplanes = planes[0];
+  planes.forEach((stagePlanes) => {
+    for (let b = 0; b < n; b++) {
+      cfg.push(inplanes, stagePlanes, stagePlanes);
+      inplanes = 4 * stagePlanes;
+    }
   });
-  cfg.push(256);
+  cfg.push(inplanes);
   return cfg;
 }
 
+export interface PreResNetSelection {
+  name: string;
+  /** The BN it reads and that BN's channel count. */
+  bn: string;
+  channels: number;
+  /** Where its selected width lives in cfg. */
+  cfgIndex: number;
+  /** The layer reading the selected channels. */
+  next: string;
+}
+
 /** Every selection layer: its name, the BN it reads, how many channels that BN has, and the cfg index of its width. */
-export function preresnetSelections(spec: PreResNetSpec): Array<{ name: string; bn: string; channels: number; cfgIndex: number; next: string }> {
+export function preresnetSelections(spec: PreResNetSpec): PreResNetSelection[] {
   const n = preresnetBlocksPerStage(spec.depth);
-  const out: Array<{ name: string; bn: string; channels: number; cfgIndex: number; next: string }> = [];
-  let inplanes = 16;
-  PRERESNET_PLANES.forEach((planes, s) => {
+  const planes = preresnetPlanesOf(spec);
+  const out: PreResNetSelection[] = [];
+  let inplanes = planes[0];
+  planes.forEach((stagePlanes, s) => {
     for (let b = 0; b < n; b++) {
       const block = `layer${s + 1}.${b}`;
       const i = s * n + b;
       out.push({ name: `${block}.select`, bn: `${block}.bn1`, channels: inplanes, cfgIndex: 3 * i, next: `${block}.conv1` });
-      inplanes = 4 * planes;
+      inplanes = 4 * stagePlanes;
     }
   });
-  out.push({ name: 'select', bn: 'bn', channels: 4 * PRERESNET_PLANES[2], cfgIndex: 9 * n, next: 'fc' });
+  out.push({ name: 'select', bn: 'bn', channels: inplanes, cfgIndex: 9 * n, next: 'fc' });
   return out;
 }
 
@@ -69,9 +99,10 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
   const select = !spec.weightLevel;
   const gamma = spec.weightLevel ? 1 : 0.5;
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x = conv(input, 'conv1', 16, { seeds });
-  let inplanes = 16;
-  PRERESNET_PLANES.forEach((planes, s) => {
+  const stagePlanes = preresnetPlanesOf(spec);
+  let x = conv(input, 'conv1', stagePlanes[0], { seeds });
+  let inplanes = stagePlanes[0];
+  stagePlanes.forEach((planes, s) => {
     for (let b = 0; b < n; b++) {
       const block = `layer${s + 1}.${b}`;
       const [c0, c1, c2] = spec.cfg.slice(3 * (s * n + b), 3 * (s * n + b) + 3);
@@ -92,7 +123,147 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
   x = pytorchLinear(x, 'fc', shape.classes, spec.cfg[spec.cfg.length - 1], seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'preresnet' });
   setSelections(model, select ? preresnetSelections(spec).map((sel) => ({
-    name: sel.name, channels: sel.channels, kept: spec.selections?.[sel.name] ?? Array.from({ length: sel.channels }, (_, c) => c),
+    name: sel.name, channels: sel.channels, kept: spec.selections?.[sel.name] ?? allChannels(sel.channels),
   })) : []);
   return model;
 }
+
+function preresnetProblems(spec: Record<string, unknown>): string[] {
+  if (!isPositiveInt(spec.depth) || ((spec.depth as number) - 2) % 9 !== 0) {
+    return [`depth: ${JSON.stringify(spec.depth)}; a PreResNet has depth 9n+2 (110, 164)`];
+  }
+  const planes = spec.planes;
+  const planesValid = Array.isArray(planes) && planes.length === 3 && planes.every(isPositiveInt);
+  if (planes !== undefined && !planesValid) {
+    return [`planes: ${JSON.stringify(planes)}; give the three stages' planes, e.g. [16, 32, 64]`];
+  }
+  const want = 9 * preresnetBlocksPerStage(spec.depth as number) + 1;
+  if (!Array.isArray(spec.cfg) || spec.cfg.length !== want) {
+    const got = lengthOrValue(spec.cfg);
+    return [`cfg: PreResNet-${spec.depth} needs ${want} widths (3 per block and the final one), got ${got}`];
+  }
+  const problems = cfgEntryProblems(spec.cfg);
+  const typed = spec as unknown as PreResNetSpec;
+  if (spec.weightLevel) {
+    const defaults = defaultPreResNetCfg(typed.depth, preresnetPlanesOf(typed));
+    if (spec.selections !== undefined || typed.cfg.some((width, i) => width !== defaults[i])) {
+      problems.push('weightLevel: the weight-level PreResNet has no channel selection; cfg must be the ' +
+        'default and selections absent');
+    }
+    return problems;
+  }
+  const selections = (spec.selections ?? {}) as Record<string, unknown>;
+  const known = preresnetSelections(typed);
+  for (const name of Object.keys(selections)) {
+    if (!known.some((sel) => sel.name === name)) problems.push(`selections.${name}: no such selection layer`);
+  }
+  for (const sel of known) {
+    const width = typed.cfg[sel.cfgIndex];
+    const kept = selections[sel.name];
+    if (kept === undefined) {
+      if (width !== sel.channels) {
+        const from = `${sel.bn} (${sel.channels})`;
+        problems.push(`cfg[${sel.cfgIndex}]: ${width} channels selected from ${from} needs ` +
+          `selections.${sel.name}`);
+      }
+    } else if (!Array.isArray(kept) || kept.length !== width) {
+      problems.push(`selections.${sel.name}: must list cfg[${sel.cfgIndex}] = ${width} channel indices`);
+    } else if (!isSelectionList(kept, width, sel.channels)) {
+      problems.push(`selections.${sel.name}: indices must be increasing integers in 0..${sel.channels - 1}`);
+    }
+  }
+  return problems;
+}
+
+/** `preresnet164` (slimming, with channel selections), `preresnet110-wl` (weight-level folder). */
+function namedPreResNet(name: string, dataset: DatasetName): PreResNetSpec | undefined {
+  const match = /^preresnet(\d+)(-wl)?$/.exec(name);
+  const depth = Number(match?.[1]);
+  if (!match || (depth - 2) % 9 !== 0) return undefined;
+  const spec: PreResNetSpec = { arch: 'preresnet', dataset, depth, cfg: defaultPreResNetCfg(depth) };
+  return match[2] ? { ...spec, weightLevel: true } : spec;
+}
+
+function preresnetGroups(spec: PreResNetSpec): ChannelGroup[] {
+  const groups: ChannelGroup[] = [];
+  for (const sel of spec.weightLevel ? [] : preresnetSelections(spec)) {
+    const current = spec.selections?.[sel.name] ?? allChannels(sel.channels);
+    groups.push({
+      id: sel.name, size: sel.channels, specIndex: sel.cfgIndex,
+      selection: { layer: sel.name, bn: sel.bn, current },
+      members: [
+        { layer: sel.name, kind: 'select-out' },
+        sel.next === 'fc'
+          ? { layer: 'fc', kind: 'dense-in', repeat: 1 }
+          : { layer: sel.next, kind: 'conv-in' },
+      ],
+    });
+  }
+  const n = preresnetBlocksPerStage(spec.depth);
+  for (let i = 0; i < 3 * n; i++) {
+    const block = `layer${Math.floor(i / n) + 1}.${i % n}`;
+    for (const [k, next] of [[1, 2], [2, 3]] as const) {
+      groups.push({
+        id: `${block}.conv${k}`, size: spec.cfg[3 * i + k], specIndex: 3 * i + k,
+        members: [
+          { layer: `${block}.conv${k}`, kind: 'conv-out' },
+          { layer: `${block}.bn${k + 1}`, kind: 'bn' },
+          { layer: `${block}.conv${next}`, kind: 'conv-in' },
+        ],
+      });
+    }
+  }
+  return groups;
+}
+
+function preresnetTies(spec: PreResNetSpec): TiedChannels[] {
+  const n = preresnetBlocksPerStage(spec.depth);
+  const planes = preresnetPlanesOf(spec);
+  const ties: TiedChannels[] = [
+    { id: 'stem', size: planes[0], members: [{ layer: 'conv1', kind: 'conv-out' }] },
+  ];
+  planes.forEach((stagePlanes, s) => {
+    for (let b = 0; b < n; b++) {
+      const name = `layer${s + 1}.${b}`;
+      const current = ties[ties.length - 1];
+      current.members.push({ layer: `${name}.bn1`, kind: 'bn' });
+      current.members.push({ layer: spec.weightLevel ? `${name}.conv1` : `${name}.select`, kind: 'conv-in' });
+      if (b === 0) {
+        current.members.push({ layer: `${name}.downsample`, kind: 'conv-in' });
+        const shortcut = { layer: `${name}.downsample`, kind: 'conv-out' as const };
+        ties.push({ id: `stage${s + 1}`, size: 4 * stagePlanes, members: [shortcut] });
+      }
+      ties[ties.length - 1].members.push({ layer: `${name}.conv3`, kind: 'conv-out' });
+    }
+  });
+  ties[ties.length - 1].members.push({ layer: 'bn', kind: 'bn' },
+    spec.weightLevel ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: 'select', kind: 'conv-in' });
+  return ties;
+}
+
+/**
+ * Planes divided by `divisor`; conv widths too, and every selection keeps all its (now fewer) channels, so
+ * the narrow copy of an unpruned spec is the unpruned spec of the narrow planes.
+ */
+function narrowPreResNet(spec: PreResNetSpec, divisor: number): PreResNetSpec {
+  if (spec.selections !== undefined) {
+    throw prunedNarrowError('PreResNet');
+  }
+  const narrowed: PreResNetSpec = { ...spec, planes: preresnetPlanesOf(spec).map((p) => narrow(p, divisor)) };
+  const cfg = spec.cfg.map((width) => narrow(width, divisor));
+  for (const sel of preresnetSelections(narrowed)) cfg[sel.cfgIndex] = sel.channels;
+  return { ...narrowed, cfg };
+}
+
+export const preresnetFamily: ArchFamily<PreResNetSpec> = {
+  arch: 'preresnet',
+  modelNames: 'preresnet110|164 (slimming), preresnet110-wl',
+  specProblems: preresnetProblems,
+  namedSpec: namedPreResNet,
+  build: buildPreResNet,
+  channelGroups: preresnetGroups,
+  residualTies: preresnetTies,
+  withWidths: (spec, widths) => ({ ...spec, cfg: cfgWithWidths(spec.cfg, preresnetGroups(spec), widths) }),
+  narrowSpec: narrowPreResNet,
+  functionalInSeed: () => false,
+};

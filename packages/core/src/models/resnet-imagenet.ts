@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
+import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
+import type { ChannelGroup, TiedChannels } from '../graph';
+import {
+  cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
+} from './family';
 import { avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
 
 /**
@@ -73,3 +77,96 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
   x = pytorchLinear(x, 'fc', shape.classes, inplanes, seeds);
   return tf.model({ inputs: input, outputs: x, name: `resnet${spec.depth}` });
 }
+
+function imagenetResNetProblems(spec: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const layers = IMAGENET_RESNET_LAYERS[spec.depth as ImageNetResNetSpec['depth']];
+  if (!layers) {
+    problems.push(`depth: ${JSON.stringify(spec.depth)}; an ImageNet ResNet has depth 18, 34, 50 or 101`);
+  } else {
+    const want = layers.reduce((a, b) => a + b, 0) * (isBottleneckDepth(spec.depth as number) ? 2 : 1);
+    if (!Array.isArray(spec.cfg) || spec.cfg.length !== want) {
+      problems.push(`cfg: ResNet-${spec.depth} needs ${want} inner widths, got ${lengthOrValue(spec.cfg)}`);
+    } else {
+      problems.push(...cfgEntryProblems(spec.cfg));
+    }
+  }
+  const planes = spec.planes;
+  const planesValid = Array.isArray(planes) && planes.length === 4 && planes.every(isPositiveInt);
+  if (planes !== undefined && !planesValid) {
+    problems.push(`planes: ${JSON.stringify(planes)}; give the four stage widths, e.g. [64, 128, 256, 512]`);
+  }
+  if (isDatasetName(spec.dataset) && DATASET_SHAPES[spec.dataset].height !== 224) {
+    problems.push(`dataset: ${spec.dataset}; ImageNet ResNets take 224×224 input`);
+  }
+  return problems;
+}
+
+/** `resnet18-imagenet` … `resnet101-imagenet` (always on the imagenet dataset). */
+function namedImageNetResNet(name: string): ImageNetResNetSpec | undefined {
+  const match = /^resnet(18|34|50|101)-imagenet$/.exec(name);
+  if (!match) return undefined;
+  const depth = Number(match[1]) as ImageNetResNetSpec['depth'];
+  return { arch: 'resnet-imagenet', dataset: 'imagenet', depth, cfg: defaultImageNetResNetCfg(depth) };
+}
+
+function imagenetResNetGroups(spec: ImageNetResNetSpec): ChannelGroup[] {
+  // As for the CIFAR ResNet, only each block's inner channels are free (stage channels are residual-tied).
+  const inner = isBottleneckDepth(spec.depth) ? [[1, 2], [2, 3]] : [[1, 2]];
+  return imagenetBlocks(spec.depth).flatMap((block) => inner.map(([k, next], j) => ({
+    id: `${block.name}.conv${k}`, size: spec.cfg[block.cfgIndex + j], specIndex: block.cfgIndex + j,
+    members: [
+      { layer: `${block.name}.conv${k}`, kind: 'conv-out' as const },
+      { layer: `${block.name}.bn${k}`, kind: 'bn' as const },
+      { layer: `${block.name}.conv${next}`, kind: 'conv-in' as const },
+    ],
+  })));
+}
+
+function imagenetResNetTies(spec: ImageNetResNetSpec): TiedChannels[] {
+  const last = isBottleneckDepth(spec.depth) ? 3 : 2;
+  const expansion = isBottleneckDepth(spec.depth) ? 4 : 1;
+  const planes = planesOf(spec);
+  const stem: TiedChannels = {
+    id: 'stem', size: planes[0],
+    members: [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }],
+  };
+  const ties = [stem];
+  const stream = () => ties[ties.length - 1].members;
+  for (const block of imagenetBlocks(spec.depth)) {
+    const name = block.name;
+    if (block.index === 0 && (block.stage > 0 || expansion > 1)) {
+      stream().push({ layer: `${name}.conv1`, kind: 'conv-in' });
+      stream().push({ layer: `${name}.downsample.0`, kind: 'conv-in' });
+      ties.push({ id: `stage${block.stage + 1}`, size: planes[block.stage] * expansion, members: [
+        { layer: `${name}.downsample.0`, kind: 'conv-out' }, { layer: `${name}.downsample.1`, kind: 'bn' },
+      ] });
+    } else {
+      stream().push({ layer: `${name}.conv1`, kind: 'conv-in' });
+    }
+    stream().push({ layer: `${name}.conv${last}`, kind: 'conv-out' });
+    stream().push({ layer: `${name}.bn${last}`, kind: 'bn' });
+  }
+  stream().push({ layer: 'fc', kind: 'dense-in', repeat: 1 });
+  // With basic blocks layer1 has no shortcut conv: the stem's 64 channels are stage 1's stream.
+  if (expansion === 1) stem.id = 'stage1';
+  return ties;
+}
+
+export const imagenetResNetFamily: ArchFamily<ImageNetResNetSpec> = {
+  arch: 'resnet-imagenet',
+  modelNames: 'resnet18|34|50|101-imagenet',
+  specProblems: imagenetResNetProblems,
+  namedSpec: namedImageNetResNet,
+  build: buildImageNetResNet,
+  channelGroups: imagenetResNetGroups,
+  residualTies: imagenetResNetTies,
+  withWidths: (spec, widths) =>
+    ({ ...spec, cfg: cfgWithWidths(spec.cfg, imagenetResNetGroups(spec), widths) }),
+  narrowSpec: (spec, divisor) => ({
+    ...spec,
+    planes: planesOf(spec).map((width) => narrow(width, divisor)),
+    cfg: spec.cfg.map((width) => narrow(width, divisor)),
+  }),
+  functionalInSeed: () => false,
+};

@@ -1,13 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
+import type { ChannelGroup, ChannelMember, TiedChannels } from '../graph';
+import {
+  cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
+} from './family';
 import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
+import { StopGradientConv2D } from './stop-gradient';
 
 /**
  * CIFAR ResNet of the l1-norm folder: depth 6n+2, three stages of n basic blocks (16, 32, 64 channels).
  * Each block's inner width (conv1's filters) comes from `cfg`, one entry per block, so L1 pruning of the
  * first conv of each block is a spec edit. When the width changes, the shortcut is 2×2 average pooling
  * and zero channels (no parameters): a fixed, non-trainable 1×1 conv with an identity kernel, so the saved
- * model is standard tfjs layers.
+ * model is standard tfjs layers. As in the seed (`downsample_basic_block` builds it from `x.data`), that
+ * shortcut passes no gradient: the block's input gets gradient through conv1 only.
  */
 export interface ResNetSpec {
   arch: 'resnet';
@@ -54,7 +60,7 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
       let residual = x;
       if (stride !== 1 || inplanes !== planes) {
         const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, 2) : x;
-        residual = tf.layers.conv2d({
+        residual = new StopGradientConv2D({
           name: `${name}${SHORTCUT_SUFFIX}`, filters: planes, kernelSize: 1, useBias: false, trainable: false,
           kernelInitializer: 'zeros',
         }).apply(pooled) as Sym;
@@ -75,3 +81,89 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
   }
   return model;
 }
+
+function resnetProblems(spec: Record<string, unknown>): string[] {
+  if (!isPositiveInt(spec.depth) || ((spec.depth as number) - 2) % 6 !== 0) {
+    return [`depth: ${JSON.stringify(spec.depth)}; a CIFAR ResNet has depth 6n+2 (20, 32, 56, 110)`];
+  }
+  const problems: string[] = [];
+  const blocks = 3 * resnetBlocksPerStage(spec.depth as number);
+  if (!Array.isArray(spec.cfg) || spec.cfg.length !== blocks) {
+    const got = lengthOrValue(spec.cfg);
+    problems.push(`cfg: ResNet-${spec.depth} needs ${blocks} inner widths (one per block), got ${got}`);
+  } else {
+    problems.push(...cfgEntryProblems(spec.cfg));
+  }
+  const widths = spec.stageWidths;
+  const widthsValid = Array.isArray(widths) && widths.length === 3 && widths.every(isPositiveInt);
+  if (widths !== undefined && !widthsValid) {
+    problems.push(`stageWidths: ${JSON.stringify(widths)}; give three channel counts > 0, e.g. [16, 32, 64]`);
+  }
+  return problems;
+}
+
+function namedResNet(name: string, dataset: DatasetName): ResNetSpec | undefined {
+  const match = /^resnet(\d+)$/.exec(name);
+  const depth = Number(match?.[1]);
+  if (!match || (depth - 2) % 6 !== 0) return undefined;
+  return { arch: 'resnet', dataset, depth, cfg: defaultResNetCfg(depth) };
+}
+
+function resnetGroups(spec: ResNetSpec): ChannelGroup[] {
+  // Only each block's inner channels are free: the stage channels are tied across every block of a stage
+  // by the residual additions (and to the next stage by the zero-padding shortcut).
+  const n = resnetBlocksPerStage(spec.depth);
+  return [0, 1, 2].flatMap((stage) => Array.from({ length: n }, (_, block) => {
+    const name = resnetBlockName(stage, block);
+    return {
+      id: `${name}.conv1`,
+      size: spec.cfg[stage * n + block],
+      specIndex: stage * n + block,
+      members: [
+        { layer: `${name}.conv1`, kind: 'conv-out' as const },
+        { layer: `${name}.bn1`, kind: 'bn' as const },
+        { layer: `${name}.conv2`, kind: 'conv-in' as const },
+      ],
+    };
+  }));
+}
+
+function resnetTies(spec: ResNetSpec): TiedChannels[] {
+  const n = resnetBlocksPerStage(spec.depth);
+  return stageWidthsOf(spec).map((width, stage) => {
+    const members: ChannelMember[] = stage === 0
+      ? [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }]
+      : [{ layer: `${resnetBlockName(stage, 0)}${SHORTCUT_SUFFIX}`, kind: 'conv-out' }];
+    for (let block = 0; block < n; block++) {
+      const name = resnetBlockName(stage, block);
+      members.push({ layer: `${name}.conv2`, kind: 'conv-out' }, { layer: `${name}.bn2`, kind: 'bn' });
+      if (!(stage > 0 && block === 0)) members.push({ layer: `${name}.conv1`, kind: 'conv-in' });
+    }
+    if (stage < 2) {
+      const next = resnetBlockName(stage + 1, 0);
+      members.push({ layer: `${next}.conv1`, kind: 'conv-in' });
+      members.push({ layer: `${next}${SHORTCUT_SUFFIX}`, kind: 'conv-in' });
+    } else {
+      members.push({ layer: 'fc', kind: 'dense-in', repeat: 1 });
+    }
+    return { id: `stage${stage + 1}`, size: width, members };
+  });
+}
+
+export const resnetFamily: ArchFamily<ResNetSpec> = {
+  arch: 'resnet',
+  modelNames: 'resnet20|32|56|110',
+  specProblems: resnetProblems,
+  namedSpec: namedResNet,
+  build: buildResNet,
+  channelGroups: resnetGroups,
+  residualTies: resnetTies,
+  withWidths: (spec, widths) => ({ ...spec, cfg: cfgWithWidths(spec.cfg, resnetGroups(spec), widths) }),
+  narrowSpec: (spec, divisor) => ({
+    ...spec,
+    stageWidths: stageWidthsOf(spec).map((width) => narrow(width, divisor)),
+    cfg: spec.cfg.map((width) => narrow(width, divisor)),
+  }),
+  // The shortcut's 2×2 pooling is an nn.AvgPool2d made and called inside a function, outside the hooks.
+  functionalInSeed: (layerName) => layerName.endsWith('.downsample'),
+};

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
+import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
+import type { ChannelGroup, ChannelMember } from '../graph';
+import { cfgEntryProblems, cfgWithWidths, narrowedWidths, type ArchFamily } from './family';
 import { avgPool, batchNorm, conv, flatten, linear, maxPool, relu, SeedSequence, type Sym } from './layers';
 
 /** CIFAR VGG, as the seed repository defines it: 3×3 conv–BN–ReLU blocks and 2×2 max pools from a cfg list. */
@@ -68,3 +70,74 @@ export function buildVgg(spec: VggSpec, seed: number): tf.LayersModel {
   }
   return tf.model({ inputs: input, outputs: x, name: 'vgg' });
 }
+
+function vggProblems(spec: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (!Array.isArray(spec.cfg) || spec.cfg.length === 0) {
+    problems.push('cfg: must be a non-empty list of channel counts and "M"');
+  } else {
+    problems.push(...cfgEntryProblems(spec.cfg, true));
+    const pools = spec.cfg.filter((v) => v === 'M').length;
+    const height = isDatasetName(spec.dataset) ? DATASET_SHAPES[spec.dataset].height : NaN;
+    if (height / 2 ** pools < 2) {
+      problems.push(`cfg: ${pools} max pools shrink a ${height}px input below 2×2 before the final 2×2 ` +
+        'pooling');
+    }
+  }
+  if (spec.classifier !== 'linear' && spec.classifier !== 'bn-mlp') {
+    const classifier = JSON.stringify(spec.classifier);
+    problems.push(`classifier: ${classifier}; use "linear" (network-slimming VGG) or "bn-mlp" (l1-norm VGG)`);
+  }
+  return problems;
+}
+
+/** `vgg16` (l1-norm head), `vgg19-slimming` (one linear layer), `vgg19-wl` (weight-level folder). */
+function namedVgg(name: string, dataset: DatasetName): VggSpec | undefined {
+  const match = /^vgg(11|13|16|19)(-slimming|-wl)?$/.exec(name);
+  if (!match) return undefined;
+  const cfg = [...VGG_CFGS[Number(match[1]) as 16]];
+  if (match[2] === '-wl') return { arch: 'vgg', dataset, cfg, classifier: 'linear', weightLevel: true };
+  return { arch: 'vgg', dataset, cfg, classifier: match[2] ? 'linear' : 'bn-mlp' };
+}
+
+function vggGroups(spec: VggSpec): ChannelGroup[] {
+  const convs = spec.cfg.map((width, index) => ({ width, index })).filter((entry) => entry.width !== 'M');
+  const pools = spec.cfg.filter((v) => v === 'M').length;
+  const side = DATASET_SHAPES[spec.dataset].height / 2 ** pools / 2; // after the final 2×2 average pooling
+  const head = spec.classifier === 'bn-mlp' ? 'classifier.0' : 'classifier';
+  const groups: ChannelGroup[] = convs.map(({ width, index }, k) => {
+    const members: ChannelMember[] = [
+      { layer: vggConvName(k), kind: 'conv-out' },
+      { layer: vggBnName(k), kind: 'bn' },
+      k + 1 < convs.length
+        ? { layer: vggConvName(k + 1), kind: 'conv-in' }
+        : { layer: head, kind: 'dense-in', repeat: side * side },
+    ];
+    return { id: vggConvName(k), size: width as number, members, specIndex: index };
+  });
+  if (spec.classifier === 'bn-mlp') {
+    // The hidden layer of the l1-norm head (512 wide, fixed by the seed; not in cfg, so specIndex −1).
+    groups.push({ id: 'classifier.0', size: 512, specIndex: -1, members: [
+      { layer: 'classifier.0', kind: 'dense-out' }, { layer: 'classifier.1', kind: 'bn' },
+      { layer: 'classifier.3', kind: 'dense-in', repeat: 1 },
+    ] });
+  }
+  return groups;
+}
+
+const vggWithWidths = (spec: VggSpec, widths: ReadonlyMap<string, number>): VggSpec =>
+  ({ ...spec, cfg: cfgWithWidths(spec.cfg, vggGroups(spec), widths) });
+
+export const vggFamily: ArchFamily<VggSpec> = {
+  arch: 'vgg',
+  modelNames: 'vgg11|13|16|19 (l1-norm head), vgg…-slimming, vgg…-wl',
+  specProblems: vggProblems,
+  namedSpec: namedVgg,
+  build: buildVgg,
+  channelGroups: vggGroups,
+  residualTies: () => [],
+  withWidths: vggWithWidths,
+  narrowSpec: (spec, divisor) => vggWithWidths(spec, narrowedWidths(vggGroups(spec), divisor)),
+  // The seed's forward applies the final 2×2 average pooling as a function.
+  functionalInSeed: (layerName) => layerName === 'avgpool',
+};
