@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { UnknownWeightError } from './errors';
 
 /**
  * Weight masks for unstructured pruning: weight name (`layer/kernel`, as tfjs names variables) → 0/1 tensor
- * of the weight's shape. After every optimiser step the masked weights are multiplied back to zero.
+ * of the weight's shape. The training loop zeroes masked weights once, then masks their gradients every step.
  */
 export type MaskSet = Map<string, tf.Tensor>;
 
@@ -18,7 +19,7 @@ export function applyMasks(model: tf.LayersModel, masks: MaskSet): void {
   tf.tidy(() => {
     for (const [name, mask] of masks) {
       const w = weights.get(name);
-      if (!w) throw new Error(`mask for unknown weight '${name}'`);
+      if (!w) throw new UnknownWeightError('masks', name, [...weights.keys()]);
       w.write(tf.mul(w.read(), mask));
     }
   });

@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './fs-atomic';
-import type { MaskSet } from './masks';
-import { validateSpec, type ArchSpec } from './spec';
+import { SpecError } from './errors';
+import { readJsonFile, writeFileAtomic } from './fs-atomic';
+import { namedWeights, type MaskSet } from './masks';
+import { buildModel, validateSpec, type ArchSpec } from './spec';
 
 /**
  * A model directory: tfjs `model.json` + `weights.bin` (loadable as is by `tf.loadLayersModel(url)` in a
@@ -12,10 +13,13 @@ import { validateSpec, type ArchSpec } from './spec';
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 export const SPEC_JSON = 'spec.json';
+const MASKS_JSON = 'masks.json';
+const MASKS_BIN = 'masks.bin';
 
+/** A model directory that cannot be loaded; `location` is the directory or the file at fault. */
 export class ModelDirError extends Error {
-  constructor(readonly dir: string, problem: string) {
-    super(`${dir}: ${problem}`);
+  constructor(readonly location: string, problem: string) {
+    super(`${location}: ${problem}`);
     this.name = 'ModelDirError';
   }
 }
@@ -25,12 +29,14 @@ function toBytes(data: tf.io.WeightData): Uint8Array {
   return new Uint8Array(buffer);
 }
 
-export async function saveModelDir(dir: string, model: tf.LayersModel, spec: ArchSpec, masks?: MaskSet): Promise<void> {
+export async function saveModelDir(dir: string, model: tf.LayersModel, spec: ArchSpec,
+  masks?: MaskSet): Promise<void> {
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     writeFileAtomic(path.join(dir, WEIGHTS_BIN), toBytes(artifacts.weightData!));
     const manifest = [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs! }];
-    const json = { modelTopology: artifacts.modelTopology, format: artifacts.format, generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy ?? null, weightsManifest: manifest };
+    const json = { modelTopology: artifacts.modelTopology, format: artifacts.format,
+      generatedBy: artifacts.generatedBy, convertedBy: artifacts.convertedBy ?? null,
+      weightsManifest: manifest };
     writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(json));
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   }));
@@ -45,16 +51,21 @@ export async function saveModelDir(dir: string, model: tf.LayersModel, spec: Arc
       bytes.set(Uint8Array.from(m.dataSync(), (v) => (v !== 0 ? 1 : 0)), offset);
       offset += m.size;
     }
-    writeFileAtomic(path.join(dir, 'masks.bin'), bytes);
-    writeFileAtomic(path.join(dir, 'masks.json'), JSON.stringify(index));
+    writeFileAtomic(path.join(dir, MASKS_BIN), bytes);
+    writeFileAtomic(path.join(dir, MASKS_JSON), JSON.stringify(index));
   }
 }
 
 /** The spec of a model directory, without loading its weights. */
 export function readModelSpec(dir: string): ArchSpec {
   const file = path.join(dir, SPEC_JSON);
-  if (!fs.existsSync(file)) throw new ModelDirError(dir, `missing ${SPEC_JSON}`);
-  return validateSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
+  const json = readJsonFile(file, (problem) => new ModelDirError(file, problem));
+  try {
+    return validateSpec(json as ArchSpec);
+  } catch (e) {
+    if (e instanceof SpecError) throw new ModelDirError(file, `not a valid spec: ${e.problems.join('; ')}`);
+    throw e;
+  }
 }
 
 export interface LoadedModel {
@@ -63,31 +74,100 @@ export interface LoadedModel {
   masks?: MaskSet;
 }
 
+const sizeOf = (shape: number[]) => shape.reduce((product, dim) => product * dim, 1);
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((dim, i) => dim === b[i]);
+
+/** The weight entries of model.json's manifest, checked to be a list of `{ name, shape }`. */
+function manifestWeights(file: string): tf.io.WeightsManifestEntry[] {
+  const json = readJsonFile(file, (problem) => new ModelDirError(file, problem)) as Partial<tf.io.ModelJSON>;
+  const groups = json?.weightsManifest;
+  const entries = Array.isArray(groups) ? groups.flatMap((group) => group?.weights ?? []) : undefined;
+  if (!entries || !entries.every((w) => typeof w?.name === 'string' && Array.isArray(w.shape))) {
+    throw new ModelDirError(file, 'has no valid weightsManifest ([{ paths, weights: [{ name, shape }] }])');
+  }
+  return entries;
+}
+
+/**
+ * Loads a model directory: the model is built from spec.json with buildModel (our layer classes, such as the
+ * training BN), then every weight is set from weights.bin by name, using the manifest of model.json.
+ */
 export async function loadModelDir(dir: string): Promise<LoadedModel> {
   for (const f of [MODEL_JSON, WEIGHTS_BIN, SPEC_JSON]) {
-    if (!fs.existsSync(path.join(dir, f))) throw new ModelDirError(dir, `missing ${f}; is this a model directory saved by rethink-prune?`);
+    if (!fs.existsSync(path.join(dir, f))) {
+      throw new ModelDirError(dir, `missing ${f}; is this a model directory saved by rethink-prune?`);
+    }
   }
-  let json: tf.io.ModelJSON;
-  try {
-    json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8'));
-  } catch (e) {
-    throw new ModelDirError(dir, `${MODEL_JSON} is not valid JSON (${(e as Error).message})`);
+  const weightSpecs = manifestWeights(path.join(dir, MODEL_JSON));
+  const weightsFile = path.join(dir, WEIGHTS_BIN);
+  const data = fs.readFileSync(weightsFile);
+  const expected = weightSpecs.reduce((total, w) => total + 4 * sizeOf(w.shape), 0);
+  if (data.length !== expected) {
+    throw new ModelDirError(dir, `${WEIGHTS_BIN} has ${data.length} bytes, model.json expects ${expected}`);
   }
-  const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
-  const data = fs.readFileSync(path.join(dir, WEIGHTS_BIN));
-  const expected = weightSpecs.reduce((a, w) => a + 4 * w.shape.reduce((p, d) => p * d, 1), 0);
-  if (data.length !== expected) throw new ModelDirError(dir, `${WEIGHTS_BIN} has ${data.length} bytes, model.json expects ${expected}`);
-  const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.length);
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
   const spec = readModelSpec(dir);
-  let masks: MaskSet | undefined;
-  if (fs.existsSync(path.join(dir, 'masks.json'))) {
-    const index: Record<string, { shape: number[]; offset: number }> = JSON.parse(fs.readFileSync(path.join(dir, 'masks.json'), 'utf8'));
-    const bytes = fs.readFileSync(path.join(dir, 'masks.bin'));
-    masks = new Map(Object.entries(index).map(([name, { shape, offset }]) => {
-      const size = shape.reduce((a, d) => a * d, 1);
-      return [name, tf.tensor(Float32Array.from(bytes.subarray(offset, offset + size)), shape)];
-    }));
+  const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.length);
+  const stored = tf.io.decodeWeights(weightData, weightSpecs);
+  const model = buildModel(spec);
+  try {
+    const specFile = path.join(dir, SPEC_JSON);
+    const values = model.weights.map((weight) => {
+      const value = stored[weight.originalName];
+      if (!value) {
+        throw new ModelDirError(weightsFile,
+          `has no weight '${weight.originalName}', which the model of ${specFile} has`);
+      }
+      if (!sameShape(value.shape, weight.shape as number[])) {
+        throw new ModelDirError(weightsFile, `weight '${weight.originalName}' has shape [${value.shape}], ` +
+          `the model of ${specFile} needs [${weight.shape}]`);
+      }
+      return value;
+    });
+    const known = new Set(model.weights.map((weight) => weight.originalName));
+    const extra = Object.keys(stored).find((name) => !known.has(name));
+    if (extra) {
+      throw new ModelDirError(weightsFile, `holds weight '${extra}', which the model of ${specFile} lacks`);
+    }
+    model.setWeights(values);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    tf.dispose(Object.values(stored));
   }
+  const masks = fs.existsSync(path.join(dir, MASKS_JSON)) ? readMasks(dir, model) : undefined;
   return { model, spec, masks };
+}
+
+/** masks.json (name → { shape, offset }) and masks.bin (a 0/1 byte per weight), checked against the model. */
+function readMasks(dir: string, model: tf.LayersModel): MaskSet {
+  const indexFile = path.join(dir, MASKS_JSON);
+  const binFile = path.join(dir, MASKS_BIN);
+  const index = readJsonFile(indexFile, (problem) => new ModelDirError(indexFile, problem));
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) {
+    throw new ModelDirError(indexFile, 'is not an object of masks by weight name ({ "layer/kernel": ' +
+      '{ shape, offset } })');
+  }
+  if (!fs.existsSync(binFile)) throw new ModelDirError(binFile, `missing; ${indexFile} needs it`);
+  const bytes = fs.readFileSync(binFile);
+  const weights = namedWeights(model);
+  const checked = Object.entries(index).map(([name, entry]) => {
+    const { shape, offset } = (entry ?? {}) as { shape?: unknown; offset?: unknown };
+    if (!Array.isArray(shape) || !Number.isInteger(offset)) {
+      throw new ModelDirError(indexFile, `entry '${name}' is not { shape: number[], offset: integer }`);
+    }
+    const weight = weights.get(name);
+    if (!weight) throw new ModelDirError(indexFile, `mask '${name}' names no weight of the model`);
+    if (!sameShape(shape, weight.shape as number[])) {
+      throw new ModelDirError(indexFile, `mask '${name}' has shape [${shape}], the weight has ` +
+        `[${weight.shape}]`);
+    }
+    const end = (offset as number) + sizeOf(shape);
+    if (end > bytes.length) {
+      throw new ModelDirError(binFile, `has ${bytes.length} bytes, mask '${name}' needs ${end}`);
+    }
+    return { name, shape: shape as number[], begin: offset as number, end };
+  });
+  return new Map(checked.map(({ name, shape, begin, end }) =>
+    [name, tf.tensor(Float32Array.from(bytes.subarray(begin, end)), shape)]));
 }

@@ -9,28 +9,29 @@ export interface Evaluation {
 }
 
 /** Top-1 / top-5 accuracy (%) and mean cross-entropy of a model in inference mode (BN running statistics). */
-export function evaluate(model: tf.LayersModel, loader: { epoch(epoch: number): Iterable<Batch> }, inputShape: number[]): Evaluation {
+export function evaluate(model: tf.LayersModel, loader: { epoch(epoch: number): Iterable<Batch> },
+  inputShape: number[]): Evaluation {
   let top1 = 0;
   let top5 = 0;
   let loss = 0;
   let count = 0;
   for (const batch of loader.epoch(0)) {
-    const [c1, c5, l] = tf.tidy(() => {
-      const x = tf.tensor(batch.x, [batch.size, ...inputShape]);
-      const logits = model.predict(x) as tf.Tensor2D;
+    const [top1Hits, top5Hits, batchLoss] = tf.tidy(() => {
+      const images = tf.tensor(batch.x, [batch.size, ...inputShape]);
+      const logits = model.predict(images) as tf.Tensor2D;
       const labels = tf.tensor1d(batch.y, 'int32');
       const classes = logits.shape[1];
-      const k = Math.min(5, classes);
-      const { indices } = tf.topk(logits, k);
+      const { indices } = tf.topk(logits, Math.min(5, classes));
       const hits = tf.equal(indices, labels.expandDims(1));
       const first = tf.sum(tf.cast(hits.slice([0, 0], [-1, 1]), 'float32'));
       const any = tf.sum(tf.cast(tf.any(hits, 1), 'float32'));
-      const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.SUM);
-      return [first.dataSync()[0], any.dataSync()[0], ce.dataSync()[0]];
+      const crossEntropy = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined,
+        undefined, tf.Reduction.SUM);
+      return [first.dataSync()[0], any.dataSync()[0], crossEntropy.dataSync()[0]];
     });
-    top1 += c1;
-    top5 += c5;
-    loss += l;
+    top1 += top1Hits;
+    top5 += top5Hits;
+    loss += batchLoss;
     count += batch.size;
   }
   return { top1: (100 * top1) / count, top5: (100 * top5) / count, loss: loss / count, count };

@@ -3,7 +3,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { activeBackend } from '../backend';
 import { splitSize, testBatches, trainBatches, type TrainingData } from '../data/source';
-import { writeFileAtomic } from '../fs-atomic';
+import { RunDirError, RunMismatchError, UnknownWeightError } from '../errors';
+import { readJsonFile, writeFileAtomic } from '../fs-atomic';
 import { applyMasks, type MaskSet } from '../masks';
 import { saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
@@ -11,17 +12,24 @@ import { readCheckpoint, writeCheckpoint, type LoopState } from './checkpoint';
 import { evaluate, type Evaluation } from './evaluate';
 import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
+import { differingField } from './run-key';
 import { Sgd } from './sgd';
 
 /** What a method may add to training; every hook is optional. */
 export interface TrainingHooks {
+  /** Once before the first step of a fresh run, not on resume (SFP's masks on the initial weights). */
+  beforeTraining?(model: tf.LayersModel): void | Promise<void>;
   /** Extra gradient terms by weight name (`layer/weight`), added before the step (slimming's L1 on γ). */
   extraGradients?(model: tf.LayersModel): Map<string, tf.Tensor>;
   /** After every optimiser step (SFP zeroing filters). */
   afterStep?(ctx: StepContext): void;
   /** After every epoch, before evaluation. */
   afterEpoch?(ctx: StepContext): void | Promise<void>;
-  /** Weight masks kept at zero after every step (unstructured pruning, lottery tickets). */
+  /**
+   * 0/1 masks by weight name (unstructured pruning, lottery tickets): applied to the weights before training,
+   * then each gradient is multiplied by its mask before every step, as the seed's cifar_finetune.py does, so
+   * masked weights and their momentum stay exactly 0.
+   */
   masks?: MaskSet;
 }
 
@@ -41,7 +49,7 @@ export class NonFiniteLossError extends Error {
 }
 
 function allFinite(model: tf.LayersModel): boolean {
-  return tf.tidy(() => model.weights.every((w) => tf.all(tf.isFinite(w.read())).dataSync()[0] === 1));
+  return tf.tidy(() => model.weights.every((weight) => tf.all(tf.isFinite(weight.read())).dataSync()[0] === 1));
 }
 
 export interface TrainOptions {
@@ -58,6 +66,11 @@ export interface TrainOptions {
   checkpointSteps?: number;
   label?: string;
   progress?: boolean;
+  /**
+   * What produced this run (method, variant, spec, recipe, profile, seed, hooks, pruner version; the caller
+   * decides): part of the checkpoint's run key and written to result.json.
+   */
+  identity?: Record<string, unknown>;
 }
 
 export interface TrainResult {
@@ -71,18 +84,34 @@ export interface TrainResult {
   threads: number;
   /** The native convolution library the wasm backend used, if any. */
   nativeConv?: string;
+  /** The caller's identity of the run (TrainOptions.identity). */
+  identity?: Record<string, unknown>;
 }
 
 const RESULT = 'result.json';
 const METRICS = 'metrics.jsonl';
 
+/** The result of a finished run (result.json), or undefined when the run has not finished. */
 export function readTrainResult(runDir: string): TrainResult | undefined {
   const file = path.join(runDir, RESULT);
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as TrainResult) : undefined;
+  if (!fs.existsSync(file)) return undefined;
+  const result = readJsonFile(file, (problem) => new RunDirError(file, problem)) as Partial<TrainResult> | null;
+  if (typeof result?.bestTop1 !== 'number' || typeof result.final?.top1 !== 'number') {
+    throw new RunDirError(file, 'is not a training result (no numeric bestTop1 and final.top1); ' +
+      'delete it to train again');
+  }
+  return result as TrainResult;
 }
 
-function runKey(o: TrainOptions): string {
-  return JSON.stringify({ spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null, n: [splitSize(o.data, 'train'), splitSize(o.data, 'test')] });
+/** What makes two runs the same run; a checkpoint or result of another run is refused. */
+function runKey(o: TrainOptions): Record<string, unknown> {
+  return { spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null,
+    examples: { train: splitSize(o.data, 'train'), test: splitSize(o.data, 'test') }, identity: o.identity };
+}
+
+/** Checks the names a hook uses against the model's trainable weights. */
+function checkWeightNames(hook: string, names: Iterable<string>, known: Map<string, tf.Variable>): void {
+  for (const name of names) if (!known.has(name)) throw new UnknownWeightError(hook, name, [...known.keys()]);
 }
 
 function truncateLines(file: string, lines: number): void {
@@ -98,46 +127,61 @@ function truncateLines(file: string, lines: number): void {
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const done = readTrainResult(o.runDir);
-  if (done) return done;
+  if (done) {
+    const field = differingField({ identity: o.identity }, { identity: done.identity });
+    if (field !== undefined) throw new RunMismatchError(o.runDir, field, 'result');
+    return done;
+  }
   fs.mkdirSync(o.runDir, { recursive: true });
   const key = runKey(o);
+  const label = o.label ?? 'train';
   const info = activeBackend();
-  /** What every metrics line and the result record of the backend. */
+  /** The backend, recorded in every metrics line and in the result. */
   const ranOn = info
     ? { backend: info.name, threads: info.threads, ...(info.nativeConv ? { nativeConv: info.nativeConv } : {}) }
     : { backend: tf.getBackend(), threads: 1 };
   const shape = [o.data.info.height, o.data.info.width, o.data.info.channels];
-  const trainLoader = trainBatches(o.data, { batchSize: o.recipe.batchSize, seed: o.seed, limit: o.limit?.train });
+  const trainLoader = trainBatches(o.data,
+    { batchSize: o.recipe.batchSize, seed: o.seed, limit: o.limit?.train });
   const testLoader = testBatches(o.data, { limit: o.limit?.test });
   const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay);
   const model = o.model;
-  let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0, trainSeconds: 0, imagesSeen: 0 };
+  let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0,
+    trainSeconds: 0, imagesSeen: 0 };
   const restored = await readCheckpoint(o.runDir);
   if (restored) {
-    if (restored.state.runKey !== key) {
-      throw new Error(`${o.runDir} holds a checkpoint of a different run (spec, recipe, seed or data differ); ` +
-        'choose another run directory or delete it to start over');
+    const field = differingField(key, restored.state.runKey);
+    if (field !== undefined) {
+      restored.model.dispose();
+      throw new RunMismatchError(o.runDir, field, 'checkpoint');
     }
     model.setWeights(restored.model.getWeights());
     restored.model.dispose();
     sgd.setState(restored.optimizer);
     state = restored.state;
     truncateLines(path.join(o.runDir, METRICS), state.metricsLines);
-    process.stderr.write(`${o.label ?? 'train'}: resuming at epoch ${state.epoch + 1}, batch ${state.nextBatch}\n`);
+    process.stderr.write(`${label}: resuming at epoch ${state.epoch + 1}, batch ${state.nextBatch}\n`);
   }
   const variables = new Map<string, tf.Variable>();
   const byTfName = new Map<string, string>();
-  for (const w of model.trainableWeights) {
-    const v = w.read() as tf.Variable;
-    variables.set(w.originalName, v);
-    byTfName.set(v.name, w.originalName);
+  for (const weight of model.trainableWeights) {
+    const variable = weight.read() as tf.Variable;
+    variables.set(weight.originalName, variable);
+    byTfName.set(variable.name, weight.originalName);
   }
   const varList = [...variables.values()];
-  const progress = new Progress(o.label ?? 'train', o.progress ?? true);
+  if (!restored) await o.hooks?.beforeTraining?.(model);
+  const masks = o.hooks?.masks;
+  if (masks) checkWeightNames('masks', masks.keys(), variables);
+  // Masked weights start at zero; masked gradients then keep them there.
+  if (masks) applyMasks(model, masks);
+  const progress = new Progress(label, o.progress ?? true);
   const checkpointSteps = o.checkpointSteps ?? 200;
   /** A checkpoint is only written over finite weights, so the kept one is always good. */
   const checkpoint = async (at: LoopState) => {
-    if (!allFinite(model)) throw new NonFiniteLossError(at.epoch + 1, at.nextBatch, 'weights became non-finite');
+    if (!allFinite(model)) {
+      throw new NonFiniteLossError(at.epoch + 1, at.nextBatch, 'weights became non-finite');
+    }
     await writeCheckpoint(o.runDir, model, o.spec, sgd, at);
   };
 
@@ -150,33 +194,39 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       let epochSeen = 0;
       progress.start(trainLoader.batchesPerEpoch, state.nextBatch);
       for await (const batch of trainLoader.epoch(state.epoch, state.nextBatch)) {
-        const t0 = Date.now();
+        const stepStarted = Date.now();
         const [loss, correct] = tf.tidy(() => {
-          const x = tf.tensor(batch.x, [batch.size, ...shape]);
+          const images = tf.tensor(batch.x, [batch.size, ...shape]);
           const labels = tf.tensor1d(batch.y, 'int32');
           let hits: tf.Tensor | undefined;
           const { value, grads } = tf.variableGrads(() => {
-            const logits = model.apply(x, { training: true }) as tf.Tensor;
+            const logits = model.apply(images, { training: true }) as tf.Tensor;
             // Kept past the forward scope, which disposes everything but the loss.
             hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
             return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, o.data.info.classes), logits) as tf.Scalar;
           }, varList);
           const named: tf.NamedTensorMap = {};
-          for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!] = g;
-          for (const [name, extra] of o.hooks?.extraGradients?.(model) ?? []) named[name] = tf.add(named[name], extra);
-          const l = value.dataSync()[0];
-          if (!Number.isFinite(l)) throw new NonFiniteLossError(state.epoch + 1, batch.index, `loss became ${l}`);
+          for (const [tfName, gradient] of Object.entries(grads)) named[byTfName.get(tfName)!] = gradient;
+          for (const [name, extra] of o.hooks?.extraGradients?.(model) ?? []) {
+            checkWeightNames('extraGradients', [name], variables);
+            named[name] = tf.add(named[name], extra);
+          }
+          for (const [name, mask] of masks ?? []) named[name] = tf.mul(named[name], mask);
+          const lossValue = value.dataSync()[0];
+          if (!Number.isFinite(lossValue)) {
+            throw new NonFiniteLossError(state.epoch + 1, batch.index, `loss became ${lossValue}`);
+          }
           sgd.step(variables, named, lr);
-          const hit = hits!.dataSync()[0];
+          const hitCount = hits!.dataSync()[0];
           hits!.dispose();
-          return [l, hit];
+          return [lossValue, hitCount];
         });
-        if (o.hooks?.masks) applyMasks(model, o.hooks.masks);
         o.hooks?.afterStep?.({ model, epoch: state.epoch, step: batch.index, lr });
         epochLoss += loss * batch.size;
         epochCorrect += correct;
         epochSeen += batch.size;
-        state = { ...state, nextBatch: batch.index + 1, trainSeconds: state.trainSeconds + (Date.now() - t0) / 1000,
+        const stepSeconds = (Date.now() - stepStarted) / 1000;
+        state = { ...state, nextBatch: batch.index + 1, trainSeconds: state.trainSeconds + stepSeconds,
           imagesSeen: state.imagesSeen + batch.size };
         progress.update(batch.index + 1, trainLoader.batchesPerEpoch,
           `epoch ${state.epoch + 1}/${o.recipe.epochs} loss ${(epochLoss / epochSeen).toFixed(4)} lr ${lr}`);
@@ -189,15 +239,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const test = evaluate(model, testLoader, shape);
       const line = {
         epoch: state.epoch + 1, lr, trainLoss: epochSeen ? epochLoss / epochSeen : null,
-        trainTop1: epochSeen ? (100 * epochCorrect) / epochSeen : null, testTop1: test.top1, testTop5: test.top5,
-        testLoss: test.loss, seconds: (Date.now() - started) / 1000,
+        trainTop1: epochSeen ? (100 * epochCorrect) / epochSeen : null,
+        testTop1: test.top1, testTop5: test.top5, testLoss: test.loss, seconds: (Date.now() - started) / 1000,
         imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : null,
         ...ranOn,
       };
       fs.appendFileSync(path.join(o.runDir, METRICS), `${JSON.stringify(line)}\n`);
       if (o.progress ?? true) {
-        process.stderr.write(`${o.label ?? 'train'} epoch ${line.epoch}/${o.recipe.epochs}: train loss ${line.trainLoss?.toFixed(4)}, ` +
-          `test top-1 ${test.top1.toFixed(2)}% top-5 ${test.top5.toFixed(2)}% (${line.seconds.toFixed(1)} s)\n`);
+        process.stderr.write(`${label} epoch ${line.epoch}/${o.recipe.epochs}: ` +
+          `train loss ${line.trainLoss?.toFixed(4)}, test top-1 ${test.top1.toFixed(2)}% ` +
+          `top-5 ${test.top5.toFixed(2)}% (${line.seconds.toFixed(1)} s)\n`);
       }
       if (test.top1 > state.bestTop1) {
         state = { ...state, bestTop1: test.top1, bestEpoch: state.epoch + 1 };
@@ -214,8 +265,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   await saveModelDir(path.join(o.runDir, 'final'), model, o.spec);
   const result: TrainResult = {
     bestTop1: Math.max(state.bestTop1, final.top1), bestEpoch: state.bestEpoch, final, epochs: o.recipe.epochs,
-    trainSeconds: state.trainSeconds, imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : 0,
-    ...ranOn,
+    trainSeconds: state.trainSeconds,
+    imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : 0,
+    ...ranOn, ...(o.identity ? { identity: o.identity } : {}),
   };
   writeFileAtomic(path.join(o.runDir, RESULT), JSON.stringify(result, null, 2));
   sgd.dispose();

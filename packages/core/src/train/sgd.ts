@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { UnknownWeightError } from '../errors';
 
 /**
  * SGD with momentum and weight decay, in PyTorch's form (which the seed uses):
@@ -12,31 +13,35 @@ export class Sgd {
 
   step(variables: Map<string, tf.Variable>, grads: tf.NamedTensorMap, lr: number): void {
     tf.tidy(() => {
-      for (const [name, g] of Object.entries(grads)) {
-        const w = variables.get(name);
-        if (!w) throw new Error(`gradient for unknown variable '${name}'`);
-        const d = this.weightDecay > 0 ? tf.add(g, tf.mul(w, this.weightDecay)) : g;
-        let v = this.buffers.get(name);
-        if (!v) {
-          v = tf.variable(tf.zerosLike(w), false);
-          this.buffers.set(name, v);
+      for (const [name, gradient] of Object.entries(grads)) {
+        const weight = variables.get(name);
+        if (!weight) throw new UnknownWeightError('Sgd.step', name, [...variables.keys()]);
+        const decayed = this.weightDecay > 0 ? tf.add(gradient, tf.mul(weight, this.weightDecay)) : gradient;
+        let velocity = this.buffers.get(name);
+        if (!velocity) {
+          velocity = tf.variable(tf.zerosLike(weight), false);
+          this.buffers.set(name, velocity);
         }
-        v.assign(tf.add(tf.mul(v, this.momentum), d));
-        w.assign(tf.sub(w, tf.mul(v, lr)));
+        velocity.assign(tf.add(tf.mul(velocity, this.momentum), decayed));
+        weight.assign(tf.sub(weight, tf.mul(velocity, lr)));
       }
     });
   }
 
   /** Momentum buffers by variable name, as plain arrays. */
   getState(): Record<string, { shape: number[]; values: Float32Array }> {
-    const out: Record<string, { shape: number[]; values: Float32Array }> = {};
-    for (const [name, v] of this.buffers) out[name] = { shape: v.shape, values: v.dataSync() as Float32Array };
-    return out;
+    const state: Record<string, { shape: number[]; values: Float32Array }> = {};
+    for (const [name, buffer] of this.buffers) {
+      state[name] = { shape: buffer.shape, values: buffer.dataSync() as Float32Array };
+    }
+    return state;
   }
 
   setState(state: Record<string, { shape: number[]; values: Float32Array }>): void {
     this.dispose();
-    for (const [name, { shape, values }] of Object.entries(state)) this.buffers.set(name, tf.variable(tf.tensor(values, shape), false));
+    for (const [name, { shape, values }] of Object.entries(state)) {
+      this.buffers.set(name, tf.variable(tf.tensor(values, shape), false));
+    }
   }
 
   dispose(): void {

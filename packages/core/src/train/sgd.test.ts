@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, shutdownBackend } from '../backend';
+import { UnknownWeightError } from '../errors';
+import { Sgd } from './sgd';
+
+beforeAll(async () => { await initBackend('cpu'); });
+afterAll(() => shutdownBackend());
+
+describe('Sgd', () => {
+  it('follows PyTorch: g ← g + wd·w; v ← μ·v + g; w ← w − lr·v (two steps, computed by hand)', () => {
+    // w = 1, constant gradient 0.5, μ = 0.9, wd = 0.1, lr = 0.1.
+    // Step 1: d = 0.5 + 0.1·1 = 0.6; v = 0.6; w = 1 − 0.06 = 0.94.
+    // Step 2: d = 0.5 + 0.1·0.94 = 0.594; v = 0.9·0.6 + 0.594 = 1.134; w = 0.94 − 0.1134 = 0.8266.
+    const weight = tf.variable(tf.tensor1d([1, -2]));
+    const sgd = new Sgd(0.9, 0.1);
+    const variables = new Map([['layer/kernel', weight]]);
+    for (let step = 0; step < 2; step++) sgd.step(variables, { 'layer/kernel': tf.tensor1d([0.5, 0.5]) }, 0.1);
+    // Second entry, w = −2: d = 0.3; v = 0.3; w = −2.03. Then d = 0.5 − 0.203 = 0.297; v = 0.567; w = −2.0867.
+    const [first, second] = Array.from(weight.dataSync());
+    expect(first).toBeCloseTo(0.8266, 6);
+    expect(second).toBeCloseTo(-2.0867, 6);
+    const buffers = sgd.getState()['layer/kernel'].values;
+    expect(buffers[0]).toBeCloseTo(1.134, 6);
+    expect(buffers[1]).toBeCloseTo(0.567, 6);
+    sgd.dispose();
+  });
+
+  it('a gradient for a variable it was not given is a named error listing the known names', () => {
+    const sgd = new Sgd(0.9, 0);
+    const variables = new Map([['layer/kernel', tf.variable(tf.zeros([2]))]]);
+    const step = () => sgd.step(variables, { 'layer/bias': tf.zeros([2]) }, 0.1);
+    expect(step).toThrow(UnknownWeightError);
+    expect(step).toThrow(/'layer\/bias'.*'layer\/kernel'/);
+  });
+});
