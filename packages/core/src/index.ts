@@ -1,8 +1,13 @@
 export * from './backend';
-export { SpecError } from './errors';
+export { RunDirError, RunMismatchError, SpecError, UnknownWeightError } from './errors';
 export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from './datasets-info';
 export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from './spec';
-export { defaultPreResNetCfg, preresnetBlocksPerStage, preresnetSelections } from './models/preresnet';
+export {
+  defaultPreResNetCfg, PRERESNET_PLANES, preresnetBlocksPerStage, preresnetPlanesOf, preresnetSelections,
+  type PreResNetSelection,
+} from './models/preresnet';
+export { FAMILIES, familyOf } from './models/registry';
+export type { ArchFamily } from './models/family';
 export { defaultDenseNetCfg, densenetUnits, type DenseUnit } from './models/densenet';
 export { IMAGENET_VGG_CFGS } from './models/vgg-imagenet';
 export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS, planesOf } from './models/resnet-imagenet';
@@ -22,8 +27,20 @@ export { evaluate, type Evaluation } from './train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from './train/loop';
 export { narrow, narrowSpec } from './widths';
 export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
-export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, type ResultRow } from './results';
-export { experimentRecipes, runExperiment, STAGES, type StageName, type Experiment, type ExperimentData, type PaperNumbers, type StructuredPruner } from './pipeline';
+export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
+export {
+  methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,
+  type StageRecipes, type StageTraining, type TrainedStage,
+} from './experiment/method';
+export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type ReferenceRow } from './experiment/reference';
+export { experimentRecipes } from './experiment/recipes';
+export { scaleTargets, TargetWidthError } from './experiment/targets';
+export { identityMismatch } from './train/run-key';
+export { StaleStageError } from './experiment/stale';
+export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
+export { experimentSpecs, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
+export { checkGrid, resultsBase, runGrid, type GridOptions } from './experiment/grid';
+export { reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE, type ReproduceRequest } from './experiment/cli';
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';

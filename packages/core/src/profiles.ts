@@ -13,6 +13,8 @@ export interface Profile {
   /** Divide every width of the paper's models by this. */
   widthDivisor: number;
   batchSize: number;
+  /** Baseline and scratch runs ramp the LR up over this many first epochs (none in `paper`). */
+  warmupEpochs?: number;
   trainLimit?: number;
   testLimit?: number;
   /** The same knobs for ImageNet, whose recipe differs (seed: 90 epochs, fine-tune 20, batch 256). */

@@ -1,10 +1,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend, PROFILES, RESULT_COLUMNS, shutdownBackend } from '@rethink-prune/core';
+import {
+  initBackend, PROFILES, RESULT_COLUMNS, runGrid, shutdownBackend, type GridOptions,
+} from '@rethink-prune/core';
 import { readFashionMnist, writeImageFolder } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reproduce } from './reproduce';
+import { l1Method } from './method';
+
+const reproduce = (o: Omit<GridOptions, 'variants'> & { models: string[] }) => runGrid(l1Method, { ...o, variants: o.models });
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -29,6 +33,8 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
     const csv = fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe(RESULT_COLUMNS.join(','));
     expect(csv).toHaveLength(3);
+    // The baseline's seconds are its own column, not added into each variant's.
+    expect(rows.every((r) => (r.baseline_seconds as number) >= 0 && (r.train_seconds as number) >= 0)).toBe(true);
     for (const stage of ['baseline/result.json', 'vgg16-A/pruned/prune.json', 'vgg16-A/finetune/result.json', 'vgg16-A/scratch-e/result.json', 'vgg16-A/scratch-b/result.json']) {
       expect(fs.existsSync(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', stage))).toBe(true);
     }

@@ -1,4 +1,4 @@
-import { imagenetBlocks, narrow, resnetBlocksPerStage, type ArchSpec, type ResNetSpec, type VggCfg } from '@rethink-prune/core';
+import { imagenetBlocks, resnetBlocksPerStage, type ArchSpec, type ResNetSpec, type VggCfg } from '@rethink-prune/core';
 
 /**
  * The pruned models of Li et al. as the seed repository builds them (vggprune.py, res56prune.py,
@@ -27,13 +27,9 @@ export function l1Variant(name: string): L1Variant {
   return v;
 }
 
-/** Number of filters the seed keeps: int(out × (1 − ratio)); at least one (narrow profiles). */
-export const keptFilters = (out: number, ratio: number) => Math.max(1, Math.floor(out * (1 - ratio)));
+/** Number of filters the seed keeps: int(out × (1 − ratio)). */
+export const keptFilters = (out: number, ratio: number) => Math.floor(out * (1 - ratio));
 
-/**
- * Target width of each prunable group of `spec` (which may be a narrowed copy: the VGG target cfg is
- * narrowed by the same divisor; ratios apply as they are).
- */
 /** The basic blocks of a ResNet spec in order; the seed's layer id of block k's first conv is 2 + 2k. */
 function blockList(spec: ArchSpec, variant: ResNetTarget): Array<{ name: string; stage: number }> {
   if (spec.arch === 'resnet' && `resnet${spec.depth}` === variant.base) {
@@ -46,20 +42,23 @@ function blockList(spec: ArchSpec, variant: ResNetTarget): Array<{ name: string;
   throw new Error(`variant expects a ${variant.base} spec`);
 }
 
-export function targetWidths(spec: ArchSpec, variant: L1Variant, widthDivisor = 1): Map<string, number> {
+/**
+ * Target width of each prunable group of the variant's full-width model, as the seed's scripts set them
+ * (a narrow copy gets the same fractions through core's scaleTargets).
+ */
+export function targetWidths(spec: ArchSpec, variant: L1Variant): Map<string, number> {
   const widths = new Map<string, number>();
   if (variant.kind === 'vgg-cfg') {
-    if (spec.arch !== 'vgg' || spec.cfg.length !== variant.cfg.length) throw new Error(`variant expects a VGG-16 spec (cfg of ${variant.cfg.length} entries)`);
+    if (spec.arch !== 'vgg' || spec.cfg.length !== variant.cfg.length) {
+      throw new Error(`variant expects a VGG-16 spec (cfg of ${variant.cfg.length} entries)`);
+    }
     const convs = variant.cfg.filter((v) => v !== 'M') as number[];
-    convs.forEach((w, i) => widths.set(`features.${i}.conv`, narrow(w, widthDivisor)));
+    convs.forEach((w, i) => widths.set(`features.${i}.conv`, w));
     return widths;
   }
-  const blocks = blockList(spec, variant);
-  blocks.forEach(({ name, stage }, k) => {
-    const layerId = 2 + 2 * k;
+  blockList(spec, variant).forEach(({ name, stage }, k) => {
     const out = (spec.cfg as number[])[k];
-    widths.set(`${name}.conv1`, variant.skip.includes(layerId) ? out : keptFilters(out, variant.ratios[stage]));
+    widths.set(`${name}.conv1`, variant.skip.includes(2 + 2 * k) ? out : keptFilters(out, variant.ratios[stage]));
   });
   return widths;
 }
-

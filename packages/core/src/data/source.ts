@@ -52,7 +52,7 @@ export function imagenetRoot(dataDir: string): string {
 }
 
 /** A dataset's training and test data, named for result rows: ImageNet as folders, the rest in memory. */
-export function loadTrainingData(dataset: DatasetName, dataDir: string): TrainingData & { info: DatasetInfo & { name: string } } {
+export function loadTrainingData(dataset: DatasetName, dataDir: string): TrainingData & { info: DatasetInfo & { name: DatasetName } } {
   const info = { ...DATASETS[dataset], name: dataset };
   if (dataset === 'imagenet') {
     const root = imagenetRoot(dataDir);

@@ -1,0 +1,191 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { DATASETS, isDatasetName, resolveDataDir, type DatasetName } from '@rethink-prune/datasets';
+import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
+import { countSpec } from '../counting';
+import { loadModelDir, saveModelDir } from '../model-io';
+import { PROFILES, type Profile } from '../profiles';
+import { resultsMarkdown } from '../results';
+import { namedSpec } from '../spec';
+import { checkGrid, resultsBase, runGrid } from './grid';
+import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { pruneModel } from './prune-stage';
+import { STAGES, type StageName } from './run';
+
+/** A mistake in the command line: printed with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE_EXIT_CODE = 2;
+
+/** `--backend` values: auto or one of the backends. */
+const BACKEND_NAMES = ['auto', ...BACKEND_ORDER];
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' }, profile: { type: 'string', default: 'quick' },
+  dataset: { type: 'string', default: 'fashion-mnist' }, 'data-dir': { type: 'string' }, models: { type: 'string' },
+  seeds: { type: 'string', default: '1' }, 'run-dir': { type: 'string' }, stage: { type: 'string' },
+  backend: { type: 'string' }, fresh: { type: 'boolean', default: false },
+  model: { type: 'string' }, variant: { type: 'string' }, out: { type: 'string' },
+} as const;
+
+function help(method: MethodDefinition<any>): string {
+  const c = method.command;
+  return `${c}: ${method.title}, and the paper's fine-tune / Scratch-E / Scratch-B comparison
+
+Usage:
+  ${c} reproduce [options]      run the paper's experiments for this method and write a CSV result table
+  ${c} prune --model <dir> --variant <name> --out <dir>
+  ${' '.repeat(c.length)}                        prune a trained model directory (model.json + spec.json); a model trained
+  ${' '.repeat(c.length)}                        by the quick or smoke profile is pruned by the same fractions
+  ${c} variants                 list the variants, their base models and defaults
+  ${c} --help                   this text
+
+reproduce options:
+  --profile paper|quick|smoke   recipe length and model width (default quick)
+  --dataset <name>              ${Object.keys(DATASETS).join(', ')} (default fashion-mnist)
+  --data-dir <dir>              dataset directory (default $RETHINK_PRUNE_DATA, then ~/.cache/rethink-prune/data);
+                                ImageNet is read from <dir>/imagenet/{train,val}/<wnid>/*.JPEG (or <dir>/{train,val})
+  --models a,b,...              variants to run (default: per profile and dataset; see '${c} variants')
+  --seeds N                     run the grid with seeds 0..N-1; the table shows mean ± std (default 1)
+  --run-dir <dir>               checkpoints and results (default runs/${method.command.replace(/^prune-/, 'method-')})
+  --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
+  --fresh                       train stages whose run key changed again, instead of stopping
+  --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
+
+A finished stage is reused only when it was produced by the same method, variant, spec, recipe, profile, seed,
+hooks and pruner version; an interrupted one resumes from its last checkpoint when rerun.
+Exit codes: 0 success, 1 failure while running, ${USAGE_EXIT_CODE} usage error.
+`;
+}
+
+type Values = ReturnType<typeof parse>['values'];
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Everything a reproduce run needs, checked before the backend starts or any file is touched. */
+export interface ReproduceRequest {
+  profile: Profile;
+  dataset: DatasetName;
+  dataDir: string;
+  variants: string[];
+  seeds: number;
+  runDir: string;
+  stage?: StageName | 'report';
+  fresh: boolean;
+}
+
+export function reproduceRequest(method: MethodDefinition<any>, values: Values): ReproduceRequest {
+  if (!Object.prototype.hasOwnProperty.call(PROFILES, values.profile!)) {
+    throw new UsageError(`unknown profile '${values.profile}'; choose one of ${Object.keys(PROFILES).join(', ')}`);
+  }
+  const profile: Profile = PROFILES[values.profile as keyof typeof PROFILES];
+  const dataset = values.dataset!;
+  if (!isDatasetName(dataset)) throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
+  const seeds = Number(values.seeds);
+  if (!/^\d+$/.test(values.seeds!) || seeds < 1) throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);
+  const stage = values.stage as ReproduceRequest['stage'];
+  if (stage !== undefined && stage !== 'report' && !(STAGES as readonly string[]).includes(stage)) {
+    throw new UsageError(`unknown stage '${stage}'; choose one of ${STAGES.join(', ')}, report`);
+  }
+  const variants = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : method.defaultVariants(profile, dataset);
+  if (variants.length === 0) throw new UsageError('--models names no variant');
+  try {
+    checkGrid(method, { variants, dataset, profile });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const runDir = values['run-dir'] ?? path.join('runs', method.command.replace(/^prune-/, 'method-'));
+  if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
+  return { profile, dataset, dataDir: resolveDataDir(values['data-dir']), variants, seeds, runDir, stage, fresh: values.fresh ?? false };
+}
+
+function checkBackend(name: string | undefined): void {
+  if (name !== undefined && !(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown backend '${name}'; choose one of ${BACKEND_NAMES.join(', ')}`);
+  }
+}
+
+async function startBackend(method: MethodDefinition<any>, name: string | undefined): Promise<void> {
+  const info = await initBackend(name);
+  const native = info.nativeConv ? `, convolutions in ${info.nativeConv}` : '';
+  process.stderr.write(`${method.command}: backend ${info.name}, ${info.threads} threads${native}\n`);
+}
+
+async function reproduceCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
+  const request = reproduceRequest(method, values);
+  checkBackend(values.backend);
+  await startBackend(method, values.backend);
+  const started = Date.now();
+  const rows = await runGrid(method, request);
+  if (rows.length === 0) return;
+  const paperSources = [...new Set(rows.map((r) => String(r.paper_source ?? '').split(':')[0]).filter(Boolean))];
+  process.stdout.write(`\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are from ${paperSources.join(', ') || 'no table'}` +
+    `${request.dataset === 'cifar10' || request.dataset === 'imagenet' ? '' : `, on its own dataset, not ${request.dataset}`})\n`);
+  process.stdout.write(`results: ${resultsBase(request)}.csv; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
+    '(finished stages are reused)\n');
+}
+
+async function pruneCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
+  if (!values.model || !values.variant || !values.out) throw new UsageError('prune needs --model <dir>, --variant <name> and --out <dir>');
+  try {
+    methodVariant(method, values.variant);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
+  if (path.resolve(values.out) === path.resolve(values.model)) throw new UsageError('--out must differ from --model (the trained model is kept)');
+  checkBackend(values.backend);
+  await startBackend(method, values.backend);
+  const { model, spec } = await loadModelDir(values.model);
+  const variant = methodVariant(method, values.variant) as MethodVariant;
+  const pruned = pruneModel(method, values.variant, model, spec, namedSpec(variant.base, spec.dataset));
+  await saveModelDir(values.out, pruned.model, pruned.spec, pruned.masks);
+  const [before, after] = [countSpec(spec), countSpec(pruned.spec)];
+  const sparsity = pruned.sparsity === undefined ? '' : `, ${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
+  process.stdout.write(`${values.variant}: params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}` +
+    `${sparsity}; saved to ${values.out}\n`);
+}
+
+function variantsCommand(method: MethodDefinition<any>): void {
+  const defaults = (Object.keys(PROFILES) as Array<keyof typeof PROFILES>)
+    .map((p) => `${p}: ${method.defaultVariants(PROFILES[p], 'cifar10').join(', ')}`);
+  for (const [name, v] of Object.entries(method.variants)) {
+    process.stdout.write(`${name.padEnd(16)} base ${(v as MethodVariant).base}\n`);
+  }
+  process.stdout.write(`defaults (CIFAR-size data) — ${defaults.join('; ')}\n`);
+}
+
+/** The CLI every method package gets: `reproduce | prune | variants | --help`, built from its definition. */
+export async function runMethodCli(method: MethodDefinition<any>, argv: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    const command = positionals[0];
+    if (values.help || command === undefined || command === 'help') {
+      process.stdout.write(help(method));
+      return 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+    if (command === 'variants') variantsCommand(method);
+    else if (command === 'prune') await pruneCommand(method, values);
+    else if (command === 'reproduce') await reproduceCommand(method, values);
+    else throw new UsageError(`unknown command '${command}'; use reproduce, prune or variants`);
+    return 0;
+  } catch (e) {
+    const usage = e instanceof UsageError;
+    process.stderr.write(`${method.command}: ${(e as Error).message}\n${usage ? `Run '${method.command} --help' for usage.\n` : ''}`);
+    return usage ? USAGE_EXIT_CODE : 1;
+  } finally {
+    shutdownBackend();
+  }
+}

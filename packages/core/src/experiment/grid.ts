@@ -1,0 +1,52 @@
+import * as path from 'path';
+import type { DatasetName } from '@rethink-prune/datasets';
+import { loadTrainingData } from '../data/source';
+import { writeFileAtomic } from '../fs-atomic';
+import type { Profile } from '../profiles';
+import { resultsCsv, resultsMarkdown, type ResultRow } from '../results';
+import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { experimentSpecs, runExperiment, type StageName } from './run';
+
+export interface GridOptions {
+  profile: Profile;
+  dataset: DatasetName;
+  dataDir: string;
+  variants: string[];
+  /** Seeds 0 .. seeds−1. */
+  seeds: number;
+  /** Results go to `<runDir>/<profile>/results-<dataset>.csv` and `.md`. */
+  runDir: string;
+  /** Run one stage (and what it needs) of every experiment; `report` or undefined runs all and writes the table. */
+  stage?: StageName | 'report';
+  fresh?: boolean;
+}
+
+/** Where a grid writes its tables (without extension). */
+export const resultsBase = (o: Pick<GridOptions, 'runDir' | 'profile' | 'dataset'>) =>
+  path.join(o.runDir, o.profile.name, `results-${o.dataset}`);
+
+/** Checks every variant name and its pairing with the dataset, before any data is read or any work starts. */
+export function checkGrid<V extends MethodVariant>(method: MethodDefinition<V>, o: Pick<GridOptions, 'variants' | 'dataset' | 'profile'>): void {
+  for (const name of o.variants) experimentSpecs(methodVariant(method, name), name, o.dataset, o.profile);
+}
+
+/** The method's grid: every variant for every seed; returns the rows (none when one stage was asked for). */
+export async function runGrid<V extends MethodVariant>(method: MethodDefinition<V>, o: GridOptions): Promise<ResultRow[]> {
+  checkGrid(method, o);
+  const data = loadTrainingData(o.dataset, o.dataDir);
+  const only = o.stage === 'report' ? undefined : o.stage;
+  const rows: ResultRow[] = [];
+  for (let seed = 0; seed < o.seeds; seed++) {
+    for (const variant of o.variants) {
+      const row = await runExperiment(method, variant, {
+        profile: o.profile, seed, data, runRoot: path.join(o.runDir, o.profile.name), only, fresh: o.fresh,
+      });
+      if (row) rows.push(row);
+    }
+  }
+  if (rows.length > 0) {
+    writeFileAtomic(`${resultsBase(o)}.csv`, resultsCsv(rows));
+    writeFileAtomic(`${resultsBase(o)}.md`, `${resultsMarkdown(rows)}\n`);
+  }
+  return rows;
+}

@@ -1,0 +1,95 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { DatasetName } from '@rethink-prune/datasets';
+import type { MaskSet } from '../masks';
+import type { Profile } from '../profiles';
+import type { ArchSpec } from '../spec';
+import type { KeepSets } from '../surgery';
+import type { TrainingHooks } from '../train/loop';
+import type { Recipe } from '../train/recipe';
+import type { ReferenceRow } from './reference';
+
+/**
+ * A pruning method as the experiment framework runs it. A method package gives one of these and little else:
+ * its variants, its criterion (the pruner), and where it departs from the plain paper experiment (a baseline
+ * trained with hooks, its own recipes, scratch runs from the saved initial weights, its own Scratch-B budget).
+ */
+export interface MethodVariant {
+  /** The unpruned model, as `namedSpec` names it (`vgg16`, `resnet56`, `resnet34-imagenet`). */
+  base: string;
+}
+
+/** What a pruner sees: the trained model and its spec, the same architecture at full width, and the variant. */
+export interface PruneContext<V extends MethodVariant> {
+  model: tf.LayersModel;
+  spec: ArchSpec;
+  /** The paper's full-width model of the variant: targets are computed on it, then scaled to `spec`. */
+  fullSpec: ArchSpec;
+  variant: V;
+  variantName: string;
+}
+
+/**
+ * Structured: keep-sets per channel group; core's surgery builds the smaller spec and slices the weights. A
+ * method that also changes the kept weights (feature reconstruction) gives `rewrite`: a model of the same spec
+ * with its new weights, which surgery then slices. Unstructured: masks on the same spec.
+ * `version` names the criterion's revision: it is part of every run key, so results of an older one are stale.
+ */
+export type Pruner<V extends MethodVariant> =
+  | {
+    kind: 'structured'; version: string; keepSets(ctx: PruneContext<V>): KeepSets;
+    rewrite?(ctx: PruneContext<V>, keep: KeepSets): tf.LayersModel;
+  }
+  | { kind: 'unstructured'; version: string; masks(ctx: PruneContext<V>): MaskSet };
+
+/**
+ * Training that departs from the plain recipe for one stage: hooks (an L1 term on BN γ, filters zeroed after
+ * each epoch), identified by `id` and `params`, which go into the stage's run key.
+ */
+export interface StageTraining {
+  id: string;
+  params?: Record<string, unknown>;
+  hooks(model: tf.LayersModel): TrainingHooks;
+}
+
+export type TrainedStage = 'baseline' | 'finetune' | 'scratch-e' | 'scratch-b';
+
+/** The recipes of one experiment; Scratch-B depends on the FLOPs of the full and the pruned model. */
+export interface StageRecipes {
+  baseline: Recipe;
+  finetune: Recipe;
+  scratchB(fullFlops: number, prunedFlops: number): Recipe;
+}
+
+export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
+  /** Written in every result row (`l1-norm`). */
+  name: string;
+  /** The CLI's name (`prune-l1`) and one line saying what the method is. */
+  command: string;
+  title: string;
+  variants: Record<string, V>;
+  /** Variants a run uses when none are named. */
+  defaultVariants(profile: Profile, dataset: DatasetName): string[];
+  pruner: Pruner<V>;
+  /** Stage training with hooks; undefined (the default) trains plainly. Masks of unstructured pruners are added by core. */
+  training?(stage: TrainedStage, variant: V): StageTraining | undefined;
+  /** The method's own recipes, from the paper experiment's defaults. */
+  recipes?(defaults: StageRecipes, profile: Profile, dataset: DatasetName): StageRecipes;
+  /** How scratch runs start: a fresh initialisation (default) or the baseline's saved initial weights. */
+  scratchInit?: 'fresh' | 'saved-init';
+  /** The FLOPs that set the Scratch-B budget (default: counts of the two specs; unstructured methods count non-zeros). */
+  budgetFlops?(full: ArchSpec, pruned: ArchSpec, masks?: MaskSet): { full: number; pruned: number };
+  /** The paper's numbers, from the package's reference.json. */
+  reference: ReferenceRow[];
+}
+
+export class UnknownVariantError extends Error {
+  constructor(method: MethodDefinition<any>, name: string) {
+    super(`unknown ${method.name} variant '${name}'; known: ${Object.keys(method.variants).join(', ')}`);
+    this.name = 'UnknownVariantError';
+  }
+}
+
+export function methodVariant<V extends MethodVariant>(method: MethodDefinition<V>, name: string): V {
+  if (!Object.prototype.hasOwnProperty.call(method.variants, name)) throw new UnknownVariantError(method, name);
+  return method.variants[name];
+}

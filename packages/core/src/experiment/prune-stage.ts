@@ -1,0 +1,113 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type * as tf from '@tensorflow/tfjs';
+import { countSpec } from '../counting';
+import { readJsonFile, writeFileAtomic } from '../fs-atomic';
+import { applyMasks, maskSparsity, type MaskSet } from '../masks';
+import { loadModelDir, saveModelDir } from '../model-io';
+import type { ArchSpec } from '../spec';
+import { pruneChannels, type KeepSets } from '../surgery';
+import { testBatches, type TrainingData } from '../data/source';
+import { evaluate } from '../train/evaluate';
+import { RunDirError } from '../errors';
+import { identityMismatch } from '../train/run-key';
+import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { StaleStageError } from './stale';
+
+export class NothingPrunedError extends Error {
+  constructor(variantName: string, what: string) {
+    super(`${variantName} removes nothing from this model (${what}); a prune that removes nothing is refused. ` +
+      'Check that the model is the variant\'s architecture and not already pruned');
+    this.name = 'NothingPrunedError';
+  }
+}
+
+export interface PrunedModel {
+  spec: ArchSpec;
+  model: tf.LayersModel;
+  /** Structured pruners: the channels kept per group. */
+  keep?: KeepSets;
+  /** Unstructured pruners: 0/1 masks (the model's weights are already zero where the mask is). */
+  masks?: MaskSet;
+  sparsity?: number;
+}
+
+/**
+ * Prunes a trained model with a method's variant. `fullSpec` is the variant's full-width architecture
+ * (targets are computed on it and scaled to the model's widths). Refuses a prune that removes nothing.
+ */
+export function pruneModel<V extends MethodVariant>(method: MethodDefinition<V>, variantName: string,
+  model: tf.LayersModel, spec: ArchSpec, fullSpec: ArchSpec): PrunedModel {
+  const variant = methodVariant(method, variantName);
+  const ctx = { model, spec, fullSpec, variant, variantName };
+  if (method.pruner.kind === 'unstructured') {
+    const masks = method.pruner.masks(ctx);
+    const sparsity = maskSparsity(masks);
+    if (sparsity === 0) throw new NothingPrunedError(variantName, 'every mask keeps every weight');
+    applyMasks(model, masks); // the same spec: the masks zero the trained model's weights in place
+    return { spec, model, masks, sparsity };
+  }
+  const keep = method.pruner.keepSets(ctx);
+  const source = method.pruner.rewrite?.(ctx, keep) ?? model;
+  const result = pruneChannels(source, spec, keep);
+  if (source !== model) source.dispose();
+  const [before, after] = [countSpec(spec), countSpec(result.spec)];
+  if (after.params >= before.params) {
+    result.model.dispose();
+    throw new NothingPrunedError(variantName, `every target is at least the model's width; ${before.params} parameters before and after`);
+  }
+  return { ...result, keep };
+}
+
+/** What the prune stage records in prune.json (and returns). */
+export interface PruneRecord {
+  identity: Record<string, unknown>;
+  spec: ArchSpec;
+  keep?: KeepSets;
+  masks?: boolean;
+  sparsity?: number;
+  /** Top-1 of the pruned model before any fine-tuning: inherited weights are well above chance. */
+  accuracyBeforeFineTune: number;
+}
+
+export interface PruneStageOptions {
+  dir: string;
+  baselineDir: string;
+  fullSpec: ArchSpec;
+  identity: Record<string, unknown>;
+  data: TrainingData;
+  testLimit?: number;
+  fresh: boolean;
+}
+
+export const PRUNE_JSON = 'prune.json';
+
+/** Prunes the best baseline checkpoint (the seed's scripts prune model_best) once, and records what it did. */
+export async function pruneStage<V extends MethodVariant>(method: MethodDefinition<V>, variantName: string,
+  o: PruneStageOptions): Promise<PruneRecord> {
+  const file = path.join(o.dir, PRUNE_JSON);
+  if (fs.existsSync(file)) {
+    const done = readJsonFile(file, (problem) => new RunDirError(file, `${problem}; rerun with --fresh to prune again`)) as PruneRecord;
+    const field = identityMismatch(o.identity, done.identity);
+    if (field === undefined) return done;
+    if (!o.fresh) throw new StaleStageError(o.dir, field);
+    fs.rmSync(o.dir, { recursive: true, force: true });
+  }
+  const trained = await loadModelDir(path.join(o.baselineDir, 'best'));
+  try {
+    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec);
+    const info = o.data.info;
+    const accuracy = evaluate(pruned.model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]);
+    await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
+    const record: PruneRecord = {
+      identity: o.identity, spec: pruned.spec, ...(pruned.keep ? { keep: pruned.keep } : {}),
+      ...(pruned.masks ? { masks: true, sparsity: pruned.sparsity } : {}), accuracyBeforeFineTune: accuracy.top1,
+    };
+    writeFileAtomic(file, JSON.stringify(record, null, 2));
+    if (pruned.model !== trained.model) pruned.model.dispose();
+    for (const m of pruned.masks?.values() ?? []) m.dispose();
+    return record;
+  } finally {
+    trained.model.dispose();
+  }
+}

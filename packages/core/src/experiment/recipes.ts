@@ -1,0 +1,24 @@
+import type { Profile } from '../profiles';
+import { cifarRecipe, fineTuneRecipe, imagenetRecipe, imagenetScratchBRecipe, scratchBEpochs } from '../train/recipe';
+import type { StageRecipes } from './method';
+
+/**
+ * The seed's recipes, scaled by the profile: CIFAR (baseline 160 epochs, fine-tune 40, Scratch-B steps at
+ * 50%/75%) or ImageNet (90, 20, and main_B.py's schedule). Scratch-B depends on the FLOPs of both models.
+ */
+export function experimentRecipes(profile: Profile, dataset: string): StageRecipes {
+  if (dataset === 'imagenet') {
+    const p = profile.imagenet;
+    return {
+      baseline: { ...imagenetRecipe(p.epochs), batchSize: p.batchSize },
+      finetune: { ...fineTuneRecipe(p.finetuneEpochs), batchSize: p.batchSize },
+      scratchB: (full, pruned) => ({ ...imagenetScratchBRecipe(p.epochs, full, pruned), batchSize: p.batchSize }),
+    };
+  }
+  const withProfile = { batchSize: profile.batchSize, ...(profile.warmupEpochs ? { warmupEpochs: profile.warmupEpochs } : {}) };
+  return {
+    baseline: { ...cifarRecipe(profile.epochs), ...withProfile },
+    finetune: { ...fineTuneRecipe(profile.finetuneEpochs), batchSize: profile.batchSize },
+    scratchB: (full, pruned) => ({ ...cifarRecipe(scratchBEpochs(profile.epochs, full, pruned)), ...withProfile }),
+  };
+}

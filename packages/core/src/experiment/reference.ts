@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+
+/**
+ * The paper's numbers for one row of one of its tables, as a method package ships them in reference.json:
+ * `{ "source": "...", "rows": [{ "table": "Table 1", "row": "CIFAR-10 / VGG-16 / VGG-16-A", "dataset": "cifar10",
+ * "model": "vgg16", "variant": "vgg16-A", "baseline": 93.63, "finetuned": 93.41, "scratchE": 93.62,
+ * "scratchB": 93.78 }] }`. A cell the paper does not give is null.
+ */
+export interface ReferenceRow {
+  table: string;
+  row: string;
+  dataset: string;
+  model: string;
+  variant: string;
+  baseline: number | null;
+  finetuned: number | null;
+  scratchE: number | null;
+  scratchB: number | null;
+}
+
+export interface PaperNumbers {
+  baseline?: number;
+  finetuned?: number;
+  scratchE?: number;
+  scratchB?: number;
+  source: string;
+}
+
+export class ReferenceError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'ReferenceError';
+  }
+}
+
+const CELLS = ['baseline', 'finetuned', 'scratchE', 'scratchB'] as const;
+const LABELS = ['table', 'row', 'dataset', 'model', 'variant'] as const;
+
+export function readReference(file: string): ReferenceRow[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ReferenceError(file, `cannot read the paper's numbers (${(e as Error).message})`);
+  }
+  const rows = (json as { rows?: unknown }).rows;
+  if (!Array.isArray(rows)) throw new ReferenceError(file, 'expected { "rows": [...] }');
+  rows.forEach((r: Record<string, unknown>, i) => {
+    for (const k of LABELS) if (typeof r[k] !== 'string') throw new ReferenceError(file, `rows[${i}].${k} must be a string`);
+    for (const k of CELLS) {
+      if (r[k] === undefined) r[k] = null;
+      if (r[k] !== null && typeof r[k] !== 'number') throw new ReferenceError(file, `rows[${i}].${k} must be a number or null`);
+    }
+  });
+  return rows as ReferenceRow[];
+}
+
+/**
+ * The paper's row for a variant: the one for the run's dataset, else its CIFAR-10 row (which stands beside runs
+ * on other data; its source says which table and dataset it is), else its first.
+ */
+export function paperNumbers(rows: ReferenceRow[], variant: string, dataset: string): PaperNumbers | undefined {
+  const candidates = rows.filter((r) => r.variant === variant);
+  const row = candidates.find((r) => r.dataset === dataset) ?? candidates.find((r) => r.dataset === 'cifar10') ?? candidates[0];
+  if (!row) return undefined;
+  const cells = Object.fromEntries(CELLS.filter((k) => row[k] !== null).map((k) => [k, row[k]]));
+  return { ...cells, source: `${row.table}: ${row.row}` };
+}

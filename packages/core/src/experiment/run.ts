@@ -1,0 +1,182 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type * as tf from '@tensorflow/tfjs';
+import type { DatasetInfo, DatasetName } from '@rethink-prune/datasets';
+import { countSpec } from '../counting';
+import { applyMasks, type MaskSet } from '../masks';
+import { loadModelDir, saveModelDir } from '../model-io';
+import type { Profile } from '../profiles';
+import { buildModel, namedSpec, type ArchSpec } from '../spec';
+import { pruneChannels } from '../surgery';
+import { testBatches, type TrainingData } from '../data/source';
+import { evaluate } from '../train/evaluate';
+import { RunMismatchError } from '../errors';
+import { readTrainResult, train, type TrainingHooks, type TrainResult } from '../train/loop';
+import { identityMismatch } from '../train/run-key';
+import type { Recipe } from '../train/recipe';
+import { narrowSpec } from '../widths';
+import { methodVariant, type MethodDefinition, type MethodVariant, type StageTraining, type TrainedStage } from './method';
+import { pruneStage, type PruneRecord } from './prune-stage';
+import { experimentRecipes } from './recipes';
+import { paperNumbers } from './reference';
+import type { ResultRow } from '../results';
+import { StaleStageError } from './stale';
+
+/** The stages of an experiment, in order; each needs the baseline and (but the baseline) the pruned model. */
+export const STAGES = ['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** The data of an experiment: in memory or ImageNet folders; `info.name` names the dataset in results. */
+export type ExperimentData = TrainingData & { info: DatasetInfo & { name: DatasetName } };
+
+export interface ExperimentOptions {
+  profile: Profile;
+  seed: number;
+  data: ExperimentData;
+  /** Runs of this profile: `<runRoot>/<dataset>/<model>/seed<k>/{baseline, <variant>/...}`. */
+  runRoot: string;
+  /** Run only this stage and what it needs. */
+  only?: StageName;
+  /** Train stale stages again instead of stopping (matching finished stages are still reused). */
+  fresh?: boolean;
+}
+
+/** The spec an experiment trains: the variant's model, narrowed by the profile. */
+export function experimentSpecs(variant: MethodVariant, variantName: string, dataset: DatasetName, profile: Profile):
+  { fullSpec: ArchSpec; spec: ArchSpec } {
+  const fullSpec = namedSpec(variant.base, dataset);
+  if ((fullSpec.dataset === 'imagenet') !== (dataset === 'imagenet')) {
+    throw new Error(fullSpec.dataset === 'imagenet'
+      ? `${variantName} is an ImageNet experiment; run it with --dataset imagenet`
+      : `${variantName} is a CIFAR-size experiment; it cannot run on ImageNet`);
+  }
+  return { fullSpec, spec: narrowSpec(fullSpec, profile.widthDivisor) };
+}
+
+const pct = (part: number, whole: number) => Math.round(10000 * (1 - part / whole)) / 100;
+const describeTraining = (t?: StageTraining) => (t ? { id: t.id, params: t.params ?? {} } : null);
+
+/** One value when every stage agrees (backend, threads), else each stage's joined with '+'. */
+const agreed = (values: Array<string | number>) => {
+  const unique = [...new Set(values)];
+  return unique.length === 1 ? unique[0] : unique.join('+');
+};
+
+/**
+ * The paper's experiment for one method, variant and seed:
+ *   baseline → prune → fine-tune,  Scratch-E (same epochs),  Scratch-B (epochs × FLOPs ratio)
+ * Every stage reads and writes files under the run directory and records the key of what produced it; a
+ * finished stage is reused only when its key matches, an interrupted one resumes from its checkpoint, and the
+ * baseline is shared by the variants of a model. Returns the result row once every stage is done.
+ */
+export async function runExperiment<V extends MethodVariant>(method: MethodDefinition<V>, variantName: string,
+  o: ExperimentOptions): Promise<ResultRow | undefined> {
+  const variant = methodVariant(method, variantName);
+  const dataset = o.data.info.name;
+  const { fullSpec, spec } = experimentSpecs(variant, variantName, dataset, o.profile);
+  const defaults = experimentRecipes(o.profile, dataset);
+  const recipes = method.recipes?.(defaults, o.profile, dataset) ?? defaults;
+  const limit = { train: o.profile.trainLimit, test: o.profile.testLimit };
+  const modelDir = path.join(o.runRoot, dataset, variant.base, `seed${o.seed}`);
+  const variantDir = path.join(modelDir, variantName);
+  const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
+
+  const trainStage = async (stage: TrainedStage, dir: string, identity: Record<string, unknown>, stageSpec: ArchSpec,
+    recipe: Recipe, seed: number, makeModel: () => Promise<tf.LayersModel> | tf.LayersModel, masks?: MaskSet):
+    Promise<TrainResult> => {
+    const done = readTrainResult(dir);
+    if (done) {
+      const field = identityMismatch(identity, done.identity);
+      if (field === undefined) return done;
+      if (!o.fresh) throw new StaleStageError(dir, field);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const model = await makeModel();
+    const training = method.training?.(stage, variant);
+    const hooks: TrainingHooks = { ...training?.hooks(model), ...(masks ? { masks } : {}) };
+    try {
+      return await train({ model, spec: stageSpec, data: o.data, recipe, seed, runDir: dir, limit, hooks, identity,
+        label: `${method.name} ${stage === 'baseline' ? variant.base : variantName} ${stage}` });
+    } catch (e) {
+      // A checkpoint of another run: with --fresh, start the stage over.
+      if (!(o.fresh && e instanceof RunMismatchError)) throw e;
+    } finally {
+      model.dispose();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    return trainStage(stage, dir, identity, stageSpec, recipe, seed, makeModel, masks);
+  };
+
+  const baselineTraining = method.training?.('baseline', variant);
+  const baselineDir = path.join(modelDir, baselineTraining ? `baseline-${baselineTraining.id}` : 'baseline');
+  const baselineIdentity = { ...common, stage: 'baseline', model: variant.base, spec, recipe: recipes.baseline,
+    hooks: describeTraining(baselineTraining) };
+  const initDir = path.join(baselineDir, 'init');
+  const base = await trainStage('baseline', baselineDir, baselineIdentity, spec, recipes.baseline, o.seed, async () => {
+    const model = buildModel(spec, o.seed);
+    // Every baseline keeps its initial weights, for scratch runs that start from them (lottery tickets).
+    if (!fs.existsSync(path.join(initDir, 'spec.json'))) await saveModelDir(initDir, model, spec);
+    return model;
+  });
+  if (o.only === 'baseline') return undefined;
+
+  const pruneIdentity = { ...common, stage: 'prune', variant: variantName, pruner: `${method.pruner.kind} ${method.pruner.version}`,
+    baseline: baselineIdentity };
+  const pruned: PruneRecord = await pruneStage(method, variantName, {
+    dir: path.join(variantDir, 'pruned'), baselineDir, fullSpec, identity: pruneIdentity, data: o.data, testLimit: limit.test,
+    fresh: o.fresh ?? false,
+  });
+  if (o.only === 'prune') return undefined;
+  const prunedDir = path.join(variantDir, 'pruned');
+  const masks = pruned.masks ? (await loadModelDir(prunedDir)).masks : undefined;
+
+  const budget = method.budgetFlops?.(spec, pruned.spec, masks) ??
+    { full: countSpec(spec).flops, pruned: countSpec(pruned.spec).flops };
+  const recipeB = recipes.scratchB(budget.full, budget.pruned);
+  const scratchSeed = o.seed + 1000;
+  const scratchInit = method.scratchInit ?? 'fresh';
+  const stageIdentity = (stage: TrainedStage, recipe: Recipe, init: string) => ({ ...common, stage, variant: variantName,
+    spec: pruned.spec, recipe, init, hooks: describeTraining(method.training?.(stage, variant)), pruned: pruneIdentity });
+  const scratchModel = async () => {
+    let model: tf.LayersModel;
+    if (scratchInit === 'fresh') {
+      model = buildModel(pruned.spec, scratchSeed);
+    } else {
+      const init = await loadModelDir(initDir);
+      model = pruned.keep ? pruneChannels(init.model, spec, pruned.keep).model : init.model;
+      if (model !== init.model) init.model.dispose();
+    }
+    if (masks) applyMasks(model, masks);
+    return model;
+  };
+  const wanted = (s: StageName) => o.only === undefined || o.only === s;
+
+  const tuned = wanted('finetune') ? await trainStage('finetune', path.join(variantDir, 'finetune'),
+    stageIdentity('finetune', recipes.finetune, 'pruned'), pruned.spec, recipes.finetune, o.seed,
+    async () => (await loadModelDir(prunedDir)).model, masks) : undefined;
+  const scratchSeedOf = scratchInit === 'fresh' ? scratchSeed : o.seed;
+  const scratchE = wanted('scratch-e') ? await trainStage('scratch-e', path.join(variantDir, 'scratch-e'),
+    stageIdentity('scratch-e', recipes.baseline, scratchInit), pruned.spec, recipes.baseline, scratchSeedOf,
+    scratchModel, masks) : undefined;
+  const scratchB = wanted('scratch-b') ? await trainStage('scratch-b', path.join(variantDir, 'scratch-b'),
+    stageIdentity('scratch-b', recipeB, scratchInit), pruned.spec, recipeB, scratchSeedOf, scratchModel, masks) : undefined;
+  if (!tuned || !scratchE || !scratchB) return undefined;
+
+  const stages = [base, tuned, scratchE, scratchB];
+  const [full, small] = [countSpec(spec), countSpec(pruned.spec)];
+  const paper = paperNumbers(method.reference, variantName, dataset);
+  return {
+    row_kind: 'run', method: method.name, model: variant.base, dataset, variant: variantName, profile: o.profile.name,
+    backend: agreed(stages.map((s) => s.backend)), threads: agreed(stages.map((s) => s.threads)), seed: o.seed,
+    params: full.params, flops: full.flops, pruned_params: small.params, pruned_flops: small.flops,
+    params_reduction_pct: pct(small.params, full.params), flops_reduction_pct: pct(small.flops, full.flops),
+    sparsity_pct: pruned.sparsity === undefined ? null : Math.round(10000 * pruned.sparsity) / 100,
+    acc_before_finetune: pruned.accuracyBeforeFineTune,
+    acc_baseline: base.bestTop1, acc_finetuned: tuned.bestTop1, acc_scratch_e: scratchE.bestTop1, acc_scratch_b: scratchB.bestTop1,
+    epochs_baseline: base.epochs, epochs_finetune: tuned.epochs, epochs_scratch_e: scratchE.epochs, epochs_scratch_b: scratchB.epochs,
+    paper_acc_baseline: paper?.baseline ?? null, paper_acc_finetuned: paper?.finetuned ?? null,
+    paper_acc_scratch_e: paper?.scratchE ?? null, paper_acc_scratch_b: paper?.scratchB ?? null, paper_source: paper?.source ?? null,
+    baseline_seconds: Math.round(base.trainSeconds),
+    train_seconds: Math.round(tuned.trainSeconds + scratchE.trainSeconds + scratchB.trainSeconds),
+  };
+}

@@ -1,0 +1,89 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, shutdownBackend } from '../backend';
+import { channelGroups } from '../graph';
+import { mulberry32 } from '../data/rng';
+import { PROFILES } from '../profiles';
+import { RESULT_COLUMNS } from '../results';
+import type { KeepSets } from '../surgery';
+import { runGrid } from './grid';
+import type { MethodDefinition } from './method';
+import { StaleStageError } from './stale';
+
+// ---- A whole method package in a few lines: random channel pruning of VGG-11. ----
+interface RandomVariant { base: string; keepFraction: number }
+
+function randomKeepSets(groups: Array<{ id: string; size: number; specIndex: number }>, fraction: number, seed: number): KeepSets {
+  const random = mulberry32(seed);
+  const keep: KeepSets = {};
+  for (const g of groups.filter((group) => group.specIndex >= 0)) {
+    const order = Array.from({ length: g.size }, (_, c) => c).sort(() => random() - 0.5);
+    keep[g.id] = order.slice(0, Math.max(1, Math.round(g.size * fraction))).sort((a, b) => a - b);
+  }
+  return keep;
+}
+
+const randomMethod = (version: string): MethodDefinition<RandomVariant> => ({
+  name: 'random-channels',
+  command: 'prune-random',
+  title: 'random channel pruning (a control)',
+  variants: { 'vgg11-half': { base: 'vgg11', keepFraction: 0.5 } },
+  defaultVariants: () => ['vgg11-half'],
+  pruner: {
+    kind: 'structured',
+    version,
+    keepSets: ({ spec, variant }) => randomKeepSets(channelGroups(spec), variant.keepFraction, 7),
+  },
+  reference: [{ table: 'none', row: 'a control', dataset: 'fashion-mnist', model: 'vgg11', variant: 'vgg11-half',
+    baseline: null, finetuned: null, scratchE: null, scratchB: null }],
+});
+// ---- end of the method ----
+
+beforeAll(async () => { await initBackend('wasm'); });
+afterAll(() => shutdownBackend());
+
+describe('a toy method through the framework (smoke profile, real Fashion-MNIST)', () => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-method-'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-data-'));
+  const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, variants: ['vgg11-half'], seeds: 2, runDir };
+
+  it('runs every stage for two seeds and writes run rows, mean and std rows, and a mean ± std table', async () => {
+    const rows = await runGrid(randomMethod('1'), grid);
+    expect(rows.map((r) => [r.variant, r.seed, r.row_kind])).toEqual([['vgg11-half', 0, 'run'], ['vgg11-half', 1, 'run']]);
+    // Half of every conv's filters: about three quarters of the conv FLOPs go.
+    expect(rows[0].flops_reduction_pct as number).toBeGreaterThan(60);
+    expect(rows[0].epochs_scratch_b as number).toBeGreaterThanOrEqual(3);
+    const csv = fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe(RESULT_COLUMNS.join(','));
+    expect(csv.slice(1).map((line) => line.split(',')[0])).toEqual(['run', 'run', 'mean', 'std']);
+    const mean = csv[3].split(',');
+    const accuracies = rows.map((r) => r.acc_scratch_e as number);
+    const column = RESULT_COLUMNS.indexOf('acc_scratch_e');
+    expect(Number(mean[column])).toBeCloseTo((accuracies[0] + accuracies[1]) / 2, 1);
+    const table = fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.md'), 'utf8');
+    expect(table).toMatch(/\| vgg11-half \| smoke \| 0, 1 \|.* ± /);
+    // Each seed trained its own baseline, and kept its initial weights.
+    for (const seed of [0, 1]) {
+      expect(fs.existsSync(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', `seed${seed}`, 'baseline', 'init', 'weights.bin'))).toBe(true);
+    }
+  });
+
+  it('refuses finished stages of another pruner version, naming the field and the directory; --fresh redoes them', async () => {
+    const prunedDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'vgg11-half', 'pruned');
+    const error = await runGrid(randomMethod('2'), grid).catch((e) => e);
+    expect(error).toBeInstanceOf(StaleStageError);
+    expect(error.message).toContain(prunedDir);
+    expect(error.field).toBe('pruner');
+    const baselineResult = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'baseline', 'result.json');
+    const baselineWritten = fs.statSync(baselineResult).mtimeMs;
+    const finetuneResult = path.join(prunedDir, '..', 'finetune', 'result.json');
+    const finetuneWritten = fs.statSync(finetuneResult).mtimeMs;
+    const rows = await runGrid(randomMethod('2'), { ...grid, fresh: true });
+    expect(rows).toHaveLength(2);
+    expect(fs.statSync(baselineResult).mtimeMs).toBe(baselineWritten); // its key still matches: reused
+    expect(fs.statSync(finetuneResult).mtimeMs).toBeGreaterThan(finetuneWritten); // it followed the stale prune
+    expect(JSON.parse(fs.readFileSync(path.join(prunedDir, 'prune.json'), 'utf8')).identity.pruner).toBe('structured 2');
+  });
+});

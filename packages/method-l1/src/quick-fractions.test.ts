@@ -1,0 +1,44 @@
+import {
+  channelGroups, countSpec, initBackend, namedSpec, narrowSpec, PROFILES, scaleTargets, shutdownBackend, withWidths, type ArchSpec,
+} from '@rethink-prune/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CIFAR_VARIANTS, IMAGENET_VARIANTS } from './method';
+import { l1Variant, targetWidths } from './variants';
+
+beforeAll(async () => { await initBackend('cpu'); });
+afterAll(() => shutdownBackend());
+
+const reduction = (full: ArchSpec, pruned: ArchSpec) => 100 * (1 - countSpec(pruned).flops / countSpec(full).flops);
+
+describe('quick variants prune the same fraction as the paper\'s', () => {
+  it('ResNet-56-B at full width removes 27.5% of the FLOPs (Li et al., Table 1: 27.6%)', () => {
+    const full = namedSpec('resnet56');
+    const pruned = withWidths(full, targetWidths(full, l1Variant('resnet56-B')));
+    expect(reduction(full, pruned)).toBeCloseTo(27.5, 0);
+  });
+
+  it.each(CIFAR_VARIANTS)('%s: the quick (÷4) copy\'s FLOPs cut is within 2 points of full width', (name) => {
+    const variant = l1Variant(name);
+    const full = namedSpec(variant.base, 'cifar10');
+    const fullTargets = targetWidths(full, variant);
+    const quick = narrowSpec(full, PROFILES.quick.widthDivisor);
+    const fullCut = reduction(full, withWidths(full, fullTargets));
+    const quickCut = reduction(quick, withWidths(quick, scaleTargets(fullTargets, full, quick)));
+    expect(fullCut).toBeGreaterThan(5);
+    expect(Math.abs(quickCut - fullCut)).toBeLessThan(2);
+  });
+});
+
+describe('quick ImageNet variants keep the same share of channels', () => {
+  // Their FLOPs cut is smaller at ÷4 (ResNet-34-B: 21.9% against 24.2%): the 7×7 stem on 3 input channels, which
+  // L1 never prunes, shrinks 4× where every other conv shrinks 16×, so it weighs 4× more in the narrow copy.
+  it.each(IMAGENET_VARIANTS)('%s: kept inner channels, ÷4, within 1%% of full width', (name) => {
+    const variant = l1Variant(name);
+    const full = namedSpec(variant.base, 'imagenet');
+    const quick = narrowSpec(full, PROFILES.quick.widthDivisor);
+    const fullTargets = targetWidths(full, variant);
+    const share = (targets: Map<string, number>, spec: ArchSpec) =>
+      [...targets.values()].reduce((a, w) => a + w, 0) / channelGroups(spec).reduce((a, g) => a + g.size, 0);
+    expect(share(scaleTargets(fullTargets, full, quick), quick)).toBeCloseTo(share(fullTargets, full), 2);
+  });
+});
