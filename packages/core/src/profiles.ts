@@ -15,6 +15,8 @@ export interface Profile {
   batchSize: number;
   /** Baseline and scratch runs ramp the LR up over this many first epochs (none in `paper`). */
   warmupEpochs?: number;
+  /** The baseline and scratch runs' initial LR, where it is not the seed's 0.1. */
+  lr?: number;
   trainLimit?: number;
   testLimit?: number;
   /** The same knobs for ImageNet, whose recipe differs (seed: 90 epochs, fine-tune 20, batch 256). */

@@ -4,6 +4,7 @@ import { parseArgs } from 'util';
 import { DATASETS, isDatasetName, resolveDataDir, type DatasetName } from '@rethink-prune/datasets';
 import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { countSpec } from '../counting';
+import { loadTrainingData } from '../data/source';
 import { loadModelDir, saveModelDir } from '../model-io';
 import { PROFILES, type Profile } from '../profiles';
 import { resultsMarkdown } from '../results';
@@ -125,9 +126,10 @@ async function startBackend(method: MethodDefinition<any>, name: string | undefi
 async function reproduceCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
   const request = reproduceRequest(method, values);
   checkBackend(values.backend);
+  const data = loadTrainingData(request.dataset, request.dataDir); // a missing dataset stops us before the backend starts
   await startBackend(method, values.backend);
   const started = Date.now();
-  const rows = await runGrid(method, request);
+  const rows = await runGrid(method, request, data);
   if (rows.length === 0) return;
   const paperSources = [...new Set(rows.map((r) => String(r.paper_source ?? '').split(':')[0]).filter(Boolean))];
   process.stdout.write(`\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are from ${paperSources.join(', ') || 'no table'}` +

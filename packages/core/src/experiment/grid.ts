@@ -30,10 +30,13 @@ export function checkGrid<V extends MethodVariant>(method: MethodDefinition<V>, 
   for (const name of o.variants) experimentSpecs(methodVariant(method, name), name, o.dataset, o.profile);
 }
 
-/** The method's grid: every variant for every seed; returns the rows (none when one stage was asked for). */
-export async function runGrid<V extends MethodVariant>(method: MethodDefinition<V>, o: GridOptions): Promise<ResultRow[]> {
+/**
+ * The method's grid: every variant for every seed; returns the rows (none when one stage was asked for). The data
+ * is read from `dataDir` unless given.
+ */
+export async function runGrid<V extends MethodVariant>(method: MethodDefinition<V>, o: GridOptions,
+  data = loadTrainingData(o.dataset, o.dataDir)): Promise<ResultRow[]> {
   checkGrid(method, o);
-  const data = loadTrainingData(o.dataset, o.dataDir);
   const only = o.stage === 'report' ? undefined : o.stage;
   const rows: ResultRow[] = [];
   for (let seed = 0; seed < o.seeds; seed++) {

@@ -44,12 +44,13 @@ export interface ExperimentOptions {
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
 export function experimentSpecs(variant: MethodVariant, variantName: string, dataset: DatasetName, profile: Profile):
   { fullSpec: ArchSpec; spec: ArchSpec } {
-  const fullSpec = namedSpec(variant.base, dataset);
-  if ((fullSpec.dataset === 'imagenet') !== (dataset === 'imagenet')) {
-    throw new Error(fullSpec.dataset === 'imagenet'
+  const imagenetModel = namedSpec(variant.base).dataset === 'imagenet';
+  if (imagenetModel !== (dataset === 'imagenet')) {
+    throw new Error(imagenetModel
       ? `${variantName} is an ImageNet experiment; run it with --dataset imagenet`
       : `${variantName} is a CIFAR-size experiment; it cannot run on ImageNet`);
   }
+  const fullSpec = namedSpec(variant.base, dataset);
   return { fullSpec, spec: narrowSpec(fullSpec, profile.widthDivisor) };
 }
 

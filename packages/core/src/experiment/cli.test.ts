@@ -1,0 +1,83 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { activeBackend, initBackend, shutdownBackend } from '../backend';
+import { channelGroups } from '../graph';
+import { saveModelDir } from '../model-io';
+import { buildModel, namedSpec } from '../spec';
+import { runMethodCli, USAGE_EXIT_CODE } from './cli';
+import type { MethodDefinition } from './method';
+import { NothingPrunedError, pruneModel } from './prune-stage';
+
+/** Keeps the first `keep` share of every prunable group; `keep: 1` removes nothing. */
+const firstChannels = (keep: number): MethodDefinition<{ base: string }> => ({
+  name: 'first-channels', command: 'prune-first', title: 'keeps the first channels', variants: { 'vgg11-x': { base: 'vgg11' } },
+  defaultVariants: () => ['vgg11-x'], reference: [],
+  pruner: {
+    kind: 'structured', version: '1',
+    keepSets: ({ spec }) => Object.fromEntries(channelGroups(spec).filter((g) => g.specIndex >= 0)
+      .map((g) => [g.id, Array.from({ length: Math.ceil(g.size * keep) }, (_, c) => c)])),
+  },
+});
+
+/** Collects what the CLI prints; `restore()` puts the streams back. */
+function capture(): { err: () => string; out: () => string; restore: () => void } {
+  const printed = { err: '', out: '' };
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((text) => { printed.err += String(text); return true; });
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { printed.out += String(text); return true; });
+  return { err: () => printed.err, out: () => printed.out, restore: () => { err.mockRestore(); out.mockRestore(); } };
+}
+
+describe('the shared method CLI', () => {
+  it.each([
+    [['reproduce', '--profile', 'fast'], /unknown profile 'fast'/],
+    [['reproduce', '--dataset', 'svhn'], /unknown dataset 'svhn'/],
+    [['reproduce', '--seeds', '0'], /--seeds 0: give a whole number/],
+    [['reproduce', '--seeds', '2.5'], /--seeds 2.5/],
+    [['reproduce', '--models', 'vgg99-Z'], /unknown first-channels variant 'vgg99-Z'; known: vgg11-x/],
+    [['reproduce', '--dataset', 'imagenet'], /vgg11-x is a CIFAR-size experiment/],
+    [['reproduce', '--stage', 'polish'], /unknown stage 'polish'/],
+    [['reproduce', '--backend', 'tpu'], /unknown backend 'tpu'/],
+    [['reproduce', '--no-such-flag'], /Unknown option '--no-such-flag'/],
+    [['prune', '--model', 'x'], /prune needs --model <dir>, --variant <name> and --out <dir>/],
+    [['prune', '--model', '/no/such/dir', '--variant', 'vgg11-x', '--out', '/tmp/o'], /--model \/no\/such\/dir: no such directory/],
+    [['polish'], /unknown command 'polish'/],
+  ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
+    const io = capture();
+    const code = await runMethodCli(firstChannels(0.5), argv as string[]);
+    io.restore();
+    expect(code).toBe(USAGE_EXIT_CODE);
+    expect(io.err()).toMatch(message);
+    expect(io.err()).toContain("Run 'prune-first --help' for usage.");
+    expect(activeBackend()).toBeUndefined();
+  });
+
+  it('--help lists the commands and options, exit 0', async () => {
+    const io = capture();
+    const code = await runMethodCli(firstChannels(0.5), ['--help']);
+    io.restore();
+    expect(code).toBe(0);
+    for (const word of ['reproduce', 'prune --model', 'variants', '--seeds N', '--fresh', '--stage']) expect(io.out()).toContain(word);
+  });
+});
+
+describe('pruning a trained model directory', () => {
+  beforeAll(async () => { await initBackend('cpu'); });
+  afterAll(() => shutdownBackend());
+
+  it('prunes through the CLI and refuses a prune that removes nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-prune-'));
+    const spec = namedSpec('vgg11', 'mnist');
+    const model = buildModel(spec, 1);
+    await saveModelDir(path.join(dir, 'trained'), model, spec);
+    const io = capture();
+    const code = await runMethodCli(firstChannels(0.5), ['prune', '--model', path.join(dir, 'trained'), '--variant', 'vgg11-x',
+      '--out', path.join(dir, 'pruned'), '--backend', 'cpu']);
+    io.restore();
+    expect(code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'pruned', 'spec.json'), 'utf8')).cfg[0]).toBe(32);
+    expect(() => pruneModel(firstChannels(1), 'vgg11-x', model, spec, spec)).toThrow(NothingPrunedError);
+    model.dispose();
+  });
+});
