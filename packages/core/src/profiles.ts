@@ -13,8 +13,6 @@ export interface Profile {
   /** Divide every width of the paper's models by this. */
   widthDivisor: number;
   batchSize: number;
-  /** Baseline and scratch runs ramp the LR up over this many first epochs (none in `paper`). */
-  warmupEpochs?: number;
   /** The baseline and scratch runs' initial LR, where it is not the seed's 0.1. */
   lr?: number;
   trainLimit?: number;

@@ -1,8 +1,8 @@
 import {
-  channelGroups, countSpec, initBackend, namedSpec, narrowSpec, PROFILES, scaleTargets, shutdownBackend, withWidths, type ArchSpec,
+  buildModel, channelGroups, countSpec, pruneModel, type ResNetSpec, initBackend, namedSpec, narrowSpec, PROFILES, scaleTargets, shutdownBackend, withWidths, type ArchSpec,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR_VARIANTS, IMAGENET_VARIANTS } from './method';
+import { CIFAR_VARIANTS, IMAGENET_VARIANTS, l1Method } from './method';
 import { l1Variant, targetWidths } from './variants';
 
 beforeAll(async () => { await initBackend('cpu'); });
@@ -40,5 +40,30 @@ describe('quick ImageNet variants keep the same share of channels', () => {
     const share = (targets: Map<string, number>, spec: ArchSpec) =>
       [...targets.values()].reduce((a, w) => a + w, 0) / channelGroups(spec).reduce((a, g) => a + g.size, 0);
     expect(share(scaleTargets(fullTargets, full, quick), quick)).toBeCloseTo(share(fullTargets, full), 2);
+  });
+});
+
+describe('prune-l1 prune on a model trained by the quick profile', () => {
+  it('ResNet-56-B on a ÷4 ResNet-56 keeps the seed\'s fractions, rounded over the running total', () => {
+    const quick = narrowSpec(namedSpec('resnet56'), 4);
+    const model = buildModel(quick, 0);
+    const pruned = pruneModel(l1Method, 'resnet56-B', model, quick, namedSpec('resnet56'));
+    // By hand: stage 1 keeps 6/16 of 4 = 1.5 per pruned block (skips 16, 18 keep 4), stage 2 keeps 22/32 of 8 = 5.5
+    // (skips 20, 34 keep 8), stage 3 keeps 57/64 of 16 = 14.25 (skips 38, 54 keep 16); each block takes
+    // round(running exact total) − what earlier blocks took.
+    expect((pruned.spec as ResNetSpec).cfg).toEqual([
+      2, 1, 2, 1, 2, 1, 2, 4, 4,
+      8, 5, 6, 5, 6, 5, 6, 8, 5,
+      16, 14, 15, 14, 14, 14, 15, 14, 16,
+    ]);
+    model.dispose();
+    pruned.model.dispose();
+  });
+
+  it('refuses a model of another architecture', () => {
+    const spec = namedSpec('resnet20');
+    const model = buildModel(spec, 0);
+    expect(() => pruneModel(l1Method, 'resnet56-B', model, spec, namedSpec('resnet56'))).toThrow(/variant expects a resnet56 spec|not a copy/);
+    model.dispose();
   });
 });

@@ -15,8 +15,7 @@ export function experimentRecipes(profile: Profile, dataset: string): StageRecip
       scratchB: (full, pruned) => ({ ...imagenetScratchBRecipe(p.epochs, full, pruned), batchSize: p.batchSize }),
     };
   }
-  const withProfile = { batchSize: profile.batchSize, ...(profile.lr ? { lr: profile.lr } : {}),
-    ...(profile.warmupEpochs ? { warmupEpochs: profile.warmupEpochs } : {}) };
+  const withProfile = { batchSize: profile.batchSize, ...(profile.lr ? { lr: profile.lr } : {}) };
   return {
     baseline: { ...cifarRecipe(profile.epochs), ...withProfile },
     finetune: { ...fineTuneRecipe(profile.finetuneEpochs), batchSize: profile.batchSize },

@@ -16,8 +16,6 @@ export interface Recipe {
   /** Epochs (0-based) at whose start the LR is multiplied by `gamma`. */
   milestones: number[];
   gamma: number;
-  /** Epochs at the start whose LR ramps up linearly, lr·(e+1)/(w+1) in epoch e < w (the short profiles only). */
-  warmupEpochs?: number;
 }
 
 export function cifarRecipe(epochs = 160): Recipe {
@@ -53,7 +51,5 @@ export function scratchBEpochs(baselineEpochs: number, fullFlops: number, pruned
 }
 
 export function learningRate(recipe: Recipe, epoch: number): number {
-  const warmup = recipe.warmupEpochs ?? 0;
-  const ramp = epoch < warmup ? (epoch + 1) / (warmup + 1) : 1;
-  return ramp * recipe.lr * recipe.gamma ** recipe.milestones.filter((m) => epoch >= m).length;
+  return recipe.lr * recipe.gamma ** recipe.milestones.filter((m) => epoch >= m).length;
 }
