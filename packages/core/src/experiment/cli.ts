@@ -35,6 +35,9 @@ const OPTIONS = {
   model: { type: 'string' }, variant: { type: 'string' }, out: { type: 'string' },
 } as const;
 
+/** runs/method-l1 for `prune-l1`: the package's folder name, from its command. */
+const defaultRunDir = (method: MethodDefinition<any>) => path.join('runs', method.command.replace(/^prune-/, 'method-'));
+
 function help(method: MethodDefinition<any>): string {
   const c = method.command;
   return `${c}: ${method.title}, and the paper's fine-tune / Scratch-E / Scratch-B comparison
@@ -54,7 +57,7 @@ reproduce options:
                                 ImageNet is read from <dir>/imagenet/{train,val}/<wnid>/*.JPEG (or <dir>/{train,val})
   --models a,b,...              variants to run (default: per profile and dataset; see '${c} variants')
   --seeds N                     run the grid with seeds 0..N-1; the table shows mean ± std (default 1)
-  --run-dir <dir>               checkpoints and results (default runs/${method.command.replace(/^prune-/, 'method-')})
+  --run-dir <dir>               checkpoints and results (default ${defaultRunDir(method)})
   --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
   --fresh                       train stages whose run key changed again, instead of stopping
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
@@ -106,7 +109,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const runDir = values['run-dir'] ?? path.join('runs', method.command.replace(/^prune-/, 'method-'));
+  const runDir = values['run-dir'] ?? defaultRunDir(method);
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
   return { profile, dataset, dataDir: resolveDataDir(values['data-dir']), variants, seeds, runDir, stage, fresh: values.fresh ?? false };
 }

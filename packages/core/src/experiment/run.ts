@@ -54,6 +54,13 @@ export function experimentSpecs(variant: MethodVariant, variantName: string, dat
   return { fullSpec, spec: narrowSpec(fullSpec, profile.widthDivisor) };
 }
 
+/** The masks saved with a pruned model (the model itself is not kept). */
+async function loadMasks(dir: string): Promise<MaskSet | undefined> {
+  const { model, masks } = await loadModelDir(dir);
+  model.dispose();
+  return masks;
+}
+
 const pct = (part: number, whole: number) => Math.round(10000 * (1 - part / whole)) / 100;
 const describeTraining = (t?: StageTraining) => (t ? { id: t.id, params: t.params ?? {} } : null);
 
@@ -129,10 +136,10 @@ export async function runExperiment<V extends MethodVariant>(method: MethodDefin
   });
   if (o.only === 'prune') return undefined;
   const prunedDir = path.join(variantDir, 'pruned');
-  const masks = pruned.masks ? (await loadModelDir(prunedDir)).masks : undefined;
+  const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
 
-  const budget = method.budgetFlops?.(spec, pruned.spec, masks) ??
-    { full: countSpec(spec).flops, pruned: countSpec(pruned.spec).flops };
+  const [full, small] = [countSpec(spec), countSpec(pruned.spec)];
+  const budget = method.budgetFlops?.(spec, pruned.spec, masks) ?? { full: full.flops, pruned: small.flops };
   const recipeB = recipes.scratchB(budget.full, budget.pruned);
   const scratchSeed = o.seed + 1000;
   const scratchInit = method.scratchInit ?? 'fresh';
@@ -155,16 +162,14 @@ export async function runExperiment<V extends MethodVariant>(method: MethodDefin
   const tuned = wanted('finetune') ? await trainStage('finetune', path.join(variantDir, 'finetune'),
     stageIdentity('finetune', recipes.finetune, 'pruned'), pruned.spec, recipes.finetune, o.seed,
     async () => (await loadModelDir(prunedDir)).model, masks) : undefined;
-  const scratchSeedOf = scratchInit === 'fresh' ? scratchSeed : o.seed;
   const scratchE = wanted('scratch-e') ? await trainStage('scratch-e', path.join(variantDir, 'scratch-e'),
-    stageIdentity('scratch-e', recipes.baseline, scratchInit), pruned.spec, recipes.baseline, scratchSeedOf,
+    stageIdentity('scratch-e', recipes.baseline, scratchInit), pruned.spec, recipes.baseline, scratchSeed,
     scratchModel, masks) : undefined;
   const scratchB = wanted('scratch-b') ? await trainStage('scratch-b', path.join(variantDir, 'scratch-b'),
-    stageIdentity('scratch-b', recipeB, scratchInit), pruned.spec, recipeB, scratchSeedOf, scratchModel, masks) : undefined;
+    stageIdentity('scratch-b', recipeB, scratchInit), pruned.spec, recipeB, scratchSeed, scratchModel, masks) : undefined;
   if (!tuned || !scratchE || !scratchB) return undefined;
 
   const stages = [base, tuned, scratchE, scratchB];
-  const [full, small] = [countSpec(spec), countSpec(pruned.spec)];
   const paper = paperNumbers(method.reference, variantName, dataset);
   return {
     row_kind: 'run', method: method.name, model: variant.base, dataset, variant: variantName, profile: o.profile.name,
