@@ -1,12 +1,19 @@
 // Optional native convolution kernels for the wasm backend: forward, input gradient and filter gradient of an
 // NHWC conv with an HWIO filter, computed by oneDNN straight on the wasm heap (no copies). Built at install time
-// only where oneDNN's headers exist (scripts/build-native.js); the backend works without it.
+// only where oneDNN's headers exist (scripts/build-native.js); the backend works without it. Builds against
+// oneDNN 2.x and 3.x. Every array's length is checked against the geometry before oneDNN touches it.
 #include <node_api.h>
 
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "oneapi/dnnl/dnnl_version.h"
 
 using dnnl::memory;
 using tag = memory::format_tag;
@@ -14,72 +21,254 @@ using dt = memory::data_type;
 
 namespace {
 
+// The calling convention's version; native-conv.ts refuses an addon built from an older source.
+constexpr int32_t kProtocol = 2;
+// Plans kept at most; a pruning sweep makes many geometries, so the cache is emptied when it fills.
+constexpr size_t kMaxPlans = 512;
+
+// A caller's mistake (bad geometry or array length): reported as a RangeError, never computed.
+struct GeometryError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 dnnl::engine &cpuEngine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
 }
 
 dnnl::stream &cpuStream() {
-  static dnnl::stream s(cpuEngine());
-  return s;
+  static dnnl::stream stream(cpuEngine());
+  return stream;
 }
 
-// Geometry, in the order the JavaScript side passes it (an Int32Array of 17 values).
+constexpr int kGeometryLength = 17;
+
+// Geometry, in the order the JavaScript side passes it: n h w ci co kh kw ho wo sh sw pt pl pb pr dh dw, the
+// padding as tfjs gives it (top, left, bottom, right) and the dilations as tfjs counts them (1 = none).
 struct Geometry {
   memory::dim n, h, w, ci, co, kh, kw, ho, wo, sh, sw, pt, pl, pb, pr, dh, dw;
-  memory::desc src(tag t = tag::nhwc) const { return {{n, ci, h, w}, dt::f32, t}; }
-  memory::desc dst(tag t = tag::nhwc) const { return {{n, co, ho, wo}, dt::f32, t}; }
-  memory::desc weights(tag t) const { return {{co, ci, kh, kw}, dt::f32, t}; }
-  memory::dims strides() const { return {sh, sw}; }
-  memory::dims dilates() const { return {dh - 1, dw - 1}; }  // oneDNN counts the gaps
-  memory::dims padL() const { return {pt, pl}; }
-  memory::dims padR() const { return {pb, pr}; }
 };
 
-dnnl::convolution_forward::primitive_desc forwardPd(const Geometry &g) {
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.src(),
-                                    g.weights(tag::any), g.dst(), g.strides(), g.dilates(), g.padL(), g.padR());
+memory::dim checkedProduct(std::initializer_list<memory::dim> factors) {
+  memory::dim product = 1;
+  for (memory::dim factor : factors) {
+    if (__builtin_mul_overflow(product, factor, &product)) {
+      throw GeometryError("geometry: element count overflows");
+    }
+  }
+  return product;
+}
+
+// Memory descriptors and sizes derived from a geometry. A strided 'valid' conv may leave the input's last rows
+// or columns unread; the input is then described as a cropped view (strides of the full NHWC tensor) so the far
+// padding handed to oneDNN is never negative.
+struct Layout {
+  memory::dim hUsed, wUsed;
+  memory::desc srcUser, srcDense, dst, weightsUser;
+  memory::dims strides, dilates, padL, padR;
+  memory::dim srcLength, dstLength, weightsLength;
+  bool cropped() const { return !(srcUser == srcDense); }
+};
+
+// Rows the conv reads along one axis, and the far padding that makes oneDNN's output size come out exactly.
+void axisExtent(const char *axis, memory::dim in, memory::dim out, memory::dim stride, memory::dim kernel,
+                memory::dim dilation, memory::dim nearPad, memory::dim farPad, memory::dim *used, memory::dim *far) {
+  memory::dim read = (out - 1) * stride + (kernel - 1) * dilation + 1;  // padded rows the last output reaches
+  if (read > nearPad + in + farPad) {
+    throw GeometryError(std::string("geometry: output ") + axis + " reads past the padded input");
+  }
+  *used = std::min(in, read - nearPad);
+  *far = std::max<memory::dim>(0, read - nearPad - in);
+  if (*used < 1) throw GeometryError(std::string("geometry: no input ") + axis + " is read (padding too large)");
+}
+
+Layout layoutOf(const Geometry &g) {
+  const memory::dim positive[] = {g.n, g.h, g.w, g.ci, g.co, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.dh, g.dw};
+  for (memory::dim value : positive) {
+    if (value < 1) throw GeometryError("geometry: sizes, strides and dilations must be at least 1");
+  }
+  if (g.pt < 0 || g.pl < 0 || g.pb < 0 || g.pr < 0) throw GeometryError("geometry: padding must be >= 0");
+  Layout l;
+  memory::dim farH, farW;
+  axisExtent("height", g.h, g.ho, g.sh, g.kh, g.dh, g.pt, g.pb, &l.hUsed, &farH);
+  axisExtent("width", g.w, g.wo, g.sw, g.kw, g.dw, g.pl, g.pr, &l.wUsed, &farW);
+  l.srcLength = checkedProduct({g.n, g.h, g.w, g.ci});
+  l.dstLength = checkedProduct({g.n, g.ho, g.wo, g.co});
+  l.weightsLength = checkedProduct({g.kh, g.kw, g.ci, g.co});
+  l.srcUser = memory::desc({g.n, g.ci, l.hUsed, l.wUsed}, dt::f32, {g.h * g.w * g.ci, 1, g.w * g.ci, g.ci});
+  l.srcDense = memory::desc({g.n, g.ci, l.hUsed, l.wUsed}, dt::f32, tag::nhwc);
+  l.dst = memory::desc({g.n, g.co, g.ho, g.wo}, dt::f32, tag::nhwc);
+  l.weightsUser = memory::desc({g.co, g.ci, g.kh, g.kw}, dt::f32, tag::hwio);
+  l.strides = {g.sh, g.sw};
+  l.dilates = {g.dh - 1, g.dw - 1};  // oneDNN counts the gaps
+  l.padL = {g.pt, g.pl};
+  l.padR = {farH, farW};
+  return l;
+}
+
+memory::desc anyWeights(const Geometry &g) { return memory::desc({g.co, g.ci, g.kh, g.kw}, dt::f32, tag::any); }
+
+// ---- primitive descriptors, in the 3.x API (engine first, no op descriptors) or the 2.x one ----
+
+dnnl::convolution_forward::primitive_desc forwardPd(const Geometry &g, const Layout &l) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {cpuEngine(), dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, l.srcDense,
+          anyWeights(g), l.dst, l.strides, l.dilates, l.padL, l.padR};
+#else
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                    l.srcDense, anyWeights(g), l.dst, l.strides, l.dilates, l.padL, l.padR);
   return {d, cpuEngine()};
+#endif
 }
 
-// The filter as the primitive wants it: the user's HWIO memory, or a reordered copy.
-memory filterFor(const memory::desc &wanted, const memory &user) {
-  if (wanted == user.get_desc()) return user;
-  memory m(wanted, cpuEngine());
-  dnnl::reorder(user, m).execute(cpuStream(), const_cast<memory &>(user), m);
-  return m;
+dnnl::convolution_backward_data::primitive_desc backwardDataPd(const Geometry &g, const Layout &l) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {cpuEngine(), dnnl::algorithm::convolution_direct, l.srcDense, anyWeights(g), l.dst, l.strides, l.dilates,
+          l.padL, l.padR, forwardPd(g, l)};
+#else
+  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, l.srcDense, anyWeights(g), l.dst,
+                                          l.strides, l.dilates, l.padL, l.padR);
+  return {d, cpuEngine(), forwardPd(g, l)};
+#endif
 }
 
-void forward(const Geometry &g, float *x, float *w, float *y) {
-  auto pd = forwardPd(g);
-  memory xm(g.src(), cpuEngine(), x), ym(g.dst(), cpuEngine(), y);
-  memory wm = filterFor(pd.weights_desc(), memory(g.weights(tag::hwio), cpuEngine(), w));
-  dnnl::convolution_forward(pd).execute(cpuStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
+dnnl::convolution_backward_weights::primitive_desc backwardWeightsPd(const Geometry &g, const Layout &l) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {cpuEngine(), dnnl::algorithm::convolution_direct, l.srcDense, anyWeights(g), l.dst, l.strides, l.dilates,
+          l.padL, l.padR, forwardPd(g, l)};
+#else
+  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, l.srcDense, anyWeights(g), l.dst,
+                                             l.strides, l.dilates, l.padL, l.padR);
+  return {d, cpuEngine(), forwardPd(g, l)};
+#endif
+}
+
+// ---- plans: everything oneDNN builds for one op and geometry, cached ----
+
+// A reorder between two layouts, absent (and its scratch buffer unallocated) when they already agree.
+struct Conversion {
+  memory::desc from, to;
+  std::unique_ptr<dnnl::reorder> reorder;
+  Conversion(const memory::desc &source, const memory::desc &target) : from(source), to(target) {
+    if (!(source == target)) {
+      reorder.reset(new dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), source, cpuEngine(), target)));
+    }
+  }
+  // `user` itself, or a new buffer in the target layout holding its contents.
+  memory into(const memory &user) const {
+    if (!reorder) return user;
+    memory converted(to, cpuEngine());
+    reorder->execute(cpuStream(), const_cast<memory &>(user), converted);
+    return converted;
+  }
+  // Copies `internal` (in `from`'s layout) out to `user` (in `to`'s).
+  void outTo(memory &internal, memory &user) const {
+    if (reorder) reorder->execute(cpuStream(), internal, user);
+  }
+  memory scratchOr(const memory &user) const { return reorder ? memory(from, cpuEngine()) : user; }
+};
+
+enum Op : int32_t { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+
+struct Plan {
+  Layout layout;
+  dnnl::primitive conv;
+  std::unique_ptr<Conversion> src, weights;  // user → primitive (diff weights: primitive → user)
+};
+
+using PlanKey = std::array<memory::dim, kGeometryLength + 1>;
+std::map<PlanKey, std::shared_ptr<Plan>> &plans() {
+  static std::map<PlanKey, std::shared_ptr<Plan>> cache;
+  return cache;
+}
+
+std::shared_ptr<Plan> makePlan(Op op, const Geometry &g) {
+  auto plan = std::make_shared<Plan>();
+  plan->layout = layoutOf(g);
+  const Layout &l = plan->layout;
+  if (op == kForward) {
+    auto pd = forwardPd(g, l);
+    plan->conv = dnnl::convolution_forward(pd);
+    plan->src.reset(new Conversion(l.srcUser, pd.src_desc()));
+    plan->weights.reset(new Conversion(l.weightsUser, pd.weights_desc()));
+  } else if (op == kBackwardData) {
+    auto pd = backwardDataPd(g, l);
+    plan->conv = dnnl::convolution_backward_data(pd);
+    plan->src.reset(new Conversion(pd.diff_src_desc(), l.srcUser));
+    plan->weights.reset(new Conversion(l.weightsUser, pd.weights_desc()));
+  } else {
+    auto pd = backwardWeightsPd(g, l);
+    plan->conv = dnnl::convolution_backward_weights(pd);
+    plan->src.reset(new Conversion(l.srcUser, pd.src_desc()));
+    plan->weights.reset(new Conversion(pd.diff_weights_desc(), l.weightsUser));
+  }
+  return plan;
+}
+
+std::shared_ptr<Plan> planFor(Op op, const Geometry &g) {
+  PlanKey key{op, g.n, g.h, g.w, g.ci, g.co, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.dh, g.dw};
+  auto found = plans().find(key);
+  if (found != plans().end()) return found->second;
+  auto plan = makePlan(op, g);  // throws before anything is cached
+  if (plans().size() >= kMaxPlans) plans().clear();
+  plans().emplace(key, plan);
+  return plan;
+}
+
+// ---- the three operations; `lengths` are the element counts of (a, b, out) as passed ----
+
+void checkLength(const char *name, size_t actual, memory::dim expected) {
+  if (actual != static_cast<size_t>(expected)) {
+    throw GeometryError(std::string(name) + " has " + std::to_string(actual) + " elements, the geometry needs " +
+                        std::to_string(expected));
+  }
+}
+
+void forward(const Geometry &g, float *x, size_t xLength, float *w, size_t wLength, float *y, size_t yLength) {
+  auto plan = planFor(kForward, g);
+  const Layout &l = plan->layout;
+  checkLength("x", xLength, l.srcLength);
+  checkLength("filter", wLength, l.weightsLength);
+  checkLength("y", yLength, l.dstLength);
+  memory src = plan->src->into(memory(l.srcUser, cpuEngine(), x));
+  memory weights = plan->weights->into(memory(l.weightsUser, cpuEngine(), w));
+  memory dst(l.dst, cpuEngine(), y);
+  plan->conv.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
   cpuStream().wait();
 }
 
-void backwardData(const Geometry &g, float *dy, float *w, float *dx) {
-  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(), g.weights(tag::any), g.dst(),
-                                          g.strides(), g.dilates(), g.padL(), g.padR());
-  dnnl::convolution_backward_data::primitive_desc pd(d, cpuEngine(), forwardPd(g));
-  memory dym(g.dst(), cpuEngine(), dy), dxm(g.src(), cpuEngine(), dx);
-  memory wm = filterFor(pd.weights_desc(), memory(g.weights(tag::hwio), cpuEngine(), w));
-  dnnl::convolution_backward_data(pd).execute(
-      cpuStream(), {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}});
+void backwardData(const Geometry &g, float *dy, size_t dyLength, float *w, size_t wLength, float *dx,
+                  size_t dxLength) {
+  auto plan = planFor(kBackwardData, g);
+  const Layout &l = plan->layout;
+  checkLength("dy", dyLength, l.dstLength);
+  checkLength("filter", wLength, l.weightsLength);
+  checkLength("dx", dxLength, l.srcLength);
+  if (l.cropped()) std::memset(dx, 0, dxLength * sizeof(float));  // unread input rows get no gradient
+  memory diffDst(l.dst, cpuEngine(), dy);
+  memory weights = plan->weights->into(memory(l.weightsUser, cpuEngine(), w));
+  memory user(l.srcUser, cpuEngine(), dx);
+  memory diffSrc = plan->src->scratchOr(user);
+  plan->conv.execute(cpuStream(),
+                     {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+  plan->src->outTo(diffSrc, user);
   cpuStream().wait();
 }
 
-void backwardFilter(const Geometry &g, float *x, float *dy, float *dw) {
-  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(), g.weights(tag::any),
-                                             g.dst(), g.strides(), g.dilates(), g.padL(), g.padR());
-  dnnl::convolution_backward_weights::primitive_desc pd(d, cpuEngine(), forwardPd(g));
-  memory xm(g.src(), cpuEngine(), x), dym(g.dst(), cpuEngine(), dy);
-  memory user(g.weights(tag::hwio), cpuEngine(), dw);
-  bool direct = pd.diff_weights_desc() == user.get_desc();
-  memory dwm = direct ? user : memory(pd.diff_weights_desc(), cpuEngine());
-  dnnl::convolution_backward_weights(pd).execute(
-      cpuStream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm}});
-  if (!direct) dnnl::reorder(dwm, user).execute(cpuStream(), dwm, user);
+void backwardWeights(const Geometry &g, float *x, size_t xLength, float *dy, size_t dyLength, float *dw,
+                     size_t dwLength) {
+  auto plan = planFor(kBackwardWeights, g);
+  const Layout &l = plan->layout;
+  checkLength("x", xLength, l.srcLength);
+  checkLength("dy", dyLength, l.dstLength);
+  checkLength("dw", dwLength, l.weightsLength);
+  memory src = plan->src->into(memory(l.srcUser, cpuEngine(), x));
+  memory diffDst(l.dst, cpuEngine(), dy);
+  memory user(l.weightsUser, cpuEngine(), dw);
+  memory diffWeights = plan->weights->scratchOr(user);
+  plan->conv.execute(cpuStream(),
+                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights}});
+  plan->weights->outTo(diffWeights, user);
   cpuStream().wait();
 }
 
@@ -103,43 +292,62 @@ bool geometryOf(napi_env env, napi_value v, Geometry *g) {
   napi_value buffer;
   size_t offset;
   if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok) return false;
-  if (type != napi_int32_array || length != 17) return false;
-  const int32_t *p = static_cast<const int32_t *>(data);
+  if (type != napi_int32_array || length != kGeometryLength) return false;
+  const int32_t *values = static_cast<const int32_t *>(data);
   memory::dim *fields[] = {&g->n,  &g->h,  &g->w,  &g->ci, &g->co, &g->kh, &g->kw, &g->ho, &g->wo,
                            &g->sh, &g->sw, &g->pt, &g->pl, &g->pb, &g->pr, &g->dh, &g->dw};
-  for (int i = 0; i < 17; i++) *fields[i] = p[i];
+  for (int i = 0; i < kGeometryLength; i++) *fields[i] = values[i];
   return true;
 }
 
-// fn(geometry: Int32Array(17), a: Float32Array, b: Float32Array, out: Float32Array)
-template <void (*Run)(const Geometry &, float *, float *, float *)>
+using Operation = void (*)(const Geometry &, float *, size_t, float *, size_t, float *, size_t);
+
+// fn(geometry: Int32Array(17), a: Float32Array, b: Float32Array, out: Float32Array). Errors carry a code:
+// ERR_NATIVE_CONV_ARGS / ERR_NATIVE_CONV_GEOMETRY for the caller's mistakes, ERR_ONEDNN for oneDNN's failures.
+template <Operation Run>
 napi_value call(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value args[4];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (napi_get_cb_info(env, info, &argc, args, nullptr, nullptr) != napi_ok) return nullptr;
   Geometry g;
   float *a, *b, *out;
-  size_t la, lb, lo;
-  if (argc != 4 || !geometryOf(env, args[0], &g) || !floatData(env, args[1], &a, &la) ||
-      !floatData(env, args[2], &b, &lb) || !floatData(env, args[3], &out, &lo)) {
-    napi_throw_type_error(env, nullptr, "expected (Int32Array(17) geometry, Float32Array, Float32Array, Float32Array)");
+  size_t aLength, bLength, outLength;
+  if (argc != 4 || !geometryOf(env, args[0], &g) || !floatData(env, args[1], &a, &aLength) ||
+      !floatData(env, args[2], &b, &bLength) || !floatData(env, args[3], &out, &outLength)) {
+    napi_throw_type_error(env, "ERR_NATIVE_CONV_ARGS",
+                          "expected (Int32Array(17) geometry, Float32Array, Float32Array, Float32Array)");
     return nullptr;
   }
   try {
-    Run(g, a, b, out);
+    Run(g, a, aLength, b, bLength, out, outLength);
+  } catch (const GeometryError &e) {
+    napi_throw_range_error(env, "ERR_NATIVE_CONV_GEOMETRY", e.what());
   } catch (const dnnl::error &e) {
-    napi_throw_error(env, nullptr, (std::string("oneDNN: ") + e.what()).c_str());
+    napi_throw_error(env, "ERR_ONEDNN", (std::string("oneDNN: ") + e.what()).c_str());
   } catch (const std::exception &e) {
-    napi_throw_error(env, nullptr, e.what());
+    napi_throw_error(env, "ERR_ONEDNN", (std::string("oneDNN call: ") + e.what()).c_str());
   }
   return nullptr;
 }
 
 napi_value version(napi_env env, napi_callback_info) {
   const dnnl_version_t *v = dnnl_version();
-  std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
   napi_value out;
-  napi_create_string_utf8(env, s.c_str(), s.size(), &out);
+  napi_create_string_utf8(env, text.c_str(), text.size(), &out);
+  return out;
+}
+
+napi_value protocol(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, kProtocol, &out);
+  return out;
+}
+
+// How many plans the cache holds (for tests of the cache).
+napi_value planCount(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_uint32(env, static_cast<uint32_t>(plans().size()), &out);
   return out;
 }
 
@@ -149,8 +357,10 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"conv2d", nullptr, call<forward>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2dBackpropInput", nullptr, call<backwardData>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"conv2dBackpropFilter", nullptr, call<backwardFilter>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2dBackpropFilter", nullptr, call<backwardWeights>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"version", nullptr, version, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"protocol", nullptr, protocol, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"planCount", nullptr, planCount, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

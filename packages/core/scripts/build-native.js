@@ -1,34 +1,67 @@
 #!/usr/bin/env node
 // Builds the optional native convolutions (native/onednn-conv.cc → build/onednn-conv.node) where a C++ compiler,
-// Node's headers and oneDNN (Debian/Ubuntu: apt-get install libdnnl-dev) are present. It runs at install time
-// and never fails the install: without them the wasm backend uses its own kernels. Options:
-//   --force            rebuild even if the addon exists
-//   ONEDNN_ROOT=dir    oneDNN installed under dir/include and dir/lib
+// Node's headers and oneDNN 2.x or 3.x (Debian/Ubuntu: apt-get install libdnnl-dev) are present. It runs at
+// install time and never fails the install: without them the wasm backend uses its own kernels. An addon whose
+// source, compiler flags, oneDNN headers or Node version changed since it was built is rebuilt. Options:
+//   --force                 rebuild even if the addon is up to date
+//   ONEDNN_ROOT=dir         oneDNN installed under dir/include and dir/lib
+//   CXX, CXXFLAGS           compiler and extra flags (e.g. CXXFLAGS=-fsanitize=address for a checking build)
 //   RETHINK_PRUNE_NATIVE=0  do not build
 'use strict';
 const { execFileSync } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
 const source = path.join(root, 'native', 'onednn-conv.cc');
 const target = path.join(root, 'build', 'onednn-conv.node');
+/** Beside the addon: the hash of everything it was built from. */
+const stampFile = path.join(root, 'build', 'onednn-conv.stamp');
 const say = (msg) => console.log(`@rethink-prune/core: ${msg}`);
 
 function firstExisting(candidates, file) {
   return candidates.find((dir) => dir && fs.existsSync(path.join(dir, file)));
 }
 
+/** The include directory holding oneapi/dnnl/dnnl.hpp, or undefined where oneDNN's headers are not installed. */
+function findOneDnnInclude(env = process.env) {
+  const oneDnn = env.ONEDNN_ROOT;
+  return firstExisting([oneDnn && path.join(oneDnn, 'include'), '/usr/include', '/usr/local/include'],
+    'oneapi/dnnl/dnnl.hpp');
+}
+
+/** The oneDNN version the headers under `include` declare, e.g. '2.6.3'. */
+function headerVersion(include) {
+  const text = fs.readFileSync(path.join(include, 'oneapi', 'dnnl', 'dnnl_version.h'), 'utf8');
+  const part = (name) => (text.match(new RegExp(`#define\\s+DNNL_VERSION_${name}\\s+(\\d+)`)) ?? [])[1];
+  return ['MAJOR', 'MINOR', 'PATCH'].map(part).join('.');
+}
+
+/** What a build depends on, hashed: the source, the command line, oneDNN's version header and Node's ABI. */
+function buildHash(sourceText, args, include) {
+  const versionHeader = path.join(include, 'oneapi', 'dnnl', 'dnnl_version.h');
+  return crypto.createHash('sha256')
+    .update(sourceText)
+    .update(JSON.stringify(args))
+    .update(fs.existsSync(versionHeader) ? fs.readFileSync(versionHeader) : '')
+    .update(process.versions.modules)
+    .digest('hex');
+}
+
+/** Whether the addon at `addonPath` must be (re)built: missing, or built from something else than `hash`. */
+function needsBuild(addonPath, stampPath, hash) {
+  if (!fs.existsSync(addonPath) || !fs.existsSync(stampPath)) return true;
+  return fs.readFileSync(stampPath, 'utf8').trim() !== hash;
+}
+
 function main() {
   if (process.env.RETHINK_PRUNE_NATIVE === '0') return say('native convolutions not built (RETHINK_PRUNE_NATIVE=0)');
   if (!fs.existsSync(source)) return; // an installed copy without sources
-  if (fs.existsSync(target) && !process.argv.includes('--force')) return say('native convolutions already built');
-  const oneDnn = process.env.ONEDNN_ROOT;
-  const include = firstExisting([oneDnn && path.join(oneDnn, 'include'), '/usr/include', '/usr/local/include'],
-    'oneapi/dnnl/dnnl.hpp');
+  const include = findOneDnnInclude();
   if (!include) {
-    return say('native convolutions not built: oneDNN headers not found (apt-get install libdnnl-dev, or set ONEDNN_ROOT); ' +
-      'the wasm backend uses its own kernels');
+    return say('native convolutions not built: oneDNN headers not found (apt-get install libdnnl-dev, or set ' +
+      'ONEDNN_ROOT); the wasm backend uses its own kernels');
   }
   const nodeDir = process.env.npm_config_nodedir;
   const nodeInclude = firstExisting([
@@ -37,14 +70,23 @@ function main() {
     '/usr/include/node',
   ], 'node_api.h');
   if (!nodeInclude) return say('native convolutions not built: Node.js headers (node_api.h) not found');
+  const oneDnn = process.env.ONEDNN_ROOT;
   const libDir = oneDnn ? path.join(oneDnn, 'lib') : undefined;
   const cxx = process.env.CXX || 'g++';
-  const args = ['-O2', '-std=c++17', '-shared', '-fPIC', `-I${nodeInclude}`, `-I${include}`, source,
+  const extraFlags = (process.env.CXXFLAGS || '').split(/\s+/).filter(Boolean);
+  const args = ['-O2', '-std=c++17', '-shared', '-fPIC', ...extraFlags, `-I${nodeInclude}`, `-I${include}`, source,
     ...(libDir ? [`-L${libDir}`, `-Wl,-rpath,${libDir}`] : []), '-ldnnl', '-o', target];
+  const hash = buildHash(fs.readFileSync(source), [cxx, ...args], include);
+  if (!process.argv.includes('--force') && !needsBuild(target, stampFile, hash)) {
+    return say('native convolutions up to date');
+  }
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.rmSync(stampFile, { force: true });
   try {
     execFileSync(cxx, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const version = execFileSync(process.execPath, ['-p', `require(${JSON.stringify(target)}).version()`]).toString().trim();
+    const version = execFileSync(process.execPath, ['-p', `require(${JSON.stringify(target)}).version()`],
+      { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+    fs.writeFileSync(stampFile, `${hash}\n`);
     say(`native convolutions built with oneDNN ${version}`);
   } catch (e) {
     fs.rmSync(target, { force: true });
@@ -53,4 +95,6 @@ function main() {
   }
 }
 
-main();
+module.exports = { findOneDnnInclude, headerVersion, buildHash, needsBuild, target, stampFile };
+
+if (require.main === module) main();

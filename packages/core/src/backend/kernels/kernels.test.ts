@@ -18,8 +18,13 @@ const CASES: Case[] = [
   { n: 2, h: 9, w: 9, ci: 4, co: 8, k: 1, s: 2, pad: 'valid' },
   { n: 1, h: 11, w: 10, ci: 3, co: 2, k: 5, s: 1, pad: 'same' },
   { n: 2, h: 6, w: 6, ci: 64, co: 32, k: 3, s: 1, pad: 'same' },
-  // A ResNet-34 shortcut: oneDNN 2.6's own weight gradient for it corrupts the heap, so the native path defers it.
+  // A ResNet-34 shortcut (1×1, stride 2, 'valid'): the native path runs it on a cropped view of the input.
   { n: 4, h: 56, w: 56, ci: 8, co: 16, k: 1, s: 2, pad: 'valid' },
+  // Strided 'valid' convs that leave the input's last rows and columns unread (the native path crops them).
+  { n: 2, h: 8, w: 8, ci: 3, co: 4, k: 1, s: 2, pad: 'valid' },
+  { n: 2, h: 10, w: 11, ci: 3, co: 5, k: 3, s: 3, pad: 'valid' },
+  // A CIFAR ResNet shortcut at batch 64: the size where the native weight gradient once corrupted the heap.
+  { n: 64, h: 32, w: 32, ci: 16, co: 32, k: 1, s: 2, pad: 'valid' },
 ];
 
 function geometry(c: Case): ConvGeom {

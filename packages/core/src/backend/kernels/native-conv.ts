@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
@@ -8,23 +9,40 @@ import { KernelComposer } from './compose';
  * where oneDNN's headers are present (scripts/build-native.js); the kernels then compute straight on the
  * wasm heap. Without it, or with RETHINK_PRUNE_NATIVE=0, the wasm kernels (XNNPACK) do the work.
  */
-interface NativeConv {
-  conv2d(g: Int32Array, x: Float32Array, w: Float32Array, y: Float32Array): void;
-  conv2dBackpropInput(g: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
-  conv2dBackpropFilter(g: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+export interface NativeConv {
+  conv2d(geometry: Int32Array, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   version(): string;
+  /** The calling convention the addon was built for; must equal NATIVE_PROTOCOL. */
+  protocol(): number;
+  /** Primitive plans (one per op and geometry) the addon has cached. */
+  planCount(): number;
+}
+
+/** A native addon that cannot be used as it is (stale build, wrong calling convention). */
+export class NativeConvError extends Error {
+  constructor(message: string) {
+    super(`backend/kernels/native-conv.ts: ${message}`);
+    this.name = 'NativeConvError';
+  }
 }
 
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
+/** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
+export const NATIVE_PROTOCOL = 2;
+/** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
+const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
+const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';
 
 let addon: NativeConv | null | undefined;
-let loadError: string | undefined;
+let unavailableReason: string | undefined;
 /**
- * Convolutions below this many multiply-adds stay on wasm: there oneDNN's per-call set-up outweighs its speed
- * (a ÷4 ResNet-56 trains slower with it, a ÷4 VGG-16 twice as fast).
+ * Convolutions below this many multiply-adds stay on wasm. None do: since the addon caches its primitives,
+ * even a ÷4 ResNet-56 (9.4M-MAC convs) trains faster with every conv in oneDNN than with a 2^25 cut-off.
  */
-export const NATIVE_MIN_MACS = 2 ** 25;
+export const NATIVE_MIN_MACS = 0;
 let enabled = true;
 let minMacs = NATIVE_MIN_MACS;
 
@@ -37,18 +55,51 @@ export function setNativeConvEnabled(on: boolean, threshold = NATIVE_MIN_MACS): 
   minMacs = threshold;
 }
 
-/** The addon, or null when it is not built, cannot load, or is switched off. */
-export function nativeConv(threads: number): NativeConv | null {
+const warned = new Set<string>();
+/** Prints `message` on one line, the first time only. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(`@rethink-prune/core: ${message}`);
+}
+
+/** Why `loaded` cannot serve as the addon, or undefined when it can. */
+function addonProblem(addonPath: string, loaded: Partial<NativeConv>): string | undefined {
+  const protocol = typeof loaded.protocol === 'function' ? loaded.protocol() : 1;
+  if (protocol !== NATIVE_PROTOCOL) return `${addonPath} is stale (protocol ${protocol}, want ${NATIVE_PROTOCOL})`;
+  return undefined;
+}
+
+/**
+ * The addon, or null when it is not built, cannot load, is stale, is switched off, or the wasm backend's
+ * internals are not as it expects. A present addon that fails prints its reason once. `addonPath` is for tests.
+ */
+export function nativeConv(threads: number, addonPath = NATIVE_ADDON): NativeConv | null {
   if (addon !== undefined) return addon;
   if (process.env[NATIVE_ENV] === '0') return (addon = null);
+  if (!fs.existsSync(addonPath)) {
+    unavailableReason = 'not built';
+    return (addon = null);
+  }
   // oneDNN's OpenMP reads these once, when it loads; idle workers sleep so they leave the cores to wasm.
   process.env.OMP_NUM_THREADS ??= String(threads);
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
-    addon = require(NATIVE_ADDON) as NativeConv;
+    const loaded = require(addonPath) as NativeConv;
+    const problem = addonProblem(addonPath, loaded);
+    if (problem) throw new NativeConvError(`${problem}; ${REBUILD_HINT}`);
+    addon = loaded;
   } catch (e) {
-    loadError = (e as Error).message.split('\n')[0];
-    addon = null;
+    unavailableReason = (e as Error).message.split('\n')[0];
+    warnOnce(`native convolutions not used: ${unavailableReason}`);
+    return (addon = null);
+  }
+  const wasm = tf.findBackend('wasm');
+  const internals = wasm ? wasmInternalsProblem(wasm) : undefined;
+  if (internals) {
+    unavailableReason = internals;
+    warnOnce(`native convolutions not used: ${internals}`);
+    return (addon = null);
   }
   return addon;
 }
@@ -56,41 +107,105 @@ export function nativeConv(threads: number): NativeConv | null {
 /** Why the addon is not in use (for diagnostics), or undefined when it is. */
 export function nativeConvUnavailableReason(): string | undefined {
   if (addon) return undefined;
-  return process.env[NATIVE_ENV] === '0' ? `${NATIVE_ENV}=0` : loadError ?? 'not built';
+  return process.env[NATIVE_ENV] === '0' ? `${NATIVE_ENV}=0` : unavailableReason ?? 'not built';
+}
+
+const internalsChecked = new WeakMap<object, string | undefined>();
+
+/**
+ * The kernels reach tfjs-backend-wasm's private `makeOutput`, `typedArrayFromHeap` and `readSync` through
+ * `any`. This checks, once per backend, that they exist and that a view really is the tensor's memory;
+ * returns what is wrong, or undefined.
+ */
+export function wasmInternalsProblem(backend: object): string | undefined {
+  if (internalsChecked.has(backend)) return internalsChecked.get(backend);
+  const b = backend as any;
+  let problem: string | undefined;
+  const missing = ['makeOutput', 'typedArrayFromHeap', 'readSync', 'disposeData']
+    .filter((method) => typeof b[method] !== 'function');
+  if (missing.length > 0) {
+    problem = `the wasm backend lacks ${missing.join(', ')} (tfjs ${tf.version.tfjs} changed its internals)`;
+  } else {
+    let probe: TensorInfo | undefined;
+    try {
+      probe = b.makeOutput([2], 'float32') as TensorInfo;
+      const view = b.typedArrayFromHeap(probe);
+      if (!(view instanceof Float32Array) || view.length !== 2) {
+        throw new Error('the view is not a Float32Array(2)');
+      }
+      view.set([1.5, -2.25]);
+      const back = Array.from(b.readSync(probe.dataId) as Float32Array);
+      if (back[0] !== 1.5 || back[1] !== -2.25) throw new Error('writes through the view do not reach the tensor');
+    } catch (e) {
+      problem = `the wasm backend's heap views are not as expected (${(e as Error).message})`;
+    } finally {
+      if (probe) b.disposeData(probe.dataId);
+    }
+  }
+  internalsChecked.set(backend, problem);
+  return problem;
 }
 
 type Conv4 = [number, number, number, number];
 
 /**
- * The 17 geometry values the addon takes: n h w ci co kh kw ho wo sh sw pt pl pb pr dh dw. oneDNN wants the
- * far padding that makes (in + pt + pb − extent)/stride + 1 = out exactly, so it is derived from the output
- * size: it is −1 where a strided 'valid' conv leaves the last row unused (tfjs says 0 there; passing that
- * makes oneDNN's kernels write out of bounds).
+ * The 17 geometry values the addon takes: n h w ci co kh kw ho wo sh sw pt pl pb pr dh dw, the padding as
+ * tfjs gives it. The addon derives oneDNN's far padding, and crops the input where a strided 'valid' conv
+ * leaves its last rows unread.
  */
 function geometry(info: tf.backend_util.Conv2DInfo): Int32Array {
-  const p = info.padInfo;
-  const far = (out: number, stride: number, extent: number, size: number, near: number) => (out - 1) * stride + extent - size - near;
+  const pad = info.padInfo;
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, p.top, p.left,
-    far(info.outHeight, info.strideHeight, info.effectiveFilterHeight, info.inHeight, p.top),
-    far(info.outWidth, info.strideWidth, info.effectiveFilterWidth, info.inWidth, p.left),
-    info.dilationHeight, info.dilationWidth,
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight,
+    info.filterWidth, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, pad.top, pad.left,
+    pad.bottom, pad.right, info.dilationHeight, info.dilationWidth,
   ]);
 }
 
-const worthIt = (info: tf.backend_util.Conv2DInfo) =>
-  info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth >= minMacs;
+const multiplyAdds = (info: tf.backend_util.Conv2DInfo) => info.batchSize * info.outHeight * info.outWidth *
+  info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
 
-const nhwc = (attrs: any) => !attrs.dataFormat || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast';
+/** Whether some input row and column is read at all (explicit padding can push every tap into the padding). */
+const readsInput = (info: tf.backend_util.Conv2DInfo) =>
+  (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight > info.padInfo.top &&
+  (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth > info.padInfo.left;
 
-/** Runs `body` into a new tensor of `shape`, or returns null (wasm's kernel then runs) for a conv too small to gain. */
-function run(backend: unknown, backendName: string, info: tf.backend_util.Conv2DInfo, shape: number[],
-  body: (c: KernelComposer, out: TensorInfo) => void): TensorInfo | null {
-  if (!worthIt(info)) return null;
+const nhwc = (attrs: any) =>
+  !attrs.dataFormat || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast';
+
+const describeConv = (kernelName: string, info: tf.backend_util.Conv2DInfo) =>
+  `${kernelName} ${info.batchSize}×${info.inHeight}×${info.inWidth}×${info.inChannels}→${info.outChannels} ` +
+  `k${info.filterHeight}×${info.filterWidth} s${info.strideHeight}×${info.strideWidth}`;
+
+/** Geometries oneDNN failed on: wasm serves them from then on without asking oneDNN again. */
+const failedGeometries = new Set<string>();
+
+/**
+ * Runs `body` into a new tensor of `shape`, or returns null (wasm's kernel then runs) for a conv too small to
+ * gain, on a backend whose internals are not as expected, or when oneDNN throws (with a one-line warning).
+ */
+function run(backend: unknown, backendName: string, kernelName: string, info: tf.backend_util.Conv2DInfo,
+  shape: number[], body: (c: KernelComposer, out: TensorInfo) => void): TensorInfo | null {
+  if (multiplyAdds(info) < minMacs || !readsInput(info)) return null;
+  const internals = wasmInternalsProblem(backend as object);
+  if (internals) {
+    warnOnce(`native convolutions not used: ${internals}`);
+    return null;
+  }
+  const key = `${kernelName} ${geometry(info).join(',')}`;
+  if (failedGeometries.has(key)) return null;
   const c = new KernelComposer(backend, backendName);
   const out = c.alloc(shape);
-  body(c, out);
+  try {
+    body(c, out);
+  } catch (e) {
+    c.done(out);
+    c.backend.disposeData(out.dataId);
+    if ((e as { code?: string }).code !== ONEDNN_ERROR_CODE) throw e;
+    failedGeometries.add(key);
+    warnOnce(`${describeConv(kernelName, info)} runs on wasm: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
   return c.done(out);
 }
 
@@ -98,31 +213,33 @@ function run(backend: unknown, backendName: string, info: tf.backend_util.Conv2D
  * Conv2D, FusedConv2D (without bias or activation), Conv2DBackpropInput and Conv2DBackpropFilter through the
  * addon, each falling back to `fallback[name]` for anything it does not cover.
  */
-export function nativeConvKernels(lib: NativeConv, backendName: string, fallback: Record<string, KernelConfig>): KernelConfig[] {
+export function nativeConvKernels(lib: NativeConv, backendName: string,
+  fallback: Record<string, KernelConfig>): KernelConfig[] {
   const wrap = (kernelName: string, fn: (args: Parameters<KernelFunc>[0]) => TensorInfo | null): KernelConfig => {
     const original = fallback[kernelName];
-    const kernelFunc = (args: Parameters<KernelFunc>[0]) => (enabled ? fn(args) : null) ?? (original.kernelFunc(args) as TensorInfo);
+    const kernelFunc = (args: Parameters<KernelFunc>[0]) =>
+      (enabled ? fn(args) : null) ?? (original.kernelFunc(args) as TensorInfo);
     return { ...original, kernelName, backendName, kernelFunc: kernelFunc as KernelFunc };
   };
-  const forward = ({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo | null => {
+  const forward = (kernelName: string) => ({ inputs, backend, attrs }: Parameters<KernelFunc>[0]) => {
     const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
     const a = attrs as any;
     if (bias || preluActivationWeights || (a.activation && a.activation !== 'linear') || !nhwc(a)) return null;
-    const info = tf.backend_util.computeConv2DInfo(x!.shape as Conv4, filter!.shape as Conv4, a.strides, a.dilations,
-      a.pad, a.dimRoundingMode);
-    return run(backend, backendName, info, info.outShape, (c, out) =>
+    const info = tf.backend_util.computeConv2DInfo(x!.shape as Conv4, filter!.shape as Conv4, a.strides,
+      a.dilations, a.pad, a.dimRoundingMode);
+    return run(backend, backendName, kernelName, info, info.outShape, (c, out) =>
       lib.conv2d(geometry(info), c.view(x!), c.view(filter!), c.view(out)));
   };
   return [
-    wrap('Conv2D', forward),
-    wrap('FusedConv2D', forward),
+    wrap('Conv2D', forward('Conv2D')),
+    wrap('FusedConv2D', forward('FusedConv2D')),
     wrap('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
       const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
       const a = attrs as any;
       if (!nhwc(a)) return null;
       const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Conv4, a.strides, 1, a.pad,
         a.dimRoundingMode);
-      return run(backend, backendName, info, info.inShape, (c, out) =>
+      return run(backend, backendName, 'Conv2DBackpropInput', info, info.inShape, (c, out) =>
         lib.conv2dBackpropInput(geometry(info), c.view(dy), c.view(filter), c.view(out)));
     }),
     wrap('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
@@ -131,9 +248,7 @@ export function nativeConvKernels(lib: NativeConv, backendName: string, fallback
       if (!nhwc(a)) return null;
       const info = tf.backend_util.computeConv2DInfo(x.shape as Conv4, a.filterShape, a.strides, 1, a.pad,
         a.dimRoundingMode);
-      // oneDNN 2.6's 1×1 strided weight gradient (ResNet shortcuts) corrupts the C heap on nhwc data: not ours to run.
-      if (info.filterHeight * info.filterWidth === 1 && info.strideHeight * info.strideWidth > 1) return null;
-      return run(backend, backendName, info, info.filterShape, (c, out) =>
+      return run(backend, backendName, 'Conv2DBackpropFilter', info, info.filterShape, (c, out) =>
         lib.conv2dBackpropFilter(geometry(info), c.view(x), c.view(dy), c.view(out)));
     }),
   ];
