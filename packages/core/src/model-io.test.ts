@@ -11,7 +11,8 @@ import { applyMasks, maskSparsity, namedWeights } from './masks';
 import { loadModelDir, ModelDirError, readModelSpec, saveModelDir } from './model-io';
 import { BatchNormalization } from './models/batch-norm';
 import { buildModel, namedSpec, type ArchSpec } from './spec';
-import { randomArray, seededRandom } from './test-util/naive-conv';
+import { TFJS_NODE_BUILT } from './test-util/backends';
+import { randomArray, relativeError, seededRandom } from './test-util/naive-conv';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -158,5 +159,28 @@ describe('model directories', () => {
     expect(() => readModelSpec(dir)).toThrow(`${dir}/spec.json: not a valid spec`);
     fs.rmSync(path.join(dir, 'spec.json'));
     expect(() => readModelSpec(dir)).toThrow(`${dir}/spec.json: missing`);
+  });
+});
+
+describe.runIf(TFJS_NODE_BUILT)('model directories on tfjs-node', () => {
+  it('a model saved on tfjs-node loads there, by loadModelDir and by file://, with the same logits', async () => {
+    await initBackend('tfjs-node');
+    try {
+      const dir = tmp();
+      const spec = namedSpec('resnet20');
+      const model = buildModel(spec, 9);
+      const x = tf.tensor4d(randomArray(seededRandom(3), 2 * 32 * 32 * 3), [2, 32, 32, 3]);
+      const logitsOf = (net: tf.LayersModel) => Array.from((net.predict(x) as tf.Tensor).dataSync());
+      const logits = logitsOf(model);
+      await saveModelDir(dir, model, spec);
+      expect(logitsOf((await loadModelDir(dir)).model)).toEqual(logits);
+      // What a Node service with tfjs-node would do, with nothing of ours.
+      expect(logitsOf(await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`))).toEqual(logits);
+      // The same file on the cpu backend: other kernels, so equal to float32 rounding only.
+      await initBackend('cpu');
+      expect(relativeError(logitsOf((await loadModelDir(dir)).model), logits)).toBeLessThan(1e-4);
+    } finally {
+      await initBackend('cpu');
+    }
   });
 });

@@ -1,4 +1,6 @@
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './kernels/register';
 import { withWasmThreads } from './wasm-threads';
@@ -39,19 +41,53 @@ function threadsWanted(): number {
   return n;
 }
 
+/** Where tfjs-node's build puts its addon: lib/napi-v<N>/tfjs_binding.node, N chosen by node-pre-gyp. */
+const BINDING_FILE = 'tfjs_binding.node';
+/** Builds tfjs-node where its install cannot download libtensorflow. */
+export const FROM_WHEEL_TOOL = 'node tools/tfjs-node-from-wheel.js';
+
+/**
+ * The built addon of `@tensorflow/<pkg>`, or undefined when the package or its addon is missing (npm keeps an
+ * optional package whose build failed only with --ignore-scripts). Synchronous and cheap: loads nothing.
+ */
+export function nativeBindingFile(pkg: 'tfjs-node-gpu' | 'tfjs-node'): string | undefined {
+  let libDir: string;
+  try {
+    libDir = path.join(path.dirname(require.resolve(`@tensorflow/${pkg}/package.json`)), 'lib');
+  } catch {
+    return undefined;
+  }
+  if (!fs.existsSync(libDir)) return undefined;
+  const napiDir = fs.readdirSync(libDir).find((name) => fs.existsSync(path.join(libDir, name, BINDING_FILE)));
+  return napiDir && path.join(libDir, napiDir, BINDING_FILE);
+}
+
+function installHint(pkg: 'tfjs-node-gpu' | 'tfjs-node'): string {
+  const fromWheel = pkg === 'tfjs-node' ? `, or offline from the tensorflow-cpu wheel: ${FROM_WHEEL_TOOL}` : '';
+  return `It is an optional dependency; install it on a machine that can download libtensorflow ` +
+    `(npm install @tensorflow/${pkg}@${tf.version.tfjs})${fromWheel}.`;
+}
+
 async function initNative(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<BackendInfo> {
   if (nativeLoaded && nativeLoaded !== pkg) {
     throw new BackendError(`${pkg} cannot be loaded: ${nativeLoaded} is already loaded in this process (both register 'tensorflow')`);
+  }
+  // Checked before require: a package without its addon registers some kernels before it throws.
+  if (!nativeLoaded && !nativeBindingFile(pkg)) {
+    throw new BackendError(`backend ${pkg} is unavailable: @tensorflow/${pkg} or its ${BINDING_FILE} is not ` +
+      `installed. ${installHint(pkg)}`);
   }
   try {
     require(`@tensorflow/${pkg}`);
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
-    throw new BackendError(`backend ${pkg} is unavailable: ${why}. It is an optional dependency; ` +
-      `install it on a machine that can download libtensorflow (npm install @tensorflow/${pkg}@${tf.version.tfjs}).`);
+    throw new BackendError(`backend ${pkg} is unavailable: ${why}. ${installHint(pkg)}`);
   }
   nativeLoaded = pkg;
-  if (!(await tf.setBackend('tensorflow'))) throw new BackendError(`backend ${pkg} loaded but failed to initialise`);
+  if (!(await tf.setBackend('tensorflow'))) {
+    throw new BackendError(`backend ${pkg} loaded but failed to initialise`);
+  }
+  registerTrainingKernels('tensorflow'); // the closed-form BN gradient, as on every other backend
   return { name: pkg, tfjsBackend: 'tensorflow', threads: os.cpus().length, tfjsVersion: tf.version.tfjs };
 }
 

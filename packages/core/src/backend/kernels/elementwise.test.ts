@@ -51,6 +51,17 @@ describe.each(TEST_BACKENDS)('max-pool gradient on %s', (backend) => {
   });
 });
 
+/** Flat index into `statsShape` of element `flat` of `shape` under NumPy broadcasting (size-1 axes repeat). */
+function broadcastIndex(flat: number, shape: number[], statsShape: number[]): number {
+  const stats = [...Array(shape.length - statsShape.length).fill(1), ...statsShape];
+  const coords = shape.map(() => 0);
+  for (let axis = shape.length - 1, rest = flat; axis >= 0; axis--) {
+    coords[axis] = rest % shape[axis];
+    rest = Math.floor(rest / shape[axis]);
+  }
+  return stats.reduce((index, size, axis) => index * size + (size === 1 ? 0 : coords[axis]), 0);
+}
+
 describe.each(TEST_BACKENDS)('batchNorm forward on %s', (backend) => {
   it.each([
     { statsShape: [6], withAffine: true },
@@ -73,7 +84,8 @@ describe.each(TEST_BACKENDS)('batchNorm forward on %s', (backend) => {
     });
     const want = new Float64Array(xv.length);
     for (let i = 0; i < xv.length; i++) {
-      const si = i % statsSize; // tfjs's rule for the stats' index
+      // cpu and wasm cycle through the stats (tfjs's rule); TensorFlow broadcasts them against x's shape.
+      const si = backend === 'tfjs-node' ? broadcastIndex(i, shape, statsShape) : i % statsSize;
       want[i] = ((xv[i] - m[si]) * (withAffine ? g[si] : 1)) / Math.sqrt(v[si] + eps) + (withAffine ? b[si] : 0);
     }
     expect(relativeError(y, want)).toBeLessThan(1e-5);
