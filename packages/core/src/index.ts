@@ -40,7 +40,7 @@ export { StaleStageError } from './experiment/stale';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
 export { experimentSpecs, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
 export { checkGrid, resultsBase, runGrid, type GridOptions } from './experiment/grid';
-export { reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE, type ReproduceRequest } from './experiment/cli';
+export { reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from './experiment/cli';
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { DATASETS, isDatasetName, resolveDataDir, type DatasetName } from '@rethink-prune/datasets';
+import { DATASETS, isDatasetName, resolveDataDir } from '@rethink-prune/datasets';
 import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { countSpec } from '../counting';
 import { loadTrainingData } from '../data/source';
@@ -9,10 +9,10 @@ import { loadModelDir, saveModelDir } from '../model-io';
 import { PROFILES, type Profile } from '../profiles';
 import { resultsMarkdown } from '../results';
 import { namedSpec } from '../spec';
-import { checkGrid, resultsBase, runGrid } from './grid';
+import { checkGrid, resultsBase, runGrid, type GridOptions } from './grid';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { pruneModel } from './prune-stage';
-import { STAGES, type StageName } from './run';
+import { STAGES } from './run';
 
 /** A mistake in the command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -78,18 +78,7 @@ function parse(argv: string[]) {
 }
 
 /** Everything a reproduce run needs, checked before the backend starts or any file is touched. */
-export interface ReproduceRequest {
-  profile: Profile;
-  dataset: DatasetName;
-  dataDir: string;
-  variants: string[];
-  seeds: number;
-  runDir: string;
-  stage?: StageName | 'report';
-  fresh: boolean;
-}
-
-export function reproduceRequest(method: MethodDefinition<any>, values: Values): ReproduceRequest {
+export function reproduceRequest(method: MethodDefinition<any>, values: Values): GridOptions {
   if (!Object.prototype.hasOwnProperty.call(PROFILES, values.profile!)) {
     throw new UsageError(`unknown profile '${values.profile}'; choose one of ${Object.keys(PROFILES).join(', ')}`);
   }
@@ -98,7 +87,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   if (!isDatasetName(dataset)) throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
   const seeds = Number(values.seeds);
   if (!/^\d+$/.test(values.seeds!) || seeds < 1) throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);
-  const stage = values.stage as ReproduceRequest['stage'];
+  const stage = values.stage as GridOptions['stage'];
   if (stage !== undefined && stage !== 'report' && !(STAGES as readonly string[]).includes(stage)) {
     throw new UsageError(`unknown stage '${stage}'; choose one of ${STAGES.join(', ')}, report`);
   }
