@@ -71,7 +71,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
   const cell = (runs: ResultRow[], ours: ResultColumn, paper: ResultColumn) => {
     const values = runs.map((r) => r[ours]).filter((v): v is number => typeof v === 'number');
     const measured = values.length === 0 ? '–'
-      : values.length === 1 ? fmt(values[0]) : `${mean(values).toFixed(2)} ± ${std(values).toFixed(2)}`;
+      : values.length === 1 ? values[0].toFixed(2) : `${mean(values).toFixed(2)} ± ${std(values).toFixed(2)}`;
     return `${measured} / ${fmt(runs[0][paper])}`;
   };
   const lines = experiments(rows).map((runs) => {
