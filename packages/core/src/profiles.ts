@@ -24,8 +24,9 @@ export interface Profile {
 export const PROFILES = {
   paper: { name: 'paper', epochs: 160, finetuneEpochs: 40, widthDivisor: 1, batchSize: 64,
     imagenet: { epochs: 90, finetuneEpochs: 20, batchSize: 256 } },
-  // LR 0.02: at the seed's 0.1 the ÷4 VGG-16's loss rises in epoch 2 on 1 500 images and it ends near chance on CIFAR.
-  quick: { name: 'quick', epochs: 4, finetuneEpochs: 1, widthDivisor: 4, batchSize: 64, lr: 0.02, trainLimit: 1500,
+  // LR 0.02: at the seed's 0.1 the ÷4 VGG-16's loss rises in epoch 2 and it ends near chance on CIFAR. 3 000 images:
+  // with 1 500 the ÷4 VGG-16 stops near 70% on Fashion-MNIST, with 3 000 it passes 75% (both in 4 epochs).
+  quick: { name: 'quick', epochs: 4, finetuneEpochs: 1, widthDivisor: 4, batchSize: 64, lr: 0.02, trainLimit: 3000,
     testLimit: 1000, imagenet: { epochs: 2, finetuneEpochs: 1, batchSize: 32 } },
   smoke: { name: 'smoke', epochs: 1, finetuneEpochs: 1, widthDivisor: 8, batchSize: 32, trainLimit: 96, testLimit: 64,
     imagenet: { epochs: 1, finetuneEpochs: 1, batchSize: 8 } },
