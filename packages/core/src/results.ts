@@ -8,24 +8,58 @@ import { stringify } from 'csv-stringify/sync';
  * time of the baseline that the variants of a model share; `train_seconds` is the variant's own stages.
  */
 export const RESULT_COLUMNS = [
-  'row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'backend', 'threads', 'seed',
-  'params', 'flops', 'pruned_params', 'pruned_flops', 'params_reduction_pct', 'flops_reduction_pct', 'sparsity_pct',
-  'acc_before_finetune', 'acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b',
-  'epochs_baseline', 'epochs_finetune', 'epochs_scratch_e', 'epochs_scratch_b',
-  'paper_acc_baseline', 'paper_acc_finetuned', 'paper_acc_scratch_e', 'paper_acc_scratch_b', 'paper_source',
-  'baseline_seconds', 'train_seconds',
+  'row_kind',
+  'method',
+  'model',
+  'dataset',
+  'variant',
+  'profile',
+  'backend',
+  'threads',
+  'seed',
+  'params',
+  'flops',
+  'pruned_params',
+  'pruned_flops',
+  'params_reduction_pct',
+  'flops_reduction_pct',
+  'sparsity_pct',
+  'acc_before_finetune',
+  'acc_baseline',
+  'acc_finetuned',
+  'acc_scratch_e',
+  'acc_scratch_b',
+  'epochs_baseline',
+  'epochs_finetune',
+  'epochs_scratch_e',
+  'epochs_scratch_b',
+  'paper_acc_baseline',
+  'paper_acc_finetuned',
+  'paper_acc_scratch_e',
+  'paper_acc_scratch_b',
+  'paper_source',
+  'baseline_seconds',
+  'train_seconds',
 ] as const;
 
 export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 export type ResultRow = Record<ResultColumn, string | number | null>;
 
 /** The columns that differ between seeds of one experiment and are summarised as mean and std. */
-const MEASURED: ResultColumn[] = ['acc_before_finetune', 'acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b',
-  'baseline_seconds', 'train_seconds'];
+const MEASURED: ResultColumn[] = [
+  'acc_before_finetune',
+  'acc_baseline',
+  'acc_finetuned',
+  'acc_scratch_e',
+  'acc_scratch_b',
+  'baseline_seconds',
+  'train_seconds',
+];
 
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 /** Sample standard deviation (n − 1), as numpy.std(ddof=1); 0 for a single value. */
-const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const std = (xs: number[]) =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Rows of the same (method, dataset, model, variant, profile), in first-seen order. */
@@ -40,46 +74,79 @@ function experiments(rows: ResultRow[]): ResultRow[][] {
 
 /** For each experiment run with several seeds, a `mean` and a `std` row of the measured columns. */
 export function summaryRows(rows: ResultRow[]): ResultRow[] {
-  return experiments(rows).filter((runs) => runs.length > 1).flatMap((runs) => {
-    const seeds = runs.map((r) => r.seed).join(' ');
-    return (['mean', 'std'] as const).map((kind) => {
-      const row: ResultRow = { ...runs[0], row_kind: kind, seed: seeds };
-      for (const c of MEASURED) {
-        const values = runs.map((r) => r[c]).filter((v): v is number => typeof v === 'number');
-        row[c] = values.length === runs.length ? round2(kind === 'mean' ? mean(values) : std(values)) : null;
-      }
-      return row;
+  return experiments(rows)
+    .filter((runs) => runs.length > 1)
+    .flatMap((runs) => {
+      const seeds = runs.map((r) => r.seed).join(' ');
+      return (['mean', 'std'] as const).map((kind) => {
+        const row: ResultRow = { ...runs[0], row_kind: kind, seed: seeds };
+        for (const c of MEASURED) {
+          const values = runs.map((r) => r[c]).filter((v): v is number => typeof v === 'number');
+          row[c] =
+            values.length === runs.length ? round2(kind === 'mean' ? mean(values) : std(values)) : null;
+        }
+        return row;
+      });
     });
-  });
 }
 
 /** The CSV of run rows followed by their summary rows. */
 export function resultsCsv(rows: ResultRow[]): string {
   const all = [...rows, ...summaryRows(rows)];
-  return stringify(all.map((r) => RESULT_COLUMNS.map((c) => r[c] ?? '')), { header: true, columns: [...RESULT_COLUMNS] });
+  return stringify(
+    all.map((r) => RESULT_COLUMNS.map((c) => r[c] ?? '')),
+    { header: true, columns: [...RESULT_COLUMNS] },
+  );
 }
 
 const fmt = (v: string | number | null | undefined, digits = 2) =>
-  v === null || v === undefined || v === '' ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : v;
+  v === null || v === undefined || v === ''
+    ? '–'
+    : typeof v === 'number'
+      ? Number.isInteger(v)
+        ? String(v)
+        : v.toFixed(digits)
+      : v;
 
 /**
  * A Markdown table of the accuracy columns, ours beside the paper's ("ours / paper"); one line per experiment,
  * ours as mean ± std (sample std) where several seeds ran.
  */
 export function resultsMarkdown(rows: ResultRow[]): string {
-  const head = ['model', 'variant', 'profile', 'seeds', 'FLOPs ↓%', 'baseline', 'fine-tuned', 'Scratch-E', 'Scratch-B'];
+  const head = [
+    'model',
+    'variant',
+    'profile',
+    'seeds',
+    'FLOPs ↓%',
+    'baseline',
+    'fine-tuned',
+    'Scratch-E',
+    'Scratch-B',
+  ];
   const cell = (runs: ResultRow[], ours: ResultColumn, paper: ResultColumn) => {
     const values = runs.map((r) => r[ours]).filter((v): v is number => typeof v === 'number');
-    const measured = values.length === 0 ? '–'
-      : values.length === 1 ? values[0].toFixed(2) : `${mean(values).toFixed(2)} ± ${std(values).toFixed(2)}`;
+    const measured =
+      values.length === 0
+        ? '–'
+        : values.length === 1
+          ? values[0].toFixed(2)
+          : `${mean(values).toFixed(2)} ± ${std(values).toFixed(2)}`;
     return `${measured} / ${fmt(runs[0][paper])}`;
   };
   const lines = experiments(rows).map((runs) => {
     const r = runs[0];
-    return [`${r.model} (${r.dataset})`, String(r.variant), String(r.profile), runs.map((x) => x.seed).join(', '),
-      fmt(r.flops_reduction_pct, 1), cell(runs, 'acc_baseline', 'paper_acc_baseline'),
-      cell(runs, 'acc_finetuned', 'paper_acc_finetuned'), cell(runs, 'acc_scratch_e', 'paper_acc_scratch_e'),
-      cell(runs, 'acc_scratch_b', 'paper_acc_scratch_b')];
+    return [
+      `${r.model} (${r.dataset})`,
+      String(r.variant),
+      String(r.profile),
+      runs.map((x) => x.seed).join(', '),
+      fmt(r.flops_reduction_pct, 1),
+      cell(runs, 'acc_baseline', 'paper_acc_baseline'),
+      cell(runs, 'acc_finetuned', 'paper_acc_finetuned'),
+      cell(runs, 'acc_scratch_e', 'paper_acc_scratch_e'),
+      cell(runs, 'acc_scratch_b', 'paper_acc_scratch_b'),
+    ];
   });
   return [head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
 }

@@ -1,12 +1,20 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend, PROFILES, runExperiment, shutdownBackend, type ExperimentData } from '@rethink-prune/core';
+import {
+  initBackend,
+  PROFILES,
+  runExperiment,
+  shutdownBackend,
+  type ExperimentData,
+} from '@rethink-prune/core';
 import { DATASETS, type ImageSet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { l1Method } from './method';
 
-beforeAll(async () => { await initBackend('wasm'); });
+beforeAll(async () => {
+  await initBackend('wasm');
+});
 afterAll(() => shutdownBackend());
 
 /** An easy 10-class set of 32×32 grey images: class c is a bright 8×8 square at its own place, on faint noise. */
@@ -14,7 +22,7 @@ function squares(count: number, seed: number): ImageSet {
   const images = new Uint8Array(count * 32 * 32);
   const labels = new Uint8Array(count);
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < count; i++) {
     const label = i % 10;
     labels[i] = label;
@@ -30,7 +38,11 @@ function squares(count: number, seed: number): ImageSet {
 
 describe('the L1 experiment end to end on an easy set', () => {
   it('fine-tunes from the pruned weights: their accuracy before fine-tuning is well above chance', async () => {
-    const data: ExperimentData = { train: squares(640, 1), test: squares(200, 2), info: { ...DATASETS.mnist, name: 'mnist' } };
+    const data: ExperimentData = {
+      train: squares(640, 1),
+      test: squares(200, 2),
+      info: { ...DATASETS.mnist, name: 'mnist' },
+    };
     const profile = { ...PROFILES.smoke, epochs: 3, trainLimit: 640, testLimit: 200 };
     const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-e2e-'));
     // ResNet-56-A removes a tenth of a few blocks' inner channels: the pruned net still works before fine-tuning.
@@ -41,13 +53,19 @@ describe('the L1 experiment end to end on an easy set', () => {
     expect(prune.accuracyBeforeFineTune).toBe(row.acc_before_finetune);
     expect(prune.accuracyBeforeFineTune).toBeGreaterThan(40); // chance is 10%
     // Fine-tuning starts where the pruned model is: its first epoch's training loss is far below chance's ln 10.
-    const firstEpoch = JSON.parse(fs.readFileSync(path.join(variantDir, 'finetune', 'metrics.jsonl'), 'utf8').split('\n')[0]);
+    const firstEpoch = JSON.parse(
+      fs.readFileSync(path.join(variantDir, 'finetune', 'metrics.jsonl'), 'utf8').split('\n')[0],
+    );
     expect(firstEpoch.trainLoss).toBeLessThan(1.5);
     expect([row.epochs_baseline, row.epochs_scratch_e, row.epochs_finetune]).toEqual([3, 3, 1]);
   });
 
   it('trains Scratch-B for int(E × FLOPs(full) / FLOPs(pruned)) epochs, as main_B.py', async () => {
-    const data: ExperimentData = { train: squares(64, 3), test: squares(20, 4), info: { ...DATASETS.mnist, name: 'mnist' } };
+    const data: ExperimentData = {
+      train: squares(64, 3),
+      test: squares(20, 4),
+      info: { ...DATASETS.mnist, name: 'mnist' },
+    };
     const profile = { ...PROFILES.smoke, epochs: 3, trainLimit: 64, testLimit: 20 };
     const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-scratch-b-'));
     const row = (await runExperiment(l1Method, 'vgg16-A', { profile, seed: 0, data, runRoot }))!;

@@ -19,8 +19,13 @@ export const l1Method: MethodDefinition<L1Variant> = {
   // quick runs VGG-16-A alone: the ÷4 ResNet-56 costs as much per image on a CPU and would push the README's main
   // command past 10 minutes (`--models vgg16-A,resnet56-B` adds it).
   defaultVariants: (profile, dataset) =>
-    dataset === 'imagenet' ? IMAGENET_VARIANTS : profile.name === 'paper' ? CIFAR_VARIANTS
-      : profile.name === 'quick' ? ['vgg16-A'] : ['vgg16-A', 'resnet56-B'],
+    dataset === 'imagenet'
+      ? IMAGENET_VARIANTS
+      : profile.name === 'paper'
+        ? CIFAR_VARIANTS
+        : profile.name === 'quick'
+          ? ['vgg16-A']
+          : ['vgg16-A', 'resnet56-B'],
   pruner: {
     kind: 'structured',
     version: 'l1-norm 2',

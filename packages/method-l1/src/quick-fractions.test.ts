@@ -1,23 +1,38 @@
 import {
-  buildModel, channelGroups, countSpec, pruneModel, type ResNetSpec, initBackend, namedSpec, narrowSpec, PROFILES, scaleTargets, shutdownBackend, withWidths, type ArchSpec,
+  buildModel,
+  channelGroups,
+  countSpec,
+  pruneModel,
+  type ResNetSpec,
+  initBackend,
+  namedSpec,
+  narrowSpec,
+  PROFILES,
+  scaleTargets,
+  shutdownBackend,
+  withWidths,
+  type ArchSpec,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR_VARIANTS, IMAGENET_VARIANTS, l1Method } from './method';
 import { l1Variant, targetWidths } from './variants';
 
-beforeAll(async () => { await initBackend('cpu'); });
+beforeAll(async () => {
+  await initBackend('cpu');
+});
 afterAll(() => shutdownBackend());
 
-const reduction = (full: ArchSpec, pruned: ArchSpec) => 100 * (1 - countSpec(pruned).flops / countSpec(full).flops);
+const reduction = (full: ArchSpec, pruned: ArchSpec) =>
+  100 * (1 - countSpec(pruned).flops / countSpec(full).flops);
 
-describe('quick variants prune the same fraction as the paper\'s', () => {
+describe("quick variants prune the same fraction as the paper's", () => {
   it('ResNet-56-B at full width removes 27.5% of the FLOPs (Li et al., Table 1: 27.6%)', () => {
     const full = namedSpec('resnet56');
     const pruned = withWidths(full, targetWidths(full, l1Variant('resnet56-B')));
     expect(reduction(full, pruned)).toBeCloseTo(27.5, 0);
   });
 
-  it.each(CIFAR_VARIANTS)('%s: the quick (÷4) copy\'s FLOPs cut is within 2 points of full width', (name) => {
+  it.each(CIFAR_VARIANTS)("%s: the quick (÷4) copy's FLOPs cut is within 2 points of full width", (name) => {
     const variant = l1Variant(name);
     const full = namedSpec(variant.base, 'cifar10');
     const fullTargets = targetWidths(full, variant);
@@ -44,7 +59,7 @@ describe('quick ImageNet variants keep the same share of channels', () => {
 });
 
 describe('prune-l1 prune on a model trained by the quick profile', () => {
-  it('ResNet-56-B on a ÷4 ResNet-56 keeps the seed\'s fractions, rounded over the running total', () => {
+  it("ResNet-56-B on a ÷4 ResNet-56 keeps the seed's fractions, rounded over the running total", () => {
     const quick = narrowSpec(namedSpec('resnet56'), 4);
     const model = buildModel(quick, 0);
     const pruned = pruneModel(l1Method, 'resnet56-B', model, quick, namedSpec('resnet56'));
@@ -52,9 +67,7 @@ describe('prune-l1 prune on a model trained by the quick profile', () => {
     // (skips 20, 34 keep 8), stage 3 keeps 57/64 of 16 = 14.25 (skips 38, 54 keep 16); each block takes
     // round(running exact total) − what earlier blocks took.
     expect((pruned.spec as ResNetSpec).cfg).toEqual([
-      2, 1, 2, 1, 2, 1, 2, 4, 4,
-      8, 5, 6, 5, 6, 5, 6, 8, 5,
-      16, 14, 15, 14, 14, 14, 15, 14, 16,
+      2, 1, 2, 1, 2, 1, 2, 4, 4, 8, 5, 6, 5, 6, 5, 6, 8, 5, 16, 14, 15, 14, 14, 14, 15, 14, 16,
     ]);
     model.dispose();
     pruned.model.dispose();
@@ -63,7 +76,9 @@ describe('prune-l1 prune on a model trained by the quick profile', () => {
   it('refuses a model of another architecture', () => {
     const spec = namedSpec('resnet20');
     const model = buildModel(spec, 0);
-    expect(() => pruneModel(l1Method, 'resnet56-B', model, spec, namedSpec('resnet56'))).toThrow(/variant expects a resnet56 spec|not a copy/);
+    expect(() => pruneModel(l1Method, 'resnet56-B', model, spec, namedSpec('resnet56'))).toThrow(
+      /variant expects a resnet56 spec|not a copy/,
+    );
     model.dispose();
   });
 });

@@ -1,13 +1,19 @@
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
-import { nativeConvUnavailableReason } from '../backend/kernels/native-conv';
+import { NATIVE_ENV, nativeConvUnavailableReason } from '../backend/kernels/native-conv';
 import { buildVgg, VGG_CFGS, type VggSpec } from '../models/vgg';
+import {
+  BENCH_PATH_NAMES, BENCH_PATHS, BENCH_USAGE, BenchPathError, installedParts, parseBenchArgs,
+  pathUnavailableReason, type BenchArgs, type BenchPathName,
+} from './bench-paths';
 import { loaderBench } from './loader-bench';
 
 /**
- * `nx run core:bench`: training and inference throughput of the active backend on CIFAR VGGs.
- * GFLOP/s counts 2 FLOPs per multiply-add of the convs and linears only; a training step is counted as
- * 3× the forward pass minus the first conv's (its input needs no gradient).
+ * `nx run core:bench`: training and inference throughput on CIFAR VGGs for each CPU path (bench-paths.ts),
+ * one child process per path, then the loader. GFLOP/s counts 2 FLOPs per multiply-add of the convs and
+ * linears only; a training step is counted as 3× the forward pass minus the first conv's (its input needs no
+ * gradient).
  */
 const BATCH = 64;
 
@@ -15,87 +21,150 @@ function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number
   let total = 0;
   let firstConv = -1;
   for (const layer of model.layers) {
-    const out = layer.outputShape as number[];
-    const w = layer.getWeights()[0];
+    const outputShape = layer.outputShape as number[];
+    const kernel = layer.getWeights()[0];
     if (layer.getClassName() === 'Conv2D') {
-      const f = 2 * w.size * out[1] * out[2];
-      if (firstConv < 0) firstConv = f;
-      total += f;
+      const convFlops = 2 * kernel.size * outputShape[1] * outputShape[2];
+      if (firstConv < 0) firstConv = convFlops;
+      total += convFlops;
     } else if (layer.getClassName() === 'Dense') {
-      total += 2 * w.size;
+      total += 2 * kernel.size;
     }
   }
   return { total, firstConv: Math.max(firstConv, 0) };
 }
 
-async function measure(label: string, spec: VggSpec, mode: 'train' | 'infer', seconds: number): Promise<string> {
+/** A model on one random batch, with its training and inference steps; `dispose` frees them all. */
+function benchModel(spec: VggSpec) {
   const model = buildVgg(spec, 1);
-  const { total, firstConv } = forwardFlops(model);
-  const flopsPerImage = mode === 'train' ? 3 * total - firstConv : total;
   const optimizer = tf.train.momentum(0.01, 0.9);
-  const x = tf.randomNormal([BATCH, 32, 32, 3]);
-  const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const step = () => tf.tidy(() => {
-    if (mode === 'infer') return (model.predict(x) as tf.Tensor).dataSync();
-    const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
-    return loss!.dataSync();
-  });
-  step();
-  step(); // warm-up: operator creation and heap growth
-  const times: number[] = [];
-  const start = Date.now();
-  while (times.length < 3 || (Date.now() - start) / 1000 < seconds) {
-    const t = process.hrtime.bigint();
-    step();
-    times.push(Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  tf.dispose([x, y]);
-  model.dispose();
-  optimizer.dispose();
-  const imgs = BATCH / median;
-  return `${label} ${mode} batch${BATCH}: ${imgs.toFixed(1)} img/s, ${((imgs * flopsPerImage) / 1e9).toFixed(1)} GFLOP/s`;
+  const images = tf.randomNormal([BATCH, 32, 32, 3]);
+  const labels = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
+  const lossOf = () =>
+    tf.losses.softmaxCrossEntropy(labels, model.apply(images, { training: true }) as tf.Tensor) as tf.Scalar;
+  return {
+    model,
+    train: () => tf.tidy(() => optimizer.minimize(lossOf, true)!.dataSync()),
+    infer: () => tf.tidy(() => (model.predict(images) as tf.Tensor).dataSync()),
+    dispose: () => {
+      tf.dispose([images, labels]);
+      model.dispose();
+      optimizer.dispose();
+    },
+  };
 }
 
-async function profileTrainingStep(spec: VggSpec): Promise<string> {
-  const model = buildVgg(spec, 1);
-  const optimizer = tf.train.momentum(0.01, 0.9);
-  const x = tf.randomNormal([BATCH, 32, 32, 3]);
-  const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const step = () => tf.tidy(() => optimizer.minimize(
-    () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!.dataSync());
+async function measure(
+  label: string, spec: VggSpec, mode: 'train' | 'infer', path: BenchPathName, seconds: number,
+): Promise<string> {
+  const bench = benchModel(spec);
+  const { total, firstConv } = forwardFlops(bench.model);
+  const flopsPerImage = mode === 'train' ? 3 * total - firstConv : total;
+  const step = bench[mode];
   step();
-  const info = await tf.profile(() => { step(); });
-  const byKernel = new Map<string, number>();
-  for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
-  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  tf.dispose([x, y]);
-  model.dispose();
-  return [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)
-    .map(([name, ms]) => `  ${name.padEnd(24)} ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / total).toFixed(1)}%`).join('\n');
+  step(); // warm-up: operator creation and heap growth
+  const stepSeconds: number[] = [];
+  const start = Date.now();
+  while (stepSeconds.length < 3 || (Date.now() - start) / 1000 < seconds) {
+    const stepStart = process.hrtime.bigint();
+    step();
+    stepSeconds.push(Number(process.hrtime.bigint() - stepStart) / 1e9);
+  }
+  bench.dispose();
+  stepSeconds.sort((first, second) => first - second);
+  const imagesPerSecond = BATCH / stepSeconds[Math.floor(stepSeconds.length / 2)];
+  const gflops = (imagesPerSecond * flopsPerImage) / 1e9;
+  return `${label} ${mode} batch${BATCH} [${path}]: ${imagesPerSecond.toFixed(1)} img/s, ` +
+    `${gflops.toFixed(1)} GFLOP/s`;
+}
+
+const percent = (part: number, whole: number) => ((100 * part) / whole).toFixed(1);
+
+/** The ten kernels a training step spends most time in, one line each. */
+async function profileTrainingStep(spec: VggSpec): Promise<string> {
+  const bench = benchModel(spec);
+  bench.train();
+  const profile = await tf.profile(() => { bench.train(); });
+  bench.dispose();
+  const msByKernel = new Map<string, number>();
+  for (const kernel of profile.kernels) {
+    msByKernel.set(kernel.name, (msByKernel.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
+  }
+  const totalMs = [...msByKernel.values()].reduce((sum, ms) => sum + ms, 0);
+  return [...msByKernel.entries()].sort((first, second) => second[1] - first[1]).slice(0, 10)
+    .map(([name, ms]) => `  ${name.padEnd(24)} ${ms.toFixed(0).padStart(6)} ms  ${percent(ms, totalMs)}%`)
+    .join('\n');
+}
+
+/** Peak resident memory of this process so far, in MB (10^6 bytes); Node reports kilobytes. */
+function peakRssMb(): number {
+  return (process.resourceUsage().maxRSS * 1024) / 1e6;
+}
+
+/** The child: measures one path in this process and prints its lines and its peak RSS on stdout. */
+async function benchOnePath(pathName: BenchPathName, args: BenchArgs): Promise<void> {
+  const path = BENCH_PATHS[pathName];
+  // Read when the wasm kernels register, so it must be settled before initBackend.
+  if (path.nativeConv) delete process.env[NATIVE_ENV];
+  else process.env[NATIVE_ENV] = '0';
+  const info = await initBackend(path.backend);
+  if (path.nativeConv && !info.nativeConv) {
+    const why = nativeConvUnavailableReason();
+    throw new BenchPathError(`--path=${pathName}: native convolutions are not in use (${why}); ` +
+      'rebuild them with npx nx run core:build-native');
+  }
+  process.stderr.write(`[${pathName}] backend ${info.name} (${info.threads} threads), ` +
+    `tfjs ${info.tfjsVersion}, convolutions: ${info.nativeConv ?? `${info.name}'s own`}\n`);
+  const vgg16: VggSpec = { arch: 'vgg', dataset: 'cifar10', cfg: VGG_CFGS[16], classifier: 'linear' };
+  const small: VggSpec = { ...vgg16, cfg: [64, 'M', 128, 'M', 256, 'M'] };
+  // VGG-16 training first: it sets the peak RSS, the figure to compare with PyTorch's.
+  for (const [label, spec] of [['vgg16-cifar', vgg16], ['vgg-small-cifar', small]] as const) {
+    for (const mode of ['train', 'infer'] as const) {
+      console.log(await measure(label, spec, mode, pathName, args.seconds));
+    }
+  }
+  console.log(`peak RSS [${pathName}]: ${peakRssMb().toFixed(0)} MB`);
+  if (args.profile) {
+    console.log(`where a vgg16-cifar training step spends its time [${pathName}] (tf.profile):\n` +
+      `${await profileTrainingStep(vgg16)}`);
+  }
+}
+
+/** The parent: one child process per path, one after the other so they never share the cores. */
+function benchEveryPath(args: BenchArgs, forwarded: string[]): void {
+  const installed = installedParts();
+  const chosen = args.paths ?? [...BENCH_PATH_NAMES];
+  for (const pathName of chosen) {
+    const missing = pathUnavailableReason(pathName, installed);
+    if (missing) {
+      process.stderr.write(`[${pathName}] not measured: ${missing}\n`);
+      if (args.paths) process.exitCode = 1; // named on the command line, so its absence is a failure
+      continue;
+    }
+    const childArgs = [__filename, `--path=${pathName}`, ...forwarded];
+    const child = spawnSync(process.execPath, childArgs, { stdio: 'inherit' });
+    if (child.status !== 0) {
+      process.stderr.write(`[${pathName}] failed (exit ${child.status ?? child.signal})\n`);
+      process.exitCode = 1;
+    }
+  }
+  console.log(loaderBench(Math.min(args.seconds, 5)));
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const backendArg = args.find((a) => a.startsWith('--backend='))?.split('=')[1];
-  const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 8);
-  const info = await initBackend(backendArg);
-  process.stderr.write(`backend ${info.name} (${info.threads} threads), tfjs ${info.tfjsVersion}, convolutions: ` +
-    `${info.nativeConv ?? `${info.name}'s own (native oneDNN: ${nativeConvUnavailableReason() ?? 'n/a'})`}\n`);
-  const vgg16: VggSpec = { arch: 'vgg', dataset: 'cifar10', cfg: VGG_CFGS[16], classifier: 'linear' };
-  const small: VggSpec = { arch: 'vgg', dataset: 'cifar10', cfg: [64, 'M', 128, 'M', 256, 'M'], classifier: 'linear' };
-  for (const [label, spec] of [['vgg16-cifar', vgg16], ['vgg-small-cifar', small]] as const) {
-    for (const mode of ['train', 'infer'] as const) console.log(await measure(label, spec, mode, seconds));
+  const argv = process.argv.slice(2);
+  const args = parseBenchArgs(argv);
+  if (args.help) {
+    console.log(BENCH_USAGE);
+    return;
   }
-  console.log(loaderBench(Math.min(seconds, 5)));
-  if (args.includes('--profile')) console.log(`where a vgg16-cifar training step spends its time (tf.profile):\n${await profileTrainingStep(vgg16)}`);
+  if (args.childPath) return benchOnePath(args.childPath, args);
+  benchEveryPath(args, argv.filter((arg) => !arg.startsWith('--paths=')));
 }
 
 main()
-  .catch((e) => {
-    console.error(e instanceof Error ? e.message : e);
+  .catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;
   })
   .finally(() => shutdownBackend());

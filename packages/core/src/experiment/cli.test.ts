@@ -12,21 +12,43 @@ import { NothingPrunedError, pruneModel } from './prune-stage';
 
 /** Keeps the first `keep` share of every prunable group; `keep: 1` removes nothing. */
 const firstChannels = (keep: number): MethodDefinition<{ base: string }> => ({
-  name: 'first-channels', command: 'prune-first', title: 'keeps the first channels', variants: { 'vgg11-x': { base: 'vgg11' } },
-  defaultVariants: () => ['vgg11-x'], reference: [],
+  name: 'first-channels',
+  command: 'prune-first',
+  title: 'keeps the first channels',
+  variants: { 'vgg11-x': { base: 'vgg11' } },
+  defaultVariants: () => ['vgg11-x'],
+  reference: [],
   pruner: {
-    kind: 'structured', version: '1',
-    keepSets: ({ spec }) => Object.fromEntries(channelGroups(spec).filter((g) => g.specIndex >= 0)
-      .map((g) => [g.id, Array.from({ length: Math.ceil(g.size * keep) }, (_, c) => c)])),
+    kind: 'structured',
+    version: '1',
+    keepSets: ({ spec }) =>
+      Object.fromEntries(
+        channelGroups(spec)
+          .filter((g) => g.specIndex >= 0)
+          .map((g) => [g.id, Array.from({ length: Math.ceil(g.size * keep) }, (_, c) => c)]),
+      ),
   },
 });
 
 /** Collects what the CLI prints; `restore()` puts the streams back. */
 function capture(): { err: () => string; out: () => string; restore: () => void } {
   const printed = { err: '', out: '' };
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((text) => { printed.err += String(text); return true; });
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { printed.out += String(text); return true; });
-  return { err: () => printed.err, out: () => printed.out, restore: () => { err.mockRestore(); out.mockRestore(); } };
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((text) => {
+    printed.err += String(text);
+    return true;
+  });
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((text) => {
+    printed.out += String(text);
+    return true;
+  });
+  return {
+    err: () => printed.err,
+    out: () => printed.out,
+    restore: () => {
+      err.mockRestore();
+      out.mockRestore();
+    },
+  };
 }
 
 describe('the shared method CLI', () => {
@@ -41,7 +63,10 @@ describe('the shared method CLI', () => {
     [['reproduce', '--backend', 'tpu'], /unknown backend 'tpu'/],
     [['reproduce', '--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['prune', '--model', 'x'], /prune needs --model <dir>, --variant <name> and --out <dir>/],
-    [['prune', '--model', '/no/such/dir', '--variant', 'vgg11-x', '--out', '/tmp/o'], /--model \/no\/such\/dir: no such directory/],
+    [
+      ['prune', '--model', '/no/such/dir', '--variant', 'vgg11-x', '--out', '/tmp/o'],
+      /--model \/no\/such\/dir: no such directory/,
+    ],
     [['polish'], /unknown command 'polish'/],
   ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
     const io = capture();
@@ -58,12 +83,15 @@ describe('the shared method CLI', () => {
     const code = await runMethodCli(firstChannels(0.5), ['--help']);
     io.restore();
     expect(code).toBe(0);
-    for (const word of ['reproduce', 'prune --model', 'variants', '--seeds N', '--fresh', '--stage']) expect(io.out()).toContain(word);
+    for (const word of ['reproduce', 'prune --model', 'variants', '--seeds N', '--fresh', '--stage'])
+      expect(io.out()).toContain(word);
   });
 });
 
 describe('pruning a trained model directory', () => {
-  beforeAll(async () => { await initBackend('cpu'); });
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
   afterAll(() => shutdownBackend());
 
   it('prunes through the CLI and refuses a prune that removes nothing', async () => {
@@ -72,8 +100,17 @@ describe('pruning a trained model directory', () => {
     const model = buildModel(spec, 1);
     await saveModelDir(path.join(dir, 'trained'), model, spec);
     const io = capture();
-    const code = await runMethodCli(firstChannels(0.5), ['prune', '--model', path.join(dir, 'trained'), '--variant', 'vgg11-x',
-      '--out', path.join(dir, 'pruned'), '--backend', 'cpu']);
+    const code = await runMethodCli(firstChannels(0.5), [
+      'prune',
+      '--model',
+      path.join(dir, 'trained'),
+      '--variant',
+      'vgg11-x',
+      '--out',
+      path.join(dir, 'pruned'),
+      '--backend',
+      'cpu',
+    ]);
     io.restore();
     expect(code).toBe(0);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'pruned', 'spec.json'), 'utf8')).cfg[0]).toBe(32);

@@ -28,15 +28,24 @@ export const USAGE_EXIT_CODE = 2;
 const BACKEND_NAMES = ['auto', ...BACKEND_ORDER];
 
 const OPTIONS = {
-  help: { type: 'boolean', short: 'h' }, profile: { type: 'string', default: 'quick' },
-  dataset: { type: 'string', default: 'fashion-mnist' }, 'data-dir': { type: 'string' }, models: { type: 'string' },
-  seeds: { type: 'string', default: '1' }, 'run-dir': { type: 'string' }, stage: { type: 'string' },
-  backend: { type: 'string' }, fresh: { type: 'boolean', default: false },
-  model: { type: 'string' }, variant: { type: 'string' }, out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  profile: { type: 'string', default: 'quick' },
+  dataset: { type: 'string', default: 'fashion-mnist' },
+  'data-dir': { type: 'string' },
+  models: { type: 'string' },
+  seeds: { type: 'string', default: '1' },
+  'run-dir': { type: 'string' },
+  stage: { type: 'string' },
+  backend: { type: 'string' },
+  fresh: { type: 'boolean', default: false },
+  model: { type: 'string' },
+  variant: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 /** runs/method-l1 for `prune-l1`: the package's folder name, from its command. */
-const defaultRunDir = (method: MethodDefinition<any>) => path.join('runs', method.command.replace(/^prune-/, 'method-'));
+const defaultRunDir = (method: MethodDefinition<any>) =>
+  path.join('runs', method.command.replace(/^prune-/, 'method-'));
 
 function help(method: MethodDefinition<any>): string {
   const c = method.command;
@@ -80,18 +89,27 @@ function parse(argv: string[]) {
 /** Everything a reproduce run needs, checked before the backend starts or any file is touched. */
 export function reproduceRequest(method: MethodDefinition<any>, values: Values): GridOptions {
   if (!Object.prototype.hasOwnProperty.call(PROFILES, values.profile!)) {
-    throw new UsageError(`unknown profile '${values.profile}'; choose one of ${Object.keys(PROFILES).join(', ')}`);
+    throw new UsageError(
+      `unknown profile '${values.profile}'; choose one of ${Object.keys(PROFILES).join(', ')}`,
+    );
   }
   const profile: Profile = PROFILES[values.profile as keyof typeof PROFILES];
   const dataset = values.dataset!;
-  if (!isDatasetName(dataset)) throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
+  if (!isDatasetName(dataset))
+    throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
   const seeds = Number(values.seeds);
-  if (!/^\d+$/.test(values.seeds!) || seeds < 1) throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);
+  if (!/^\d+$/.test(values.seeds!) || seeds < 1)
+    throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);
   const stage = values.stage as GridOptions['stage'];
   if (stage !== undefined && stage !== 'report' && !(STAGES as readonly string[]).includes(stage)) {
     throw new UsageError(`unknown stage '${stage}'; choose one of ${STAGES.join(', ')}, report`);
   }
-  const variants = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : method.defaultVariants(profile, dataset);
+  const variants = values.models
+    ? values.models
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean)
+    : method.defaultVariants(profile, dataset);
   if (variants.length === 0) throw new UsageError('--models names no variant');
   try {
     checkGrid(method, { variants, dataset, profile });
@@ -99,8 +117,18 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     throw new UsageError((e as Error).message);
   }
   const runDir = values['run-dir'] ?? defaultRunDir(method);
-  if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
-  return { profile, dataset, dataDir: resolveDataDir(values['data-dir']), variants, seeds, runDir, stage, fresh: values.fresh ?? false };
+  if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory())
+    throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
+  return {
+    profile,
+    dataset,
+    dataDir: resolveDataDir(values['data-dir']),
+    variants,
+    seeds,
+    runDir,
+    stage,
+    fresh: values.fresh ?? false,
+  };
 }
 
 function checkBackend(name: string | undefined): void {
@@ -123,22 +151,30 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
   const started = Date.now();
   const rows = await runGrid(method, request, data);
   if (rows.length === 0) return;
-  const paperSources = [...new Set(rows.map((r) => String(r.paper_source ?? '').split(':')[0]).filter(Boolean))];
-  process.stdout.write(`\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are from ${paperSources.join(', ') || 'no table'}` +
-    `${request.dataset === 'cifar10' || request.dataset === 'imagenet' ? '' : `, on its own dataset, not ${request.dataset}`})\n`);
-  process.stdout.write(`results: ${resultsBase(request)}.csv; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
-    '(finished stages are reused)\n');
+  const paperSources = [
+    ...new Set(rows.map((r) => String(r.paper_source ?? '').split(':')[0]).filter(Boolean)),
+  ];
+  process.stdout.write(
+    `\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are from ${paperSources.join(', ') || 'no table'}` +
+      `${request.dataset === 'cifar10' || request.dataset === 'imagenet' ? '' : `, on its own dataset, not ${request.dataset}`})\n`,
+  );
+  process.stdout.write(
+    `results: ${resultsBase(request)}.csv; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
+      '(finished stages are reused)\n',
+  );
 }
 
 async function pruneCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
-  if (!values.model || !values.variant || !values.out) throw new UsageError('prune needs --model <dir>, --variant <name> and --out <dir>');
+  if (!values.model || !values.variant || !values.out)
+    throw new UsageError('prune needs --model <dir>, --variant <name> and --out <dir>');
   try {
     methodVariant(method, values.variant);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
-  if (path.resolve(values.out) === path.resolve(values.model)) throw new UsageError('--out must differ from --model (the trained model is kept)');
+  if (path.resolve(values.out) === path.resolve(values.model))
+    throw new UsageError('--out must differ from --model (the trained model is kept)');
   checkBackend(values.backend);
   await startBackend(method, values.backend);
   const { model, spec } = await loadModelDir(values.model);
@@ -146,14 +182,18 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
   const pruned = pruneModel(method, values.variant, model, spec, namedSpec(variant.base, spec.dataset));
   await saveModelDir(values.out, pruned.model, pruned.spec, pruned.masks);
   const [before, after] = [countSpec(spec), countSpec(pruned.spec)];
-  const sparsity = pruned.sparsity === undefined ? '' : `, ${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
-  process.stdout.write(`${values.variant}: params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}` +
-    `${sparsity}; saved to ${values.out}\n`);
+  const sparsity =
+    pruned.sparsity === undefined ? '' : `, ${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
+  process.stdout.write(
+    `${values.variant}: params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}` +
+      `${sparsity}; saved to ${values.out}\n`,
+  );
 }
 
 function variantsCommand(method: MethodDefinition<any>): void {
-  const defaults = (Object.keys(PROFILES) as Array<keyof typeof PROFILES>)
-    .map((p) => `${p}: ${method.defaultVariants(PROFILES[p], 'cifar10').join(', ')}`);
+  const defaults = (Object.keys(PROFILES) as Array<keyof typeof PROFILES>).map(
+    (p) => `${p}: ${method.defaultVariants(PROFILES[p], 'cifar10').join(', ')}`,
+  );
   for (const [name, v] of Object.entries(method.variants)) {
     process.stdout.write(`${name.padEnd(16)} base ${(v as MethodVariant).base}\n`);
   }
@@ -177,7 +217,9 @@ export async function runMethodCli(method: MethodDefinition<any>, argv: string[]
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;
-    process.stderr.write(`${method.command}: ${(e as Error).message}\n${usage ? `Run '${method.command} --help' for usage.\n` : ''}`);
+    process.stderr.write(
+      `${method.command}: ${(e as Error).message}\n${usage ? `Run '${method.command} --help' for usage.\n` : ''}`,
+    );
     return usage ? USAGE_EXIT_CODE : 1;
   } finally {
     shutdownBackend();

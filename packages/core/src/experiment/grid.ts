@@ -26,7 +26,10 @@ export const resultsBase = (o: Pick<GridOptions, 'runDir' | 'profile' | 'dataset
   path.join(o.runDir, o.profile.name, `results-${o.dataset}`);
 
 /** Checks every variant name and its pairing with the dataset, before any data is read or any work starts. */
-export function checkGrid<V extends MethodVariant>(method: MethodDefinition<V>, o: Pick<GridOptions, 'variants' | 'dataset' | 'profile'>): void {
+export function checkGrid<V extends MethodVariant>(
+  method: MethodDefinition<V>,
+  o: Pick<GridOptions, 'variants' | 'dataset' | 'profile'>,
+): void {
   for (const name of o.variants) experimentSpecs(methodVariant(method, name), name, o.dataset, o.profile);
 }
 
@@ -34,15 +37,23 @@ export function checkGrid<V extends MethodVariant>(method: MethodDefinition<V>, 
  * The method's grid: every variant for every seed; returns the rows (none when one stage was asked for). The data
  * is read from `dataDir` unless given.
  */
-export async function runGrid<V extends MethodVariant>(method: MethodDefinition<V>, o: GridOptions,
-  data = loadTrainingData(o.dataset, o.dataDir)): Promise<ResultRow[]> {
+export async function runGrid<V extends MethodVariant>(
+  method: MethodDefinition<V>,
+  o: GridOptions,
+  data = loadTrainingData(o.dataset, o.dataDir),
+): Promise<ResultRow[]> {
   checkGrid(method, o);
   const only = o.stage === 'report' ? undefined : o.stage;
   const rows: ResultRow[] = [];
   for (let seed = 0; seed < o.seeds; seed++) {
     for (const variant of o.variants) {
       const row = await runExperiment(method, variant, {
-        profile: o.profile, seed, data, runRoot: path.join(o.runDir, o.profile.name), only, fresh: o.fresh,
+        profile: o.profile,
+        seed,
+        data,
+        runRoot: path.join(o.runDir, o.profile.name),
+        only,
+        fresh: o.fresh,
       });
       if (row) rows.push(row);
     }

@@ -36,9 +36,11 @@ export interface PruneContext<V extends MethodVariant> {
  */
 export type Pruner<V extends MethodVariant> =
   | {
-    kind: 'structured'; version: string; keepSets(ctx: PruneContext<V>): KeepSets;
-    rewrite?(ctx: PruneContext<V>, keep: KeepSets): tf.LayersModel;
-  }
+      kind: 'structured';
+      version: string;
+      keepSets(ctx: PruneContext<V>): KeepSets;
+      rewrite?(ctx: PruneContext<V>, keep: KeepSets): tf.LayersModel;
+    }
   | { kind: 'unstructured'; version: string; masks(ctx: PruneContext<V>): MaskSet };
 
 /**
@@ -90,6 +92,7 @@ export class UnknownVariantError extends Error {
 }
 
 export function methodVariant<V extends MethodVariant>(method: MethodDefinition<V>, name: string): V {
-  if (!Object.prototype.hasOwnProperty.call(method.variants, name)) throw new UnknownVariantError(method, name);
+  if (!Object.prototype.hasOwnProperty.call(method.variants, name))
+    throw new UnknownVariantError(method, name);
   return method.variants[name];
 }

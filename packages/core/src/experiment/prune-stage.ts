@@ -16,8 +16,10 @@ import { StaleStageError } from './stale';
 
 export class NothingPrunedError extends Error {
   constructor(variantName: string, what: string) {
-    super(`${variantName} removes nothing from this model (${what}); a prune that removes nothing is refused. ` +
-      'Check that the model is the variant\'s architecture and not already pruned');
+    super(
+      `${variantName} removes nothing from this model (${what}); a prune that removes nothing is refused. ` +
+        "Check that the model is the variant's architecture and not already pruned",
+    );
     this.name = 'NothingPrunedError';
   }
 }
@@ -36,8 +38,13 @@ export interface PrunedModel {
  * Prunes a trained model with a method's variant. `fullSpec` is the variant's full-width architecture
  * (targets are computed on it and scaled to the model's widths). Refuses a prune that removes nothing.
  */
-export function pruneModel<V extends MethodVariant>(method: MethodDefinition<V>, variantName: string,
-  model: tf.LayersModel, spec: ArchSpec, fullSpec: ArchSpec): PrunedModel {
+export function pruneModel<V extends MethodVariant>(
+  method: MethodDefinition<V>,
+  variantName: string,
+  model: tf.LayersModel,
+  spec: ArchSpec,
+  fullSpec: ArchSpec,
+): PrunedModel {
   const variant = methodVariant(method, variantName);
   const ctx = { model, spec, fullSpec, variant, variantName };
   if (method.pruner.kind === 'unstructured') {
@@ -54,7 +61,10 @@ export function pruneModel<V extends MethodVariant>(method: MethodDefinition<V>,
   const [before, after] = [countSpec(spec), countSpec(result.spec)];
   if (after.params >= before.params) {
     result.model.dispose();
-    throw new NothingPrunedError(variantName, `every target is at least the model's width; ${before.params} parameters before and after`);
+    throw new NothingPrunedError(
+      variantName,
+      `every target is at least the model's width; ${before.params} parameters before and after`,
+    );
   }
   return { ...result, keep };
 }
@@ -83,11 +93,17 @@ export interface PruneStageOptions {
 export const PRUNE_JSON = 'prune.json';
 
 /** Prunes the best baseline checkpoint (the seed's scripts prune model_best) once, and records what it did. */
-export async function pruneStage<V extends MethodVariant>(method: MethodDefinition<V>, variantName: string,
-  o: PruneStageOptions): Promise<PruneRecord> {
+export async function pruneStage<V extends MethodVariant>(
+  method: MethodDefinition<V>,
+  variantName: string,
+  o: PruneStageOptions,
+): Promise<PruneRecord> {
   const file = path.join(o.dir, PRUNE_JSON);
   if (fs.existsSync(file)) {
-    const done = readJsonFile(file, (problem) => new RunDirError(file, `${problem}; rerun with --fresh to prune again`)) as PruneRecord;
+    const done = readJsonFile(
+      file,
+      (problem) => new RunDirError(file, `${problem}; rerun with --fresh to prune again`),
+    ) as PruneRecord;
     const field = identityMismatch(o.identity, done.identity);
     if (field === undefined) return done;
     if (!o.fresh) throw new StaleStageError(o.dir, field);
@@ -97,11 +113,18 @@ export async function pruneStage<V extends MethodVariant>(method: MethodDefiniti
   try {
     const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec);
     const info = o.data.info;
-    const accuracy = evaluate(pruned.model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]);
+    const accuracy = evaluate(pruned.model, testBatches(o.data, { limit: o.testLimit }), [
+      info.height,
+      info.width,
+      info.channels,
+    ]);
     await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
     const record: PruneRecord = {
-      identity: o.identity, spec: pruned.spec, ...(pruned.keep ? { keep: pruned.keep } : {}),
-      ...(pruned.masks ? { masks: true, sparsity: pruned.sparsity } : {}), accuracyBeforeFineTune: accuracy.top1,
+      identity: o.identity,
+      spec: pruned.spec,
+      ...(pruned.keep ? { keep: pruned.keep } : {}),
+      ...(pruned.masks ? { masks: true, sparsity: pruned.sparsity } : {}),
+      accuracyBeforeFineTune: accuracy.top1,
     };
     writeFileAtomic(file, JSON.stringify(record, null, 2));
     if (pruned.model !== trained.model) pruned.model.dispose();

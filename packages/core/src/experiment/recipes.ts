@@ -1,5 +1,11 @@
 import type { Profile } from '../profiles';
-import { cifarRecipe, fineTuneRecipe, imagenetRecipe, imagenetScratchBRecipe, scratchBEpochs } from '../train/recipe';
+import {
+  cifarRecipe,
+  fineTuneRecipe,
+  imagenetRecipe,
+  imagenetScratchBRecipe,
+  scratchBEpochs,
+} from '../train/recipe';
 import type { StageRecipes } from './method';
 
 /**
@@ -12,13 +18,19 @@ export function experimentRecipes(profile: Profile, dataset: string): StageRecip
     return {
       baseline: { ...imagenetRecipe(p.epochs), batchSize: p.batchSize },
       finetune: { ...fineTuneRecipe(p.finetuneEpochs), batchSize: p.batchSize },
-      scratchB: (full, pruned) => ({ ...imagenetScratchBRecipe(p.epochs, full, pruned), batchSize: p.batchSize }),
+      scratchB: (full, pruned) => ({
+        ...imagenetScratchBRecipe(p.epochs, full, pruned),
+        batchSize: p.batchSize,
+      }),
     };
   }
   const withProfile = { batchSize: profile.batchSize, ...(profile.lr ? { lr: profile.lr } : {}) };
   return {
     baseline: { ...cifarRecipe(profile.epochs), ...withProfile },
     finetune: { ...fineTuneRecipe(profile.finetuneEpochs), batchSize: profile.batchSize },
-    scratchB: (full, pruned) => ({ ...cifarRecipe(scratchBEpochs(profile.epochs, full, pruned)), ...withProfile }),
+    scratchB: (full, pruned) => ({
+      ...cifarRecipe(scratchBEpochs(profile.epochs, full, pruned)),
+      ...withProfile,
+    }),
   };
 }

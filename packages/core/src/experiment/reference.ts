@@ -27,7 +27,10 @@ export interface PaperNumbers {
 }
 
 export class ReferenceError extends Error {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = 'ReferenceError';
   }
@@ -46,10 +49,12 @@ export function readReference(file: string): ReferenceRow[] {
   const rows = (json as { rows?: unknown }).rows;
   if (!Array.isArray(rows)) throw new ReferenceError(file, 'expected { "rows": [...] }');
   rows.forEach((r: Record<string, unknown>, i) => {
-    for (const k of LABELS) if (typeof r[k] !== 'string') throw new ReferenceError(file, `rows[${i}].${k} must be a string`);
+    for (const k of LABELS)
+      if (typeof r[k] !== 'string') throw new ReferenceError(file, `rows[${i}].${k} must be a string`);
     for (const k of CELLS) {
       if (r[k] === undefined) r[k] = null;
-      if (r[k] !== null && typeof r[k] !== 'number') throw new ReferenceError(file, `rows[${i}].${k} must be a number or null`);
+      if (r[k] !== null && typeof r[k] !== 'number')
+        throw new ReferenceError(file, `rows[${i}].${k} must be a number or null`);
     }
   });
   return rows as ReferenceRow[];
@@ -59,9 +64,16 @@ export function readReference(file: string): ReferenceRow[] {
  * The paper's row for a variant: the one for the run's dataset, else its CIFAR-10 row (which stands beside runs
  * on other data; its source says which table and dataset it is), else its first.
  */
-export function paperNumbers(rows: ReferenceRow[], variant: string, dataset: string): PaperNumbers | undefined {
+export function paperNumbers(
+  rows: ReferenceRow[],
+  variant: string,
+  dataset: string,
+): PaperNumbers | undefined {
   const candidates = rows.filter((r) => r.variant === variant);
-  const row = candidates.find((r) => r.dataset === dataset) ?? candidates.find((r) => r.dataset === 'cifar10') ?? candidates[0];
+  const row =
+    candidates.find((r) => r.dataset === dataset) ??
+    candidates.find((r) => r.dataset === 'cifar10') ??
+    candidates[0];
   if (!row) return undefined;
   const cells = Object.fromEntries(CELLS.filter((k) => row[k] !== null).map((k) => [k, row[k]]));
   return { ...cells, source: `${row.table}: ${row.row}` };

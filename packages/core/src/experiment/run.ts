@@ -15,7 +15,13 @@ import { readTrainResult, train, type TrainingHooks, type TrainResult } from '..
 import { identityMismatch } from '../train/run-key';
 import type { Recipe } from '../train/recipe';
 import { narrowSpec } from '../widths';
-import { methodVariant, type MethodDefinition, type MethodVariant, type StageTraining, type TrainedStage } from './method';
+import {
+  methodVariant,
+  type MethodDefinition,
+  type MethodVariant,
+  type StageTraining,
+  type TrainedStage,
+} from './method';
 import { pruneStage, type PruneRecord } from './prune-stage';
 import { experimentRecipes } from './recipes';
 import { paperNumbers } from './reference';
@@ -42,16 +48,34 @@ export interface ExperimentOptions {
 }
 
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
-export function experimentSpecs(variant: MethodVariant, variantName: string, dataset: DatasetName, profile: Profile):
-  { fullSpec: ArchSpec; spec: ArchSpec } {
+export function experimentSpecs(
+  variant: MethodVariant,
+  variantName: string,
+  dataset: DatasetName,
+  profile: Profile,
+): { fullSpec: ArchSpec; spec: ArchSpec } {
   const imagenetModel = namedSpec(variant.base).dataset === 'imagenet';
   if (imagenetModel !== (dataset === 'imagenet')) {
-    throw new Error(imagenetModel
-      ? `${variantName} is an ImageNet experiment; run it with --dataset imagenet`
-      : `${variantName} is a CIFAR-size experiment; it cannot run on ImageNet`);
+    throw new Error(
+      imagenetModel
+        ? `${variantName} is an ImageNet experiment; run it with --dataset imagenet`
+        : `${variantName} is a CIFAR-size experiment; it cannot run on ImageNet`,
+    );
   }
   const fullSpec = namedSpec(variant.base, dataset);
   return { fullSpec, spec: narrowSpec(fullSpec, profile.widthDivisor) };
+}
+
+/** One training stage: where it runs, its run key, and how its model starts. */
+interface StageJob {
+  stage: TrainedStage;
+  dir: string;
+  identity: Record<string, unknown>;
+  spec: ArchSpec;
+  recipe: Recipe;
+  seed: number;
+  makeModel: () => Promise<tf.LayersModel> | tf.LayersModel;
+  masks?: MaskSet;
 }
 
 /** The masks saved with a pruned model (the model itself is not kept). */
@@ -77,8 +101,11 @@ const agreed = (values: Array<string | number>) => {
  * finished stage is reused only when its key matches, an interrupted one resumes from its checkpoint, and the
  * baseline is shared by the variants of a model. Returns the result row once every stage is done.
  */
-export async function runExperiment<V extends MethodVariant>(method: MethodDefinition<V>, variantName: string,
-  o: ExperimentOptions): Promise<ResultRow | undefined> {
+export async function runExperiment<V extends MethodVariant>(
+  method: MethodDefinition<V>,
+  variantName: string,
+  o: ExperimentOptions,
+): Promise<ResultRow | undefined> {
   const variant = methodVariant(method, variantName);
   const dataset = o.data.info.name;
   const { fullSpec, spec } = experimentSpecs(variant, variantName, dataset, o.profile);
@@ -89,49 +116,83 @@ export async function runExperiment<V extends MethodVariant>(method: MethodDefin
   const variantDir = path.join(modelDir, variantName);
   const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
 
-  const trainStage = async (stage: TrainedStage, dir: string, identity: Record<string, unknown>, stageSpec: ArchSpec,
-    recipe: Recipe, seed: number, makeModel: () => Promise<tf.LayersModel> | tf.LayersModel, masks?: MaskSet):
-    Promise<TrainResult> => {
-    const done = readTrainResult(dir);
+  const trainStage = async (job: StageJob): Promise<TrainResult> => {
+    const done = readTrainResult(job.dir);
     if (done) {
-      const field = identityMismatch(identity, done.identity);
+      const field = identityMismatch(job.identity, done.identity);
       if (field === undefined) return done;
-      if (!o.fresh) throw new StaleStageError(dir, field);
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!o.fresh) throw new StaleStageError(job.dir, field);
+      fs.rmSync(job.dir, { recursive: true, force: true });
     }
-    const model = await makeModel();
-    const training = method.training?.(stage, variant);
-    const hooks: TrainingHooks = { ...training?.hooks(model), ...(masks ? { masks } : {}) };
+    const model = await job.makeModel();
+    const training = method.training?.(job.stage, variant);
+    const hooks: TrainingHooks = { ...training?.hooks(model), ...(job.masks ? { masks: job.masks } : {}) };
+    const { dir: runDir, spec: stageSpec, recipe, seed, identity } = job;
+    const label = `${method.name} ${job.stage === 'baseline' ? variant.base : variantName} ${job.stage}`;
     try {
-      return await train({ model, spec: stageSpec, data: o.data, recipe, seed, runDir: dir, limit, hooks, identity,
-        label: `${method.name} ${stage === 'baseline' ? variant.base : variantName} ${stage}` });
+      return await train({
+        model,
+        spec: stageSpec,
+        data: o.data,
+        recipe,
+        seed,
+        runDir,
+        limit,
+        hooks,
+        identity,
+        label,
+      });
     } catch (e) {
       // A checkpoint of another run: with --fresh, start the stage over.
       if (!(o.fresh && e instanceof RunMismatchError)) throw e;
     } finally {
       model.dispose();
     }
-    fs.rmSync(dir, { recursive: true, force: true });
-    return trainStage(stage, dir, identity, stageSpec, recipe, seed, makeModel, masks);
+    fs.rmSync(job.dir, { recursive: true, force: true });
+    return trainStage(job);
   };
 
   const baselineTraining = method.training?.('baseline', variant);
   const baselineDir = path.join(modelDir, baselineTraining ? `baseline-${baselineTraining.id}` : 'baseline');
-  const baselineIdentity = { ...common, stage: 'baseline', model: variant.base, spec, recipe: recipes.baseline,
-    hooks: describeTraining(baselineTraining) };
+  const baselineIdentity = {
+    ...common,
+    stage: 'baseline',
+    model: variant.base,
+    spec,
+    recipe: recipes.baseline,
+    hooks: describeTraining(baselineTraining),
+  };
   const initDir = path.join(baselineDir, 'init');
-  const base = await trainStage('baseline', baselineDir, baselineIdentity, spec, recipes.baseline, o.seed, async () => {
-    const model = buildModel(spec, o.seed);
-    // Every baseline keeps its initial weights, for scratch runs that start from them (lottery tickets).
-    if (!fs.existsSync(path.join(initDir, 'spec.json'))) await saveModelDir(initDir, model, spec);
-    return model;
+  const base = await trainStage({
+    stage: 'baseline',
+    dir: baselineDir,
+    identity: baselineIdentity,
+    spec,
+    recipe: recipes.baseline,
+    seed: o.seed,
+    makeModel: async () => {
+      const model = buildModel(spec, o.seed);
+      // Every baseline keeps its initial weights, for scratch runs that start from them (lottery tickets).
+      if (!fs.existsSync(path.join(initDir, 'spec.json'))) await saveModelDir(initDir, model, spec);
+      return model;
+    },
   });
   if (o.only === 'baseline') return undefined;
 
-  const pruneIdentity = { ...common, stage: 'prune', variant: variantName, pruner: `${method.pruner.kind} ${method.pruner.version}`,
-    baseline: baselineIdentity };
+  const pruneIdentity = {
+    ...common,
+    stage: 'prune',
+    variant: variantName,
+    pruner: `${method.pruner.kind} ${method.pruner.version}`,
+    baseline: baselineIdentity,
+  };
   const pruned: PruneRecord = await pruneStage(method, variantName, {
-    dir: path.join(variantDir, 'pruned'), baselineDir, fullSpec, identity: pruneIdentity, data: o.data, testLimit: limit.test,
+    dir: path.join(variantDir, 'pruned'),
+    baselineDir,
+    fullSpec,
+    identity: pruneIdentity,
+    data: o.data,
+    testLimit: limit.test,
     fresh: o.fresh ?? false,
   });
   if (o.only === 'prune') return undefined;
@@ -143,8 +204,33 @@ export async function runExperiment<V extends MethodVariant>(method: MethodDefin
   const recipeB = recipes.scratchB(budget.full, budget.pruned);
   const scratchSeed = o.seed + 1000;
   const scratchInit = method.scratchInit ?? 'fresh';
-  const stageIdentity = (stage: TrainedStage, recipe: Recipe, init: string) => ({ ...common, stage, variant: variantName,
-    spec: pruned.spec, recipe, init, hooks: describeTraining(method.training?.(stage, variant)), pruned: pruneIdentity });
+  /** A stage of the pruned model: its key names the init it starts from and the prune it follows. */
+  const variantStage = (
+    stage: TrainedStage,
+    recipe: Recipe,
+    seed: number,
+    init: string,
+    makeModel: StageJob['makeModel'],
+  ): Promise<TrainResult> =>
+    trainStage({
+      stage,
+      dir: path.join(variantDir, stage),
+      identity: {
+        ...common,
+        stage,
+        variant: variantName,
+        spec: pruned.spec,
+        recipe,
+        init,
+        hooks: describeTraining(method.training?.(stage, variant)),
+        pruned: pruneIdentity,
+      },
+      spec: pruned.spec,
+      recipe,
+      seed,
+      makeModel,
+      masks,
+    });
   const scratchModel = async () => {
     let model: tf.LayersModel;
     if (scratchInit === 'fresh') {
@@ -159,29 +245,51 @@ export async function runExperiment<V extends MethodVariant>(method: MethodDefin
   };
   const wanted = (s: StageName) => o.only === undefined || o.only === s;
 
-  const tuned = wanted('finetune') ? await trainStage('finetune', path.join(variantDir, 'finetune'),
-    stageIdentity('finetune', recipes.finetune, 'pruned'), pruned.spec, recipes.finetune, o.seed,
-    async () => (await loadModelDir(prunedDir)).model, masks) : undefined;
-  const scratchE = wanted('scratch-e') ? await trainStage('scratch-e', path.join(variantDir, 'scratch-e'),
-    stageIdentity('scratch-e', recipes.baseline, scratchInit), pruned.spec, recipes.baseline, scratchSeed,
-    scratchModel, masks) : undefined;
-  const scratchB = wanted('scratch-b') ? await trainStage('scratch-b', path.join(variantDir, 'scratch-b'),
-    stageIdentity('scratch-b', recipeB, scratchInit), pruned.spec, recipeB, scratchSeed, scratchModel, masks) : undefined;
+  const loadPruned = async () => (await loadModelDir(prunedDir)).model;
+  const tuned = wanted('finetune')
+    ? await variantStage('finetune', recipes.finetune, o.seed, 'pruned', loadPruned)
+    : undefined;
+  const scratchE = wanted('scratch-e')
+    ? await variantStage('scratch-e', recipes.baseline, scratchSeed, scratchInit, scratchModel)
+    : undefined;
+  const scratchB = wanted('scratch-b')
+    ? await variantStage('scratch-b', recipeB, scratchSeed, scratchInit, scratchModel)
+    : undefined;
   if (!tuned || !scratchE || !scratchB) return undefined;
 
   const stages = [base, tuned, scratchE, scratchB];
   const paper = paperNumbers(method.reference, variantName, dataset);
   return {
-    row_kind: 'run', method: method.name, model: variant.base, dataset, variant: variantName, profile: o.profile.name,
-    backend: agreed(stages.map((s) => s.backend)), threads: agreed(stages.map((s) => s.threads)), seed: o.seed,
-    params: full.params, flops: full.flops, pruned_params: small.params, pruned_flops: small.flops,
-    params_reduction_pct: pct(small.params, full.params), flops_reduction_pct: pct(small.flops, full.flops),
+    row_kind: 'run',
+    method: method.name,
+    model: variant.base,
+    dataset,
+    variant: variantName,
+    profile: o.profile.name,
+    backend: agreed(stages.map((s) => s.backend)),
+    threads: agreed(stages.map((s) => s.threads)),
+    seed: o.seed,
+    params: full.params,
+    flops: full.flops,
+    pruned_params: small.params,
+    pruned_flops: small.flops,
+    params_reduction_pct: pct(small.params, full.params),
+    flops_reduction_pct: pct(small.flops, full.flops),
     sparsity_pct: pruned.sparsity === undefined ? null : Math.round(10000 * pruned.sparsity) / 100,
     acc_before_finetune: pruned.accuracyBeforeFineTune,
-    acc_baseline: base.bestTop1, acc_finetuned: tuned.bestTop1, acc_scratch_e: scratchE.bestTop1, acc_scratch_b: scratchB.bestTop1,
-    epochs_baseline: base.epochs, epochs_finetune: tuned.epochs, epochs_scratch_e: scratchE.epochs, epochs_scratch_b: scratchB.epochs,
-    paper_acc_baseline: paper?.baseline ?? null, paper_acc_finetuned: paper?.finetuned ?? null,
-    paper_acc_scratch_e: paper?.scratchE ?? null, paper_acc_scratch_b: paper?.scratchB ?? null, paper_source: paper?.source ?? null,
+    acc_baseline: base.bestTop1,
+    acc_finetuned: tuned.bestTop1,
+    acc_scratch_e: scratchE.bestTop1,
+    acc_scratch_b: scratchB.bestTop1,
+    epochs_baseline: base.epochs,
+    epochs_finetune: tuned.epochs,
+    epochs_scratch_e: scratchE.epochs,
+    epochs_scratch_b: scratchB.epochs,
+    paper_acc_baseline: paper?.baseline ?? null,
+    paper_acc_finetuned: paper?.finetuned ?? null,
+    paper_acc_scratch_e: paper?.scratchE ?? null,
+    paper_acc_scratch_b: paper?.scratchB ?? null,
+    paper_source: paper?.source ?? null,
     baseline_seconds: Math.round(base.trainSeconds),
     train_seconds: Math.round(tuned.trainSeconds + scratchE.trainSeconds + scratchB.trainSeconds),
   };

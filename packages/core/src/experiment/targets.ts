@@ -15,13 +15,19 @@ export class TargetWidthError extends Error {
  * overall even where a single group has only a few (a quarter of 1.5 channels per block becomes 1, 2, 1, 2, ...).
  * Every group keeps at least one channel and at most all of its own.
  */
-export function scaleTargets(fullTargets: Map<string, number>, fullSpec: ArchSpec, spec: ArchSpec): Map<string, number> {
+export function scaleTargets(
+  fullTargets: Map<string, number>,
+  fullSpec: ArchSpec,
+  spec: ArchSpec,
+): Map<string, number> {
   const fullSizes = new Map(channelGroups(fullSpec).map((g) => [g.id, g.size]));
   const groups = channelGroups(spec);
   const mismatch = groups.length !== fullSizes.size || groups.some((g) => !fullSizes.has(g.id));
   if (mismatch || spec.arch !== fullSpec.arch) {
-    throw new TargetWidthError(`the model is not a copy of the variant's ${describe(fullSpec)} ` +
-      `(its channel groups differ: ${describe(spec)}); prune a model of the variant's architecture`);
+    throw new TargetWidthError(
+      `the model is not a copy of the variant's ${describe(fullSpec)} ` +
+        `(its channel groups differ: ${describe(spec)}); prune a model of the variant's architecture`,
+    );
   }
   const scaled = new Map<string, number>();
   let exactTotal = 0;
@@ -38,5 +44,7 @@ export function scaleTargets(fullTargets: Map<string, number>, fullSpec: ArchSpe
 }
 
 function describe(spec: ArchSpec): string {
-  return 'depth' in spec ? `${spec.arch}-${spec.depth}` : `${spec.arch} with ${channelGroups(spec).length} channel groups`;
+  return 'depth' in spec
+    ? `${spec.arch}-${spec.depth}`
+    : `${spec.arch} with ${channelGroups(spec).length} channel groups`;
 }

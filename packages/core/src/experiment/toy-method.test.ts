@@ -13,9 +13,16 @@ import type { MethodDefinition } from './method';
 import { StaleStageError } from './stale';
 
 // ---- A whole method package in a few lines: random channel pruning of VGG-11. ----
-interface RandomVariant { base: string; keepFraction: number }
+interface RandomVariant {
+  base: string;
+  keepFraction: number;
+}
 
-function randomKeepSets(groups: Array<{ id: string; size: number; specIndex: number }>, fraction: number, seed: number): KeepSets {
+function randomKeepSets(
+  groups: Array<{ id: string; size: number; specIndex: number }>,
+  fraction: number,
+  seed: number,
+): KeepSets {
   const random = mulberry32(seed);
   const keep: KeepSets = {};
   for (const g of groups.filter((group) => group.specIndex >= 0)) {
@@ -36,26 +43,52 @@ const randomMethod = (version: string): MethodDefinition<RandomVariant> => ({
     version,
     keepSets: ({ spec, variant }) => randomKeepSets(channelGroups(spec), variant.keepFraction, 7),
   },
-  reference: [{ table: 'none', row: 'a control', dataset: 'fashion-mnist', model: 'vgg11', variant: 'vgg11-half',
-    baseline: null, finetuned: null, scratchE: null, scratchB: null }],
+  reference: [
+    {
+      table: 'none',
+      row: 'a control',
+      dataset: 'fashion-mnist',
+      model: 'vgg11',
+      variant: 'vgg11-half',
+      baseline: null,
+      finetuned: null,
+      scratchE: null,
+      scratchB: null,
+    },
+  ],
 });
 // ---- end of the method ----
 
-beforeAll(async () => { await initBackend('wasm'); });
+beforeAll(async () => {
+  await initBackend('wasm');
+});
 afterAll(() => shutdownBackend());
 
 describe('a toy method through the framework (smoke profile, real Fashion-MNIST)', () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-method-'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-data-'));
-  const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, variants: ['vgg11-half'], seeds: 2, runDir };
+  const grid = {
+    profile: PROFILES.smoke,
+    dataset: 'fashion-mnist' as const,
+    dataDir,
+    variants: ['vgg11-half'],
+    seeds: 2,
+    runDir,
+  };
 
   it('runs every stage for two seeds and writes run rows, mean and std rows, and a mean ± std table', async () => {
     const rows = await runGrid(randomMethod('1'), grid);
-    expect(rows.map((r) => [r.variant, r.seed, r.row_kind])).toEqual([['vgg11-half', 0, 'run'], ['vgg11-half', 1, 'run']]);
+    expect(rows.map((r) => [r.variant, r.seed, r.row_kind])).toEqual([
+      ['vgg11-half', 0, 'run'],
+      ['vgg11-half', 1, 'run'],
+    ]);
     // Half of every conv's filters: about three quarters of the conv FLOPs go.
     expect(rows[0].flops_reduction_pct as number).toBeGreaterThan(60);
     expect(rows[0].epochs_scratch_b as number).toBeGreaterThanOrEqual(3);
-    const csv = fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv[0]).toBe(RESULT_COLUMNS.join(','));
     expect(csv.slice(1).map((line) => line.split(',')[0])).toEqual(['run', 'run', 'mean', 'std']);
     const mean = csv[3].split(',');
@@ -66,7 +99,20 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(table).toMatch(/\| vgg11-half \| smoke \| 0, 1 \|.* ± /);
     // Each seed trained its own baseline, and kept its initial weights.
     for (const seed of [0, 1]) {
-      expect(fs.existsSync(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', `seed${seed}`, 'baseline', 'init', 'weights.bin'))).toBe(true);
+      expect(
+        fs.existsSync(
+          path.join(
+            runDir,
+            'smoke',
+            'fashion-mnist',
+            'vgg11',
+            `seed${seed}`,
+            'baseline',
+            'init',
+            'weights.bin',
+          ),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -76,7 +122,15 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(error).toBeInstanceOf(StaleStageError);
     expect(error.message).toContain(prunedDir);
     expect(error.field).toBe('pruner');
-    const baselineResult = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'baseline', 'result.json');
+    const baselineResult = path.join(
+      runDir,
+      'smoke',
+      'fashion-mnist',
+      'vgg11',
+      'seed0',
+      'baseline',
+      'result.json',
+    );
     const baselineWritten = fs.statSync(baselineResult).mtimeMs;
     const finetuneResult = path.join(prunedDir, '..', 'finetune', 'result.json');
     const finetuneWritten = fs.statSync(finetuneResult).mtimeMs;
@@ -84,6 +138,8 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(rows).toHaveLength(2);
     expect(fs.statSync(baselineResult).mtimeMs).toBe(baselineWritten); // its key still matches: reused
     expect(fs.statSync(finetuneResult).mtimeMs).toBeGreaterThan(finetuneWritten); // it followed the stale prune
-    expect(JSON.parse(fs.readFileSync(path.join(prunedDir, 'prune.json'), 'utf8')).identity.pruner).toBe('structured 2');
+    expect(JSON.parse(fs.readFileSync(path.join(prunedDir, 'prune.json'), 'utf8')).identity.pruner).toBe(
+      'structured 2',
+    );
   });
 });

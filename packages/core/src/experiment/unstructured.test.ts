@@ -16,9 +16,14 @@ function halfMagnitudeMasks(model: tf.LayersModel): MaskSet {
   const masks: MaskSet = new Map();
   for (const [name, weight] of namedWeights(model)) {
     if (!name.endsWith('.conv/kernel')) continue;
-    const values = Array.from(weight.read().dataSync()).map(Math.abs).sort((a, b) => a - b);
+    const values = Array.from(weight.read().dataSync())
+      .map(Math.abs)
+      .sort((a, b) => a - b);
     const median = values[Math.floor(values.length / 2)];
-    masks.set(name, tf.tidy(() => tf.cast(tf.greater(tf.abs(weight.read()), median), 'float32')));
+    masks.set(
+      name,
+      tf.tidy(() => tf.cast(tf.greater(tf.abs(weight.read()), median), 'float32')),
+    );
   }
   return masks;
 }
@@ -27,27 +32,42 @@ function halfMagnitudeMasks(model: tf.LayersModel): MaskSet {
 const startingWeights = new Map<TrainedStage, Map<string, Float32Array>>();
 
 const lotteryLike: MethodDefinition<{ base: string }> = {
-  name: 'half-magnitude', command: 'prune-half', title: 'half of each conv by magnitude, scratch from the initial weights',
-  variants: { 'vgg11-half': { base: 'vgg11' } }, defaultVariants: () => ['vgg11-half'], reference: [],
+  name: 'half-magnitude',
+  command: 'prune-half',
+  title: 'half of each conv by magnitude, scratch from the initial weights',
+  variants: { 'vgg11-half': { base: 'vgg11' } },
+  defaultVariants: () => ['vgg11-half'],
+  reference: [],
   pruner: { kind: 'unstructured', version: '1', masks: ({ model }) => halfMagnitudeMasks(model) },
   scratchInit: 'saved-init',
   training: (stage) => ({
-    id: 'record', hooks: () => ({
+    id: 'record',
+    hooks: () => ({
       beforeTraining: (model) => {
-        startingWeights.set(stage, new Map([...namedWeights(model)].map(([n, w]) => [n, w.read().dataSync() as Float32Array])));
+        startingWeights.set(
+          stage,
+          new Map([...namedWeights(model)].map(([n, w]) => [n, w.read().dataSync() as Float32Array])),
+        );
       },
     }),
   }),
 };
 
-beforeAll(async () => { await initBackend('wasm'); });
+beforeAll(async () => {
+  await initBackend('wasm');
+});
 afterAll(() => shutdownBackend());
 
 describe('an unstructured method with scratch runs from the saved initial weights', () => {
   it('keeps masked weights at zero in every stage and starts scratch runs from init × mask', async () => {
     const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'unstructured-'));
     const data = loadTrainingData('fashion-mnist', fs.mkdtempSync(path.join(os.tmpdir(), 'data-')));
-    const row = (await runExperiment(lotteryLike, 'vgg11-half', { profile: PROFILES.smoke, seed: 0, data, runRoot }))!;
+    const row = (await runExperiment(lotteryLike, 'vgg11-half', {
+      profile: PROFILES.smoke,
+      seed: 0,
+      data,
+      runRoot,
+    }))!;
     expect(row.sparsity_pct as number).toBeCloseTo(50, 0);
     expect(row.pruned_flops).toBe(row.flops); // the same spec; the default budget counts it whole
     const modelDir = path.join(runRoot, 'fashion-mnist', 'vgg11', 'seed0');
@@ -61,11 +81,17 @@ describe('an unstructured method with scratch runs from the saved initial weight
       }
     }
     for (const stage of ['finetune', 'scratch-e', 'scratch-b']) {
-      const trained = namedWeights((await loadModelDir(path.join(modelDir, 'vgg11-half', stage, 'final'))).model);
+      const trained = namedWeights(
+        (await loadModelDir(path.join(modelDir, 'vgg11-half', stage, 'final'))).model,
+      );
       for (const [name, mask] of masks!) {
         const [weights, keep] = [trained.get(name)!.read().dataSync(), mask.dataSync()];
         expect(weights.every((w, i) => keep[i] === 1 || w === 0)).toBe(true);
-        expect(weights.some((w, i) => keep[i] === 1 && w !== startingWeights.get(stage as TrainedStage)!.get(name)![i])).toBe(true);
+        expect(
+          weights.some(
+            (w, i) => keep[i] === 1 && w !== startingWeights.get(stage as TrainedStage)!.get(name)![i],
+          ),
+        ).toBe(true);
       }
     }
   });
