@@ -148,7 +148,7 @@ function benchEveryPath(args: BenchArgs, forwarded: string[]): void {
       process.exitCode = 1;
     }
   }
-  console.log(loaderBench(Math.min(args.seconds, 5)));
+  console.log(loaderBench(Math.min(Math.max(args.seconds, 1), 5))); // at least 1 s: 0 would measure nothing
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,9 @@ export function loaderBench(seconds: number): string {
   const count = 10_000;
   const images = new Uint8Array(count * 32 * 32 * 3);
   for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;
-  const set: ImageSet = { images, labels: new Uint8Array(count), count, height: 32, width: 32, channels: 3, classes: 10 };
+  const set: ImageSet = {
+    images, labels: new Uint8Array(count), count, height: 32, width: 32, channels: 3, classes: 10,
+  };
   const loader = new BatchLoader(set, DATASETS.cifar10, { batchSize: 64, train: true, seed: 1 });
   let seen = 0;
   const start = process.hrtime.bigint();
