@@ -78,6 +78,15 @@ describe('the shared method CLI', () => {
     expect(activeBackend()).toBeUndefined();
   });
 
+  it('variants lists each variant with its base model and settings, and the defaults per profile', async () => {
+    const io = capture();
+    const code = await runMethodCli(firstChannels(0.5), ['variants']);
+    io.restore();
+    expect(code).toBe(0);
+    expect(io.out()).toMatch(/^vgg11-x +base vgg11 +\{\}$/m);
+    expect(io.out()).toContain('quick: vgg11-x');
+  });
+
   it('--help lists the commands and options, exit 0', async () => {
     const io = capture();
     const code = await runMethodCli(firstChannels(0.5), ['--help']);

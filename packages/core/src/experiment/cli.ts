@@ -194,14 +194,25 @@ function variantsCommand(method: MethodDefinition<any>): void {
   const defaults = (Object.keys(PROFILES) as Array<keyof typeof PROFILES>).map(
     (p) => `${p}: ${method.defaultVariants(PROFILES[p], 'cifar10').join(', ')}`,
   );
-  for (const [name, v] of Object.entries(method.variants)) {
-    process.stdout.write(`${name.padEnd(16)} base ${(v as MethodVariant).base}\n`);
+  // Each variant's own settings (target cfg, skip list and ratios, percent...), as its method defines them.
+  for (const [name, { base, ...settings }] of Object.entries(method.variants as Record<string, MethodVariant>)) {
+    process.stdout.write(`${name.padEnd(16)} base ${base.padEnd(18)} ${JSON.stringify(settings)}\n`);
   }
   process.stdout.write(`defaults (CIFAR-size data) — ${defaults.join('; ')}\n`);
 }
 
+/** `prune-x variants | head`: a reader that stops early closes the pipe, which is no failure of ours. */
+function endQuietlyOnClosedPipe(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+}
+
 /** The CLI every method package gets: `reproduce | prune | variants | --help`, built from its definition. */
 export async function runMethodCli(method: MethodDefinition<any>, argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   try {
     const { values, positionals } = parse(argv);
     const command = positionals[0];
