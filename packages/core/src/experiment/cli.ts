@@ -6,7 +6,7 @@ import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { countSpec } from '../counting';
 import { loadTrainingData } from '../data/source';
 import { loadModelDir, saveModelDir } from '../model-io';
-import { PROFILES, type Profile } from '../profiles';
+import { PROFILES, profileByName } from '../profiles';
 import { resultsMarkdown } from '../results';
 import { namedSpec } from '../spec';
 import { checkGrid, resultsBase, runGrid, type GridOptions } from './grid';
@@ -86,14 +86,18 @@ function parse(argv: string[]) {
   }
 }
 
+/** Runs a check of the command line's values; what it throws is a usage error. */
+function asUsage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Everything a reproduce run needs, checked before the backend starts or any file is touched. */
 export function reproduceRequest(method: MethodDefinition<any>, values: Values): GridOptions {
-  if (!Object.prototype.hasOwnProperty.call(PROFILES, values.profile!)) {
-    throw new UsageError(
-      `unknown profile '${values.profile}'; choose one of ${Object.keys(PROFILES).join(', ')}`,
-    );
-  }
-  const profile: Profile = PROFILES[values.profile as keyof typeof PROFILES];
+  const profile = asUsage(() => profileByName(values.profile!));
   const dataset = values.dataset!;
   if (!isDatasetName(dataset))
     throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
@@ -111,11 +115,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
         .filter(Boolean)
     : method.defaultVariants(profile, dataset);
   if (variants.length === 0) throw new UsageError('--models names no variant');
-  try {
-    checkGrid(method, { variants, dataset, profile });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  asUsage(() => checkGrid(method, { variants, dataset, profile }));
   const runDir = values['run-dir'] ?? defaultRunDir(method);
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory())
     throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
@@ -167,18 +167,13 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
 async function pruneCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
   if (!values.model || !values.variant || !values.out)
     throw new UsageError('prune needs --model <dir>, --variant <name> and --out <dir>');
-  try {
-    methodVariant(method, values.variant);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const variant: MethodVariant = asUsage(() => methodVariant(method, values.variant!));
   if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
   if (path.resolve(values.out) === path.resolve(values.model))
     throw new UsageError('--out must differ from --model (the trained model is kept)');
   checkBackend(values.backend);
   await startBackend(method, values.backend);
   const { model, spec } = await loadModelDir(values.model);
-  const variant = methodVariant(method, values.variant) as MethodVariant;
   const pruned = pruneModel(method, values.variant, model, spec, namedSpec(variant.base, spec.dataset));
   await saveModelDir(values.out, pruned.model, pruned.spec, pruned.masks);
   const [before, after] = [countSpec(spec), countSpec(pruned.spec)];

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
-import { countSpec } from '../counting';
+import { channelGroups } from '../graph';
 import { readJsonFile, writeFileAtomic } from '../fs-atomic';
 import { applyMasks, maskSparsity, type MaskSet } from '../masks';
 import { loadModelDir, saveModelDir } from '../model-io';
@@ -55,17 +55,14 @@ export function pruneModel<V extends MethodVariant>(
     return { spec, model, masks, sparsity };
   }
   const keep = method.pruner.keepSets(ctx);
+  // Nothing goes when every keep-set holds all the channels its group has now (a selection: those selected).
+  const removes = channelGroups(spec).some(
+    (g) => keep[g.id] && keep[g.id].length < (g.selection?.current.length ?? g.size),
+  );
+  if (!removes) throw new NothingPrunedError(variantName, "every keep-set holds all of its group's channels");
   const source = method.pruner.rewrite?.(ctx, keep) ?? model;
   const result = pruneChannels(source, spec, keep);
   if (source !== model) source.dispose();
-  const [before, after] = [countSpec(spec), countSpec(result.spec)];
-  if (after.params >= before.params) {
-    result.model.dispose();
-    throw new NothingPrunedError(
-      variantName,
-      `every target is at least the model's width; ${before.params} parameters before and after`,
-    );
-  }
   return { ...result, keep };
 }
 

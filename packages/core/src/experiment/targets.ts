@@ -12,7 +12,7 @@ export class TargetWidthError extends Error {
  * Target widths computed on the paper's full-width model, carried over to `spec` (the same architecture at its
  * own widths, such as a narrow `quick` copy): each group keeps the same fraction of its channels. Rounding runs
  * over the running total of the groups in order, so that a narrow copy removes the same share of channels
- * overall even where a single group has only a few (a quarter of 1.5 channels per block becomes 1, 2, 1, 2, ...).
+ * overall even where a single group has only a few (6 of 16 channels per block, at a quarter width 1.5 of 4, becomes 2, 1, 2, 1, ...).
  * Every group keeps at least one channel and at most all of its own.
  */
 export function scaleTargets(
