@@ -58,8 +58,11 @@ const MEASURED: ResultColumn[] = [
 
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 /** Sample standard deviation (n − 1), as numpy.std(ddof=1); 0 for a single value. */
-const std = (xs: number[]) =>
-  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+function std(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Rows of the same (method, dataset, model, variant, profile), in first-seen order. */
