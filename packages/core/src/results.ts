@@ -6,6 +6,8 @@ import { stringify } from 'csv-stringify/sync';
  * `row_kind` is `run` for a trained seed; with several seeds, `mean` and `std` rows follow each (model,
  * variant), as the paper reports CIFAR numbers (mean ± std of 5 runs). `baseline_seconds` is the training
  * time of the baseline that the variants of a model share; `train_seconds` is the variant's own stages.
+ * `acc_baseline_plain` is the baseline trained without the method's hooks, where the pruned one had them
+ * (slimming: `acc_baseline` is the sparsity-trained model that was pruned).
  */
 export const RESULT_COLUMNS = [
   'row_kind',
@@ -26,6 +28,7 @@ export const RESULT_COLUMNS = [
   'sparsity_pct',
   'acc_before_finetune',
   'acc_baseline',
+  'acc_baseline_plain',
   'acc_finetuned',
   'acc_scratch_e',
   'acc_scratch_b',
@@ -49,6 +52,7 @@ export type ResultRow = Record<ResultColumn, string | number | null>;
 const MEASURED: ResultColumn[] = [
   'acc_before_finetune',
   'acc_baseline',
+  'acc_baseline_plain',
   'acc_finetuned',
   'acc_scratch_e',
   'acc_scratch_b',
@@ -116,12 +120,14 @@ const fmt = (v: string | number | null | undefined, digits = 2) =>
  * ours as mean ± std (sample std) where several seeds ran.
  */
 export function resultsMarkdown(rows: ResultRow[]): string {
+  const plain = rows.some((r) => typeof r.acc_baseline_plain === 'number');
   const head = [
     'model',
     'variant',
     'profile',
     'seeds',
     'FLOPs ↓%',
+    ...(plain ? ['baseline (plain)'] : []),
     'baseline',
     'fine-tuned',
     'Scratch-E',
@@ -145,6 +151,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
       String(r.profile),
       runs.map((x) => x.seed).join(', '),
       fmt(r.flops_reduction_pct, 1),
+      ...(plain ? [cell(runs, 'acc_baseline_plain', 'paper_acc_baseline')] : []),
       cell(runs, 'acc_baseline', 'paper_acc_baseline'),
       cell(runs, 'acc_finetuned', 'paper_acc_finetuned'),
       cell(runs, 'acc_scratch_e', 'paper_acc_scratch_e'),

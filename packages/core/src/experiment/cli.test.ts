@@ -62,7 +62,7 @@ describe('the shared method CLI', () => {
     [['reproduce', '--stage', 'polish'], /unknown stage 'polish'/],
     [['reproduce', '--backend', 'tpu'], /unknown backend 'tpu'/],
     [['reproduce', '--no-such-flag'], /Unknown option '--no-such-flag'/],
-    [['prune', '--model', 'x'], /prune needs --model <dir>, --variant <name> and --out <dir>/],
+    [['prune', '--model', 'x'], /prune needs --model <dir>, --out <dir> and --variant <name>$/m],
     [
       ['prune', '--model', '/no/such/dir', '--variant', 'vgg11-x', '--out', '/tmp/o'],
       /--model \/no\/such\/dir: no such directory/,

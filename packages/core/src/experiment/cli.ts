@@ -9,10 +9,11 @@ import { loadModelDir, saveModelDir } from '../model-io';
 import { PROFILES, profileByName } from '../profiles';
 import { resultsMarkdown } from '../results';
 import { namedSpec } from '../spec';
-import { checkGrid, resultsBase, runGrid, type GridOptions } from './grid';
+import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { pruneModel } from './prune-stage';
 import { STAGES } from './run';
+import { layerWidthLines, layerWidths } from './widths-report';
 
 /** A mistake in the command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -49,14 +50,20 @@ const defaultRunDir = (method: MethodDefinition<any>) =>
 
 function help(method: MethodDefinition<any>): string {
   const c = method.command;
+  const indent = ' '.repeat(c.length);
+  const option = method.pruneOption;
+  const adHoc = option
+    ? `  ${c} prune --model <dir> --${option.name} <${option.value}> --out <dir>\n` +
+      `${indent}                        ${option.help}\n`
+    : '';
   return `${c}: ${method.title}, and the paper's fine-tune / Scratch-E / Scratch-B comparison
 
 Usage:
   ${c} reproduce [options]      run the paper's experiments for this method and write a CSV result table
   ${c} prune --model <dir> --variant <name> --out <dir>
-  ${' '.repeat(c.length)}                        prune a trained model directory (model.json + spec.json); a model trained
-  ${' '.repeat(c.length)}                        by the quick or smoke profile is pruned by the same fractions
-  ${c} variants                 list the variants, their base models and defaults
+  ${indent}                        prune a trained model directory (model.json + spec.json); a model trained
+  ${indent}                        by the quick or smoke profile is pruned by the same fractions
+${adHoc}  ${c} variants                 list the variants, their base models and defaults
   ${c} --help                   this text
 
 reproduce options:
@@ -77,10 +84,16 @@ Exit codes: 0 success, 1 failure while running, ${USAGE_EXIT_CODE} usage error.
 `;
 }
 
-type Values = ReturnType<typeof parse>['values'];
-function parse(argv: string[]) {
+type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof OPTIONS }>>['values'] & {
+  /** The method's own prune option (`percent`), where it has one. */
+  [option: string]: string | boolean | undefined;
+};
+function parse(method: MethodDefinition<any>, argv: string[]): { values: Values; positionals: string[] } {
+  const own = method.pruneOption ? { [method.pruneOption.name]: { type: 'string' as const } } : {};
   try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...OPTIONS, ...own } }) as {
+      values: Values; positionals: string[];
+    };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -159,29 +172,54 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
       `${request.dataset === 'cifar10' || request.dataset === 'imagenet' ? '' : `, on its own dataset, not ${request.dataset}`})\n`,
   );
   process.stdout.write(
-    `results: ${resultsBase(request)}.csv; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
+    `results: ${resultsBase(request)}.csv${fs.existsSync(widthsPath(request)) ? `, widths per layer: ${widthsPath(request)}` : ''}; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
       '(finished stages are reused)\n',
   );
 }
 
+function pruneUsage(method: MethodDefinition<any>): UsageError {
+  const option = method.pruneOption;
+  const either = option ? ` or --${option.name} <${option.value}> (one of the two)` : '';
+  return new UsageError(`prune needs --model <dir>, --out <dir> and --variant <name>${either}`);
+}
+
+/** The variant `prune` applies: named by --variant, or made from the method's own option (`--percent 0.6`). */
+function pruneVariant(method: MethodDefinition<any>, values: Values): { name: string; variant: MethodVariant; named: boolean } {
+  const option = method.pruneOption;
+  const given = option ? values[option.name] : undefined;
+  if (typeof given === 'string' && values.variant === undefined) {
+    const variant = { ...asUsage(() => option!.variant(given)), base: values.model as string };
+    return { name: `--${option!.name} ${given}`, variant, named: false };
+  }
+  if (values.variant === undefined || given !== undefined) throw pruneUsage(method);
+  return { name: values.variant, variant: asUsage(() => methodVariant(method, values.variant!)), named: true };
+}
+
+const reduction = (before: number, after: number) => `${(100 * (1 - after / before)).toFixed(1)}% fewer`;
+
 async function pruneCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
-  if (!values.model || !values.variant || !values.out)
-    throw new UsageError('prune needs --model <dir>, --variant <name> and --out <dir>');
-  const variant: MethodVariant = asUsage(() => methodVariant(method, values.variant!));
-  if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
-  if (path.resolve(values.out) === path.resolve(values.model))
+  if (!values.model || !values.out) throw pruneUsage(method);
+  const { name, variant, named } = pruneVariant(method, values);
+  if (!fs.existsSync(values.model!)) throw new UsageError(`--model ${values.model}: no such directory`);
+  if (path.resolve(values.out!) === path.resolve(values.model!))
     throw new UsageError('--out must differ from --model (the trained model is kept)');
   checkBackend(values.backend);
   await startBackend(method, values.backend);
-  const { model, spec } = await loadModelDir(values.model);
-  const pruned = pruneModel(method, values.variant, model, spec, namedSpec(variant.base, spec.dataset));
-  await saveModelDir(values.out, pruned.model, pruned.spec, pruned.masks);
+  const { model, spec } = await loadModelDir(values.model!);
+  // A named variant's targets are set on its full-width model; one from the command line applies to this model.
+  const fullSpec = named ? namedSpec(variant.base, spec.dataset) : spec;
+  const pruned = pruneModel(method, name, model, spec, fullSpec, variant);
+  await saveModelDir(values.out!, pruned.model, pruned.spec, pruned.masks);
   const [before, after] = [countSpec(spec), countSpec(pruned.spec)];
   const sparsity =
     pruned.sparsity === undefined ? '' : `, ${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
+  if (pruned.keep) {
+    process.stdout.write(`widths per layer (before → after):\n${layerWidthLines(layerWidths(spec, pruned.spec)).join('\n')}\n`);
+  }
   process.stdout.write(
-    `${values.variant}: params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}` +
-      `${sparsity}; saved to ${values.out}\n`,
+    `${name}: params ${before.params} → ${after.params} (${reduction(before.params, after.params)}), ` +
+      `FLOPs ${before.flops} → ${after.flops} (${reduction(before.flops, after.flops)})${sparsity}; ` +
+      `saved to ${values.out}\n`,
   );
 }
 
@@ -209,7 +247,7 @@ function endQuietlyOnClosedPipe(): void {
 export async function runMethodCli(method: MethodDefinition<any>, argv: string[]): Promise<number> {
   endQuietlyOnClosedPipe();
   try {
-    const { values, positionals } = parse(argv);
+    const { values, positionals } = parse(method, argv);
     const command = positionals[0];
     if (values.help || command === undefined || command === 'help') {
       process.stdout.write(help(method));

@@ -6,6 +6,7 @@ import type { Profile } from '../profiles';
 import { resultsCsv, resultsMarkdown, type ResultRow } from '../results';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { experimentSpecs, runExperiment, type StageName } from './run';
+import { widthsMarkdown, type LayerWidth } from './widths-report';
 
 export interface GridOptions {
   profile: Profile;
@@ -45,6 +46,7 @@ export async function runGrid<V extends MethodVariant>(
   checkGrid(method, o);
   const only = o.stage === 'report' ? undefined : o.stage;
   const rows: ResultRow[] = [];
+  const widths = new Map<string, LayerWidth[][]>(o.variants.map((v) => [v, []]));
   for (let seed = 0; seed < o.seeds; seed++) {
     for (const variant of o.variants) {
       const row = await runExperiment(method, variant, {
@@ -54,6 +56,7 @@ export async function runGrid<V extends MethodVariant>(
         runRoot: path.join(o.runDir, o.profile.name),
         only,
         fresh: o.fresh,
+        onPruned: (w) => widths.get(variant)!.push(w),
       });
       if (row) rows.push(row);
     }
@@ -61,6 +64,13 @@ export async function runGrid<V extends MethodVariant>(
   if (rows.length > 0) {
     writeFileAtomic(`${resultsBase(o)}.csv`, resultsCsv(rows));
     writeFileAtomic(`${resultsBase(o)}.md`, `${resultsMarkdown(rows)}\n`);
+    const tables = [...widths].filter(([, seeds]) => seeds.length > 0)
+      .map(([variant, seeds]) => widthsMarkdown(`${method.name} ${variant} on ${o.dataset}`, seeds));
+    if (tables.length > 0) writeFileAtomic(widthsPath(o), `${tables.join('\n\n')}\n`);
   }
   return rows;
 }
+
+/** Where a grid of a structured method writes the pruned widths per layer (mean ± std over seeds). */
+export const widthsPath = (o: Pick<GridOptions, 'runDir' | 'profile' | 'dataset'>) =>
+  path.join(o.runDir, o.profile.name, `widths-${o.dataset}.md`);

@@ -74,6 +74,17 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
   pruner: Pruner<V>;
   /** Stage training with hooks; undefined (the default) trains plainly. Masks of unstructured pruners are added by core. */
   training?(stage: TrainedStage, variant: V): StageTraining | undefined;
+  /**
+   * Also train the baseline without its hooks (in `baseline/`) and report it as `acc_baseline_plain`: for a
+   * method whose pruned model comes from a specially trained baseline (slimming's sparsity training).
+   */
+  plainBaseline?: boolean;
+  /**
+   * A `prune` option that describes a variant on the command line instead of naming one (slimming's
+   * `--percent 0.6`), for any model the method applies to (its `base` is the given model); `variant` throws on
+   * a bad value. `value` names the value in --help, `help` says what the option does.
+   */
+  pruneOption?: { name: string; value: string; help: string; variant(value: string): Omit<V, 'base'> };
   /** The method's own recipes, from the paper experiment's defaults. */
   recipes?(defaults: StageRecipes, profile: Profile, dataset: DatasetName): StageRecipes;
   /** How scratch runs start: a fresh initialisation (default) or the baseline's saved initial weights. */

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
+import { countSpec } from '../counting';
 import { channelGroups } from '../graph';
 import { readJsonFile, writeFileAtomic } from '../fs-atomic';
 import { applyMasks, maskSparsity, type MaskSet } from '../masks';
@@ -35,8 +36,9 @@ export interface PrunedModel {
 }
 
 /**
- * Prunes a trained model with a method's variant. `fullSpec` is the variant's full-width architecture
- * (targets are computed on it and scaled to the model's widths). Refuses a prune that removes nothing.
+ * Prunes a trained model with a method's variant (by name, or given: a variant from the command line).
+ * `fullSpec` is the variant's full-width architecture (targets are computed on it and scaled to the model's
+ * widths). Refuses a prune that removes nothing.
  */
 export function pruneModel<V extends MethodVariant>(
   method: MethodDefinition<V>,
@@ -44,8 +46,8 @@ export function pruneModel<V extends MethodVariant>(
   model: tf.LayersModel,
   spec: ArchSpec,
   fullSpec: ArchSpec,
+  variant: V = methodVariant(method, variantName),
 ): PrunedModel {
-  const variant = methodVariant(method, variantName);
   const ctx = { model, spec, fullSpec, variant, variantName };
   if (method.pruner.kind === 'unstructured') {
     const masks = method.pruner.masks(ctx);
@@ -124,6 +126,13 @@ export async function pruneStage<V extends MethodVariant>(
       accuracyBeforeFineTune: accuracy.top1,
     };
     writeFileAtomic(file, JSON.stringify(record, null, 2));
+    const [before, after] = [countSpec(trained.spec), countSpec(pruned.spec)];
+    const fewer = (a: number, b: number) => `${(100 * (1 - b / a)).toFixed(1)}% fewer`;
+    const removed = pruned.sparsity === undefined
+      ? `params ${fewer(before.params, after.params)}, FLOPs ${fewer(before.flops, after.flops)}`
+      : `${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
+    process.stderr.write(`${method.name} ${variantName} prune: ${removed}, top-1 before fine-tuning ` +
+      `${accuracy.top1.toFixed(2)}%\n`);
     if (pruned.model !== trained.model) pruned.model.dispose();
     for (const m of pruned.masks?.values() ?? []) m.dispose();
     return record;

@@ -26,6 +26,7 @@ import { experimentRecipes } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
 import { StaleStageError } from './stale';
+import { layerWidths, type LayerWidth } from './widths-report';
 
 /** The stages of an experiment, in order; each needs the baseline and (but the baseline) the pruned model. */
 export const STAGES = ['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b'] as const;
@@ -44,6 +45,8 @@ export interface ExperimentOptions {
   only?: StageName;
   /** Train stale stages again instead of stopping (matching finished stages are still reused). */
   fresh?: boolean;
+  /** Told the layer widths of a structured prune, once its stage is done or read (for the widths report). */
+  onPruned?(widths: LayerWidth[]): void;
 }
 
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
@@ -74,6 +77,8 @@ interface StageJob {
   recipe: Recipe;
   seed: number;
   makeModel: () => Promise<tf.LayersModel> | tf.LayersModel;
+  /** The method's training for the stage (hooks); undefined trains plainly. */
+  training?: StageTraining;
   masks?: MaskSet;
 }
 
@@ -124,8 +129,7 @@ export async function runExperiment<V extends MethodVariant>(
       fs.rmSync(job.dir, { recursive: true, force: true });
     }
     const model = await job.makeModel();
-    const training = method.training?.(job.stage, variant);
-    const hooks: TrainingHooks = { ...training?.hooks(model), ...(job.masks ? { masks: job.masks } : {}) };
+    const hooks: TrainingHooks = { ...job.training?.hooks(model), ...(job.masks ? { masks: job.masks } : {}) };
     const { dir: runDir, spec: stageSpec, recipe, seed, identity } = job;
     const label = `${method.name} ${job.stage === 'baseline' ? variant.base : variantName} ${job.stage}`;
     try {
@@ -152,30 +156,24 @@ export async function runExperiment<V extends MethodVariant>(
   };
 
   const baselineTraining = method.training?.('baseline', variant);
-  const baselineDir = path.join(modelDir, baselineTraining ? `baseline-${baselineTraining.id}` : 'baseline');
-  const baselineIdentity = {
-    ...common,
-    stage: 'baseline',
-    model: variant.base,
-    spec,
-    recipe: recipes.baseline,
-    hooks: describeTraining(baselineTraining),
+  /** A baseline: plain in `baseline/`, or with the method's hooks in `baseline-<id>/`. */
+  const baselineJob = (training: StageTraining | undefined): StageJob => {
+    const dir = path.join(modelDir, training ? `baseline-${training.id}` : 'baseline');
+    const initDir = path.join(dir, 'init');
+    const identity = { ...common, stage: 'baseline', model: variant.base, spec, recipe: recipes.baseline,
+      hooks: describeTraining(training) };
+    return { stage: 'baseline', dir, identity, spec, recipe: recipes.baseline, seed: o.seed, training,
+      makeModel: async () => {
+        const model = buildModel(spec, o.seed);
+        // Every baseline keeps its initial weights, for scratch runs that start from them (lottery tickets).
+        if (!fs.existsSync(path.join(initDir, 'spec.json'))) await saveModelDir(initDir, model, spec);
+        return model;
+      } };
   };
+  const { dir: baselineDir, identity: baselineIdentity } = baselineJob(baselineTraining);
   const initDir = path.join(baselineDir, 'init');
-  const base = await trainStage({
-    stage: 'baseline',
-    dir: baselineDir,
-    identity: baselineIdentity,
-    spec,
-    recipe: recipes.baseline,
-    seed: o.seed,
-    makeModel: async () => {
-      const model = buildModel(spec, o.seed);
-      // Every baseline keeps its initial weights, for scratch runs that start from them (lottery tickets).
-      if (!fs.existsSync(path.join(initDir, 'spec.json'))) await saveModelDir(initDir, model, spec);
-      return model;
-    },
-  });
+  const base = await trainStage(baselineJob(baselineTraining));
+  const plainBase = method.plainBaseline && baselineTraining ? await trainStage(baselineJob(undefined)) : undefined;
   if (o.only === 'baseline') return undefined;
 
   const pruneIdentity = {
@@ -194,6 +192,7 @@ export async function runExperiment<V extends MethodVariant>(
     testLimit: limit.test,
     fresh: o.fresh ?? false,
   });
+  if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec));
   if (o.only === 'prune') return undefined;
   const prunedDir = path.join(variantDir, 'pruned');
   const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
@@ -228,6 +227,7 @@ export async function runExperiment<V extends MethodVariant>(
       recipe,
       seed,
       makeModel,
+      training: method.training?.(stage, variant),
       masks,
     });
   const scratchModel = async () => {
@@ -277,6 +277,7 @@ export async function runExperiment<V extends MethodVariant>(
     sparsity_pct: pruned.sparsity === undefined ? null : Math.round(10000 * pruned.sparsity) / 100,
     acc_before_finetune: pruned.accuracyBeforeFineTune,
     acc_baseline: base.bestTop1,
+    acc_baseline_plain: plainBase?.bestTop1 ?? null,
     acc_finetuned: tuned.bestTop1,
     acc_scratch_e: scratchE.bestTop1,
     acc_scratch_b: scratchB.bestTop1,
@@ -289,7 +290,7 @@ export async function runExperiment<V extends MethodVariant>(
     paper_acc_scratch_e: paper?.scratchE ?? null,
     paper_acc_scratch_b: paper?.scratchB ?? null,
     paper_source: paper?.source ?? null,
-    baseline_seconds: Math.round(base.trainSeconds),
+    baseline_seconds: Math.round(base.trainSeconds + (plainBase?.trainSeconds ?? 0)),
     train_seconds: Math.round(tuned.trainSeconds + scratchE.trainSeconds + scratchB.trainSeconds),
   };
 }

@@ -1,0 +1,52 @@
+import { channelGroups } from '../graph';
+import type { ArchSpec } from '../spec';
+
+/** One prunable layer's width before and after a prune (a selection counts its selected channels). */
+export interface LayerWidth {
+  layer: string;
+  width: number;
+  pruned: number;
+}
+
+const selectedWidth = (g: ReturnType<typeof channelGroups>[number]) => g.selection?.current.length ?? g.size;
+
+/** The width of every prunable group of `before` and of the same group in `after` (a pruned copy of it). */
+export function layerWidths(before: ArchSpec, after: ArchSpec): LayerWidth[] {
+  const pruned = new Map(channelGroups(after).map((g) => [g.id, selectedWidth(g)]));
+  return channelGroups(before)
+    .filter((g) => g.specIndex >= 0)
+    .map((g) => ({ layer: g.id, width: selectedWidth(g), pruned: pruned.get(g.id) ?? selectedWidth(g) }));
+}
+
+/** `layer  width → width*` lines, with the total, as `prune` prints them. */
+export function layerWidthLines(widths: LayerWidth[]): string[] {
+  const pad = Math.max(5, ...widths.map((w) => w.layer.length));
+  const total = widths.reduce((sum, w) => [sum[0] + w.width, sum[1] + w.pruned], [0, 0]);
+  return [...widths, { layer: 'total', width: total[0], pruned: total[1] }].map(
+    (w) => `  ${w.layer.padEnd(pad)} ${String(w.width).padStart(5)} → ${String(w.pruned).padStart(5)}`,
+  );
+}
+
+const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+/** Sample standard deviation (n − 1), as the result tables use; 0 for one value. */
+const std = (xs: number[]) =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+/**
+ * The pruned architecture of one experiment over its seeds, as the paper's Table 8 gives it: per layer the
+ * original width and the pruned width* as mean ± std over the seeds, and the totals.
+ */
+export function widthsMarkdown(title: string, seeds: LayerWidth[][]): string {
+  const layers = seeds[0].map((w, i) => {
+    const pruned = seeds.map((run) => run[i].pruned);
+    return { layer: w.layer, width: w.width, pruned };
+  });
+  const totals = seeds.map((run) => run.reduce((sum, w) => sum + w.pruned, 0));
+  const cell = (xs: number[]) => `${mean(xs).toFixed(1)} ± ${std(xs).toFixed(1)}`;
+  const lines = [
+    ...layers.map((l, i) => `| ${i + 1} | ${l.layer} | ${l.width} | ${cell(l.pruned)} |`),
+    `| | total | ${layers.reduce((sum, l) => sum + l.width, 0)} | ${cell(totals)} |`,
+  ];
+  return [`### ${title} (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`, '',
+    '| # | layer | width | width* (mean ± std) |', '|---|---|---|---|', ...lines].join('\n');
+}
