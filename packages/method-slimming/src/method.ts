@@ -1,0 +1,61 @@
+import * as path from 'path';
+import { imagenetRecipe, readReference, type MethodDefinition, type Profile, type StageRecipes } from '@rethink-prune/core';
+import { sparsityTraining } from './sparsity';
+import { groupScales, slimmingKeepSets } from './threshold';
+import { parsePercent, SLIMMING_VARIANTS, tableVariants, type SlimmingVariant } from './variants';
+
+/**
+ * ImageNet VGG-11 (imagenet/network-slimming): fine-tuning runs main_finetune.py's 5 epochs (a shorter profile
+ * keeps its own), and Scratch-B main_B.py's int(epochs × FLOPs ratio) epochs with the LR ÷10 every third of
+ * them (no doubling cap, unlike the L1 folder's). CIFAR uses the paper experiment's recipes unchanged.
+ */
+function slimmingRecipes(defaults: StageRecipes, profile: Profile, dataset: string): StageRecipes {
+  if (dataset !== 'imagenet') return defaults;
+  const epochs = profile.imagenet.epochs;
+  return {
+    baseline: defaults.baseline,
+    finetune: { ...defaults.finetune, epochs: Math.min(5, profile.imagenet.finetuneEpochs) },
+    scratchB: (full, pruned) => {
+      const budget = Math.floor((epochs * full) / pruned);
+      return { ...imagenetRecipe(budget, Math.floor(budget / 3)), batchSize: defaults.baseline.batchSize };
+    },
+  };
+}
+
+/**
+ * Network Slimming (Liu et al., ICCV 2017) on the experiment framework: the baseline is trained with an L1 term
+ * on every BN γ, one global threshold over all |γ| picks the channels, and core's surgery (or the channel
+ * selections of PreResNet and DenseNet) removes the rest.
+ */
+export const slimmingMethod: MethodDefinition<SlimmingVariant> = {
+  name: 'network-slimming',
+  command: 'prune-slimming',
+  title: 'Network Slimming (Liu et al., 2017)',
+  variants: SLIMMING_VARIANTS,
+  // quick and smoke run the VGG-19 row of the dataset: the ÷4 PreResNet-164 and DenseNet-40 cost many times
+  // more per image on a CPU (`--models` adds them).
+  defaultVariants: (profile, dataset) =>
+    profile.name === 'paper' || dataset === 'imagenet' ? tableVariants(dataset) : tableVariants(dataset).slice(0, 1),
+  pruner: {
+    kind: 'structured',
+    version: 'slimming 1',
+    keepSets: ({ model, spec, variant }) => {
+      const { keep, threshold, emptied } = slimmingKeepSets(groupScales(model, spec), variant.percent);
+      if (emptied.length > 0) {
+        process.stderr.write(`network-slimming: at ${variant.percent} every |γ| of ${emptied.join(', ')} is ≤ the ` +
+          `threshold ${threshold.toPrecision(4)}; each keeps its largest channel (the seed would fail here)\n`);
+      }
+      return keep;
+    },
+  },
+  training: (stage, variant) => (stage === 'baseline' ? sparsityTraining(variant.sparsity) : undefined),
+  plainBaseline: true,
+  recipes: slimmingRecipes,
+  pruneOption: {
+    name: 'percent',
+    value: 'p',
+    help: 'prune the share p (0 < p < 1) of all BN channels of any model with a BN after every conv',
+    variant: (value) => ({ percent: parsePercent(value), sparsity: 0 }),
+  },
+  reference: readReference(path.join(__dirname, '..', 'reference.json')),
+};
