@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from './backend';
-import { countSpec } from './counting';
-import { namedSpec, type VggSpec } from './spec';
+import { countModel, countSpec } from './counting';
+import { buildModel, namedSpec, type ArchSpec, type VggSpec } from './spec';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -183,5 +184,26 @@ describe('countSpec (compute_flops.py conventions)', () => {
     const counts = countSpec(spec);
     expect(counts).toEqual(vggWeightLevelByHand((spec as VggSpec).cfg, 10));
     expect(counts.params / 1e6).toBeCloseTo(20.04, 2);
+  });
+
+  it('the seed\'s weight-level "DenseNet-BC-100" (basic blocks, compression 0.5) has 3 989 232 conv weights', () => {
+    // method-facts.md §3.1: widths 24→408 →204→588 →294→678, ≈4.07M parameters in all.
+    const model = buildModel(namedSpec('densenet100-basic'), 0);
+    const convWeights = model.layers.filter((l) => l.getClassName() === 'Conv2D')
+      .reduce((sum, l) => sum + l.getWeights()[0].size, 0);
+    expect(convWeights).toBe(3_989_232);
+    expect(Math.abs(countModel(namedSpec('densenet100-basic'), model).params / 1e6 - 4.07)).toBeLessThan(0.01);
+    model.dispose();
+  });
+
+  it('a masked conv counts its non-zero weights only: 2 FLOPs per zeroed weight and output position fewer', () => {
+    // TINY-like VGG: conv 0 is 3×3×1×4 on 32×32 (padding same); zero 5 of its 36 weights.
+    const spec: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear' };
+    const mask = tf.tensor4d(Array.from({ length: 36 }, (_, i) => (i < 5 ? 0 : 1)), [3, 3, 1, 4]);
+    const dense = countSpec(spec);
+    const sparse = countSpec(spec, new Map([['features.0.conv/kernel', mask]]));
+    expect(dense.flops - sparse.flops).toBe(2 * 5 * 32 * 32);
+    expect(dense.params - sparse.params).toBe(5);
+    mask.dispose();
   });
 });

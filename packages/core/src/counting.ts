@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { MaskSet } from './masks';
 import { familyOf } from './models/registry';
 import { buildModel, type ArchSpec } from './spec';
 
@@ -22,7 +23,22 @@ const isSelection = (layer: tf.layers.Layer) => !layer.trainable && /(^|\.)selec
 
 const numel = (shape: tf.Shape) => (shape as number[]).slice(1).reduce((a, d) => a * d, 1);
 
-export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
+/** Zero entries of each masked weight, by weight name (`layer/kernel`). */
+function maskedZeros(masks: MaskSet | undefined): Map<string, number> {
+  const zeros = new Map<string, number>();
+  for (const [name, mask] of masks ?? []) {
+    zeros.set(name, mask.size - tf.tidy(() => tf.sum(mask).dataSync()[0]));
+  }
+  return zeros;
+}
+
+/**
+ * With `masks` (unstructured pruning), a model is counted as the seed's weight-level count_flops.py counts a
+ * sparse model: a conv's FLOPs take its non-zero weights only (2·nnz + bias·Cout per output position), and
+ * masked-out weights are not parameters; everything else counts as dense.
+ */
+export function countModel(spec: ArchSpec, model: tf.LayersModel, masks?: MaskSet): Counts {
+  const zeros = maskedZeros(masks);
   // Pooling the seed runs as a function is invisible to its hooks (each family names its own).
   const functionalInSeed = familyOf(spec).functionalInSeed;
   let params = 0;
@@ -34,6 +50,7 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
     }
     if (!layer.trainable && layer.countParams() > 0) continue;
     params += layer.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((p, d) => p * d, 1), 0);
+    params -= layer.trainableWeights.reduce((a, w) => a + (zeros.get(w.originalName) ?? 0), 0);
     const inShape = (layer.input as tf.SymbolicTensor).shape;
     const outShape = layer.outputShape as tf.Shape;
     const cfg = layer.getConfig() as Record<string, any>;
@@ -42,7 +59,8 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
         const [kh, kw] = cfg.kernelSize as number[];
         const cin = (inShape as number[])[3];
         const [, ho, wo, cout] = outShape as number[];
-        flops += (kh * kw * cin * 2 + (cfg.useBias ? 1 : 0)) * cout * ho * wo;
+        const pruned = zeros.get(`${layer.name}/kernel`) ?? 0;
+        flops += (2 * (kh * kw * cin * cout - pruned) + (cfg.useBias ? cout : 0)) * ho * wo;
         break;
       }
       case 'Dense': {
@@ -70,11 +88,11 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel): Counts {
   return { params, flops };
 }
 
-/** Counts of a spec (builds the model once, without keeping it). */
-export function countSpec(spec: ArchSpec): Counts {
+/** Counts of a spec, sparse where `masks` zero weights (builds the model once, without keeping it). */
+export function countSpec(spec: ArchSpec, masks?: MaskSet): Counts {
   const model = buildModel(spec, 0);
   try {
-    return countModel(spec, model);
+    return countModel(spec, model, masks);
   } finally {
     model.dispose();
   }

@@ -7,7 +7,9 @@ import { stringify } from 'csv-stringify/sync';
  * variant), as the paper reports CIFAR numbers (mean ± std of 5 runs). `baseline_seconds` is the training
  * time of the baseline that the variants of a model share; `train_seconds` is the variant's own stages.
  * `acc_baseline_plain` is the baseline trained without the method's hooks, where the pruned one had them
- * (slimming: `acc_baseline` is the sparsity-trained model that was pruned).
+ * (slimming: `acc_baseline` is the sparsity-trained model that was pruned). `latency_ms_b1` / `_b64` are the
+ * measured inference times (median, ms per batch of 1 / 64) of the trained baseline and the pruned model on
+ * `latency_backend`: FLOPs saved are not time saved, and a masked model runs dense kernels.
  */
 export const RESULT_COLUMNS = [
   'row_kind',
@@ -26,6 +28,11 @@ export const RESULT_COLUMNS = [
   'params_reduction_pct',
   'flops_reduction_pct',
   'sparsity_pct',
+  'latency_backend',
+  'latency_ms_b1',
+  'pruned_latency_ms_b1',
+  'latency_ms_b64',
+  'pruned_latency_ms_b64',
   'acc_before_finetune',
   'acc_baseline',
   'acc_baseline_plain',
@@ -56,6 +63,10 @@ const MEASURED: ResultColumn[] = [
   'acc_finetuned',
   'acc_scratch_e',
   'acc_scratch_b',
+  'latency_ms_b1',
+  'pruned_latency_ms_b1',
+  'latency_ms_b64',
+  'pruned_latency_ms_b64',
   'baseline_seconds',
   'train_seconds',
 ];
@@ -115,6 +126,13 @@ const fmt = (v: string | number | null | undefined, digits = 2) =>
         : v.toFixed(digits)
       : v;
 
+/** Measured speed-up of the pruned model (unpruned time / pruned time), mean over seeds: `1.84×`. */
+function speedup(runs: ResultRow[], batch: 'b1' | 'b64'): string {
+  const ratios = runs.map((r) => Number(r[`latency_ms_${batch}`]) / Number(r[`pruned_latency_ms_${batch}`]))
+    .filter(Number.isFinite);
+  return ratios.length === 0 ? '–' : `${mean(ratios).toFixed(2)}×`;
+}
+
 /**
  * A Markdown table of the accuracy columns, ours beside the paper's ("ours / paper"); one line per experiment,
  * ours as mean ± std (sample std) where several seeds ran.
@@ -127,6 +145,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
     'profile',
     'seeds',
     'FLOPs ↓%',
+    'speed-up b1 / b64',
     ...(plain ? ['baseline (plain)'] : []),
     'baseline',
     'fine-tuned',
@@ -151,6 +170,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
       String(r.profile),
       runs.map((x) => x.seed).join(', '),
       fmt(r.flops_reduction_pct, 1),
+      `${speedup(runs, 'b1')} / ${speedup(runs, 'b64')}`,
       ...(plain ? [cell(runs, 'acc_baseline_plain', 'paper_acc_baseline')] : []),
       cell(runs, 'acc_baseline', 'paper_acc_baseline'),
       cell(runs, 'acc_finetuned', 'paper_acc_finetuned'),

@@ -63,7 +63,7 @@ describe('namedSpec', () => {
       .toEqual(['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet']);
     expect(() => namedSpec('resnet57')).toThrow("unknown model name 'resnet57'; known: vgg11|13|16|19 " +
       '(l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110, preresnet110|164 (slimming), ' +
-      'preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level), ' +
+      'preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level), ' +
       'resnet18|34|50|101-imagenet, ' +
       'vgg11-imagenet (slimming, BN), vgg16-imagenet');
   });
@@ -118,5 +118,22 @@ describe('buildModel', () => {
     const c = buildModel(namedSpec('resnet20'), 5).getLayer('layer1.0.conv1').getWeights()[0].dataSync();
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
+  });
+});
+
+describe('conv initialisation', () => {
+  /** Sample std of a conv kernel's weights. */
+  const kernelStd = (name: string, layer: string) => {
+    const model = buildModel(namedSpec(name), 3);
+    const values = Array.from(model.getLayer(layer).getWeights()[0].dataSync());
+    model.dispose();
+    const mean = values.reduce((a, v) => a + v, 0) / values.length;
+    return Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+  };
+
+  it('the weight-level VGG draws by fan-in √(2/(9·C_in)), the slimming VGG by fan-out √(2/(9·C_out))', () => {
+    // features.2.conv maps 64 → 128 channels (73 728 weights): the two rules differ by √2.
+    expect(kernelStd('vgg19-wl', 'features.2.conv') / Math.sqrt(2 / (9 * 64))).toBeCloseTo(1, 1);
+    expect(kernelStd('vgg19-slimming', 'features.2.conv') / Math.sqrt(2 / (9 * 128))).toBeCloseTo(1, 1);
   });
 });

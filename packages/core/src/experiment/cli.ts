@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import * as tf from '@tensorflow/tfjs';
 import { DATASETS, isDatasetName, resolveDataDir } from '@rethink-prune/datasets';
 import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { countSpec } from '../counting';
 import { loadTrainingData } from '../data/source';
+import { namedWeights } from '../masks';
 import { loadModelDir, saveModelDir } from '../model-io';
 import { PROFILES, profileByName } from '../profiles';
 import { resultsMarkdown } from '../results';
@@ -13,7 +15,7 @@ import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from '.
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { pruneModel } from './prune-stage';
 import { STAGES } from './run';
-import { layerWidthLines, layerWidths } from './widths-report';
+import { layerWidthLines, layerWidths, maskedCounts, sparsityLines } from './widths-report';
 
 /** A mistake in the command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -63,7 +65,8 @@ Usage:
   ${c} prune --model <dir> --variant <name> --out <dir>
   ${indent}                        prune a trained model directory (model.json + spec.json); a model trained
   ${indent}                        by the quick or smoke profile is pruned by the same fractions
-${adHoc}  ${c} variants                 list the variants, their base models and defaults
+${adHoc}  ${c} sparsity --model <dir>   the zeros of every kernel of a saved model, per layer and in all
+  ${c} variants                 list the variants, their base models and defaults
   ${c} --help                   this text
 
 reproduce options:
@@ -171,8 +174,9 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
     `\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are from ${paperSources.join(', ') || 'no table'}` +
       `${request.dataset === 'cifar10' || request.dataset === 'imagenet' ? '' : `, on its own dataset, not ${request.dataset}`})\n`,
   );
+  const perLayer = fs.existsSync(widthsPath(request, method)) ? `, per layer: ${widthsPath(request, method)}` : '';
   process.stdout.write(
-    `results: ${resultsBase(request)}.csv${fs.existsSync(widthsPath(request)) ? `, widths per layer: ${widthsPath(request)}` : ''}; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
+    `results: ${resultsBase(request)}.csv${perLayer}; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
       '(finished stages are reused)\n',
   );
 }
@@ -210,17 +214,35 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
   const fullSpec = named ? namedSpec(variant.base, spec.dataset) : spec;
   const pruned = pruneModel(method, name, model, spec, fullSpec, variant);
   await saveModelDir(values.out!, pruned.model, pruned.spec, pruned.masks);
-  const [before, after] = [countSpec(spec), countSpec(pruned.spec)];
+  const [before, after] = [countSpec(spec), countSpec(pruned.spec, pruned.masks)];
   const sparsity =
     pruned.sparsity === undefined ? '' : `, ${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
   if (pruned.keep) {
     process.stdout.write(`widths per layer (before → after):\n${layerWidthLines(layerWidths(spec, pruned.spec)).join('\n')}\n`);
   }
+  if (pruned.masks) process.stdout.write(`${sparsityLines(maskedCounts(pruned.masks)).join('\n')}\n`);
   process.stdout.write(
     `${name}: params ${before.params} → ${after.params} (${reduction(before.params, after.params)}), ` +
       `FLOPs ${before.flops} → ${after.flops} (${reduction(before.flops, after.flops)})${sparsity}; ` +
       `saved to ${values.out}\n`,
   );
+}
+
+/** `sparsity --model <dir>`: the zeros of every kernel of a saved model, per layer and in all. */
+async function sparsityCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
+  if (!values.model) throw new UsageError('sparsity needs --model <dir>');
+  if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
+  checkBackend(values.backend);
+  await startBackend(method, values.backend);
+  const { model, masks } = await loadModelDir(values.model);
+  const kernels = [...namedWeights(model)].filter(([name]) => name.endsWith('/kernel'));
+  const counts = kernels.map(([layer, weight]) => ({
+    layer, width: weight.read().size, pruned: tf.tidy(() => tf.sum(tf.notEqual(weight.read(), 0)).dataSync()[0]),
+  }));
+  const masked = masks ? ` (${masks.size} of them masked: masks.json)` : ' (no masks.json)';
+  process.stdout.write(`${values.model}: ${counts.length} kernels${masked}\n${sparsityLines(counts).join('\n')}\n`);
+  for (const m of masks?.values() ?? []) m.dispose();
+  model.dispose();
 }
 
 function variantsCommand(method: MethodDefinition<any>): void {
@@ -257,7 +279,8 @@ export async function runMethodCli(method: MethodDefinition<any>, argv: string[]
     if (command === 'variants') variantsCommand(method);
     else if (command === 'prune') await pruneCommand(method, values);
     else if (command === 'reproduce') await reproduceCommand(method, values);
-    else throw new UsageError(`unknown command '${command}'; use reproduce, prune or variants`);
+    else if (command === 'sparsity') await sparsityCommand(method, values);
+    else throw new UsageError(`unknown command '${command}'; use reproduce, prune, sparsity or variants`);
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;

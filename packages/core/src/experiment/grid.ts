@@ -64,13 +64,17 @@ export async function runGrid<V extends MethodVariant>(
   if (rows.length > 0) {
     writeFileAtomic(`${resultsBase(o)}.csv`, resultsCsv(rows));
     writeFileAtomic(`${resultsBase(o)}.md`, `${resultsMarkdown(rows)}\n`);
+    const headers = method.pruner.kind === 'structured' ? ['width', 'width*'] : ['weights', 'non-zero'];
     const tables = [...widths].filter(([, seeds]) => seeds.length > 0)
-      .map(([variant, seeds]) => widthsMarkdown(`${method.name} ${variant} on ${o.dataset}`, seeds));
-    if (tables.length > 0) writeFileAtomic(widthsPath(o), `${tables.join('\n\n')}\n`);
+      .map(([variant, seeds]) => widthsMarkdown(`${method.name} ${variant} on ${o.dataset}`, seeds, headers));
+    if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
   }
   return rows;
 }
 
-/** Where a grid of a structured method writes the pruned widths per layer (mean ± std over seeds). */
-export const widthsPath = (o: Pick<GridOptions, 'runDir' | 'profile' | 'dataset'>) =>
-  path.join(o.runDir, o.profile.name, `widths-${o.dataset}.md`);
+/**
+ * Where a grid writes what its prune kept per layer, mean ± std over seeds: `widths-<dataset>.md` (a structured
+ * method's channels) or `sparsity-<dataset>.md` (an unstructured one's non-zero weights).
+ */
+export const widthsPath = (o: Pick<GridOptions, 'runDir' | 'profile' | 'dataset'>, method: MethodDefinition<any>) =>
+  path.join(o.runDir, o.profile.name, `${method.pruner.kind === 'structured' ? 'widths' : 'sparsity'}-${o.dataset}.md`);

@@ -89,7 +89,12 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
   recipes?(defaults: StageRecipes, profile: Profile, dataset: DatasetName): StageRecipes;
   /** How scratch runs start: a fresh initialisation (default) or the baseline's saved initial weights. */
   scratchInit?: 'fresh' | 'saved-init';
-  /** The FLOPs that set the Scratch-B budget (default: counts of the two specs; unstructured methods count non-zeros). */
+  /**
+   * Re-draws a scratch model's weights before its masks apply (weight-level: the conv init's fan counts only the
+   * weights its mask keeps, as the seed's cifar_E.py); `seed` is the scratch run's.
+   */
+  initScratch?(model: tf.LayersModel, masks: MaskSet | undefined, seed: number): void;
+  /** The FLOPs that set the Scratch-B budget (default: counts of the two specs, non-zero conv weights where masked). */
   budgetFlops?(full: ArchSpec, pruned: ArchSpec, masks?: MaskSet): { full: number; pruned: number };
   /** The paper's numbers, from the package's reference.json. */
   reference: ReferenceRow[];

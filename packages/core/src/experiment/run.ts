@@ -1,6 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { activeBackend } from '../backend';
+import { inferenceLatency } from '../bench/latency';
+import { writeFileAtomic } from '../fs-atomic';
 import type { DatasetInfo, DatasetName } from '@rethink-prune/datasets';
 import { countSpec } from '../counting';
 import { applyMasks, type MaskSet } from '../masks';
@@ -26,7 +29,7 @@ import { experimentRecipes } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
 import { StaleStageError } from './stale';
-import { layerWidths, type LayerWidth } from './widths-report';
+import { layerWidths, maskedCounts, type LayerWidth } from './widths-report';
 
 /** The stages of an experiment, in order; each needs the baseline and (but the baseline) the pruned model. */
 export const STAGES = ['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b'] as const;
@@ -45,7 +48,10 @@ export interface ExperimentOptions {
   only?: StageName;
   /** Train stale stages again instead of stopping (matching finished stages are still reused). */
   fresh?: boolean;
-  /** Told the layer widths of a structured prune, once its stage is done or read (for the widths report). */
+  /**
+   * Told the layer widths of a structured prune (the weights and non-zero weights of an unstructured one), once
+   * its stage is done or read, for the widths report.
+   */
   onPruned?(widths: LayerWidth[]): void;
 }
 
@@ -97,6 +103,45 @@ const agreed = (values: Array<string | number>) => {
   const unique = [...new Set(values)];
   return unique.length === 1 ? unique[0] : unique.join('+');
 };
+
+export const LATENCY_JSON = 'latency.json';
+
+interface Latency {
+  /** The backend and threads that measured it (`wasm+oneDNN 2.6.3 (2 threads)`). */
+  backend: string;
+  unpruned: { b1: number; b64: number };
+  pruned: { b1: number; b64: number };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Measured inference latency (ms, median after warm-up) of the trained baseline and the pruned model at batch
+ * 1 and 64 on the active backend; kept in `file` and measured again only on another backend or thread count.
+ * A pruned model with masks runs dense kernels: its zeros save no time, and the numbers show it.
+ */
+async function measuredLatency(file: string, baselineDir: string, prunedDir: string): Promise<Latency> {
+  const info = activeBackend();
+  const backend = info
+    ? `${info.name}${info.nativeConv ? `+${info.nativeConv}` : ''} (${info.threads} threads)`
+    : `${tf.getBackend()}`;
+  if (fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Latency;
+    if (saved.backend === backend) return saved;
+  }
+  const measure = async (dir: string) => {
+    const { model, masks } = await loadModelDir(dir);
+    try {
+      return { b1: round3(inferenceLatency(model, 1)), b64: round3(inferenceLatency(model, 64)) };
+    } finally {
+      model.dispose();
+      for (const m of masks?.values() ?? []) m.dispose();
+    }
+  };
+  const latency = { backend, unpruned: await measure(path.join(baselineDir, 'best')), pruned: await measure(prunedDir) };
+  writeFileAtomic(file, JSON.stringify(latency, null, 2));
+  return latency;
+}
 
 /**
  * The paper's experiment for one method, variant and seed:
@@ -192,12 +237,14 @@ export async function runExperiment<V extends MethodVariant>(
     testLimit: limit.test,
     fresh: o.fresh ?? false,
   });
-  if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec));
-  if (o.only === 'prune') return undefined;
   const prunedDir = path.join(variantDir, 'pruned');
   const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
+  if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec));
+  if (masks) o.onPruned?.(maskedCounts(masks));
+  if (o.only === 'prune') return undefined;
 
-  const [full, small] = [countSpec(spec), countSpec(pruned.spec)];
+  // A masked model counts its non-zero conv weights only, as the seed's weight-level counter does.
+  const [full, small] = [countSpec(spec), countSpec(pruned.spec, masks)];
   const budget = method.budgetFlops?.(spec, pruned.spec, masks) ?? { full: full.flops, pruned: small.flops };
   const recipeB = recipes.scratchB(budget.full, budget.pruned);
   const scratchSeed = o.seed + 1000;
@@ -239,6 +286,7 @@ export async function runExperiment<V extends MethodVariant>(
       model = pruned.keep ? pruneChannels(init.model, spec, pruned.keep).model : init.model;
       if (model !== init.model) init.model.dispose();
     }
+    method.initScratch?.(model, masks, scratchSeed);
     if (masks) applyMasks(model, masks);
     return model;
   };
@@ -256,6 +304,7 @@ export async function runExperiment<V extends MethodVariant>(
     : undefined;
   if (!tuned || !scratchE || !scratchB) return undefined;
 
+  const latency = await measuredLatency(path.join(variantDir, LATENCY_JSON), baselineDir, prunedDir);
   const stages = [base, tuned, scratchE, scratchB];
   const paper = paperNumbers(method.reference, variantName, dataset);
   return {
@@ -275,6 +324,11 @@ export async function runExperiment<V extends MethodVariant>(
     params_reduction_pct: pct(small.params, full.params),
     flops_reduction_pct: pct(small.flops, full.flops),
     sparsity_pct: pruned.sparsity === undefined ? null : Math.round(10000 * pruned.sparsity) / 100,
+    latency_backend: latency.backend,
+    latency_ms_b1: latency.unpruned.b1,
+    pruned_latency_ms_b1: latency.pruned.b1,
+    latency_ms_b64: latency.unpruned.b64,
+    pruned_latency_ms_b64: latency.pruned.b64,
     acc_before_finetune: pruned.accuracyBeforeFineTune,
     acc_baseline: base.bestTop1,
     acc_baseline_plain: plainBase?.bestTop1 ?? null,

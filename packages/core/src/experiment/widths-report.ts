@@ -1,4 +1,6 @@
+import * as tf from '@tensorflow/tfjs';
 import { channelGroups } from '../graph';
+import type { MaskSet } from '../masks';
 import type { ArchSpec } from '../spec';
 
 /** One prunable layer's width before and after a prune (a selection counts its selected channels). */
@@ -18,6 +20,24 @@ export function layerWidths(before: ArchSpec, after: ArchSpec): LayerWidth[] {
     .map((g) => ({ layer: g.id, width: selectedWidth(g), pruned: pruned.get(g.id) ?? selectedWidth(g) }));
 }
 
+/** The weights and non-zero weights of every masked weight (an unstructured prune), by weight name. */
+export function maskedCounts(masks: MaskSet): LayerWidth[] {
+  return [...masks].map(([layer, mask]) => ({
+    layer, width: mask.size, pruned: tf.tidy(() => tf.sum(mask).dataSync()[0]),
+  }));
+}
+
+/** `layer  weights  non-zero  sparsity` lines with the total, as `sparsity` prints them. */
+export function sparsityLines(counts: LayerWidth[]): string[] {
+  const pad = Math.max(5, ...counts.map((c) => c.layer.length));
+  const total = counts.reduce((sum, c) => [sum[0] + c.width, sum[1] + c.pruned], [0, 0]);
+  const line = (layer: string, weights: number, kept: number) =>
+    `  ${layer.padEnd(pad)} ${String(weights).padStart(10)} ${String(kept).padStart(10)} ` +
+    `${(100 * (1 - kept / weights)).toFixed(2).padStart(7)}%`;
+  return [`  ${'layer'.padEnd(pad)} ${'weights'.padStart(10)} ${'non-zero'.padStart(10)} sparsity`,
+    ...counts.map((c) => line(c.layer, c.width, c.pruned)), line('total', total[0], total[1])];
+}
+
 /** `layer  width → width*` lines, with the total, as `prune` prints them. */
 export function layerWidthLines(widths: LayerWidth[]): string[] {
   const pad = Math.max(5, ...widths.map((w) => w.layer.length));
@@ -34,9 +54,10 @@ const std = (xs: number[]) =>
 
 /**
  * The pruned architecture of one experiment over its seeds, as the paper's Table 8 gives it: per layer the
- * original width and the pruned width* as mean ± std over the seeds, and the totals.
+ * original width and the pruned width* as mean ± std over the seeds, and the totals (an unstructured prune:
+ * weights and non-zero weights).
  */
-export function widthsMarkdown(title: string, seeds: LayerWidth[][]): string {
+export function widthsMarkdown(title: string, seeds: LayerWidth[][], headers = ['width', 'width*']): string {
   const layers = seeds[0].map((w, i) => {
     const pruned = seeds.map((run) => run[i].pruned);
     return { layer: w.layer, width: w.width, pruned };
@@ -48,5 +69,5 @@ export function widthsMarkdown(title: string, seeds: LayerWidth[][]): string {
     `| | total | ${layers.reduce((sum, l) => sum + l.width, 0)} | ${cell(totals)} |`,
   ];
   return [`### ${title} (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`, '',
-    '| # | layer | width | width* (mean ± std) |', '|---|---|---|---|', ...lines].join('\n');
+    `| # | layer | ${headers[0]} | ${headers[1]} (mean ± std) |`, '|---|---|---|---|', ...lines].join('\n');
 }

@@ -169,7 +169,7 @@ function densenetProblems(spec: Record<string, unknown>): string[] {
 
 const selectionName = (unit: DenseUnit) => join(unit.name, 'select');
 
-/** `densenet40` (slimming), `densenet40-wl` and `densenet-bc100` (weight-level folder). */
+/** `densenet40` (slimming), `densenet40-wl`, `densenet-bc100` and `densenet100-basic` (weight-level folder). */
 function namedDenseNet(name: string, dataset: DatasetName): DenseNetSpec | undefined {
   const base = { arch: 'densenet' as const, dataset, depth: 40 };
   const slimming = { ...base, variant: 'slimming' as const };
@@ -178,6 +178,10 @@ function namedDenseNet(name: string, dataset: DatasetName): DenseNetSpec | undef
     case 'densenet40-wl': return { ...base, variant: 'weight-level' };
     case 'densenet-bc100':
       return { ...base, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
+    // What the seed's weight-level scripts build for "DenseNet-BC-100": 32 basic 3×3 layers per block (its
+    // constructor's default block; no script passes Bottleneck) with compression 0.5, ≈4.07M parameters.
+    case 'densenet100-basic':
+      return { ...base, depth: 100, variant: 'weight-level', compressionRate: 2 };
     default: return undefined;
   }
 }
@@ -212,7 +216,7 @@ function narrowDenseNet(spec: DenseNetSpec, divisor: number): DenseNetSpec {
 
 export const densenetFamily: ArchFamily<DenseNetSpec> = {
   arch: 'densenet',
-  modelNames: 'densenet40 (slimming), densenet40-wl, densenet-bc100 (weight-level)',
+  modelNames: 'densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level)',
   specProblems: densenetProblems,
   namedSpec: namedDenseNet,
   build: buildDenseNet,

@@ -16,12 +16,17 @@ export class SeedSequence {
   }
 }
 
+/**
+ * A conv initialised as the seed's models do: N(0, √(2/n)) with n = k²·C_out, or k²·C_in with `fanIn` (the
+ * weight-level folder's VGG).
+ */
 export function conv(x: Sym, name: string, filters: number, opts: { kernel?: number; stride?: number; seeds: SeedSequence;
-  bias?: boolean; padding?: 'same' | 'valid' }): Sym {
+  bias?: boolean; padding?: 'same' | 'valid'; fanIn?: boolean }): Sym {
   const k = opts.kernel ?? 3;
+  const fan = k * k * (opts.fanIn ? (x.shape[3] as number) : filters);
   return tf.layers.conv2d({
     name, filters, kernelSize: k, strides: opts.stride ?? 1, padding: opts.padding ?? 'same', useBias: opts.bias ?? false,
-    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (k * k * filters)), seed: opts.seeds.take() }),
+    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fan), seed: opts.seeds.take() }),
   }).apply(x) as Sym;
 }
 

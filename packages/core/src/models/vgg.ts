@@ -18,7 +18,8 @@ export interface VggSpec {
    */
   classifier: 'linear' | 'bn-mlp';
   /**
-   * The weight-level folder's VGG (bearpaw's): convs with a bias and BN γ starting at 1, with the `linear` head.
+   * The weight-level folder's VGG (bearpaw's): convs with a bias, initialised by fan-in, and BN γ starting at 1,
+   * with the `linear` head.
    * Absent: the l1-norm / slimming form (no conv bias, γ = 0.5).
    */
   weightLevel?: boolean;
@@ -39,7 +40,8 @@ export const vggBnName = (i: number) => `features.${i}.bn`;
  * The convolutional part every VGG shares: 3×3 conv (optional bias) → BN (γ0, or none) → ReLU per channel
  * count, 2×2 max pool per 'M'. Seeds are drawn in layer order.
  */
-export function vggFeatures(x: Sym, cfg: VggCfg, seeds: SeedSequence, opts: { bias: boolean; gamma: number | null }): Sym {
+export function vggFeatures(x: Sym, cfg: VggCfg, seeds: SeedSequence,
+  opts: { bias: boolean; gamma: number | null; fanIn?: boolean }): Sym {
   let convIndex = 0;
   let poolIndex = 0;
   for (const v of cfg) {
@@ -47,7 +49,7 @@ export function vggFeatures(x: Sym, cfg: VggCfg, seeds: SeedSequence, opts: { bi
       x = maxPool(x, `features.pool${poolIndex++}`);
       continue;
     }
-    x = conv(x, vggConvName(convIndex), v, { seeds, bias: opts.bias });
+    x = conv(x, vggConvName(convIndex), v, { seeds, bias: opts.bias, fanIn: opts.fanIn });
     if (opts.gamma !== null) x = batchNorm(x, vggBnName(convIndex), opts.gamma);
     x = relu(x, `features.${convIndex}.relu`);
     convIndex++;
@@ -59,7 +61,8 @@ export function buildVgg(spec: VggSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x = vggFeatures(input, spec.cfg, seeds, { bias: spec.weightLevel ?? false, gamma: spec.weightLevel ? 1 : 0.5 });
+  const weightLevel = spec.weightLevel ?? false;
+  let x = vggFeatures(input, spec.cfg, seeds, { bias: weightLevel, gamma: weightLevel ? 1 : 0.5, fanIn: weightLevel });
   x = flatten(avgPool(x, 'avgpool', 2), 'flatten');
   if (spec.classifier === 'bn-mlp') {
     x = linear(x, 'classifier.0', 512, seeds);

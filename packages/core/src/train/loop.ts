@@ -252,7 +252,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
       if (test.top1 > state.bestTop1) {
         state = { ...state, bestTop1: test.top1, bestEpoch: state.epoch + 1 };
-        await saveModelDir(path.join(o.runDir, 'best'), model, o.spec);
+        await saveModelDir(path.join(o.runDir, 'best'), model, o.spec, o.hooks?.masks);
       }
       state = { ...state, metricsLines: state.metricsLines + 1 };
       await checkpoint({ ...state, epoch: state.epoch + 1, nextBatch: 0 });
@@ -262,7 +262,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await trainLoader.dispose?.();
   }
   const final = evaluate(model, testLoader, shape);
-  await saveModelDir(path.join(o.runDir, 'final'), model, o.spec);
+  await saveModelDir(path.join(o.runDir, 'final'), model, o.spec, o.hooks?.masks);
   const result: TrainResult = {
     bestTop1: Math.max(state.bestTop1, final.top1), bestEpoch: state.bestEpoch, final, epochs: o.recipe.epochs,
     trainSeconds: state.trainSeconds,

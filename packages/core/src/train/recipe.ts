@@ -20,7 +20,8 @@ export interface Recipe {
 
 export function cifarRecipe(epochs = 160): Recipe {
   // Milestones at epoch 0 (runs of one epoch) would only shrink the LR from the start; they are dropped.
-  const milestones = [Math.floor(epochs * 0.5), Math.floor(epochs * 0.75)].filter((m) => m > 0);
+  // The seed lowers the LR once at an epoch in its schedule, even where E/2 and 3E/4 round to the same epoch.
+  const milestones = [...new Set([Math.floor(epochs * 0.5), Math.floor(epochs * 0.75)])].filter((m) => m > 0);
   return { epochs, batchSize: 64, lr: 0.1, momentum: 0.9, weightDecay: 1e-4, milestones, gamma: 0.1 };
 }
 
