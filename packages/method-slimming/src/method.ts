@@ -40,10 +40,14 @@ export const slimmingMethod: MethodDefinition<SlimmingVariant> = {
     kind: 'structured',
     version: 'slimming 1',
     keepSets: ({ model, spec, variant }) => {
-      const { keep, threshold, emptied } = slimmingKeepSets(groupScales(model, spec), variant.percent);
+      const { keep, threshold, total, removed, emptied } = slimmingKeepSets(groupScales(model, spec), variant.percent);
+      const share = ((100 * removed) / total).toFixed(1);
+      process.stderr.write(`network-slimming: |γ| ≤ ${threshold.toPrecision(4)} removes ${removed} of ${total} BN ` +
+        `channels (${share}%; asked ${100 * variant.percent}%, ties with the threshold go too)\n`);
       if (emptied.length > 0) {
-        process.stderr.write(`network-slimming: at ${variant.percent} every |γ| of ${emptied.join(', ')} is ≤ the ` +
-          `threshold ${threshold.toPrecision(4)}; each keeps its largest channel (the seed would fail here)\n`);
+        process.stderr.write(`network-slimming: every |γ| of ${emptied.length} layer(s) is ≤ the threshold ` +
+          `(${emptied.slice(0, 4).join(', ')}${emptied.length > 4 ? ', …' : ''}); each keeps its largest channel ` +
+          '(the seed would fail here)\n');
       }
       return keep;
     },

@@ -23,16 +23,23 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
       expect(row[k]).toBeLessThanOrEqual(100);
     }
     expect([row.paper_acc_baseline, row.paper_acc_scratch_b]).toEqual([93.53, 93.81]);
+    // Latency is measured (not judged: speed is a benchmark's job) on the backend that ran, and kept.
+    expect(row.latency_backend).toMatch(/^wasm.* \(\d+ threads\)$/);
+    for (const k of ['latency_ms_b1', 'pruned_latency_ms_b1', 'latency_ms_b64', 'pruned_latency_ms_b64'] as const) {
+      expect(row[k] as number).toBeGreaterThan(0);
+    }
     const seedDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg19-slimming', 'seed0');
     // The sparsity-trained baseline is pruned; the plain one is trained beside it, with its own run key.
     expect(fs.readdirSync(seedDir).sort()).toEqual(['baseline', 'baseline-sparsity', 'vgg19-70']);
+    const latency = JSON.parse(fs.readFileSync(path.join(seedDir, 'vgg19-70', 'latency.json'), 'utf8'));
+    expect(latency.pruned.b64).toBe(row.pruned_latency_ms_b64);
     const record = JSON.parse(fs.readFileSync(path.join(seedDir, 'vgg19-70', 'pruned', 'prune.json'), 'utf8')) as PruneRecord;
     expect(JSON.stringify(record.identity)).toContain('"hooks":{"id":"sparsity","params":{"s":0.0001}}');
     // ÷8 VGG-19: 688 BN channels; at least int(688 · 0.7) + 1 = 482 go, less one per layer that would empty.
     const kept = Object.values(record.keep!).reduce((sum, k) => sum + k.length, 0);
     const untouched = 16 - Object.keys(record.keep!).length;
     expect(kept + untouched).toBeLessThanOrEqual(688 - 482 + 16);
-    const widths = fs.readFileSync(widthsPath(grid), 'utf8');
+    const widths = fs.readFileSync(widthsPath(grid, slimmingMethod), 'utf8');
     expect(widths).toMatch(/\| 1 \| features\.0\.conv \| 8 \| \d+\.0 ± 0\.0 \|/);
     expect(widths).toMatch(/\| \| total \| 688 \|/);
   });

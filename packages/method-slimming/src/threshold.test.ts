@@ -22,9 +22,10 @@ describe('the global threshold (vggprune.py: sorted |γ| at index int(total · p
 
   it('drops every channel tied with the threshold (strict >), so more than int(total · percent) go', () => {
     // Sorted: 0.3 [0.3] 0.3 0.3 0.6 0.7 — int(6 · 0.3) = 1 → t = 0.3; four channels go, not two.
-    const { keep, emptied } = slimmingKeepSets([group('a', [0.3, 0.3, 0.3, 0.6]), group('b', [0.3, 0.7])], 0.3);
+    const { keep, emptied, removed, total } = slimmingKeepSets([group('a', [0.3, 0.3, 0.3, 0.6]), group('b', [0.3, 0.7])], 0.3);
     expect(keep).toEqual({ a: [3], b: [1] });
     expect(emptied).toEqual([]);
+    expect([removed, total]).toEqual([4, 6]);
   });
 
   it('an emptied layer whose scales tie keeps its lowest channel; a layer that loses nothing has no keep-set', () => {

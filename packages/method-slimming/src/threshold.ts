@@ -46,6 +46,9 @@ export function globalThreshold(groups: GroupScales[], percent: number): number 
 export interface SlimmingPrune {
   keep: KeepSets;
   threshold: number;
+  /** BN channels offered and removed (more than int(total · percent) where scales tie with the threshold). */
+  total: number;
+  removed: number;
   /** Groups in which no |γ| passed the threshold; each keeps its one largest channel instead of none. */
   emptied: string[];
 }
@@ -60,6 +63,7 @@ export function slimmingKeepSets(groups: GroupScales[], percent: number): Slimmi
   const threshold = globalThreshold(groups, percent);
   const keep: KeepSets = {};
   const emptied: string[] = [];
+  let removed = 0;
   for (const g of groups) {
     let kept = g.channels.filter((_, i) => g.scales[i] > threshold);
     if (kept.length === 0) {
@@ -68,6 +72,8 @@ export function slimmingKeepSets(groups: GroupScales[], percent: number): Slimmi
       emptied.push(g.group);
     }
     if (kept.length < g.channels.length) keep[g.group] = kept;
+    removed += g.channels.length - kept.length;
   }
-  return { keep, threshold, emptied };
+  const total = groups.reduce((sum, g) => sum + g.channels.length, 0);
+  return { keep, threshold, total, removed, emptied };
 }
