@@ -1,0 +1,49 @@
+import * as path from 'path';
+import { imagenetRecipe, readReference, type MethodDefinition, type Profile, type StageRecipes } from '@rethink-prune/core';
+import { magnitudeMasks, sparseScratchInit } from './prune';
+import { parsePercent, tableVariants, WEIGHT_LEVEL_VARIANTS, type WeightLevelVariant } from './variants';
+
+/**
+ * ImageNet (imagenet/weight-level): fine-tuning runs main_finetune.py's 10 epochs (a shorter profile keeps its
+ * own) and Scratch-B int(epochs × FLOPs ratio) epochs with the LR ÷10 every third of them. CIFAR uses the paper
+ * experiment's recipes.
+ */
+function weightLevelRecipes(defaults: StageRecipes, profile: Profile, dataset: string): StageRecipes {
+  if (dataset !== 'imagenet') return defaults;
+  const epochs = profile.imagenet.epochs;
+  return {
+    baseline: defaults.baseline,
+    finetune: { ...defaults.finetune, epochs: Math.min(10, profile.imagenet.finetuneEpochs) },
+    scratchB: (full, pruned) => {
+      const budget = Math.floor((epochs * full) / pruned);
+      return { ...imagenetRecipe(budget, Math.floor(budget / 3)), batchSize: defaults.baseline.batchSize };
+    },
+  };
+}
+
+/**
+ * Weight-level magnitude pruning (Han et al., 2015) on the experiment framework: masks from one global
+ * threshold over all conv weights, kept at zero through every later stage by core (the seed masks the
+ * gradients); scratch runs re-draw the surviving weights with the seed's sparse fan; Scratch-B's budget counts
+ * non-zero conv weights, as the seed's count_flops.py.
+ */
+export const weightLevelMethod: MethodDefinition<WeightLevelVariant> = {
+  name: 'weight-level',
+  command: 'prune-weight-level',
+  title: 'Weight-level magnitude pruning (Han et al., 2015)',
+  variants: WEIGHT_LEVEL_VARIANTS,
+  // quick and smoke run VGG-19 at the dataset's higher ratio: PreResNet-110 and DenseNet-100 cost many times more
+  // per image on a CPU (`--models` adds them, or sweeps: vgg19-30,vgg19-50,…,vgg19-95).
+  defaultVariants: (profile, dataset) =>
+    profile.name === 'paper' || dataset === 'imagenet' ? tableVariants(dataset) : [tableVariants(dataset)[1]],
+  pruner: { kind: 'unstructured', version: 'magnitude 1', masks: ({ model, variant }) => magnitudeMasks(model, variant.percent) },
+  initScratch: sparseScratchInit,
+  recipes: weightLevelRecipes,
+  pruneOption: {
+    name: 'percent',
+    value: 'p',
+    help: 'prune the share p (0 < p < 1) of all conv weights of any saved model, by magnitude',
+    variant: (value) => ({ percent: parsePercent(value) }),
+  },
+  reference: readReference(path.join(__dirname, '..', 'reference.json')),
+};

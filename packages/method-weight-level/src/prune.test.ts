@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  buildModel, countSpec, initBackend, namedSpec, namedWeights, narrowSpec, scratchBEpochs, shutdownBackend,
+  type ArchSpec, type MaskSet,
+} from '@rethink-prune/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convKernels, magnitudeMasks, magnitudeThreshold, sparseScratchInit } from './prune';
+
+beforeAll(async () => { await initBackend('cpu'); });
+afterAll(() => shutdownBackend());
+
+/**
+ * Two 3×3 convs with a bias (1→2 channels on 32×32, 2→2 on 16×16), BN, ReLU, one max pool, the functional 2×2
+ * average pool and Linear(8·8·2 = 128, 10): 18 + 36 = 54 conv weights.
+ */
+const TINY: ArchSpec =
+  { arch: 'vgg', dataset: 'mnist', cfg: [2, 'M', 2], classifier: 'linear', weightLevel: true };
+const CONV0 = 'features.0.conv/kernel';
+const CONV1 = 'features.1.conv/kernel';
+const CONV0_SIZE = 18;
+const CONV1_SIZE = 36;
+
+/** The tiny model with its conv kernels set to `values` (54 numbers in kernel order, conv 0 first). */
+function tinyModel(values: number[]): tf.LayersModel {
+  const model = buildModel(TINY, 1);
+  const weights = namedWeights(model);
+  weights.get(CONV0)!.write(tf.tensor(values.slice(0, CONV0_SIZE), [3, 3, 1, 2]));
+  weights.get(CONV1)!.write(tf.tensor(values.slice(CONV0_SIZE), [3, 3, 2, 2]));
+  // Far below every conv weight: were the linear layer or a bias thresholded too, t would be this.
+  const others = ['classifier/kernel', 'classifier/bias', 'features.0.conv/bias', 'features.1.conv/bias'];
+  for (const name of others) {
+    const weight = weights.get(name)!;
+    weight.write(tf.fill(weight.shape as number[], 1 / 4096));
+  }
+  return model;
+}
+
+/** Weight number i of the 54 has |w| = (17·i mod 54 + 1)/64 (a permutation of 1/64 … 54/64), < 0 for odd i. */
+const magnitudeStep = (index: number) => ((17 * index) % 54) + 1;
+const PERMUTED = Array.from({ length: 54 }, (_, index) => (index % 2 ? -1 : 1) * magnitudeStep(index) / 64);
+
+const maskValues = (masks: MaskSet, name: string) => Array.from(masks.get(name)!.dataSync());
+
+describe('magnitudeThreshold / magnitudeMasks (cifar_prune.py: t = sorted |w| [int(total · p)])', () => {
+  // int(54 · 0.3) = 16 → t = 17/64 (37 stay); int(54 · 0.5) = 27 → 28/64 (26 stay); int(54 · 0.9) = 48 → 49/64.
+  it.each([[0.3, 17, 37], [0.5, 28, 26], [0.9, 49, 5]])(
+    'percent %d: t = %d/64 and exactly the weights with |w| > t stay (%d of 54)', (percent, step, kept) => {
+      const model = tinyModel(PERMUTED);
+      const kernels = convKernels(model).map(([, weight]) => weight.read());
+      expect(magnitudeThreshold(kernels, percent)).toBe(step / 64);
+      const masks = magnitudeMasks(model, percent);
+      const expected = PERMUTED.map((_, index) => (magnitudeStep(index) > step ? 1 : 0));
+      expect(maskValues(masks, CONV0)).toEqual(expected.slice(0, CONV0_SIZE));
+      expect(maskValues(masks, CONV1)).toEqual(expected.slice(CONV0_SIZE));
+      expect(expected.filter((keep) => keep === 1)).toHaveLength(kept);
+      model.dispose();
+    });
+
+  it('drops every weight tied with the threshold, of either sign: more than int(total · p) go', () => {
+    // 20 at ±0.25, 20 at ±0.5, 14 at ±1; int(54 · 0.5) = 27 falls among the 0.5s: all 40 of 0.25 and 0.5 go.
+    const magnitudes = [...Array(20).fill(0.25), ...Array(20).fill(0.5), ...Array(14).fill(1)];
+    // Spread over both kernels: weight number i takes magnitude number 5·i mod 54 (a permutation), signs alternate.
+    const values = magnitudes.map((_, index) => (index % 2 ? -1 : 1) * magnitudes[(5 * index) % 54]);
+    const model = tinyModel(values);
+    expect(magnitudeThreshold(convKernels(model).map(([, weight]) => weight.read()), 0.5)).toBe(0.5);
+    const masks = magnitudeMasks(model, 0.5);
+    const expected = values.map((value) => (Math.abs(value) === 1 ? 1 : 0));
+    expect([...maskValues(masks, CONV0), ...maskValues(masks, CONV1)]).toEqual(expected);
+    expect(expected.filter((keep) => keep === 1)).toHaveLength(14);
+    model.dispose();
+  });
+
+  it('masks the conv kernels only: not the linear layer, not the conv biases, not BN', () => {
+    const model = tinyModel(PERMUTED);
+    const masks = magnitudeMasks(model, 0.5);
+    expect([...masks.keys()]).toEqual([CONV0, CONV1]);
+    expect(masks.get(CONV0)!.shape).toEqual([3, 3, 1, 2]);
+    // magnitudeMasks only computes masks; the model keeps its weights until core applies them.
+    expect(Array.from(namedWeights(model).get(CONV0)!.read().dataSync())).toEqual(
+      PERMUTED.slice(0, CONV0_SIZE).map((value) => Math.fround(value)));
+    model.dispose();
+  });
+
+  it('lists only trainable Conv2D kernels: not a frozen conv, not the slimming PreResNet\'s selections', () => {
+    const tiny = tinyModel(PERMUTED);
+    tiny.getLayer('features.1.conv').trainable = false;
+    expect(convKernels(tiny).map(([name]) => name)).toEqual([CONV0]);
+    tiny.dispose();
+    // PreResNet-164: 3 · 18 bottlenecks × 3 convs + the first conv + 3 projection shortcuts = 166 convs,
+    // and 55 fixed 1×1 selection convs (one per block, one before the head) that must not be pruned.
+    const preresnet = buildModel(narrowSpec(namedSpec('preresnet164'), 8), 1);
+    const names = convKernels(preresnet).map(([name]) => name);
+    expect(names).toHaveLength(166);
+    expect(names.filter((name) => name.includes('select'))).toEqual([]);
+    expect(names.filter((name) => name.includes('downsample'))).toHaveLength(3);
+    expect(preresnet.layers.filter((layer) => layer.name.endsWith('select'))).toHaveLength(55);
+    preresnet.dispose();
+  });
+});
+
+/** Mean and standard deviation of the entries of `values` where `mask` is 1. */
+function keptMoments(values: ArrayLike<number>, mask: ArrayLike<number>):
+  { mean: number; std: number; count: number } {
+  let [count, sum, sumSquares] = [0, 0, 0];
+  for (let i = 0; i < values.length; i++) {
+    if (mask[i] !== 1) continue;
+    count++;
+    sum += values[i];
+    sumSquares += values[i] * values[i];
+  }
+  const mean = sum / count;
+  return { mean, std: Math.sqrt(sumSquares / count - mean * mean), count };
+}
+
+describe('sparseScratchInit (cifar_E.py: N(0, √(2/n)) with n = non-zero weights of the mask / C_in)', () => {
+  it('re-draws each kernel with std √(2·C_in/nnz) on a ÷2 VGG-19 with 90% of every kernel masked', () => {
+    const spec = narrowSpec(namedSpec('vgg19-wl'), 2);
+    const model = buildModel(spec, 1);
+    const kernels = convKernels(model);
+    expect(kernels).toHaveLength(16);
+    // A random 10% of each kernel kept, drawn here with its own seed (not the init's).
+    const masks: MaskSet = new Map(kernels.map(([name, weight], i) => [name,
+      tf.tidy(() => tf.cast(tf.less(tf.randomUniform(weight.shape as number[], 0, 1, 'float32', 77 + i), 0.1),
+        'float32'))]));
+    sparseScratchInit(model, masks, 5);
+    let checked = 0;
+    for (const [name, weight] of kernels) {
+      const inChannels = weight.shape[2] as number;
+      const mask = masks.get(name)!.dataSync();
+      const { mean, std, count } = keptMoments(weight.read().dataSync(), mask);
+      const expectedStd = Math.sqrt((2 * inChannels) / count);
+      // ≥ 5 000 kept weights: the sample std's standard error is 1/√(2·5000) = 1% of σ; 3% is 3 of them.
+      if (count < 5000) continue;
+      checked++;
+      expect(Math.abs(std / expectedStd - 1), `${name}: std ${std} vs ${expectedStd}`).toBeLessThan(0.03);
+      expect(Math.abs(mean) / expectedStd, name).toBeLessThan(0.05);
+    }
+    // ÷2 VGG-19 (widths 32…256): convs 4 … 15 keep 7 372 to 58 982 weights; 4 (64→128) and 8 (128→256) have
+    // C_in ≠ C_out, so √(2·C_out/nnz) would fail them by √2.
+    expect(checked).toBe(12);
+    model.dispose();
+  });
+
+  it('leaves a kernel whose mask keeps nothing all zero (no NaN), a kernel without a mask as it was', () => {
+    const model = tinyModel(PERMUTED);
+    const masks: MaskSet = new Map([[CONV0, tf.zeros([3, 3, 1, 2])]]);
+    sparseScratchInit(model, masks, 3);
+    const weights = namedWeights(model);
+    expect(Array.from(weights.get(CONV0)!.read().dataSync())).toEqual(Array(CONV0_SIZE).fill(0));
+    expect(Array.from(weights.get(CONV1)!.read().dataSync())).toEqual(
+      PERMUTED.slice(CONV0_SIZE).map((value) => Math.fround(value)));
+    model.dispose();
+  });
+});
+
+describe('Scratch-B budget on a worked example (count_flops.py: only non-zero conv weights count)', () => {
+  it('int(160 · F_dense / F_sparse) = 377 for the tiny VGG keeping 5 of 18 and 9 of 36 conv weights', () => {
+    // conv0 keeps its first 5 weights, conv1 every 4th (9 of 36).
+    const masks: MaskSet = new Map([
+      [CONV0, tf.tensor(Array.from({ length: CONV0_SIZE }, (_, i) => (i < 5 ? 1 : 0)), [3, 3, 1, 2])],
+      [CONV1, tf.tensor(Array.from({ length: CONV1_SIZE }, (_, i) => (i % 4 === 0 ? 1 : 0)), [3, 3, 2, 2])],
+    ]);
+    // By hand, per image of 32×32×1:
+    //   conv0 (2·18 + 2)·32·32 = 38 912   BN0 2·2 048 = 4 096   ReLU0 2 048   max pool 4·16·16·2 = 2 048
+    //   conv1 (2·36 + 2)·16·16 = 18 944   BN1 2·512 = 1 024     ReLU1 512     avg pool (functional) 0
+    //   linear 2·128·10 + 10 = 2 570                                           dense total 70 154
+    // Sparse: conv0 (2·5 + 2)·1 024 = 12 288, conv1 (2·9 + 2)·256 = 5 120
+    //   → 70 154 − 57 856 + 17 408 = 29 706.
+    const dense = countSpec(TINY);
+    const sparse = countSpec(TINY, masks);
+    expect([dense.flops, sparse.flops]).toEqual([70154, 29706]);
+    // Params: convs 20 + 38, BN γβ 4 + 4, linear 1 290 = 1 356; the 13 + 27 masked weights don't count.
+    expect([dense.params, sparse.params]).toEqual([1356, 1316]);
+    // 160 · 70 154 / 29 706 = 377.86 → 377 epochs.
+    expect(scratchBEpochs(160, dense.flops, sparse.flops)).toBe(377);
+  });
+});
