@@ -151,10 +151,10 @@ function speedText(e: Experiment): string {
 
 export function reportMarkdown(all: Experiment[]): string {
   const head = ['method', 'model', 'variant', 'dataset', 'profile', 'seeds', 'FLOPs ↓%', 'measured speed-up b1 / b64',
-    ...REGIMES.map((r) => r.name), 'paper compared?', 'latency measured on'];
+    ...REGIMES.map((r) => r.name), 'paper compared?', 'backend: latency / training'];
   const lines = all.map((e) => [e.method, e.model, e.variant, e.dataset, e.profile, String(e.seeds),
     fmt(e.flopsReductionPct, 1), speedText(e), ...REGIMES.map((r) => cellText(e.cells[r.name], e.seeds)),
-    e.notComparable === '' ? `yes (${e.paperSource})` : `no: ${e.notComparable}`, e.backend || '–']);
+    e.notComparable === '' ? `yes (${e.paperSource})` : `no: ${e.notComparable}`, `${e.backend || '–'} / ${e.trainedOn}`]);
   return [
     '# rethink-prune report',
     '',

@@ -1,0 +1,104 @@
+// @ts-check
+// Release check: a package installs alone. Packs it and the @rethink-prune packages it depends on (from their
+// built dist), installs only those tarballs in an empty directory outside the workspace, then checks that the
+// package loads, that every CLI answers --help, and that a method package's CLI prunes a model there.
+// Usage: node tools/release/install-alone.js <package dir>   (run by the Nx target `install-alone`)
+'use strict';
+
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const WORKSPACE = path.resolve(__dirname, '..', '..');
+const SCOPE = '@rethink-prune/';
+
+/** @param {string} dir @returns {{ name: string, dependencies?: Record<string, string>, bin?: Record<string, string> | string }} */
+const readPackage = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+
+/** Workspace package folders by npm name. @returns {Map<string, string>} */
+function workspacePackages() {
+  const root = path.join(WORKSPACE, 'packages');
+  return new Map(fs.readdirSync(root)
+    .filter((d) => fs.existsSync(path.join(root, d, 'package.json')))
+    .map((d) => [readPackage(path.join(root, d)).name, path.join(root, d)]));
+}
+
+/**
+ * The package and every @rethink-prune package it needs, transitively, as folders (itself first).
+ * @param {string} dir @param {Map<string, string>} known @returns {string[]}
+ */
+function withLocalDependencies(dir, known) {
+  const seen = new Set([dir]);
+  const queue = [dir];
+  while (queue.length > 0) {
+    const pkg = readPackage(/** @type {string} */ (queue.shift()));
+    for (const name of Object.keys(pkg.dependencies ?? {}).filter((n) => n.startsWith(SCOPE))) {
+      const found = known.get(name);
+      if (!found) throw new Error(`${pkg.name} depends on ${name}, which is not a package of this workspace`);
+      if (!seen.has(found)) { seen.add(found); queue.push(found); }
+    }
+  }
+  return [...seen];
+}
+
+/** @param {string} cmd @param {string[]} args @param {string} cwd */
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** A smoke prune with the method's first smoke variant, on a narrow copy of its model saved by the installed core. */
+const SMOKE_PRUNE = `
+const core = require('@rethink-prune/core');
+const pkg = require(process.argv[1]);
+const method = Object.values(pkg).find((v) => v && typeof v === 'object' && v.pruner && v.command);
+if (!method) throw new Error(process.argv[1] + ' exports no method definition');
+(async () => {
+  await core.initBackend('cpu');
+  const variant = method.defaultVariants(core.PROFILES.smoke, 'cifar10')[0];
+  const spec = core.narrowSpec(core.namedSpec(method.variants[variant].base, 'cifar10'), 8);
+  await core.saveModelDir('model', core.buildModel(spec, 1), spec);
+  core.shutdownBackend();
+  process.stdout.write(method.command + ' ' + variant);
+})();
+`;
+
+function main() {
+  const target = path.resolve(process.argv[2] ?? '');
+  if (!fs.existsSync(path.join(target, 'package.json'))) {
+    throw new Error(`usage: node tools/release/install-alone.js <package dir>; ${target} has no package.json`);
+  }
+  const dirs = withLocalDependencies(target, workspacePackages());
+  const missing = dirs.filter((d) => !fs.existsSync(path.join(d, 'dist')));
+  if (missing.length > 0) throw new Error(`not built: ${missing.join(', ')}; run nx run-many -t build first`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'install-alone-'));
+  try {
+    const tarballs = dirs.map((d) => path.join(scratch, run('npm', ['pack', '--silent', '--pack-destination', scratch], d).trim()));
+    const app = path.join(scratch, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'install-alone-check', private: true }));
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], app);
+    const pkg = readPackage(target);
+    run('node', ['-e', `require(${JSON.stringify(pkg.name)})`], app);
+    const bins = typeof pkg.bin === 'string' ? [pkg.name.split('/').pop()] : Object.keys(pkg.bin ?? {});
+    for (const bin of bins) run(path.join(app, 'node_modules', '.bin', /** @type {string} */ (bin)), ['--help'], app);
+    let smoke = '';
+    if (fs.existsSync(path.join(target, 'reference.json'))) {
+      const [command, variant] = run('node', ['-e', SMOKE_PRUNE, pkg.name], app).trim().split(' ');
+      run(path.join(app, 'node_modules', '.bin', command),
+        ['prune', '--model', 'model', '--variant', variant, '--out', 'pruned', '--backend', 'cpu'], app);
+      if (!fs.existsSync(path.join(app, 'pruned', 'model.json'))) throw new Error(`${command} prune wrote no model.json`);
+      smoke = `, ${command} prune --variant ${variant} saved a pruned model`;
+    }
+    process.stdout.write(`install-alone: ${pkg.name} installed from ${tarballs.length} tarball(s) alone; ` +
+      `${bins.length > 0 ? `${bins.join(', ')} --help answered` : 'loads'}${smoke}\n`);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  const err = /** @type {Error & { stderr?: string }} */ (e);
+  process.stderr.write(`install-alone: ${err.message}\n${err.stderr ?? ''}`);
+  process.exitCode = 1;
+}
