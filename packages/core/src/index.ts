@@ -33,7 +33,7 @@ export {
   type StageRecipes, type StageTraining, type TrainedStage,
 } from './experiment/method';
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type ReferenceRow } from './experiment/reference';
-export { experimentRecipes } from './experiment/recipes';
+export { experimentRecipes, imagenetProportionalRecipes } from './experiment/recipes';
 export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';
 export { StaleStageError } from './experiment/stale';

@@ -1,26 +1,8 @@
 import * as path from 'path';
-import { imagenetRecipe, readReference, type MethodDefinition, type Profile, type StageRecipes } from '@rethink-prune/core';
+import { imagenetProportionalRecipes, readReference, type MethodDefinition } from '@rethink-prune/core';
 import { sparsityTraining } from './sparsity';
 import { groupScales, slimmingKeepSets } from './threshold';
 import { parsePercent, SLIMMING_VARIANTS, tableVariants, type SlimmingVariant } from './variants';
-
-/**
- * ImageNet VGG-11 (imagenet/network-slimming): fine-tuning runs main_finetune.py's 5 epochs (a shorter profile
- * keeps its own), and Scratch-B main_B.py's int(epochs × FLOPs ratio) epochs with the LR ÷10 every third of
- * them (no doubling cap, unlike the L1 folder's). CIFAR uses the paper experiment's recipes unchanged.
- */
-function slimmingRecipes(defaults: StageRecipes, profile: Profile, dataset: string): StageRecipes {
-  if (dataset !== 'imagenet') return defaults;
-  const epochs = profile.imagenet.epochs;
-  return {
-    baseline: defaults.baseline,
-    finetune: { ...defaults.finetune, epochs: Math.min(5, profile.imagenet.finetuneEpochs) },
-    scratchB: (full, pruned) => {
-      const budget = Math.floor((epochs * full) / pruned);
-      return { ...imagenetRecipe(budget, Math.floor(budget / 3)), batchSize: defaults.baseline.batchSize };
-    },
-  };
-}
 
 /**
  * Network Slimming (Liu et al., ICCV 2017) on the experiment framework: the baseline is trained with an L1 term
@@ -54,7 +36,9 @@ export const slimmingMethod: MethodDefinition<SlimmingVariant> = {
   },
   training: (stage, variant) => (stage === 'baseline' ? sparsityTraining(variant.sparsity) : undefined),
   plainBaseline: true,
-  recipes: slimmingRecipes,
+  // ImageNet: main_finetune.py's 5 fine-tuning epochs, main_B.py's int(90 × ratio) Scratch-B epochs.
+  recipes: (defaults, profile, dataset) =>
+    (dataset === 'imagenet' ? imagenetProportionalRecipes(defaults, profile, 5) : defaults),
   pruneOption: {
     name: 'percent',
     value: 'p',

@@ -1,25 +1,7 @@
 import * as path from 'path';
-import { imagenetRecipe, readReference, type MethodDefinition, type Profile, type StageRecipes } from '@rethink-prune/core';
+import { imagenetProportionalRecipes, readReference, type MethodDefinition } from '@rethink-prune/core';
 import { magnitudeMasks, sparseScratchInit } from './prune';
 import { parsePercent, tableVariants, WEIGHT_LEVEL_VARIANTS, type WeightLevelVariant } from './variants';
-
-/**
- * ImageNet (imagenet/weight-level): fine-tuning runs main_finetune.py's 10 epochs (a shorter profile keeps its
- * own) and Scratch-B int(epochs × FLOPs ratio) epochs with the LR ÷10 every third of them. CIFAR uses the paper
- * experiment's recipes.
- */
-function weightLevelRecipes(defaults: StageRecipes, profile: Profile, dataset: string): StageRecipes {
-  if (dataset !== 'imagenet') return defaults;
-  const epochs = profile.imagenet.epochs;
-  return {
-    baseline: defaults.baseline,
-    finetune: { ...defaults.finetune, epochs: Math.min(10, profile.imagenet.finetuneEpochs) },
-    scratchB: (full, pruned) => {
-      const budget = Math.floor((epochs * full) / pruned);
-      return { ...imagenetRecipe(budget, Math.floor(budget / 3)), batchSize: defaults.baseline.batchSize };
-    },
-  };
-}
 
 /**
  * Weight-level magnitude pruning (Han et al., 2015) on the experiment framework: masks from one global
@@ -38,7 +20,9 @@ export const weightLevelMethod: MethodDefinition<WeightLevelVariant> = {
     profile.name === 'paper' || dataset === 'imagenet' ? tableVariants(dataset) : [tableVariants(dataset)[1]],
   pruner: { kind: 'unstructured', version: 'magnitude 1', masks: ({ model, variant }) => magnitudeMasks(model, variant.percent) },
   initScratch: sparseScratchInit,
-  recipes: weightLevelRecipes,
+  // ImageNet: main_finetune.py's 10 fine-tuning epochs, main_B.py's int(90 × ratio) Scratch-B epochs.
+  recipes: (defaults, profile, dataset) =>
+    (dataset === 'imagenet' ? imagenetProportionalRecipes(defaults, profile, 10) : defaults),
   pruneOption: {
     name: 'percent',
     value: 'p',

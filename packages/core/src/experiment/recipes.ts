@@ -34,3 +34,20 @@ export function experimentRecipes(profile: Profile, dataset: string): StageRecip
     }),
   };
 }
+
+/**
+ * The ImageNet recipes of the slimming and weight-level folders (their main_finetune.py and main_B.py):
+ * fine-tuning for the seed's `finetuneEpochs` (a shorter profile keeps its own), and Scratch-B
+ * int(epochs × FLOPs ratio) epochs with the LR ÷10 every third of them (no doubling cap, unlike the L1 folder's).
+ */
+export function imagenetProportionalRecipes(defaults: StageRecipes, profile: Profile, finetuneEpochs: number): StageRecipes {
+  const epochs = profile.imagenet.epochs;
+  return {
+    baseline: defaults.baseline,
+    finetune: { ...defaults.finetune, epochs: Math.min(finetuneEpochs, profile.imagenet.finetuneEpochs) },
+    scratchB: (full, pruned) => {
+      const budget = Math.floor((epochs * full) / pruned);
+      return { ...imagenetRecipe(budget, Math.floor(budget / 3)), batchSize: defaults.baseline.batchSize };
+    },
+  };
+}
