@@ -40,7 +40,7 @@ function maskedZeros(masks: MaskSet | undefined): Map<string, number> {
 export function countModel(spec: ArchSpec, model: tf.LayersModel, masks?: MaskSet): Counts {
   const zeros = maskedZeros(masks);
   // Pooling the seed runs as a function is invisible to its hooks (each family names its own).
-  const functionalInSeed = familyOf(spec).functionalInSeed;
+  const functionalInSeed = familyOf(spec).functionalInSeed as (layerName: string, spec: ArchSpec) => boolean;
   let params = 0;
   let flops = 0;
   for (const layer of model.layers) {
@@ -72,11 +72,11 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel, masks?: MaskSe
         if ((inShape as number[]).length === 4) flops += 2 * numel(inShape as tf.Shape);
         break;
       case 'ReLU':
-        flops += numel(inShape as tf.Shape);
+        if (!functionalInSeed(layer.name, spec)) flops += numel(inShape as tf.Shape);
         break;
       case 'MaxPooling2D':
       case 'AveragePooling2D':
-        if (!functionalInSeed(layer.name)) {
+        if (!functionalInSeed(layer.name, spec)) {
           const [ph, pw] = cfg.poolSize as number[];
           flops += ph * pw * numel(outShape);
         }

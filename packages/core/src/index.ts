@@ -16,7 +16,7 @@ export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_W
 export { countModel, countSpec, type Counts } from './counting';
 export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from './graph';
 export { pruneChannels, type KeepSets } from './surgery';
-export { applyMasks, maskSparsity, namedWeights, type MaskSet } from './masks';
+export { applyMasks, convKernels, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from './masks';
 export { loadModelDir, readModelSpec, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';
 export { writeFileAtomic } from './fs-atomic';
 export { BatchLoader, type Batch, type LoaderOptions } from './data/loader';

@@ -35,3 +35,28 @@ export function maskSparsity(masks: MaskSet): number {
   }
   return total === 0 ? 0 : zeros / total;
 }
+
+/** Every trainable Conv2D's kernel by weight name: what the seed's weight-level and SFP scripts prune (no bias, BN, fc). */
+export function convKernels(model: tf.LayersModel): Array<[string, tf.LayerVariable]> {
+  return model.layers
+    .filter((layer) => layer.getClassName() === 'Conv2D' && layer.trainable)
+    .map((layer) => layer.weights.find((w) => w.originalName === `${layer.name}/kernel`)!)
+    .map((w) => [w.originalName, w]);
+}
+
+/**
+ * The seed's scratch init for masked models (weight-level cifar_E.py, SFP's pruning_resnet_scratch.py): each
+ * masked conv kernel is re-drawn from N(0, √(2/n)) with n = (weights its mask keeps) / C_in, the fan-out the
+ * surviving weights give a filter, before the mask zeroes the rest. A kernel that keeps nothing stays zero.
+ */
+export function sparseScratchInit(model: tf.LayersModel, masks: MaskSet | undefined, seed: number): void {
+  if (!masks) return;
+  convKernels(model).forEach(([name, weight], i) => {
+    const mask = masks.get(name);
+    if (!mask) return;
+    const inChannels = weight.shape[2] as number;
+    const kept = tf.tidy(() => tf.sum(mask).dataSync()[0]);
+    const std = kept > 0 ? Math.sqrt(2 / (kept / inChannels)) : 0;
+    weight.write(tf.tidy(() => tf.randomNormal(weight.shape as number[], 0, std, 'float32', seed * 1000 + i)));
+  });
+}

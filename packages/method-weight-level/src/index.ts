@@ -1,3 +1,3 @@
 export { weightLevelMethod } from './method';
-export { convKernels, magnitudeMasks, magnitudeThreshold, sparseScratchInit } from './prune';
+export { magnitudeMasks, magnitudeThreshold } from './prune';
 export { parsePercent, PERCENTS, tableVariants, WEIGHT_LEVEL_MODELS, WEIGHT_LEVEL_VARIANTS, type WeightLevelVariant } from './variants';

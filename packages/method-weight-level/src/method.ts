@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { imagenetProportionalRecipes, readReference, type MethodDefinition } from '@rethink-prune/core';
-import { magnitudeMasks, sparseScratchInit } from './prune';
+import { imagenetProportionalRecipes, readReference, sparseScratchInit, type MethodDefinition } from '@rethink-prune/core';
+import { magnitudeMasks } from './prune';
 import { parsePercent, tableVariants, WEIGHT_LEVEL_VARIANTS, type WeightLevelVariant } from './variants';
 
 /**

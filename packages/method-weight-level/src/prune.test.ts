@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildModel, countSpec, initBackend, namedSpec, namedWeights, narrowSpec, scratchBEpochs, shutdownBackend,
-  type ArchSpec, type MaskSet,
+  buildModel, convKernels, countSpec, initBackend, namedSpec, namedWeights, narrowSpec, scratchBEpochs, shutdownBackend,
+  sparseScratchInit, type ArchSpec, type MaskSet,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convKernels, magnitudeMasks, magnitudeThreshold, sparseScratchInit } from './prune';
+import { magnitudeMasks, magnitudeThreshold } from './prune';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

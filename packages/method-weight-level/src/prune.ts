@@ -1,13 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MaskSet } from '@rethink-prune/core';
-
-/** The kernels the seed's cifar_prune.py thresholds: every trainable Conv2D's (not biases, BN or linear layers). */
-export function convKernels(model: tf.LayersModel): Array<[string, tf.LayerVariable]> {
-  return model.layers
-    .filter((layer) => layer.getClassName() === 'Conv2D' && layer.trainable)
-    .map((layer) => layer.weights.find((w) => w.originalName === `${layer.name}/kernel`)!)
-    .map((w) => [w.originalName, w]);
-}
+import { convKernels, type MaskSet } from '@rethink-prune/core';
 
 /** The seed's threshold over weights: sort all |w| ascending and take the one at index int(total · percent). */
 export function magnitudeThreshold(kernels: tf.Tensor[], percent: number): number {
@@ -32,21 +24,4 @@ export function magnitudeMasks(model: tf.LayersModel, percent: number): MaskSet 
   const threshold = magnitudeThreshold(kernels.map(([, w]) => w.read()), percent);
   return new Map(kernels.map(([name, w]) =>
     [name, tf.tidy(() => tf.cast(tf.greater(tf.abs(w.read()), threshold), 'float32'))]));
-}
-
-/**
- * The seed's scratch init (cifar_E.py): each masked conv kernel is re-drawn from N(0, sqrt(2/n)) with
- * n = (weights its mask keeps) / C_in, the fan-out the surviving weights give a filter, before the mask zeroes the
- * rest. A kernel that keeps nothing stays zero.
- */
-export function sparseScratchInit(model: tf.LayersModel, masks: MaskSet | undefined, seed: number): void {
-  if (!masks) return;
-  convKernels(model).forEach(([name, weight], i) => {
-    const mask = masks.get(name);
-    if (!mask) return;
-    const inChannels = weight.shape[2] as number;
-    const kept = tf.tidy(() => tf.sum(mask).dataSync()[0]);
-    const std = kept > 0 ? Math.sqrt(2 / (kept / inChannels)) : 0;
-    weight.write(tf.tidy(() => tf.randomNormal(weight.shape as number[], 0, std, 'float32', seed * 1000 + i)));
-  });
 }

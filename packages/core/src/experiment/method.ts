@@ -51,6 +51,13 @@ export interface StageTraining {
   id: string;
   params?: Record<string, unknown>;
   hooks(model: tf.LayersModel): TrainingHooks;
+  /**
+   * Baseline only: where the hooked baseline starts. `plain-baseline`: from the trained plain baseline's best
+   * weights (SFP from a pretrained model); absent: a fresh initialisation.
+   */
+  start?: 'plain-baseline';
+  /** The recipe of this stage, from the one it would train with otherwise (SFP from a pretrained model: LR ÷10). */
+  recipe?(plain: Recipe): Recipe;
 }
 
 export type TrainedStage = 'baseline' | 'finetune' | 'scratch-e' | 'scratch-b';

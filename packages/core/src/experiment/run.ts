@@ -202,14 +202,19 @@ export async function runExperiment<V extends MethodVariant>(
 
   const baselineTraining = method.training?.('baseline', variant);
   /** A baseline: plain in `baseline/`, or with the method's hooks in `baseline-<id>/`. */
+  const plainDir = path.join(modelDir, 'baseline');
   const baselineJob = (training: StageTraining | undefined): StageJob => {
-    const dir = path.join(modelDir, training ? `baseline-${training.id}` : 'baseline');
+    const dir = training ? path.join(modelDir, `baseline-${training.id}`) : plainDir;
     const initDir = path.join(dir, 'init');
-    const identity = { ...common, stage: 'baseline', model: variant.base, spec, recipe: recipes.baseline,
-      hooks: describeTraining(training) };
-    return { stage: 'baseline', dir, identity, spec, recipe: recipes.baseline, seed: o.seed, training,
+    const recipe = training?.recipe?.(recipes.baseline) ?? recipes.baseline;
+    const start = training?.start ? { start: training.start } : {};
+    const identity = { ...common, stage: 'baseline', model: variant.base, spec, recipe,
+      hooks: describeTraining(training), ...start };
+    return { stage: 'baseline', dir, identity, spec, recipe, seed: o.seed, training,
       makeModel: async () => {
-        const model = buildModel(spec, o.seed);
+        const model = training?.start === 'plain-baseline'
+          ? (await loadModelDir(path.join(plainDir, 'best'))).model
+          : buildModel(spec, o.seed);
         // Every baseline keeps its initial weights, for scratch runs that start from them (lottery tickets).
         if (!fs.existsSync(path.join(initDir, 'spec.json'))) await saveModelDir(initDir, model, spec);
         return model;
@@ -217,8 +222,10 @@ export async function runExperiment<V extends MethodVariant>(
   };
   const { dir: baselineDir, identity: baselineIdentity } = baselineJob(baselineTraining);
   const initDir = path.join(baselineDir, 'init');
+  // The plain baseline first: a hooked one may start from it.
+  const wantsPlain = (method.plainBaseline || baselineTraining?.start === 'plain-baseline') && baselineTraining;
+  const plainBase = wantsPlain ? await trainStage(baselineJob(undefined)) : undefined;
   const base = await trainStage(baselineJob(baselineTraining));
-  const plainBase = method.plainBaseline && baselineTraining ? await trainStage(baselineJob(undefined)) : undefined;
   if (o.only === 'baseline') return undefined;
 
   const pruneIdentity = {

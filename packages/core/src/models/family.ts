@@ -27,8 +27,8 @@ export interface ArchFamily<Spec extends { arch: string; dataset: DatasetName }>
   withWidths(spec: Spec, widths: ReadonlyMap<string, number>): Spec;
   /** The same architecture with every width divided by `divisor` (rounded by `narrow`), for quick runs. */
   narrowSpec(spec: Spec, divisor: number): Spec;
-  /** Pooling layers the seed runs as functional calls, which its FLOPs hooks do not see (they count 0). */
-  functionalInSeed(layerName: string): boolean;
+  /** Pooling and ReLU layers the seed runs as functional calls, which its FLOPs hooks do not see (they count 0). */
+  functionalInSeed(layerName: string, spec: Spec): boolean;
 }
 
 /** Divides a width, keeping at least one channel: the one rounding rule of every narrowed spec. */

@@ -69,6 +69,14 @@ export function pytorchLinear(x: Sym, name: string, units: number, fanIn: number
   }).apply(x) as Sym;
 }
 
+/** N(0, √(2/fan_in)) weights and zero bias: init.kaiming_normal_, as SFP's ResNet initialises its fc. */
+export function kaimingLinear(x: Sym, name: string, units: number, fanIn: number, seeds: SeedSequence): Sym {
+  return tf.layers.dense({
+    name, units,
+    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fanIn), seed: seeds.take() }),
+  }).apply(x) as Sym;
+}
+
 /**
  * The slimming folder's channel selection: a fixed, non-trainable 1×1 conv whose 0/1 kernel picks `width`
  * channels; its kernel is set by setSelections once the model exists.

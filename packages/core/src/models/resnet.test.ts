@@ -52,6 +52,25 @@ describe.each(TEST_BACKENDS)('CIFAR ResNet zero-padding shortcut on %s', (backen
   });
 });
 
+describe.each(TEST_BACKENDS)('SFP ResNet (form sfp) on %s', (backend) => {
+  it('its shortcut subsamples x[::2, ::2], pads zero channels and passes the gradient', async () => {
+    await useBackend(backend);
+    const model = buildResNet({ ...spec, form: 'sfp' }, 3);
+    const pool = model.getLayer('layer2.0.downsample').getConfig() as { poolSize: number[]; strides: number[] };
+    expect([pool.poolSize, pool.strides]).toEqual([[1, 1], [2, 2]]); // AvgPool2d(kernel 1, stride 2)
+    silenceMainBranch(model, 'layer2.0');
+    const before = ['conv1', 'layer1.0.conv1', 'layer1.2.conv2'];
+    const grads = largestGradients(model, before, input(seededRandom(4)));
+    for (const g of grads) expect(g).toBeGreaterThan(1e-6); // unlike the l1-norm folder's x.data shortcut
+    // Its fc is Kaiming-normal (std √(2/64) ≈ 0.177), not PyTorch's uniform ±1/8 (std 0.072).
+    const fc = Array.from(model.getLayer('fc').getWeights()[0].dataSync());
+    const std = Math.sqrt(fc.reduce((a, w) => a + w * w, 0) / fc.length);
+    expect(std).toBeGreaterThan(0.13);
+    expect(std).toBeLessThan(0.23);
+    model.dispose();
+  });
+});
+
 describe('CIFAR ResNet saved as stock tfjs layers', () => {
   it('saves the shortcut as a stock Conv2D that tf.loadLayersModel reads; identical logits', async () => {
     await useBackend('cpu');

@@ -4,7 +4,7 @@ import type { ChannelGroup, ChannelMember, TiedChannels } from '../graph';
 import {
   cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
 } from './family';
-import { avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
+import { avgPool, batchNorm, conv, flatten, kaimingLinear, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
 import { StopGradientConv2D } from './stop-gradient';
 
 /**
@@ -23,6 +23,12 @@ export interface ResNetSpec {
   cfg: number[];
   /** Output widths of the three stages; default [16, 32, 64] (narrower for the quick profile). */
   stageWidths?: number[];
+  /**
+   * `sfp`: the ResNet of Soft Filter Pruning (he-y/soft-filter-pruning, which the seed's SFP folder imports): its
+   * shortcut subsamples (AvgPool kernel 1, stride 2) and pads zero channels with the gradient passing, the fc is
+   * Kaiming-normal, and its ReLUs are functions (its FLOPs counter does not see them). Absent: the l1-norm folder's.
+   */
+  form?: 'sfp';
 }
 
 export const RESNET_STAGE_WIDTHS = [16, 32, 64];
@@ -59,11 +65,15 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
       out = batchNorm(conv(out, `${name}.conv2`, planes, { seeds }), `${name}.bn2`);
       let residual = x;
       if (stride !== 1 || inplanes !== planes) {
-        const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, 2) : x;
-        residual = new StopGradientConv2D({
+        const sfp = spec.form === 'sfp';
+        // SFP's DownsampleA is AvgPool2d(kernel 1, stride 2), a subsampling; the l1-norm folder pools 2×2.
+        const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, sfp ? 1 : 2, 2) : x;
+        const padding = {
           name: `${name}${SHORTCUT_SUFFIX}`, filters: planes, kernelSize: 1, useBias: false, trainable: false,
-          kernelInitializer: 'zeros',
-        }).apply(pooled) as Sym;
+          kernelInitializer: 'zeros' as const,
+        };
+        // The l1-norm folder builds the shortcut from x.data (no gradient); SFP's passes the gradient.
+        residual = (sfp ? tf.layers.conv2d(padding) : new StopGradientConv2D(padding)).apply(pooled) as Sym;
         shortcuts.push({ name: `${name}${SHORTCUT_SUFFIX}`, from: inplanes, to: planes });
       }
       x = relu(tf.layers.add({ name: `${name}.add` }).apply([out, residual]) as Sym, `${name}.relu2`);
@@ -71,7 +81,9 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
     }
   });
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
-  x = pytorchLinear(x, 'fc', shape.classes, widths[2], seeds);
+  x = spec.form === 'sfp'
+    ? kaimingLinear(x, 'fc', shape.classes, widths[2], seeds)
+    : pytorchLinear(x, 'fc', shape.classes, widths[2], seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'resnet' });
   for (const s of shortcuts) {
     // Zero-padding shortcut: channel c of the input goes to channel c of the output, the rest are zero.
@@ -94,6 +106,9 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
   } else {
     problems.push(...cfgEntryProblems(spec.cfg));
   }
+  if (spec.form !== undefined && spec.form !== 'sfp') {
+    problems.push(`form: ${JSON.stringify(spec.form)}; use "sfp" (Soft Filter Pruning's ResNet) or leave it out`);
+  }
   const widths = spec.stageWidths;
   const widthsValid = Array.isArray(widths) && widths.length === 3 && widths.every(isPositiveInt);
   if (widths !== undefined && !widthsValid) {
@@ -102,11 +117,13 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
   return problems;
 }
 
+/** `resnet56` (l1-norm folder), `resnet56-sfp` (Soft Filter Pruning's). */
 function namedResNet(name: string, dataset: DatasetName): ResNetSpec | undefined {
-  const match = /^resnet(\d+)$/.exec(name);
+  const match = /^resnet(\d+)(-sfp)?$/.exec(name);
   const depth = Number(match?.[1]);
   if (!match || (depth - 2) % 6 !== 0) return undefined;
-  return { arch: 'resnet', dataset, depth, cfg: defaultResNetCfg(depth) };
+  const spec: ResNetSpec = { arch: 'resnet', dataset, depth, cfg: defaultResNetCfg(depth) };
+  return match[2] ? { ...spec, form: 'sfp' } : spec;
 }
 
 function resnetGroups(spec: ResNetSpec): ChannelGroup[] {
@@ -152,7 +169,7 @@ function resnetTies(spec: ResNetSpec): TiedChannels[] {
 
 export const resnetFamily: ArchFamily<ResNetSpec> = {
   arch: 'resnet',
-  modelNames: 'resnet20|32|56|110',
+  modelNames: 'resnet20|32|56|110 (l1-norm), resnet…-sfp',
   specProblems: resnetProblems,
   namedSpec: namedResNet,
   build: buildResNet,
@@ -164,6 +181,8 @@ export const resnetFamily: ArchFamily<ResNetSpec> = {
     stageWidths: stageWidthsOf(spec).map((width) => narrow(width, divisor)),
     cfg: spec.cfg.map((width) => narrow(width, divisor)),
   }),
-  // The shortcut's 2×2 pooling is an nn.AvgPool2d made and called inside a function, outside the hooks.
-  functionalInSeed: (layerName) => layerName.endsWith('.downsample'),
+  // l1-norm: the shortcut's 2×2 pooling is an nn.AvgPool2d made and called inside a function, outside the hooks.
+  // SFP: every ReLU is F.relu; its DownsampleA pooling is a module.
+  functionalInSeed: (layerName, spec) =>
+    (spec.form === 'sfp' ? /(^|\.)relu\d?$/.test(layerName) : layerName.endsWith('.downsample')),
 };

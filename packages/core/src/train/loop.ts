@@ -144,7 +144,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const trainLoader = trainBatches(o.data,
     { batchSize: o.recipe.batchSize, seed: o.seed, limit: o.limit?.train });
   const testLoader = testBatches(o.data, { limit: o.limit?.test });
-  const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay);
+  const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay, o.recipe.nesterov ?? false);
   const model = o.model;
   let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0,
     trainSeconds: 0, imagesSeen: 0 };

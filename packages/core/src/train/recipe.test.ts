@@ -19,4 +19,12 @@ describe('recipes', () => {
     expect(scratchBEpochs(160, 1, 1)).toBe(160);
     expect(() => scratchBEpochs(160, 1, 0)).toThrow(/positive/);
   });
+
+  it('per-milestone factors (SFP: --schedule 1 60 120 160 --gammas 10 0.2 0.2 0.2 from 0.01)', () => {
+    const sfp = { ...cifarRecipe(200), lr: 0.01, milestones: [1, 60, 120, 160], gammas: [10, 0.2, 0.2, 0.2] };
+    // method-facts §2.4: 0.01 (epoch 0), 0.1 (1–59), 0.02 (60–119), 0.004 (120–159), 0.0008 (160–199).
+    const expected: Array<[number, number]> = [[0, 0.01], [1, 0.1], [59, 0.1], [60, 0.02], [119, 0.02], [120, 0.004],
+      [160, 0.0008], [199, 0.0008]];
+    for (const [epoch, lr] of expected) expect(learningRate(sfp, epoch)).toBeCloseTo(lr, 10);
+  });
 });

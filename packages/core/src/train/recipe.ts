@@ -16,6 +16,10 @@ export interface Recipe {
   /** Epochs (0-based) at whose start the LR is multiplied by `gamma`. */
   milestones: number[];
   gamma: number;
+  /** One factor per milestone instead of `gamma` (SFP's `--gammas 10 0.2 0.2 0.2`). */
+  gammas?: number[];
+  /** Nesterov momentum (SFP's scripts); absent: plain momentum, as every other folder. */
+  nesterov?: boolean;
 }
 
 export function cifarRecipe(epochs = 160): Recipe {
@@ -51,6 +55,7 @@ export function scratchBEpochs(baselineEpochs: number, fullFlops: number, pruned
   return Math.floor(baselineEpochs * (fullFlops / prunedFlops));
 }
 
+/** The LR of an epoch: the base LR times the factor of every milestone reached (`gammas[i]`, else `gamma`). */
 export function learningRate(recipe: Recipe, epoch: number): number {
-  return recipe.lr * recipe.gamma ** recipe.milestones.filter((m) => epoch >= m).length;
+  return recipe.milestones.reduce((lr, m, i) => (epoch >= m ? lr * (recipe.gammas?.[i] ?? recipe.gamma) : lr), recipe.lr);
 }

@@ -26,6 +26,19 @@ describe('Sgd', () => {
     sgd.dispose();
   });
 
+  it('Nesterov as PyTorch (SFP\'s scripts): w ← w − lr·(g + μ·v), by hand over two steps', () => {
+    // w = 1, g = 0.5, μ = 0.9, wd = 0.1, lr = 0.1.
+    // Step 1: d = 0.6; v = 0.6; w = 1 − 0.1·(0.6 + 0.54) = 0.886.
+    // Step 2: d = 0.5 + 0.0886 = 0.5886; v = 0.54 + 0.5886 = 1.1286; w = 0.886 − 0.1·(0.5886 + 1.01574) = 0.725566.
+    const weight = tf.variable(tf.tensor1d([1]));
+    const sgd = new Sgd(0.9, 0.1, true);
+    const variables = new Map([['layer/kernel', weight]]);
+    for (let step = 0; step < 2; step++) sgd.step(variables, { 'layer/kernel': tf.tensor1d([0.5]) }, 0.1);
+    expect(weight.dataSync()[0]).toBeCloseTo(0.725566, 6);
+    expect(sgd.getState()['layer/kernel'].values[0]).toBeCloseTo(1.1286, 6);
+    sgd.dispose();
+  });
+
   it('a gradient for a variable it was not given is a named error listing the known names', () => {
     const sgd = new Sgd(0.9, 0);
     const variables = new Map([['layer/kernel', tf.variable(tf.zeros([2]))]]);

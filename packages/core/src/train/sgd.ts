@@ -3,13 +3,17 @@ import { UnknownWeightError } from '../errors';
 
 /**
  * SGD with momentum and weight decay, in PyTorch's form (which the seed uses):
- *   g ← g + wd·w;  v ← μ·v + g;  w ← w − lr·v
+ *   g ← g + wd·w;  v ← μ·v + g;  w ← w − lr·v      (Nesterov, as SFP's scripts: w ← w − lr·(g + μ·v))
  * The momentum buffers are explicit state, saved in every checkpoint.
  */
 export class Sgd {
   private readonly buffers = new Map<string, tf.Variable>();
 
-  constructor(private readonly momentum: number, private readonly weightDecay: number) {}
+  constructor(
+    private readonly momentum: number,
+    private readonly weightDecay: number,
+    private readonly nesterov = false,
+  ) {}
 
   step(variables: Map<string, tf.Variable>, grads: tf.NamedTensorMap, lr: number): void {
     tf.tidy(() => {
@@ -23,7 +27,8 @@ export class Sgd {
           this.buffers.set(name, velocity);
         }
         velocity.assign(tf.add(tf.mul(velocity, this.momentum), decayed));
-        weight.assign(tf.sub(weight, tf.mul(velocity, lr)));
+        const direction = this.nesterov ? tf.add(decayed, tf.mul(velocity, this.momentum)) : velocity;
+        weight.assign(tf.sub(weight, tf.mul(direction, lr)));
       }
     });
   }
