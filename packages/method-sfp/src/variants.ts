@@ -1,0 +1,28 @@
+import type { MethodVariant } from '@rethink-prune/core';
+
+/**
+ * SFP on one of its CIFAR ResNets: `rate` is the share of filters each conv keeps (the seed's `--rate 0.7`),
+ * `start` whether soft pruning trains from a random init (he-y's cifar10_resnet.sh) or from the trained
+ * baseline (the seed's README command with `--resume`).
+ */
+export interface SfpVariant extends MethodVariant {
+  rate: number;
+  start: 'scratch' | 'pretrained';
+}
+
+export const SFP_DEPTHS = [20, 32, 56, 110];
+
+/** `resnet56` (from scratch) and `resnet56-pretrained`, for ResNet-20/32/56/110 at the seed's rate 0.7. */
+export const SFP_VARIANTS: Record<string, SfpVariant> = Object.fromEntries(SFP_DEPTHS.flatMap((depth) => [
+  [`resnet${depth}`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'scratch' }],
+  [`resnet${depth}-pretrained`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'pretrained' }],
+]));
+
+/** `--rate` of `prune`: the share of filters each conv keeps, strictly between 0 and 1. */
+export function parseRate(value: string): number {
+  const rate = Number(value);
+  if (value.trim() === '' || !Number.isFinite(rate) || rate <= 0 || rate >= 1) {
+    throw new Error(`--rate ${value}: give the share of filters each conv keeps, between 0 and 1 (SFP: 0.7)`);
+  }
+  return rate;
+}
