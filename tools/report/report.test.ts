@@ -8,7 +8,7 @@ import { experiments, findResultFiles, readRows, reportCsv, reportMarkdown } fro
 const COLUMNS = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'backend', 'threads', 'seed', 'params',
   'flops', 'pruned_params', 'pruned_flops', 'flops_reduction_pct', 'sparsity_pct', 'latency_backend', 'latency_ms_b1',
   'pruned_latency_ms_b1', 'latency_ms_b64', 'pruned_latency_ms_b64', 'acc_baseline', 'acc_finetuned', 'acc_scratch_e',
-  'acc_scratch_b', 'paper_acc_baseline', 'paper_acc_finetuned', 'paper_acc_scratch_e', 'paper_acc_scratch_b',
+  'acc_scratch_b', 'acc_baseline_plain', 'paper_acc_baseline', 'paper_acc_finetuned', 'paper_acc_scratch_e', 'paper_acc_scratch_b',
   'paper_source'];
 
 const base = {
@@ -82,6 +82,15 @@ describe('the cross-method report', () => {
     const csv = reportCsv(all).trim().split('\n');
     expect(csv).toHaveLength(4);
     expect(csv[0]).toContain('fine-tuned_mean,fine-tuned_std,fine-tuned_paper,fine-tuned_diff');
+  });
+
+  it('takes the plain baseline as unpruned where a hooked one was trained too, and keeps the hooked one apart', () => {
+    const sfpDir = runsDir({ 'method-sfp/quick/results-cifar10.csv': [{ ...base, method: 'soft-filter-pruning',
+      seed: 0, acc_baseline: 38.7, acc_baseline_plain: 66.9, acc_finetuned: 60.8 }] });
+    const [sfp] = experiments(findResultFiles(sfpDir).flatMap(readRows));
+    expect(sfp.cells.unpruned.mean).toBe(66.9);
+    expect(sfp.hookedBaseline).toBe(38.7);
+    expect(reportCsv([sfp])).toMatch(/,38\.7,/);
   });
 
   it('refuses a CSV that is not a results table, naming the file', () => {

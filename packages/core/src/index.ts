@@ -38,7 +38,7 @@ export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';
 export { StaleStageError } from './experiment/stale';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
-export { inferenceLatency, type LatencyOptions } from './bench/latency';
+export { inferenceLatencies, type LatencyOptions } from './bench/latency';
 export { experimentSpecs, LATENCY_JSON, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
 export { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from './experiment/widths-report';

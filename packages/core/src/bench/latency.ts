@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 
 export interface LatencyOptions {
-  /** Forward passes run and thrown away first (kernel set-up, caches). */
+  /** Forward passes of every model run and thrown away first (kernel set-up, caches). */
   warmup?: number;
-  /** Timed forward passes; the median is reported. */
+  /** Timed forward passes of each model; the median is reported. */
   repeats?: number;
 }
 
@@ -14,21 +14,26 @@ const median = (xs: number[]) => {
 };
 
 /**
- * Measured inference latency of `model` on the active backend: the median wall time in milliseconds of one
+ * Measured inference latency of each model on the active backend: the median wall time in milliseconds of one
  * forward pass over a batch of `batch` random inputs, read back to the CPU (so asynchronous backends finish).
+ * The models are warmed up first and then timed in turns, so that neither gains from going second (warm caches)
+ * or loses to drift of the machine: two copies of one model measure the same.
  */
-export function inferenceLatency(model: tf.LayersModel, batch: number, o: LatencyOptions = {}): number {
-  const [, ...shape] = model.inputs[0].shape as number[];
+export function inferenceLatencies(models: tf.LayersModel[], batch: number, o: LatencyOptions = {}): number[] {
+  const [, ...shape] = models[0].inputs[0].shape as number[];
   const input = tf.randomUniform([batch, ...shape], -1, 1, 'float32', 7);
-  const pass = () => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
+  const pass = (model: tf.LayersModel) => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
   try {
-    for (let i = 0; i < (o.warmup ?? 2); i++) pass();
-    const times = Array.from({ length: o.repeats ?? 7 }, () => {
-      const started = performance.now();
-      pass();
-      return performance.now() - started;
-    });
-    return median(times);
+    for (let i = 0; i < (o.warmup ?? 2); i++) models.forEach(pass);
+    const times: number[][] = models.map(() => []);
+    for (let i = 0; i < (o.repeats ?? 7); i++) {
+      models.forEach((model, m) => {
+        const started = performance.now();
+        pass(model);
+        times[m].push(performance.now() - started);
+      });
+    }
+    return times.map(median);
   } finally {
     input.dispose();
   }

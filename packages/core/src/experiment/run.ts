@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { activeBackend } from '../backend';
-import { inferenceLatency } from '../bench/latency';
+import { inferenceLatencies } from '../bench/latency';
 import { writeFileAtomic } from '../fs-atomic';
 import type { DatasetInfo, DatasetName } from '@rethink-prune/datasets';
 import { countSpec } from '../counting';
@@ -129,20 +129,21 @@ async function measuredLatency(file: string, baselineDir: string, prunedDir: str
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Latency;
     if (saved.backend === backend) return saved;
   }
-  const measure = async (dir: string) => {
-    const { model, masks } = await loadModelDir(dir);
-    try {
-      // A batch of one takes about a millisecond on small models: more repeats steady its median.
-      const b1 = inferenceLatency(model, 1, { warmup: 5, repeats: 31 });
-      return { b1: round3(b1), b64: round3(inferenceLatency(model, 64, { warmup: 2, repeats: 7 })) };
-    } finally {
-      model.dispose();
-      for (const m of masks?.values() ?? []) m.dispose();
+  const [unpruned, pruned] = await Promise.all([path.join(baselineDir, 'best'), prunedDir].map(loadModelDir));
+  try {
+    const models = [unpruned.model, pruned.model];
+    // A batch of one takes about a millisecond on small models: more repeats steady its median.
+    const b1 = inferenceLatencies(models, 1, { warmup: 5, repeats: 31 }).map(round3);
+    const b64 = inferenceLatencies(models, 64, { warmup: 2, repeats: 7 }).map(round3);
+    const latency = { backend, unpruned: { b1: b1[0], b64: b64[0] }, pruned: { b1: b1[1], b64: b64[1] } };
+    writeFileAtomic(file, JSON.stringify(latency, null, 2));
+    return latency;
+  } finally {
+    for (const loaded of [unpruned, pruned]) {
+      loaded.model.dispose();
+      for (const m of loaded.masks?.values() ?? []) m.dispose();
     }
-  };
-  const latency = { backend, unpruned: await measure(path.join(baselineDir, 'best')), pruned: await measure(prunedDir) };
-  writeFileAtomic(file, JSON.stringify(latency, null, 2));
-  return latency;
+  }
 }
 
 /**
