@@ -1,7 +1,9 @@
 import * as path from 'path';
 import {
-  cifarRecipe, readReference, sparseScratchInit, type MethodDefinition, type Profile, type Recipe, type StageRecipes,
+  cifarRecipe, countSpec, readReference, sparseScratchInit, type MethodDefinition, type Profile, type Recipe,
+  type StageRecipes,
 } from '@rethink-prune/core';
+import { compactModel } from './compact';
 import { softPruneMasks, softPruneTraining } from './soft-prune';
 import { parseRate, SFP_VARIANTS, type SfpVariant } from './variants';
 
@@ -64,6 +66,26 @@ export const sfpMethod: MethodDefinition<SfpVariant> = {
     value: 'r',
     help: 'zero the lowest-L2 filters of every conv, keeping the share r (SFP: 0.7), in any saved model',
     variant: (value) => ({ rate: parseRate(value), start: 'scratch' as const }),
+  },
+  // The dense model the zeros allow (only the blocks' first convs can shrink), its FLOPs and its accuracy as
+  // trained: a zeroed filter's channel still carries its BN shift, which the dense model drops.
+  pruneReport: ({ pruned, evaluate }) => {
+    const compact = compactModel(pruned.model, pruned.spec);
+    try {
+      const full = countSpec(pruned.spec).flops;
+      const fewer = (flops: number) => `${(100 * (1 - flops / full)).toFixed(1)}% fewer`;
+      const dense = countSpec(compact.spec).flops;
+      const shrunk = compact.shrunk;
+      return {
+        'dense model': `FLOPs ${dense} (${fewer(dense)}; counting non-zero weights as the seed: ` +
+          `${fewer(countSpec(pruned.spec, pruned.masks).flops)}); shrinks ${shrunk.length} convs ` +
+          `(${shrunk.slice(0, 3).join(', ')}${shrunk.length > 3 ? ', …' : ''})`,
+        ...(evaluate ? { 'dense model top-1': `${evaluate(compact.model).toFixed(2)}% (the soft-pruned model's BN ` +
+          'shifts of the removed channels dropped)' } : {}),
+      };
+    } finally {
+      compact.model.dispose();
+    }
   },
   reference: readReference(path.join(__dirname, '..', 'reference.json')),
 };

@@ -60,6 +60,10 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
       .toEqual(['baseline', 'baseline-sfp', 'baseline-sfp-pretrained', 'resnet20', 'resnet20-pretrained']);
 
     for (const variant of ['resnet20', 'resnet20-pretrained']) {
+      // The dense model the zeros allow: at ÷8 widths only the 4- and 8-wide stages' first convs lose filters.
+      const { report } = readJson(path.join(seedDir, variant, 'pruned', 'prune.json'));
+      expect(report['dense model']).toMatch(/^FLOPs \d+ \(\d+\.\d% fewer; .*\); shrinks 6 convs \(layer2\.0\.conv1, /);
+      expect(report['dense model top-1']).toMatch(/^\d+\.\d\d% /);
       const { model, masks } = await loadModelDir(path.join(seedDir, variant, 'pruned'));
       expect(masks, variant).toBeDefined();
       for (const [conv, width] of CONVS_DIV8) {

@@ -16,10 +16,10 @@ function recorded(model: tf.LayersModel, name: string, log: string[]): tf.Layers
 }
 
 describe('inferenceLatencies', () => {
-  it('warms every model up, then times them in turns (no model always goes first on a warm cache)', () => {
+  it('warms every model up, then times them in turns (no model always goes first on a warm cache)', async () => {
     const log: string[] = [];
     const models = [recorded(buildModel(TINY_SPEC, 1), 'a', log), recorded(buildModel(TINY_SPEC, 2), 'b', log)];
-    const times = inferenceLatencies(models, 3, { warmup: 2, repeats: 3 });
+    const times = await inferenceLatencies(models, 3, { warmup: 2, repeats: 3 });
     // 2 warm-up rounds, then 3 timed rounds, each a then b, on a batch of 3 inputs of the model's shape.
     expect(log).toEqual(Array.from({ length: 5 }, () => ['a:3', 'b:3']).flat());
     expect(times).toHaveLength(2);

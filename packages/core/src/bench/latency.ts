@@ -19,19 +19,21 @@ const median = (xs: number[]) => {
  * The models are warmed up first and then timed in turns, so that neither gains from going second (warm caches)
  * or loses to drift of the machine: two copies of one model measure the same.
  */
-export function inferenceLatencies(models: tf.LayersModel[], batch: number, o: LatencyOptions = {}): number[] {
+export async function inferenceLatencies(models: tf.LayersModel[], batch: number, o: LatencyOptions = {}): Promise<number[]> {
   const [, ...shape] = models[0].inputs[0].shape as number[];
   const input = tf.randomUniform([batch, ...shape], -1, 1, 'float32', 7);
-  const pass = (model: tf.LayersModel) => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
+  // Each pass is timed alone; between passes the event loop runs (a batch of 64 ImageNet images takes seconds).
+  const pass = async (model: tf.LayersModel) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    const started = performance.now();
+    tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
+    return performance.now() - started;
+  };
   try {
-    for (let i = 0; i < (o.warmup ?? 2); i++) models.forEach(pass);
+    for (let i = 0; i < (o.warmup ?? 2); i++) for (const model of models) await pass(model);
     const times: number[][] = models.map(() => []);
     for (let i = 0; i < (o.repeats ?? 7); i++) {
-      models.forEach((model, m) => {
-        const started = performance.now();
-        pass(model);
-        times[m].push(performance.now() - started);
-      });
+      for (const [m, model] of models.entries()) times[m].push(await pass(model));
     }
     return times.map(median);
   } finally {

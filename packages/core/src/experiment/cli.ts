@@ -221,6 +221,7 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
     process.stdout.write(`widths per layer (before → after):\n${layerWidthLines(layerWidths(spec, pruned.spec)).join('\n')}\n`);
   }
   if (pruned.masks) process.stdout.write(`${sparsityLines(maskedCounts(pruned.masks)).join('\n')}\n`);
+  for (const [key, value] of Object.entries(pruned.report ?? {})) process.stdout.write(`${key}: ${value}\n`);
   process.stdout.write(
     `${name}: params ${before.params} → ${after.params} (${reduction(before.params, after.params)}), ` +
       `FLOPs ${before.flops} → ${after.flops} (${reduction(before.flops, after.flops)})${sparsity}; ` +

@@ -103,6 +103,12 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
   initScratch?(model: tf.LayersModel, masks: MaskSet | undefined, seed: number): void;
   /** The FLOPs that set the Scratch-B budget (default: counts of the two specs, non-zero conv weights where masked). */
   budgetFlops?(full: ArchSpec, pruned: ArchSpec, masks?: MaskSet): { full: number; pruned: number };
+  /**
+   * What else a prune should report (SFP: the dense model its zeros allow): printed by `prune` and the prune
+   * stage, kept in prune.json. `evaluate` (top-1 %) is given where test data is at hand.
+   */
+  pruneReport?(ctx: PruneContext<V> & { pruned: { spec: ArchSpec; model: tf.LayersModel; masks?: MaskSet };
+    evaluate?: (model: tf.LayersModel) => number }): Record<string, string | number>;
   /** The paper's numbers, from the package's reference.json. */
   reference: ReferenceRow[];
 }

@@ -33,6 +33,8 @@ export interface PrunedModel {
   /** Unstructured pruners: 0/1 masks (the model's weights are already zero where the mask is). */
   masks?: MaskSet;
   sparsity?: number;
+  /** The method's own report of the prune (pruneReport). */
+  report?: Record<string, string | number>;
 }
 
 /**
@@ -47,14 +49,19 @@ export function pruneModel<V extends MethodVariant>(
   spec: ArchSpec,
   fullSpec: ArchSpec,
   variant: V = methodVariant(method, variantName),
+  evaluate?: (model: tf.LayersModel) => number,
 ): PrunedModel {
   const ctx = { model, spec, fullSpec, variant, variantName };
+  const withReport = (pruned: PrunedModel): PrunedModel => {
+    const report = method.pruneReport?.({ ...ctx, pruned, evaluate });
+    return report ? { ...pruned, report } : pruned;
+  };
   if (method.pruner.kind === 'unstructured') {
     const masks = method.pruner.masks(ctx);
     const sparsity = maskSparsity(masks);
     if (sparsity === 0) throw new NothingPrunedError(variantName, 'every mask keeps every weight');
     applyMasks(model, masks); // the same spec: the masks zero the trained model's weights in place
-    return { spec, model, masks, sparsity };
+    return withReport({ spec, model, masks, sparsity });
   }
   const keep = method.pruner.keepSets(ctx);
   // Nothing goes when every keep-set holds all the channels its group has now (a selection: those selected).
@@ -65,7 +72,7 @@ export function pruneModel<V extends MethodVariant>(
   const source = method.pruner.rewrite?.(ctx, keep) ?? model;
   const result = pruneChannels(source, spec, keep);
   if (source !== model) source.dispose();
-  return { ...result, keep };
+  return withReport({ ...result, keep });
 }
 
 /** What the prune stage records in prune.json (and returns). */
@@ -77,6 +84,8 @@ export interface PruneRecord {
   sparsity?: number;
   /** Top-1 of the pruned model before any fine-tuning: inherited weights are well above chance. */
   accuracyBeforeFineTune: number;
+  /** The method's own report of the prune (pruneReport). */
+  report?: Record<string, string | number>;
 }
 
 export interface PruneStageOptions {
@@ -110,13 +119,11 @@ export async function pruneStage<V extends MethodVariant>(
   }
   const trained = await loadModelDir(path.join(o.baselineDir, 'best'));
   try {
-    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec);
     const info = o.data.info;
-    const accuracy = evaluate(pruned.model, testBatches(o.data, { limit: o.testLimit }), [
-      info.height,
-      info.width,
-      info.channels,
-    ]);
+    const top1 = (model: tf.LayersModel) =>
+      evaluate(model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]).top1;
+    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec, undefined, top1);
+    const accuracy = { top1: top1(pruned.model) };
     await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
     const record: PruneRecord = {
       identity: o.identity,
@@ -124,6 +131,7 @@ export async function pruneStage<V extends MethodVariant>(
       ...(pruned.keep ? { keep: pruned.keep } : {}),
       ...(pruned.masks ? { masks: true, sparsity: pruned.sparsity } : {}),
       accuracyBeforeFineTune: accuracy.top1,
+      ...(pruned.report ? { report: pruned.report } : {}),
     };
     writeFileAtomic(file, JSON.stringify(record, null, 2));
     const [before, after] = [countSpec(trained.spec), countSpec(pruned.spec)];
@@ -133,6 +141,9 @@ export async function pruneStage<V extends MethodVariant>(
       : `${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
     process.stderr.write(`${method.name} ${variantName} prune: ${removed}, top-1 before fine-tuning ` +
       `${accuracy.top1.toFixed(2)}%\n`);
+    for (const [key, value] of Object.entries(pruned.report ?? {})) {
+      process.stderr.write(`${method.name} ${variantName} prune: ${key}: ${value}\n`);
+    }
     if (pruned.model !== trained.model) pruned.model.dispose();
     for (const m of pruned.masks?.values() ?? []) m.dispose();
     return record;

@@ -116,7 +116,7 @@ interface Latency {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * Measured inference latency (ms, median after warm-up; 31 runs at batch 1, 7 at batch 64) of the trained
+ * Measured inference latency (ms, median after warm-up; 31 runs at batch 1, 5 at batch 64) of the trained
  * baseline and the pruned model on the active backend; kept in `file` and measured again only on another
  * backend or thread count. A pruned model with masks runs dense kernels: its zeros save no time.
  */
@@ -133,8 +133,8 @@ async function measuredLatency(file: string, baselineDir: string, prunedDir: str
   try {
     const models = [unpruned.model, pruned.model];
     // A batch of one takes about a millisecond on small models: more repeats steady its median.
-    const b1 = inferenceLatencies(models, 1, { warmup: 5, repeats: 31 }).map(round3);
-    const b64 = inferenceLatencies(models, 64, { warmup: 2, repeats: 7 }).map(round3);
+    const b1 = (await inferenceLatencies(models, 1, { warmup: 5, repeats: 31 })).map(round3);
+    const b64 = (await inferenceLatencies(models, 64, { warmup: 1, repeats: 5 })).map(round3);
     const latency = { backend, unpruned: { b1: b1[0], b64: b64[0] }, pruned: { b1: b1[1], b64: b64[1] } };
     writeFileAtomic(file, JSON.stringify(latency, null, 2));
     return latency;
