@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { mean, sampleStd } from './stats';
 
 /**
  * The one result schema every method writes: a row per (model, variant, seed) with our accuracies and the
@@ -56,28 +57,8 @@ export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 export type ResultRow = Record<ResultColumn, string | number | null>;
 
 /** The columns that differ between seeds of one experiment and are summarised as mean and std. */
-const MEASURED: ResultColumn[] = [
-  'acc_before_finetune',
-  'acc_baseline',
-  'acc_baseline_plain',
-  'acc_finetuned',
-  'acc_scratch_e',
-  'acc_scratch_b',
-  'latency_ms_b1',
-  'pruned_latency_ms_b1',
-  'latency_ms_b64',
-  'pruned_latency_ms_b64',
-  'baseline_seconds',
-  'train_seconds',
-];
+const MEASURED = RESULT_COLUMNS.filter((c) => /^acc_|latency_ms|_seconds$/.test(c));
 
-const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-/** Sample standard deviation (n − 1), as numpy.std(ddof=1); 0 for a single value. */
-function std(xs: number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Rows of the same (method, dataset, model, variant, profile), in first-seen order. */
@@ -101,7 +82,7 @@ export function summaryRows(rows: ResultRow[]): ResultRow[] {
         for (const c of MEASURED) {
           const values = runs.map((r) => r[c]).filter((v): v is number => typeof v === 'number');
           row[c] =
-            values.length === runs.length ? round2(kind === 'mean' ? mean(values) : std(values)) : null;
+            values.length === runs.length ? round2(kind === 'mean' ? mean(values) : sampleStd(values)) : null;
         }
         return row;
       });
@@ -159,7 +140,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
         ? '–'
         : values.length === 1
           ? values[0].toFixed(2)
-          : `${mean(values).toFixed(2)} ± ${std(values).toFixed(2)}`;
+          : `${mean(values).toFixed(2)} ± ${sampleStd(values).toFixed(2)}`;
     return `${measured} / ${fmt(runs[0][paper])}`;
   };
   const lines = experiments(rows).map((runs) => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { median } from '../stats';
 
 export interface LatencyOptions {
   /** Forward passes of every model run and thrown away first (kernel set-up, caches). */
@@ -6,12 +7,6 @@ export interface LatencyOptions {
   /** Timed forward passes of each model; the median is reported. */
   repeats?: number;
 }
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /**
  * Measured inference latency of each model on the active backend: the median wall time in milliseconds of one

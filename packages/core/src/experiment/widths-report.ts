@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { channelGroups } from '../graph';
-import type { MaskSet } from '../masks';
+import { keptWeights, type MaskSet } from '../masks';
+import { mean, sampleStd } from '../stats';
 import type { ArchSpec } from '../spec';
 
 /** One prunable layer's width before and after a prune (a selection counts its selected channels). */
@@ -23,7 +23,7 @@ export function layerWidths(before: ArchSpec, after: ArchSpec): LayerWidth[] {
 /** The weights and non-zero weights of every masked weight (an unstructured prune), by weight name. */
 export function maskedCounts(masks: MaskSet): LayerWidth[] {
   return [...masks].map(([layer, mask]) => ({
-    layer, width: mask.size, pruned: tf.tidy(() => tf.sum(mask).dataSync()[0]),
+    layer, width: mask.size, pruned: keptWeights(mask),
   }));
 }
 
@@ -47,11 +47,6 @@ export function layerWidthLines(widths: LayerWidth[]): string[] {
   );
 }
 
-const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-/** Sample standard deviation (n − 1), as the result tables use; 0 for one value. */
-const std = (xs: number[]) =>
-  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-
 /**
  * The pruned architecture of one experiment over its seeds, as the paper's Table 8 gives it: per layer the
  * original width and the pruned width* as mean ± std over the seeds, and the totals (an unstructured prune:
@@ -63,7 +58,7 @@ export function widthsMarkdown(title: string, seeds: LayerWidth[][], headers = [
     return { layer: w.layer, width: w.width, pruned };
   });
   const totals = seeds.map((run) => run.reduce((sum, w) => sum + w.pruned, 0));
-  const cell = (xs: number[]) => `${mean(xs).toFixed(1)} ± ${std(xs).toFixed(1)}`;
+  const cell = (xs: number[]) => `${mean(xs).toFixed(1)} ± ${sampleStd(xs).toFixed(1)}`;
   const lines = [
     ...layers.map((l, i) => `| ${i + 1} | ${l.layer} | ${l.width} | ${cell(l.pruned)} |`),
     `| | total | ${layers.reduce((sum, l) => sum + l.width, 0)} | ${cell(totals)} |`,
