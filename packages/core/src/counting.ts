@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import type { MaskSet } from './masks';
+import type * as tf from '@tensorflow/tfjs';
+import { keptWeights, type MaskSet } from './masks';
 import { familyOf } from './models/registry';
 import { buildModel, type ArchSpec } from './spec';
 
@@ -27,7 +27,7 @@ const numel = (shape: tf.Shape) => (shape as number[]).slice(1).reduce((a, d) =>
 function maskedZeros(masks: MaskSet | undefined): Map<string, number> {
   const zeros = new Map<string, number>();
   for (const [name, mask] of masks ?? []) {
-    zeros.set(name, mask.size - tf.tidy(() => tf.sum(mask).dataSync()[0]));
+    zeros.set(name, mask.size - keptWeights(mask));
   }
   return zeros;
 }

@@ -16,7 +16,7 @@ export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_W
 export { countModel, countSpec, type Counts } from './counting';
 export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from './graph';
 export { pruneChannels, type KeepSets } from './surgery';
-export { applyMasks, convKernels, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from './masks';
+export { applyMasks, convKernels, keptWeights, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from './masks';
 export { loadModelDir, readModelSpec, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';
 export { writeFileAtomic } from './fs-atomic';
 export { BatchLoader, type Batch, type LoaderOptions } from './data/loader';
@@ -42,7 +42,7 @@ export { inferenceLatencies, type LatencyOptions } from './bench/latency';
 export { experimentSpecs, LATENCY_JSON, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
 export { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from './experiment/widths-report';
-export { reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from './experiment/cli';
+export { parseShare, reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from './experiment/cli';
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';

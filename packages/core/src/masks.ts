@@ -25,13 +25,16 @@ export function applyMasks(model: tf.LayersModel, masks: MaskSet): void {
   });
 }
 
+/** How many weights a 0/1 mask keeps. */
+export const keptWeights = (mask: tf.Tensor): number => tf.tidy(() => tf.sum(mask).dataSync()[0]);
+
 /** Fraction of masked weights that are zero, over all masks. */
 export function maskSparsity(masks: MaskSet): number {
   let zeros = 0;
   let total = 0;
   for (const m of masks.values()) {
     total += m.size;
-    zeros += m.size - tf.tidy(() => tf.sum(m).dataSync()[0]);
+    zeros += m.size - keptWeights(m);
   }
   return total === 0 ? 0 : zeros / total;
 }
@@ -55,7 +58,7 @@ export function sparseScratchInit(model: tf.LayersModel, masks: MaskSet | undefi
     const mask = masks.get(name);
     if (!mask) return;
     const inChannels = weight.shape[2] as number;
-    const kept = tf.tidy(() => tf.sum(mask).dataSync()[0]);
+    const kept = keptWeights(mask);
     const std = kept > 0 ? Math.sqrt(2 / (kept / inChannels)) : 0;
     weight.write(tf.tidy(() => tf.randomNormal(weight.shape as number[], 0, std, 'float32', seed * 1000 + i)));
   });
