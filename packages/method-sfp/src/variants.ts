@@ -1,4 +1,4 @@
-import type { MethodVariant } from '@rethink-prune/core';
+import { parseShare, type MethodVariant } from '@rethink-prune/core';
 
 /**
  * SFP on one of its CIFAR ResNets: `rate` is the share of filters each conv keeps (the seed's `--rate 0.7`),
@@ -19,10 +19,5 @@ export const SFP_VARIANTS: Record<string, SfpVariant> = Object.fromEntries(SFP_D
 ]));
 
 /** `--rate` of `prune`: the share of filters each conv keeps, strictly between 0 and 1. */
-export function parseRate(value: string): number {
-  const rate = Number(value);
-  if (value.trim() === '' || !Number.isFinite(rate) || rate <= 0 || rate >= 1) {
-    throw new Error(`--rate ${value}: give the share of filters each conv keeps, between 0 and 1 (SFP: 0.7)`);
-  }
-  return rate;
-}
+export const parseRate = (value: string): number =>
+  parseShare('rate', value, 'the share of filters each conv keeps, between 0 and 1 (SFP: 0.7)');

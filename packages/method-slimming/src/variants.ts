@@ -1,4 +1,4 @@
-import type { MethodVariant } from '@rethink-prune/core';
+import { parseShare, type MethodVariant } from '@rethink-prune/core';
 
 /**
  * A row of the paper's Table 4: the model that is sparsity-trained (`base`, as namedSpec names it), the share
@@ -32,10 +32,5 @@ export function tableVariants(dataset: string): string[] {
 }
 
 /** `--percent` of `prune`: the share of BN channels to prune, strictly between 0 and 1. */
-export function parsePercent(value: string): number {
-  const percent = Number(value);
-  if (value.trim() === '' || !Number.isFinite(percent) || percent <= 0 || percent >= 1) {
-    throw new Error(`--percent ${value}: give the share of BN channels to prune, between 0 and 1 (e.g. 0.7)`);
-  }
-  return percent;
-}
+export const parsePercent = (value: string): number =>
+  parseShare('percent', value, 'the share of BN channels to prune, between 0 and 1 (e.g. 0.7)');

@@ -1,4 +1,4 @@
-import type { MethodVariant } from '@rethink-prune/core';
+import { parseShare, type MethodVariant } from '@rethink-prune/core';
 
 /** A model of the weight-level folder and the share of all its conv weights pruned by the global threshold. */
 export interface WeightLevelVariant extends MethodVariant {
@@ -35,10 +35,5 @@ export function tableVariants(dataset: string): string[] {
 }
 
 /** `--percent` of `prune`: the share of conv weights to prune, strictly between 0 and 1. */
-export function parsePercent(value: string): number {
-  const percent = Number(value);
-  if (value.trim() === '' || !Number.isFinite(percent) || percent <= 0 || percent >= 1) {
-    throw new Error(`--percent ${value}: give the share of conv weights to prune, between 0 and 1 (e.g. 0.8)`);
-  }
-  return percent;
-}
+export const parsePercent = (value: string): number =>
+  parseShare('percent', value, 'the share of conv weights to prune, between 0 and 1 (e.g. 0.8)');

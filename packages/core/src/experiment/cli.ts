@@ -102,6 +102,18 @@ function parse(method: MethodDefinition<any>, argv: string[]): { values: Values;
   }
 }
 
+/**
+ * A method option's share strictly between 0 and 1 (`--percent 0.7`, `--rate 0.7`); otherwise an error
+ * `--<option> <value>: give <meaning>`, which the CLI reports as a usage error.
+ */
+export function parseShare(option: string, value: string, meaning: string): number {
+  const share = Number(value);
+  if (value.trim() === '' || !Number.isFinite(share) || share <= 0 || share >= 1) {
+    throw new Error(`--${option} ${value}: give ${meaning}`);
+  }
+  return share;
+}
+
 /** Runs a check of the command line's values; what it throws is a usage error. */
 function asUsage<T>(check: () => T): T {
   try {
