@@ -1,4 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
+// the one loader of ES-only packages, by path: tools runs from source, without core's build
+import { importEsm } from '../../packages/core/src/import-esm';
 import type * as Vega from 'vega';
 // vega-lite's types sit behind its `exports` map, which our moduleResolution ("node") cannot read
 import type * as VegaLite from 'vega-lite/build/index';
@@ -31,21 +33,6 @@ export class ChartDataError extends Error {
   constructor(field: string, problem: string, fix: string) {
     super(`tools/report/chart.ts: ${field} ${problem}; ${fix}`);
     this.name = 'ChartDataError';
-  }
-}
-
-// tsc and ts-node (module commonjs) turn import() into require(), which refuses vega's top-level await
-const nativeImport = new Function('specifier', 'return import(specifier)') as
-  (specifier: string) => Promise<unknown>;
-
-/** Loads an ES module from CommonJS code, under node, ts-node and vitest alike. */
-async function importEsm(specifier: string): Promise<unknown> {
-  try {
-    return await nativeImport(specifier);
-  } catch (error) {
-    // vitest runs code in a vm where a Function's import() has no loader, but vitest rewrites this one
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING') throw error;
-    return import(specifier);
   }
 }
 

@@ -37,6 +37,9 @@ export { experimentRecipes, imagenetProportionalRecipes } from './experiment/rec
 export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';
 export { StaleStageError } from './experiment/stale';
+export { runStage, type StageJob, type StageOptions } from './experiment/stage';
+export { importEsm } from './import-esm';
+export { mean, median, sampleStd } from './stats';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
 export { inferenceLatencies, type LatencyOptions } from './bench/latency';
 export { experimentSpecs, LATENCY_JSON, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';

@@ -4,7 +4,7 @@ import {
   type ArchSpec, type MaskSet,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { magnitudeMasks, magnitudeThreshold } from './prune';
+import { iterativeMagnitudeMasks, magnitudeMasks, magnitudeThreshold } from './prune';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -102,5 +102,27 @@ describe('Scratch-B budget on a worked example (count_flops.py: only non-zero co
     expect([dense.params, sparse.params]).toEqual([1356, 1316]);
     // 160 · 70 154 / 29 706 = 377.86 → 377 epochs.
     expect(scratchBEpochs(160, dense.flops, sparse.flops)).toBe(377);
+  });
+});
+
+describe('iterativeMagnitudeMasks (cifar_prune_iterative.py: t = sorted |w| [#zeros + int(#non-zero · rate)])', () => {
+  it('removes the share rate of the weights still non-zero; zeros of earlier rounds stay zero', () => {
+    // Zero the weights with step ≤ 10 (10 of 54): 44 remain. t = index 10 + int(44 · 0.25) = 21 of the sorted list
+    // [0 ×10, 11/64, 12/64, …, 54/64], i.e. 22/64; |w| > t keeps the steps 23 … 54 (32 weights: t itself goes too).
+    const values = PERMUTED.map((value, index) => (magnitudeStep(index) <= 10 ? 0 : value));
+    const model = tinyModel(values);
+    const masks = iterativeMagnitudeMasks(model, 0.25);
+    const expected = PERMUTED.map((_, index) => (magnitudeStep(index) > 22 ? 1 : 0));
+    expect([...maskValues(masks, CONV0), ...maskValues(masks, CONV1)]).toEqual(expected);
+    expect(expected.filter((keep) => keep === 1)).toHaveLength(32);
+    model.dispose();
+  });
+
+  it('on a dense model it equals the one-shot prune of the same share', () => {
+    const model = tinyModel(PERMUTED);
+    const [iterative, oneShot] = [iterativeMagnitudeMasks(model, 0.5), magnitudeMasks(model, 0.5)];
+    expect(maskValues(iterative, CONV1)).toEqual(maskValues(oneShot, CONV1));
+    expect(maskValues(iterative, CONV0)).toEqual(maskValues(oneShot, CONV0));
+    model.dispose();
   });
 });

@@ -1,18 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { convKernels, type MaskSet } from '@rethink-prune/core';
 
-/** The seed's threshold over weights: sort all |w| ascending and take the one at index int(total · percent). */
-export function magnitudeThreshold(kernels: tf.Tensor[], percent: number): number {
-  const total = kernels.reduce((sum, k) => sum + k.size, 0);
-  const all = new Float32Array(total);
+/** Every |w| of the kernels, ascending. */
+function sortedMagnitudes(kernels: tf.Tensor[]): Float32Array {
+  const all = new Float32Array(kernels.reduce((sum, k) => sum + k.size, 0));
   let offset = 0;
   for (const kernel of kernels) {
     const values = kernel.dataSync();
     for (let i = 0; i < values.length; i++) all[offset + i] = Math.abs(values[i]);
     offset += values.length;
   }
-  all.sort();
-  return all[Math.floor(total * percent)];
+  return all.sort();
+}
+
+/** The seed's threshold over weights: sort all |w| ascending and take the one at index int(total · percent). */
+export function magnitudeThreshold(kernels: tf.Tensor[], percent: number): number {
+  const all = sortedMagnitudes(kernels);
+  return all[Math.floor(all.length * percent)];
+}
+
+/**
+ * The threshold of the lottery-ticket folder's cifar_prune_iterative.py: over all |w| ascending (zeros first), the
+ * one at index (#zeros) + int(#non-zero · rate), so a round removes the share `rate` of the weights still there.
+ */
+export function remainingThreshold(kernels: tf.Tensor[], rate: number): number {
+  const all = sortedMagnitudes(kernels);
+  const zeros = all.findIndex((value) => value > 0);
+  const firstNonZero = zeros === -1 ? all.length : zeros;
+  return all[firstNonZero + Math.floor((all.length - firstNonZero) * rate)];
 }
 
 /**
@@ -22,6 +37,18 @@ export function magnitudeThreshold(kernels: tf.Tensor[], percent: number): numbe
 export function magnitudeMasks(model: tf.LayersModel, percent: number): MaskSet {
   const kernels = convKernels(model);
   const threshold = magnitudeThreshold(kernels.map(([, w]) => w.read()), percent);
+  return new Map(kernels.map(([name, w]) =>
+    [name, tf.tidy(() => tf.cast(tf.greater(tf.abs(w.read()), threshold), 'float32'))]));
+}
+
+/**
+ * One round of iterative magnitude pruning (cifar_prune_iterative.py): removes the share `rate` of the conv weights
+ * that are still non-zero, by one global threshold (keep |w| > t). Weights already zero (an earlier round's) stay
+ * pruned, so the masks of successive rounds are nested.
+ */
+export function iterativeMagnitudeMasks(model: tf.LayersModel, rate: number): MaskSet {
+  const kernels = convKernels(model);
+  const threshold = remainingThreshold(kernels.map(([, w]) => w.read()), rate);
   return new Map(kernels.map(([name, w]) =>
     [name, tf.tidy(() => tf.cast(tf.greater(tf.abs(w.read()), threshold), 'float32'))]));
 }

@@ -12,9 +12,7 @@ import type { Profile } from '../profiles';
 import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from '../surgery';
 import type { TrainingData } from '../data/source';
-import { RunMismatchError } from '../errors';
-import { readTrainResult, train, type TrainingHooks, type TrainResult } from '../train/loop';
-import { identityMismatch } from '../train/run-key';
+import type { TrainResult } from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import { narrowSpec } from '../widths';
 import {
@@ -28,7 +26,7 @@ import { pruneStage, type PruneRecord } from './prune-stage';
 import { experimentRecipes } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
-import { StaleStageError } from './stale';
+import { runStage, type StageJob } from './stage';
 import { layerWidths, maskedCounts, type LayerWidth } from './widths-report';
 
 /** The stages of an experiment, in order; each needs the baseline and (but the baseline) the pruned model. */
@@ -72,20 +70,6 @@ export function experimentSpecs(
   }
   const fullSpec = namedSpec(variant.base, dataset);
   return { fullSpec, spec: narrowSpec(fullSpec, profile.widthDivisor) };
-}
-
-/** One training stage: where it runs, its run key, and how its model starts. */
-interface StageJob {
-  stage: TrainedStage;
-  dir: string;
-  identity: Record<string, unknown>;
-  spec: ArchSpec;
-  recipe: Recipe;
-  seed: number;
-  makeModel: () => Promise<tf.LayersModel> | tf.LayersModel;
-  /** The method's training for the stage (hooks); undefined trains plainly. */
-  training?: StageTraining;
-  masks?: MaskSet;
 }
 
 /** The masks saved with a pruned model (the model itself is not kept). */
@@ -168,45 +152,20 @@ export async function runExperiment<V extends MethodVariant>(
   const variantDir = path.join(modelDir, variantName);
   const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
 
-  const trainStage = async (job: StageJob): Promise<TrainResult> => {
-    const done = readTrainResult(job.dir);
-    if (done) {
-      const field = identityMismatch(job.identity, done.identity);
-      if (field === undefined) return done;
-      if (!o.fresh) throw new StaleStageError(job.dir, field);
-      fs.rmSync(job.dir, { recursive: true, force: true });
-    }
-    const model = await job.makeModel();
-    const hooks: TrainingHooks = { ...job.training?.hooks(model), ...(job.masks ? { masks: job.masks } : {}) };
-    const { dir: runDir, spec: stageSpec, recipe, seed, identity } = job;
-    const label = `${method.name} ${job.stage === 'baseline' ? variant.base : variantName} ${job.stage}`;
-    try {
-      return await train({
-        model,
-        spec: stageSpec,
-        data: o.data,
-        recipe,
-        seed,
-        runDir,
-        limit,
-        hooks,
-        identity,
-        label,
-      });
-    } catch (e) {
-      // A checkpoint of another run: with --fresh, start the stage over.
-      if (!(o.fresh && e instanceof RunMismatchError)) throw e;
-    } finally {
-      model.dispose();
-    }
-    fs.rmSync(job.dir, { recursive: true, force: true });
-    return trainStage(job);
-  };
+  const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false };
+  /** A stage of this experiment: its kind, and the method's training for it (undefined trains plainly). */
+  type Job = Omit<StageJob, 'label' | 'hooks'> & { stage: TrainedStage; training?: StageTraining };
+  const trainStage = ({ stage, training, ...job }: Job) =>
+    runStage({
+      ...job,
+      hooks: training ? (model) => training.hooks(model) : undefined,
+      label: `${method.name} ${stage === 'baseline' ? variant.base : variantName} ${stage}`,
+    }, stageOptions);
 
   const baselineTraining = method.training?.('baseline', variant);
   /** A baseline: plain in `baseline/`, or with the method's hooks in `baseline-<id>/`. */
   const plainDir = path.join(modelDir, 'baseline');
-  const baselineJob = (training: StageTraining | undefined): StageJob => {
+  const baselineJob = (training: StageTraining | undefined): Job => {
     const dir = training ? path.join(modelDir, `baseline-${training.id}`) : plainDir;
     const initDir = path.join(dir, 'init');
     const recipe = training?.recipe?.(recipes.baseline) ?? recipes.baseline;
@@ -265,7 +224,7 @@ export async function runExperiment<V extends MethodVariant>(
     recipe: Recipe,
     seed: number,
     init: string,
-    makeModel: StageJob['makeModel'],
+    makeModel: Job['makeModel'],
   ): Promise<TrainResult> =>
     trainStage({
       stage,

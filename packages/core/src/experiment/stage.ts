@@ -1,0 +1,70 @@
+import * as fs from 'fs';
+import type * as tf from '@tensorflow/tfjs';
+import type { TrainingData } from '../data/source';
+import { RunMismatchError } from '../errors';
+import type { MaskSet } from '../masks';
+import type { ArchSpec } from '../spec';
+import { readTrainResult, train, type TrainingHooks, type TrainResult } from '../train/loop';
+import type { Recipe } from '../train/recipe';
+import { identityMismatch } from '../train/run-key';
+import { StaleStageError } from './stale';
+
+/** One training stage of an experiment: where it runs, its run key, and how its model starts. */
+export interface StageJob {
+  dir: string;
+  identity: Record<string, unknown>;
+  spec: ArchSpec;
+  recipe: Recipe;
+  seed: number;
+  makeModel: () => Promise<tf.LayersModel> | tf.LayersModel;
+  /** Hooks for the stage's training (a method's penalty, filters zeroed each epoch). */
+  hooks?(model: tf.LayersModel): TrainingHooks;
+  /** Weights kept at zero through training (unstructured pruning, mask-form tickets). */
+  masks?: MaskSet;
+  /** Printed with the progress (`l1-norm vgg16-A finetune`). */
+  label: string;
+}
+
+export interface StageOptions {
+  data: TrainingData;
+  limit: { train?: number; test?: number };
+  /** Train a stage whose run key changed again, instead of stopping with a StaleStageError. */
+  fresh: boolean;
+}
+
+/**
+ * Runs one stage, or reuses it: a finished stage is returned when its run key matches, refused as stale when it
+ * does not (or, with `fresh`, trained again); an interrupted one resumes from its checkpoint.
+ */
+export async function runStage(job: StageJob, o: StageOptions): Promise<TrainResult> {
+  const done = readTrainResult(job.dir);
+  if (done) {
+    const field = identityMismatch(job.identity, done.identity);
+    if (field === undefined) return done;
+    if (!o.fresh) throw new StaleStageError(job.dir, field);
+    fs.rmSync(job.dir, { recursive: true, force: true });
+  }
+  const model = await job.makeModel();
+  const hooks: TrainingHooks = { ...job.hooks?.(model), ...(job.masks ? { masks: job.masks } : {}) };
+  try {
+    return await train({
+      model,
+      spec: job.spec,
+      data: o.data,
+      recipe: job.recipe,
+      seed: job.seed,
+      runDir: job.dir,
+      limit: o.limit,
+      hooks,
+      identity: job.identity,
+      label: job.label,
+    });
+  } catch (e) {
+    // A checkpoint of another run: with --fresh, start the stage over.
+    if (!(o.fresh && e instanceof RunMismatchError)) throw e;
+  } finally {
+    model.dispose();
+  }
+  fs.rmSync(job.dir, { recursive: true, force: true });
+  return runStage(job, o);
+}

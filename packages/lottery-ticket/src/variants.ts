@@ -1,0 +1,61 @@
+import { L1_VARIANTS } from '@rethink-prune/method-l1';
+import type { MethodVariant, Profile } from '@rethink-prune/core';
+
+/**
+ * A lottery-ticket experiment of the seed's `cifar/lottery-ticket/` folder. Structured: an L1-norm variant of
+ * method-l1 (one-shot, as lottery_vggprune.py / lottery_resprune.py), kept full size with its pruned filters zero
+ * (`mask`, the seed's form) or cut down by surgery (`compact`). Unstructured: the weight-level magnitude prune of a
+ * weight-level model, `iterative` (prune → rewind → train, rounds at a rate of the remaining weights) or `one-shot`
+ * (each round's sparsity pruned at once from the baseline).
+ */
+export type TicketVariant = MethodVariant & (
+  | { kind: 'structured'; l1: string; form: 'mask' | 'compact' }
+  | { kind: 'unstructured'; schedule: 'iterative' | 'one-shot' }
+);
+
+const structured = (l1: string, form: 'mask' | 'compact'): TicketVariant =>
+  ({ base: L1_VARIANTS[l1].base, kind: 'structured', l1, form });
+const unstructured = (base: string, schedule: 'iterative' | 'one-shot'): TicketVariant =>
+  ({ base, kind: 'unstructured', schedule });
+
+/** The L1-norm variants the folder prunes (VGG-16-A, ResNet-56-A/B, ResNet-110-A/B). */
+const L1_TICKETS = ['vgg16-A', 'resnet56-A', 'resnet56-B', 'resnet110-A', 'resnet110-B'];
+/** The weight-level models we build of those the folder trains (README: vgg16_bn; also VGG-19 and PreResNet-110). */
+const WEIGHT_LEVEL_TICKETS: Record<string, string> = { vgg16: 'vgg16-wl', vgg19: 'vgg19-wl', preresnet110: 'preresnet110-wl' };
+
+export const TICKET_VARIANTS: Record<string, TicketVariant> = Object.fromEntries([
+  ...L1_TICKETS.map((l1) => [l1, structured(l1, 'mask')]),
+  ...L1_TICKETS.map((l1) => [`${l1}-compact`, structured(l1, 'compact')]),
+  ...Object.entries(WEIGHT_LEVEL_TICKETS).flatMap(([short, base]) => [
+    [`${short}-iterative`, unstructured(base, 'iterative')],
+    [`${short}-oneshot`, unstructured(base, 'one-shot')],
+  ]),
+]);
+
+export function ticketVariant(name: string): TicketVariant {
+  if (!Object.prototype.hasOwnProperty.call(TICKET_VARIANTS, name)) {
+    throw new Error(`unknown lottery-ticket variant '${name}'; known: ${Object.keys(TICKET_VARIANTS).join(', ')}`);
+  }
+  return TICKET_VARIANTS[name];
+}
+
+/**
+ * What a run compares when no variants are named: the paper's VGG-16 in both kinds (quick: the unstructured
+ * iterative one and VGG-16-A, which together take about the README's time), and the ResNets on `paper`.
+ */
+export function defaultTicketVariants(profile: Profile): string[] {
+  if (profile.name === 'paper') return [...L1_TICKETS, 'vgg16-iterative', 'vgg16-oneshot'];
+  return ['vgg16-iterative', 'vgg16-A'];
+}
+
+/** The initial learning rates compared: the paper's 0.1 and 0.01, or the profile's LR and a tenth of it. */
+export function defaultLearningRates(profile: Profile): number[] {
+  const large = profile.lr ?? 0.1;
+  return [large, Number((large / 10).toPrecision(6))];
+}
+
+/** Frankle & Carbin's schedule: 20% of the remaining conv weights per round; rounds per profile. */
+export const DEFAULT_RATE = 0.2;
+export function defaultRounds(profile: Profile): number {
+  return profile.name === 'paper' ? 10 : profile.name === 'quick' ? 3 : 2;
+}
