@@ -206,4 +206,19 @@ describe('countSpec (compute_flops.py conventions)', () => {
     expect(dense.params - sparse.params).toBe(5);
     mask.dispose();
   });
+
+  it('an ImageNet VGG with the gap head: per-module sums by hand; the AvgPool(14, 2) in forward counts 0', () => {
+    // cfg [2, M, 2, M, 2, M, 2, M, 3], 1000 classes, convs with bias, no BN. Per conv (2·9·Cin + 1)·Cout·H²
+    // + ReLU Cout·H²; per max pool 4·C·(H/2)²; fc 2·3·1000 + 1000. Params 56 + 3·38 + 57 + 4000.
+    // The seed's thinetvgg.VGG(make_layers(cfg), 3) gives the same 4227 / 7 033 600 under compute_flops.py.
+    const spec: ArchSpec = {
+      arch: 'vgg-imagenet', dataset: 'imagenet', cfg: [2, 'M', 2, 'M', 2, 'M', 2, 'M', 3], batchNorm: false,
+      head: 'gap',
+    };
+    const conv = (cin: number, cout: number, side: number) => ((2 * 9 * cin + 1) * cout + cout) * side * side;
+    const convs = conv(3, 2, 224) + conv(2, 2, 112) + conv(2, 2, 56) + conv(2, 2, 28) + conv(2, 3, 14);
+    const pools = 4 * 2 * (112 * 112 + 56 * 56 + 28 * 28 + 14 * 14);
+    expect(convs + pools + 7000).toBe(7_033_600);
+    expect(countSpec(spec)).toEqual({ params: 4227, flops: 7_033_600 });
+  });
 });

@@ -30,7 +30,7 @@ export { PROFILES, profileByName, type Profile, type ProfileName } from './profi
 export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
 export {
   methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,
-  type StageRecipes, type StageTraining, type TrainedStage,
+  type Reconstruction, type StageRecipes, type StageTraining, type TrainedStage,
 } from './experiment/method';
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type ReferenceRow } from './experiment/reference';
 export { experimentRecipes, imagenetProportionalRecipes } from './experiment/recipes';
@@ -40,12 +40,12 @@ export { StaleStageError } from './experiment/stale';
 export { runStage, type StageJob, type StageOptions } from './experiment/stage';
 export { importEsm } from './import-esm';
 export { mean, median, sampleStd } from './stats';
-export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
+export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneExtras, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
 export { inferenceLatencies, type LatencyOptions } from './bench/latency';
 export { experimentSpecs, LATENCY_JSON, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
 export { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from './experiment/widths-report';
 export { parseShare, reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from './experiment/cli';
-export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, type BatchStream, type TrainingData } from './data/source';
+export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, trainingImages, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';

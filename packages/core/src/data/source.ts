@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import {
   DATASETS, loadImageSet, readImageFolder, type DatasetInfo, type DatasetName, type ImageFolder, type ImageSet,
 } from '@rethink-prune/datasets';
@@ -43,6 +44,28 @@ export function testBatches(data: TrainingData, opts: { limit?: number } = {}): 
   return 'folders' in data
     ? new ImageFolderLoader(data.folders.test, data.info, { ...o, size: data.info.height })
     : new BatchLoader(data.test, data.info, o);
+}
+
+/**
+ * `count` training images as training sees them (shuffled by `seed`, augmented, normalised), NHWC: what a
+ * data-driven pruner samples activations on. The profile's `limit` applies, as in training.
+ */
+export async function trainingImages(
+  data: TrainingData,
+  count: number,
+  opts: { seed: number; limit?: number },
+): Promise<tf.Tensor4D> {
+  const available = Math.min(count, opts.limit ?? Infinity, splitSize(data, 'train'));
+  const stream = trainBatches(data, { batchSize: available, seed: opts.seed, limit: opts.limit });
+  try {
+    for await (const batch of stream.epoch(0)) {
+      const { height, width, channels } = data.info;
+      return tf.tensor4d(batch.x, [batch.size, height, width, channels]);
+    }
+    throw new Error('trainingImages: the training split gave no batch');
+  } finally {
+    await stream.dispose?.();
+  }
 }
 
 /** ImageNet's root (holding train/ and val/): `<dataDir>/imagenet`, or the data directory itself. */

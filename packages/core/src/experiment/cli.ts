@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DATASETS, isDatasetName, resolveDataDir } from '@rethink-prune/datasets';
 import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { countSpec } from '../counting';
-import { loadTrainingData } from '../data/source';
+import { loadTrainingData, trainingImages } from '../data/source';
 import { namedWeights } from '../masks';
 import { loadModelDir, saveModelDir } from '../model-io';
 import { PROFILES, profileByName } from '../profiles';
@@ -224,7 +224,12 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
   const { model, spec } = await loadModelDir(values.model!);
   // A named variant's targets are set on its full-width model; one from the command line applies to this model.
   const fullSpec = named ? namedSpec(variant.base, spec.dataset) : spec;
-  const pruned = pruneModel(method, name, model, spec, fullSpec, variant);
+  // A data-driven pruner reads training images of the dataset the model was trained on.
+  const count = method.pruner.images;
+  const images = count === undefined ? undefined
+    : await trainingImages(loadTrainingData(spec.dataset, resolveDataDir(values['data-dir'])), count, { seed: 0 });
+  const pruned = pruneModel(method, name, model, spec, fullSpec, { variant, images });
+  images?.dispose();
   await saveModelDir(values.out!, pruned.model, pruned.spec, pruned.masks);
   const [before, after] = [countSpec(spec), countSpec(pruned.spec, pruned.masks)];
   const sparsity =

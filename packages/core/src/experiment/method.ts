@@ -26,22 +26,31 @@ export interface PruneContext<V extends MethodVariant> {
   fullSpec: ArchSpec;
   variant: V;
   variantName: string;
+  /**
+   * Training images (normalised, NHWC), for a pruner that names a count in `images`: data-driven criteria
+   * (ThiNet, feature reconstruction) sample the network's activations on them.
+   */
+  images?: tf.Tensor4D;
+}
+
+/** A structured prune that also rewrites the kept weights (feature reconstruction): keep-sets and the new model. */
+export interface Reconstruction {
+  keep: KeepSets;
+  /** The same spec as the pruned model, with the rewritten weights; surgery then slices it to the kept channels. */
+  model: tf.LayersModel;
 }
 
 /**
  * Structured: keep-sets per channel group; core's surgery builds the smaller spec and slices the weights. A
- * method that also changes the kept weights (feature reconstruction) gives `rewrite`: a model of the same spec
- * with its new weights, which surgery then slices. Unstructured: masks on the same spec.
- * `version` names the criterion's revision: it is part of every run key, so results of an older one are stale.
+ * method that also changes the kept weights gives `reconstruct` instead (keep-sets and a rewritten model of the
+ * same spec). Unstructured: masks on the same spec. `images`: how many training images the pruner reads (given
+ * in `PruneContext.images`). `version` names the criterion's revision: it is part of every run key, so results of
+ * an older one are stale.
  */
 export type Pruner<V extends MethodVariant> =
-  | {
-      kind: 'structured';
-      version: string;
-      keepSets(ctx: PruneContext<V>): KeepSets;
-      rewrite?(ctx: PruneContext<V>, keep: KeepSets): tf.LayersModel;
-    }
-  | { kind: 'unstructured'; version: string; masks(ctx: PruneContext<V>): MaskSet };
+  | { kind: 'structured'; version: string; images?: number; keepSets(ctx: PruneContext<V>): KeepSets }
+  | { kind: 'structured'; version: string; images?: number; reconstruct(ctx: PruneContext<V>): Reconstruction }
+  | { kind: 'unstructured'; version: string; images?: number; masks(ctx: PruneContext<V>): MaskSet };
 
 /**
  * Training that departs from the plain recipe for one stage: hooks (an L1 term on BN γ, filters zeroed after

@@ -8,7 +8,7 @@ import { applyMasks, maskSparsity, type MaskSet } from '../masks';
 import { loadModelDir, saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
 import { pruneChannels, type KeepSets } from '../surgery';
-import { testBatches, type TrainingData } from '../data/source';
+import { testBatches, trainingImages, type TrainingData } from '../data/source';
 import { evaluate } from '../train/evaluate';
 import { RunDirError } from '../errors';
 import { identityMismatch } from '../train/run-key';
@@ -37,6 +37,14 @@ export interface PrunedModel {
   report?: Record<string, string | number>;
 }
 
+/** What else a prune may use: a variant given on the command line, test accuracy, training images. */
+export interface PruneExtras<V extends MethodVariant> {
+  variant?: V;
+  evaluate?: (model: tf.LayersModel) => number;
+  /** Training images for a pruner that reads them (`pruner.images`). */
+  images?: tf.Tensor4D;
+}
+
 /**
  * Prunes a trained model with a method's variant (by name, or given: a variant from the command line).
  * `fullSpec` is the variant's full-width architecture (targets are computed on it and scaled to the model's
@@ -48,28 +56,34 @@ export function pruneModel<V extends MethodVariant>(
   model: tf.LayersModel,
   spec: ArchSpec,
   fullSpec: ArchSpec,
-  variant: V = methodVariant(method, variantName),
-  evaluate?: (model: tf.LayersModel) => number,
+  extras: PruneExtras<V> = {},
 ): PrunedModel {
-  const ctx = { model, spec, fullSpec, variant, variantName };
+  const { variant = methodVariant(method, variantName), evaluate, images } = extras;
+  const pruner = method.pruner;
+  if (pruner.images !== undefined && images === undefined) {
+    throw new Error(`${method.name} reads ${pruner.images} training images to prune; none were given`);
+  }
+  const ctx = { model, spec, fullSpec, variant, variantName, ...(images ? { images } : {}) };
   const withReport = (pruned: PrunedModel): PrunedModel => {
     const report = method.pruneReport?.({ ...ctx, pruned, evaluate });
     return report ? { ...pruned, report } : pruned;
   };
-  if (method.pruner.kind === 'unstructured') {
-    const masks = method.pruner.masks(ctx);
+  if (pruner.kind === 'unstructured') {
+    const masks = pruner.masks(ctx);
     const sparsity = maskSparsity(masks);
     if (sparsity === 0) throw new NothingPrunedError(variantName, 'every mask keeps every weight');
     applyMasks(model, masks); // the same spec: the masks zero the trained model's weights in place
     return withReport({ spec, model, masks, sparsity });
   }
-  const keep = method.pruner.keepSets(ctx);
+  const { keep, model: source } = 'reconstruct' in pruner ? pruner.reconstruct(ctx) : { keep: pruner.keepSets(ctx), model };
   // Nothing goes when every keep-set holds all the channels its group has now (a selection: those selected).
   const removes = channelGroups(spec).some(
     (g) => keep[g.id] && keep[g.id].length < (g.selection?.current.length ?? g.size),
   );
-  if (!removes) throw new NothingPrunedError(variantName, "every keep-set holds all of its group's channels");
-  const source = method.pruner.rewrite?.(ctx, keep) ?? model;
+  if (!removes) {
+    if (source !== model) source.dispose();
+    throw new NothingPrunedError(variantName, "every keep-set holds all of its group's channels");
+  }
   const result = pruneChannels(source, spec, keep);
   if (source !== model) source.dispose();
   return withReport({ ...result, keep });
@@ -94,6 +108,7 @@ export interface PruneStageOptions {
   fullSpec: ArchSpec;
   identity: Record<string, unknown>;
   data: TrainingData;
+  trainLimit?: number;
   testLimit?: number;
   fresh: boolean;
 }
@@ -118,11 +133,13 @@ export async function pruneStage<V extends MethodVariant>(
     fs.rmSync(o.dir, { recursive: true, force: true });
   }
   const trained = await loadModelDir(path.join(o.baselineDir, 'best'));
+  const count = method.pruner.images;
+  const images = count === undefined ? undefined : await trainingImages(o.data, count, { seed: 0, limit: o.trainLimit });
   try {
     const info = o.data.info;
     const top1 = (model: tf.LayersModel) =>
       evaluate(model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]).top1;
-    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec, undefined, top1);
+    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec, { evaluate: top1, images });
     const accuracy = { top1: top1(pruned.model) };
     await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
     const record: PruneRecord = {
@@ -149,5 +166,6 @@ export async function pruneStage<V extends MethodVariant>(
     return record;
   } finally {
     trained.model.dispose();
+    images?.dispose();
   }
 }

@@ -203,6 +203,7 @@ export async function runExperiment<V extends MethodVariant>(
     fullSpec,
     identity: pruneIdentity,
     data: o.data,
+    trainLimit: limit.train,
     testLimit: limit.test,
     fresh: o.fresh ?? false,
   });

@@ -1,0 +1,100 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse } from 'csv-parse/sync';
+import { initBackend, loadModelDir, PROFILES, shutdownBackend, StaleStageError } from '@rethink-prune/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTicketGrid, type TicketGridOptions } from './grid';
+
+beforeAll(async () => { await initBackend('wasm'); });
+afterAll(() => shutdownBackend());
+
+/**
+ * The smoke profile's ÷8 VGG-16s on 32×32×1 Fashion-MNIST, by hand. Convs 1→8, 8→8, 8→16, 16→16, 16→32, 32→32 ×2,
+ * 32→64, 64→64 ×5, 3×3: 72 + 576 + 1 152 + 2 304 + 4 608 + 2 · 9 216 + 18 432 + 5 · 36 864 = 229 896 weights.
+ */
+const CONV_WEIGHTS = 229896;
+/** VGG-16-A scaled ÷8 keeps 4 of conv 0's 8 filters and 32 of the 64 of convs 7–12: 36 + 9 216 + 5 · 18 432 zeroed. */
+const VGG16A_ZEROED = 36 + 9216 + 5 * 18432;
+/** Iterative rounds at 20%: int(0.2 · n) + 1 weights go each round (t itself goes): 229 896 → 183 916 → 147 132. */
+const ITERATIVE_KEPT = [183916, 147132];
+
+type Row = Record<string, string>;
+
+describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', () => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  // What `lottery-ticket reproduce --profile smoke --models … --rounds 2` asks for (the CLI shuts wasm down on exit).
+  const grid: TicketGridOptions = {
+    profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1, 0.01], rounds: 2, rate: 0.2,
+    variants: ['vgg16-iterative', 'vgg16-A', 'vgg16-A-compact'], fresh: false,
+  };
+  const csvFile = path.join(runDir, 'smoke', 'tickets-fashion-mnist.csv');
+  const readRows = () => parse(fs.readFileSync(csvFile, 'utf8'), { columns: true }) as Row[];
+
+  it('writes one row per (variant, LR, round, init) with the sparsities the rounds must reach, and the chart', async () => {
+    await runTicketGrid(grid);
+    const rows = readRows();
+    // Iterative: 2 rounds × 2 inits; VGG-16-A in both forms: 1 round × 2 inits; all at the LRs 0.1 and 0.01.
+    expect(rows).toHaveLength((4 + 2 + 2) * 2);
+    const keys = rows.map((r) => [r.variant, r.lr, r.round, r.init].join(' '));
+    expect(new Set(keys).size).toBe(rows.length);
+    expect([...new Set(rows.map((r) => r.lr))]).toEqual(['0.1', '0.01']);
+    expect(new Set(rows.map((r) => r.init))).toEqual(new Set(['winning ticket', 'random init']));
+
+    const sparsity = (variant: string, round: string) =>
+      [...new Set(rows.filter((r) => r.variant === variant && r.round === round).map((r) => Number(r.sparsity_pct)))];
+    expect(sparsity('vgg16-iterative', '1')).toEqual([Math.round(10000 * (1 - ITERATIVE_KEPT[0] / CONV_WEIGHTS)) / 100]);
+    expect(sparsity('vgg16-iterative', '2')).toEqual([Math.round(10000 * (1 - ITERATIVE_KEPT[1] / CONV_WEIGHTS)) / 100]);
+    expect(sparsity('vgg16-A', '1')).toEqual([Math.round(10000 * VGG16A_ZEROED / CONV_WEIGHTS) / 100]);
+    expect(sparsity('vgg16-A-compact', '1')).toEqual(sparsity('vgg16-A', '1'));
+    const params = (variant: string) => Number(rows.find((r) => r.variant === variant)!.params);
+    expect(params('vgg16-A-compact')).toBeLessThan(params('vgg16-A'));
+    for (const row of rows) {
+      expect(Number(row.acc_top1)).toBeGreaterThanOrEqual(0);
+      expect(Number(row.acc_top1)).toBeLessThanOrEqual(100);
+    }
+    const svg = fs.readFileSync(path.join(runDir, 'smoke', 'tickets-fashion-mnist.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('vgg16-iterative (unstructured, iterative)');
+    const table = fs.readFileSync(path.join(runDir, 'smoke', 'tickets-fashion-mnist.md'), 'utf8');
+    expect(table).toMatch(/^\| vgg16-A \| 0\.01 \| 1 \| 44\.11 \| \d+\.\d\d \| \d+\.\d\d \| [+-]\d+\.\d\d \| \d+\.\d\d \|$/m);
+  });
+
+  it('keeps the masks of every round nested, with exactly the weights the rounds must keep', async () => {
+    const lrDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16-wl', 'seed0', 'lr0.1', 'vgg16-iterative');
+    const rounds = await Promise.all(['round1', 'round2'].map((round) => loadModelDir(path.join(lrDir, round, 'pruned'))));
+    const masks = rounds.map((loaded) => loaded.masks!);
+    const kept = masks.map((set) => [...set.values()].reduce((sum, mask) => sum + mask.sum().dataSync()[0], 0));
+    expect(kept).toEqual(ITERATIVE_KEPT);
+    for (const [name, first] of masks[0]) {
+      const [before, after] = [first.dataSync(), masks[1].get(name)!.dataSync()];
+      expect(before.every((value, i) => value === 1 || after[i] === 0), name).toBe(true);
+    }
+    // Round 2 prunes round 1's trained ticket: its pruned model holds that ticket's weights, masked.
+    const ticket = await loadModelDir(path.join(lrDir, 'round1', 'ticket', 'best'));
+    const name = 'features.12.conv/kernel';
+    const [trained, pruned] = [ticket, rounds[1]].map((loaded) =>
+      loaded.model.layers.find((layer) => layer.name === 'features.12.conv')!.getWeights()[0].dataSync());
+    const mask = masks[1].get(name)!.dataSync();
+    // + 0: a masked negative weight is -0, which toEqual tells from 0
+    expect(Array.from(pruned, (value) => value + 0)).toEqual(Array.from(trained, (value, i) => (mask[i] === 1 ? value : 0)));
+  });
+
+  it('reuses every finished stage on a rerun, and stops on a changed rate without touching the results', async () => {
+    const before = fs.readFileSync(csvFile, 'utf8');
+    const results = () => fs.readdirSync(runDir, { recursive: true, encoding: 'utf8' })
+      .filter((file) => path.basename(file) === 'result.json' || path.basename(file) === 'prune.json').sort()
+      .map((file) => `${file} ${fs.statSync(path.join(runDir, file)).mtimeMs}`);
+    const finished = results();
+    // 4 baselines (2 models × 2 LRs), 16 trainings and 8 prunes.
+    expect(finished).toHaveLength(4 + 16 + 8);
+    await runTicketGrid(grid);
+    expect(results()).toEqual(finished);
+    expect(fs.readFileSync(csvFile, 'utf8')).toBe(before);
+    const changed = runTicketGrid({ ...grid, rate: 0.3 });
+    await expect(changed).rejects.toThrow(StaleStageError);
+    await expect(changed).rejects.toThrow(/round1[/\\]pruned holds a finished stage produced with a different rule/);
+    expect(fs.readFileSync(csvFile, 'utf8')).toBe(before);
+  });
+});
