@@ -13,10 +13,11 @@ afterAll(() => shutdownBackend());
 
 /** A small ThiNet-GAP-shaped net: four pools, last map 14×14, no hidden fc layers. */
 const smallGap: ImageNetVggSpec = {
-  arch: 'vgg-imagenet', dataset: 'imagenet', cfg: [4, 'M', 4, 'M', 6, 'M', 6, 'M', 8], batchNorm: false, head: 'gap',
+  arch: 'vgg-imagenet', dataset: 'imagenet', cfg: [4, 'M', 4, 'M', 6, 'M', 6, 'M', 8], batchNorm: false,
+  head: 'gap',
 };
 
-function problemsOf(input: Record<string, unknown>): string[] {
+function problemsOf(input: object): string[] {
   try {
     validateSpec(input);
   } catch (error) {
@@ -93,7 +94,8 @@ describe('ImageNet VGG with the gap head (ThiNet-GAP / ThiNet-Tiny)', () => {
     for (const [layerName, kept] of Object.entries(keep)) {
       const layer = model.getLayer(layerName);
       const [kernel, bias] = layer.getWeights();
-      const mask = tf.tensor1d(Array.from({ length: bias.size }, (_, channel) => (kept.includes(channel) ? 1 : 0)));
+      const flags = Array.from({ length: bias.size }, (_, channel) => (kept.includes(channel) ? 1 : 0));
+      const mask = tf.tensor1d(flags);
       layer.setWeights([kernel.mul(mask), bias.mul(mask)]);
     }
     const images = tf.tensor4d(randomArray(seededRandom(9), 2 * 224 * 224 * 3), [2, 224, 224, 3]);

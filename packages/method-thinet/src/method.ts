@@ -1,0 +1,43 @@
+import * as path from 'path';
+import { readReference, type MethodDefinition } from '@rethink-prune/core';
+import { thinetLayers, thinetPrune } from './prune';
+import { parseKeepRatio, THINET_VARIANTS, type ThinetVariant } from './variants';
+
+/** Training images ThiNet samples (the authors': 10 per ImageNet class); 10 positions each. */
+export const THINET_IMAGES = 256;
+export const SAMPLES_PER_IMAGE = 10;
+
+/**
+ * ThiNet on the experiment framework: a data-driven structured pruner (core gives it training images) that
+ * selects each layer's channels by the next layer's reconstruction and rescales that layer's kept inputs; the
+ * framework fine-tunes the result and trains it from scratch (Scratch-E, Scratch-B).
+ */
+export const thinetMethod: MethodDefinition<ThinetVariant> = {
+  name: 'thinet',
+  command: 'prune-thinet',
+  title: 'ThiNet channel pruning by next-layer reconstruction (Luo, Wu, Lin, ICCV 2017)',
+  variants: THINET_VARIANTS,
+  // quick runs the CIFAR VGG-16 with ThiNet-Conv's layers; the ResNets with `--models resnet56-50`.
+  defaultVariants: (profile, dataset) =>
+    dataset === 'imagenet' ? ['vgg16-thinet-conv', 'resnet50-thinet-30', 'resnet50-thinet-50', 'resnet50-thinet-70']
+      : profile.name === 'paper' ? ['vgg16-conv', 'resnet56-50', 'resnet56-30'] : ['vgg16-conv'],
+  pruner: {
+    kind: 'structured',
+    version: 'thinet 1',
+    images: THINET_IMAGES,
+    reconstruct: ({ model, spec, variant, images }) =>
+      thinetPrune(model, spec, images!, {
+        layers: thinetLayers(spec, variant.layers), keepRatio: variant.keepRatio, samplesPerImage: SAMPLES_PER_IMAGE,
+        seed: 0,
+        onLayer: (r) => process.stderr.write(`thinet ${r.layer}: keep ${r.kept} of ${r.of} channels, relative ` +
+          `reconstruction error of the next conv ${r.errorBefore.toFixed(4)} → ${r.errorAfter.toFixed(4)} after rescaling\n`),
+      }),
+  },
+  pruneOption: {
+    name: 'ratio',
+    value: 'r',
+    help: 'keep the share r (0 < r < 1) of the channels of every layer ThiNet can prune in any saved model',
+    variant: (value) => ({ keepRatio: parseKeepRatio(value) }),
+  },
+  reference: readReference(path.join(__dirname, '..', 'reference.json')),
+};

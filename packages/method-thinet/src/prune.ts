@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  buildModel, channelGroups, namedWeights, type ArchSpec, type ChannelGroup, type KeepSets, type Reconstruction,
+} from '@rethink-prune/core';
+import { sampleContributions, thinetSelect } from './thinet';
+
+/** One layer ThiNet prunes: the group whose filters go, and the next conv that judges them. */
+export interface ThinetLayer {
+  group: ChannelGroup;
+  /** The conv reading the group's channels: its output is what pruning must preserve. */
+  next: string;
+}
+
+/** What one layer's prune did, for the report: kept channels and reconstruction error before/after rescaling. */
+export interface LayerReport {
+  layer: string;
+  kept: number;
+  of: number;
+  errorBefore: number;
+  errorAfter: number;
+}
+
+export class ThinetLayerError extends Error {
+  constructor(layer: string, problem: string) {
+    super(`ThiNet cannot prune ${layer}: ${problem}`);
+    this.name = 'ThinetLayerError';
+  }
+}
+
+/**
+ * The layers ThiNet can prune in a spec: every channel group read by exactly one conv and nothing else (a VGG conv
+ * followed by a conv, a residual block's inner convs); `ids` picks some of them, in the spec's order.
+ */
+export function thinetLayers(spec: ArchSpec, ids?: string[]): ThinetLayer[] {
+  const groups = channelGroups(spec);
+  const layers = groups.flatMap((group) => {
+    const readers = group.members.filter((m) => m.kind === 'conv-in' || m.kind === 'dense-in' || m.kind === 'select-out');
+    return readers.length === 1 && readers[0].kind === 'conv-in' && !group.selection ? [{ group, next: readers[0].layer }] : [];
+  });
+  if (!ids) return layers;
+  return ids.map((id) => {
+    const layer = layers.find((l) => l.group.id === id);
+    if (!layer) {
+      const known = layers.map((l) => l.group.id).join(', ');
+      throw new ThinetLayerError(id, `not a channel group read by one conv; ThiNet can prune: ${known}`);
+    }
+    return layer;
+  });
+}
+
+export interface ThinetOptions {
+  /** The layers to prune, in order, and the share of channels each keeps (ThiNet's compression rate, e.g. 0.5). */
+  layers: ThinetLayer[];
+  keepRatio: number;
+  /** Sampled (image, output channel, position) triples per image (the authors': 10). */
+  samplesPerImage: number;
+  seed: number;
+  /** Told each layer's result as it is done (the CLI prints it: pruning a large model takes a while). */
+  onLayer?(report: LayerReport): void;
+}
+
+/** The activations entering `layer` (after BN, ReLU, pooling), on `images`, in batches to bound memory. */
+function inputOf(model: tf.LayersModel, layer: string, images: tf.Tensor4D): tf.Tensor4D {
+  const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).input as tf.SymbolicTensor });
+  return tf.tidy(() => probe.predict(images, { batchSize: 64 }) as tf.Tensor4D);
+}
+
+/**
+ * ThiNet (Luo et al., ICCV 2017), layer by layer: for each layer, sample the next conv's output on training images
+ * as sums of per-channel contributions, greedily remove the channels whose removal changes it least, rescale the
+ * next conv's kept input channels by least squares, and go on with the next layer on the network pruned so far.
+ * Returns the keep-sets and a model of the same spec whose removed channels are zero in the next conv and whose kept
+ * ones carry the scales; surgery then cuts it.
+ */
+export function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: ThinetOptions):
+  Reconstruction & { report: LayerReport[] } {
+  const work = buildModel(spec, 0);
+  work.setWeights(model.getWeights());
+  const weights = namedWeights(work);
+  const keep: KeepSets = {};
+  const report: LayerReport[] = [];
+  o.layers.forEach(({ group, next }, index) => {
+    const kernel = weights.get(`${next}/kernel`)!;
+    const channels = kernel.shape[2] as number;
+    const keepCount = Math.max(1, Math.floor(channels * o.keepRatio));
+    if (keepCount >= channels) return;
+    const config = work.getLayer(next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
+    const activation = inputOf(work, next, images);
+    const sampled = sampleContributions(activation, kernel.read() as tf.Tensor4D, {
+      stride: config.strides[0], padding: config.padding, samples: o.samplesPerImage * images.shape[0], seed: o.seed + index,
+    });
+    activation.dispose();
+    const selection = thinetSelect(sampled.contributions, sampled.targets, sampled.m, sampled.channels, keepCount);
+    // The next conv reads the kept channels scaled by ŵ and the removed ones not at all: later layers see the
+    // network pruned so far.
+    const scale = new Float32Array(channels);
+    selection.kept.forEach((channel, i) => { scale[channel] = selection.scales[i]; });
+    kernel.write(tf.tidy(() => tf.mul(kernel.read(), tf.tensor4d(scale, [1, 1, channels, 1]))));
+    keep[group.id] = selection.kept;
+    const done = { layer: group.id, kept: keepCount, of: channels,
+      errorBefore: selection.error.before, errorAfter: selection.error.after };
+    report.push(done);
+    o.onLayer?.(done);
+  });
+  return { keep, model: work, report };
+}

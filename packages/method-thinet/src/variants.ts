@@ -1,0 +1,33 @@
+import { parseShare, type MethodVariant } from '@rethink-prune/core';
+
+/**
+ * A ThiNet prune: the share of channels each pruned layer keeps (ThiNet's compression rate: ThiNet-30 keeps 30%)
+ * and the layers it prunes, by channel-group id on the full model (absent: every layer ThiNet can prune there).
+ */
+export interface ThinetVariant extends MethodVariant {
+  keepRatio: number;
+  layers?: string[];
+}
+
+/** VGG-16's conv1_1 … conv4_3 (the first ten convs): the layers ThiNet-Conv halves; conv5_x and the FCs stay. */
+const VGG16_CONV1_TO_4 = Array.from({ length: 10 }, (_, i) => `features.${i}.conv`);
+
+/** The first two convs of every ResNet-50 bottleneck (conv3 and the residual width stay), [3, 4, 6, 3] blocks. */
+const RESNET50_INNER = [3, 4, 6, 3].flatMap((blocks, stage) =>
+  Array.from({ length: blocks }, (_, b) => [`layer${stage + 1}.${b}.conv1`, `layer${stage + 1}.${b}.conv2`]).flat());
+
+export const THINET_VARIANTS: Record<string, ThinetVariant> = {
+  // CIFAR-size: the algorithm on the paper's CIFAR models (these run here).
+  'vgg16-conv': { base: 'vgg16', keepRatio: 0.5, layers: VGG16_CONV1_TO_4 },
+  'resnet56-50': { base: 'resnet56', keepRatio: 0.5 },
+  'resnet56-30': { base: 'resnet56', keepRatio: 0.3 },
+  // ImageNet: ThiNet-Conv on the BN-free VGG-16, ThiNet-30/50/70 on ResNet-50.
+  'vgg16-thinet-conv': { base: 'vgg16-imagenet', keepRatio: 0.5, layers: VGG16_CONV1_TO_4 },
+  'resnet50-thinet-30': { base: 'resnet50-imagenet', keepRatio: 0.3, layers: RESNET50_INNER },
+  'resnet50-thinet-50': { base: 'resnet50-imagenet', keepRatio: 0.5, layers: RESNET50_INNER },
+  'resnet50-thinet-70': { base: 'resnet50-imagenet', keepRatio: 0.7, layers: RESNET50_INNER },
+};
+
+/** `--ratio` of `prune`: the share of channels each pruned layer keeps, strictly between 0 and 1. */
+export const parseKeepRatio = (value: string): number =>
+  parseShare('ratio', value, 'the share of channels each pruned layer keeps, between 0 and 1 (e.g. 0.5)');
