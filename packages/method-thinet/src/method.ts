@@ -1,7 +1,13 @@
 import * as path from 'path';
 import { readReference, type MethodDefinition } from '@rethink-prune/core';
 import { thinetLayers, thinetPrune } from './prune';
+import { THINET_ARCHITECTURE_NAMES } from './architectures';
 import { parseKeepRatio, THINET_VARIANTS, type ThinetVariant } from './variants';
+
+function keepRatioOf(variant: ThinetVariant, name: string): number {
+  if (variant.keepRatio === undefined) throw new Error(`${name} sets no keep ratio: ThiNet cannot prune with it`);
+  return variant.keepRatio;
+}
 
 /** Training images ThiNet samples (the authors': 10 per ImageNet class); 10 positions each. */
 export const THINET_IMAGES = 256;
@@ -19,20 +25,25 @@ export const thinetMethod: MethodDefinition<ThinetVariant> = {
   variants: THINET_VARIANTS,
   // quick runs the CIFAR VGG-16 with ThiNet-Conv's layers; the ResNets with `--models resnet56-50`.
   defaultVariants: (profile, dataset) =>
-    dataset === 'imagenet' ? ['vgg16-thinet-conv', 'resnet50-thinet-30', 'resnet50-thinet-50', 'resnet50-thinet-70']
+    dataset === 'imagenet' ? [...THINET_ARCHITECTURE_NAMES]
       : profile.name === 'paper' ? ['vgg16-conv', 'resnet56-50', 'resnet56-30'] : ['vgg16-conv'],
   pruner: {
     kind: 'structured',
     version: 'thinet 1',
     images: THINET_IMAGES,
-    reconstruct: ({ model, spec, variant, images }) =>
+    reconstruct: ({ model, spec, variant, variantName, images }) =>
       thinetPrune(model, spec, images!, {
-        layers: thinetLayers(spec, variant.layers), keepRatio: variant.keepRatio, samplesPerImage: SAMPLES_PER_IMAGE,
+        layers: thinetLayers(spec, variant.layers), keepRatio: keepRatioOf(variant, variantName), samplesPerImage: SAMPLES_PER_IMAGE,
         seed: 0,
         onLayer: (r) => process.stderr.write(`thinet ${r.layer}: keep ${r.kept} of ${r.of} channels, relative ` +
           `reconstruction error of the next conv ${r.errorBefore.toFixed(4)} → ${r.errorAfter.toFixed(4)} after rescaling\n`),
       }),
   },
+  // The seed trains the BN-free ImageNet VGGs at LR 0.01 (README), the ResNets at the default 0.1.
+  recipes: (defaults, _profile, dataset, variant) => (dataset === 'imagenet' && variant.base.startsWith('vgg')
+    ? { baseline: { ...defaults.baseline, lr: 0.01 }, finetune: defaults.finetune,
+      scratchB: (full, pruned) => ({ ...defaults.scratchB(full, pruned), lr: 0.01 }) }
+    : defaults),
   pruneOption: {
     name: 'ratio',
     value: 'r',

@@ -1,13 +1,18 @@
 import { parseShare, type MethodVariant } from '@rethink-prune/core';
+import { THINET_ARCHITECTURE_NAMES, THINET_ARCHITECTURES } from './architectures';
 
 /**
  * A ThiNet prune: the share of channels each pruned layer keeps (ThiNet's compression rate: ThiNet-30 keeps 30%)
  * and the layers it prunes, by channel-group id on the full model (absent: every layer ThiNet can prune there).
+ * Or one of the published ThiNet architectures (`architecture`), which the paper trains from scratch only.
  */
 export interface ThinetVariant extends MethodVariant {
-  keepRatio: number;
+  keepRatio?: number;
   layers?: string[];
 }
+
+/** The model a published architecture is compared with: `vgg16-imagenet` (no BN) or `resnet50-imagenet`. */
+const referenceOf = (name: string) => (name.startsWith('thinet-') && /\d$/.test(name) ? 'resnet50-imagenet' : 'vgg16-imagenet');
 
 /** VGG-16's conv1_1 … conv4_3 (the first ten convs): the layers ThiNet-Conv halves; conv5_x and the FCs stay. */
 const VGG16_CONV1_TO_4 = Array.from({ length: 10 }, (_, i) => `features.${i}.conv`);
@@ -26,6 +31,9 @@ export const THINET_VARIANTS: Record<string, ThinetVariant> = {
   'resnet50-thinet-30': { base: 'resnet50-imagenet', keepRatio: 0.3, layers: RESNET50_INNER },
   'resnet50-thinet-50': { base: 'resnet50-imagenet', keepRatio: 0.5, layers: RESNET50_INNER },
   'resnet50-thinet-70': { base: 'resnet50-imagenet', keepRatio: 0.7, layers: RESNET50_INNER },
+  // Table 2: the published architectures (Scratch-E and Scratch-B; the fine-tuned numbers are the authors').
+  ...Object.fromEntries(THINET_ARCHITECTURE_NAMES.map((name) =>
+    [name, { base: referenceOf(name), architecture: THINET_ARCHITECTURES[name] }])),
 };
 
 /** `--ratio` of `prune`: the share of channels each pruned layer keeps, strictly between 0 and 1. */

@@ -208,7 +208,12 @@ function pruneVariant(method: MethodDefinition<any>, values: Values): { name: st
     return { name: `--${option!.name} ${given}`, variant, named: false };
   }
   if (values.variant === undefined || given !== undefined) throw pruneUsage(method);
-  return { name: values.variant, variant: asUsage(() => methodVariant(method, values.variant!)), named: true };
+  const variant = asUsage(() => methodVariant(method, values.variant!));
+  if (variant.architecture) {
+    throw new UsageError(`${values.variant} is a published architecture: there is nothing to prune; ` +
+      `'${method.command} reproduce --models ${values.variant}' trains it from scratch`);
+  }
+  return { name: values.variant, variant, named: true };
 }
 
 const reduction = (before: number, after: number) => `${(100 * (1 - after / before)).toFixed(1)}% fewer`;

@@ -16,6 +16,12 @@ import type { ReferenceRow } from './reference';
 export interface MethodVariant {
   /** The unpruned model, as `namedSpec` names it (`vgg16`, `resnet56`, `resnet34-imagenet`). */
   base: string;
+  /**
+   * A published pruned architecture (ThiNet-30, VGG-16-5x), at full width: the experiment trains it from scratch
+   * (Scratch-E, Scratch-B) against the trained `base`, without pruning or fine-tuning anything (the paper takes
+   * those numbers from the method's authors).
+   */
+  architecture?: ArchSpec;
 }
 
 /** What a pruner sees: the trained model and its spec, the same architecture at full width, and the variant. */
@@ -101,8 +107,8 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
    * a bad value. `value` names the value in --help, `help` says what the option does.
    */
   pruneOption?: { name: string; value: string; help: string; variant(value: string): Omit<V, 'base'> };
-  /** The method's own recipes, from the paper experiment's defaults. */
-  recipes?(defaults: StageRecipes, profile: Profile, dataset: DatasetName): StageRecipes;
+  /** The method's own recipes, from the paper experiment's defaults; `variant` for per-model rules (VGG at LR 0.01). */
+  recipes?(defaults: StageRecipes, profile: Profile, dataset: DatasetName, variant: V): StageRecipes;
   /** How scratch runs start: a fresh initialisation (default) or the baseline's saved initial weights. */
   scratchInit?: 'fresh' | 'saved-init';
   /**

@@ -96,8 +96,8 @@ export interface PruneRecord {
   keep?: KeepSets;
   masks?: boolean;
   sparsity?: number;
-  /** Top-1 of the pruned model before any fine-tuning: inherited weights are well above chance. */
-  accuracyBeforeFineTune: number;
+  /** Top-1 of the pruned model before any fine-tuning (null for a published architecture: nothing inherited). */
+  accuracyBeforeFineTune: number | null;
   /** The method's own report of the prune (pruneReport). */
   report?: Record<string, string | number>;
 }

@@ -146,7 +146,7 @@ export async function runExperiment<V extends MethodVariant>(
   const dataset = o.data.info.name;
   const { fullSpec, spec } = experimentSpecs(variant, variantName, dataset, o.profile);
   const defaults = experimentRecipes(o.profile, dataset);
-  const recipes = method.recipes?.(defaults, o.profile, dataset) ?? defaults;
+  const recipes = method.recipes?.(defaults, o.profile, dataset, variant) ?? defaults;
   const limit = { train: o.profile.trainLimit, test: o.profile.testLimit };
   const modelDir = path.join(o.runRoot, dataset, variant.base, `seed${o.seed}`);
   const variantDir = path.join(modelDir, variantName);
@@ -197,16 +197,20 @@ export async function runExperiment<V extends MethodVariant>(
     pruner: `${method.pruner.kind} ${method.pruner.version}`,
     baseline: baselineIdentity,
   };
-  const pruned: PruneRecord = await pruneStage(method, variantName, {
-    dir: path.join(variantDir, 'pruned'),
-    baselineDir,
-    fullSpec,
-    identity: pruneIdentity,
-    data: o.data,
-    trainLimit: limit.train,
-    testLimit: limit.test,
-    fresh: o.fresh ?? false,
-  });
+  // A published architecture is not pruned from the baseline: it is trained from scratch only.
+  const architecture = variant.architecture && narrowSpec({ ...variant.architecture, dataset }, o.profile.widthDivisor);
+  const pruned: PruneRecord = architecture
+    ? { identity: pruneIdentity, spec: architecture, accuracyBeforeFineTune: null }
+    : await pruneStage(method, variantName, {
+      dir: path.join(variantDir, 'pruned'),
+      baselineDir,
+      fullSpec,
+      identity: pruneIdentity,
+      data: o.data,
+      trainLimit: limit.train,
+      testLimit: limit.test,
+      fresh: o.fresh ?? false,
+    });
   const prunedDir = path.join(variantDir, 'pruned');
   const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
   if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec));
@@ -263,7 +267,7 @@ export async function runExperiment<V extends MethodVariant>(
   const wanted = (s: StageName) => o.only === undefined || o.only === s;
 
   const loadPruned = async () => (await loadModelDir(prunedDir)).model;
-  const tuned = wanted('finetune')
+  const tuned = wanted('finetune') && !architecture
     ? await variantStage('finetune', recipes.finetune, o.seed, 'pruned', loadPruned)
     : undefined;
   const scratchE = wanted('scratch-e')
@@ -272,10 +276,12 @@ export async function runExperiment<V extends MethodVariant>(
   const scratchB = wanted('scratch-b')
     ? await variantStage('scratch-b', recipeB, scratchSeed, scratchInit, scratchModel)
     : undefined;
-  if (!tuned || !scratchE || !scratchB) return undefined;
+  if ((!tuned && !architecture) || !scratchE || !scratchB) return undefined;
 
-  const latency = await measuredLatency(path.join(variantDir, LATENCY_JSON), baselineDir, prunedDir);
-  const stages = [base, tuned, scratchE, scratchB];
+  // An architecture has no pruned model: its speed is that of the trained Scratch-E model.
+  const latencyModelDir = architecture ? path.join(variantDir, 'scratch-e', 'best') : prunedDir;
+  const latency = await measuredLatency(path.join(variantDir, LATENCY_JSON), baselineDir, latencyModelDir);
+  const stages = [base, ...(tuned ? [tuned] : []), scratchE, scratchB];
   const paper = paperNumbers(method.reference, variantName, dataset);
   return {
     row_kind: 'run',
@@ -302,11 +308,11 @@ export async function runExperiment<V extends MethodVariant>(
     acc_before_finetune: pruned.accuracyBeforeFineTune,
     acc_baseline: base.bestTop1,
     acc_baseline_plain: plainBase?.bestTop1 ?? null,
-    acc_finetuned: tuned.bestTop1,
+    acc_finetuned: tuned?.bestTop1 ?? null,
     acc_scratch_e: scratchE.bestTop1,
     acc_scratch_b: scratchB.bestTop1,
     epochs_baseline: base.epochs,
-    epochs_finetune: tuned.epochs,
+    epochs_finetune: tuned?.epochs ?? null,
     epochs_scratch_e: scratchE.epochs,
     epochs_scratch_b: scratchB.epochs,
     paper_acc_baseline: paper?.baseline ?? null,
@@ -315,6 +321,6 @@ export async function runExperiment<V extends MethodVariant>(
     paper_acc_scratch_b: paper?.scratchB ?? null,
     paper_source: paper?.source ?? null,
     baseline_seconds: Math.round(base.trainSeconds + (plainBase?.trainSeconds ?? 0)),
-    train_seconds: Math.round(tuned.trainSeconds + scratchE.trainSeconds + scratchB.trainSeconds),
+    train_seconds: Math.round((tuned?.trainSeconds ?? 0) + scratchE.trainSeconds + scratchB.trainSeconds),
   };
 }

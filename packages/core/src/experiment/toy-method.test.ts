@@ -6,6 +6,9 @@ import { initBackend, shutdownBackend } from '../backend';
 import { channelGroups } from '../graph';
 import { mulberry32 } from '../data/rng';
 import { PROFILES } from '../profiles';
+import { countSpec } from '../counting';
+import { namedSpec, type ArchSpec } from '../spec';
+import { narrowSpec } from '../widths';
 import { RESULT_COLUMNS } from '../results';
 import type { KeepSets } from '../surgery';
 import { runGrid } from './grid';
@@ -16,6 +19,7 @@ import { StaleStageError } from './stale';
 interface RandomVariant {
   base: string;
   keepFraction: number;
+  architecture?: ArchSpec;
 }
 
 function randomKeepSets(
@@ -36,7 +40,12 @@ const randomMethod = (version: string): MethodDefinition<RandomVariant> => ({
   name: 'random-channels',
   command: 'prune-random',
   title: 'random channel pruning (a control)',
-  variants: { 'vgg11-half': { base: 'vgg11', keepFraction: 0.5 } },
+  variants: {
+    'vgg11-half': { base: 'vgg11', keepFraction: 0.5 },
+    // A published architecture: VGG-11 with every conv at a quarter width, trained from scratch only.
+    'vgg11-quarter-arch': { base: 'vgg11', keepFraction: 0.25,
+      architecture: { ...namedSpec('vgg11'), cfg: [16, 'M', 32, 'M', 64, 64, 'M', 128, 128, 'M', 128, 128] } as ArchSpec },
+  },
   defaultVariants: () => ['vgg11-half'],
   pruner: {
     kind: 'structured',
@@ -141,5 +150,18 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(JSON.parse(fs.readFileSync(path.join(prunedDir, 'prune.json'), 'utf8')).identity.pruner).toBe(
       'structured 2',
     );
+  });
+
+  it('trains a published architecture from scratch against the baseline, with nothing pruned or fine-tuned', async () => {
+    const [row] = await runGrid(randomMethod('2'), { ...grid, seeds: 1, variants: ['vgg11-quarter-arch'] });
+    const variantDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'vgg11-quarter-arch');
+    expect(fs.readdirSync(variantDir).sort()).toEqual(['latency.json', 'scratch-b', 'scratch-e']);
+    expect([row.acc_before_finetune, row.acc_finetuned, row.epochs_finetune]).toEqual([null, null, null]);
+    expect(row.acc_scratch_e as number).toBeGreaterThanOrEqual(0);
+    // The smoke profile divides widths by 8: the architecture's 16 … 128 become 2 … 16.
+    const trained = JSON.parse(fs.readFileSync(path.join(variantDir, 'scratch-e', 'best', 'spec.json'), 'utf8'));
+    expect(trained.cfg).toEqual([2, 'M', 4, 'M', 8, 8, 'M', 16, 16, 'M', 16, 16]);
+    const architecture = randomMethod('2').variants['vgg11-quarter-arch'].architecture!;
+    expect(row.pruned_flops).toBe(countSpec(narrowSpec({ ...architecture, dataset: 'fashion-mnist' }, 8)).flops);
   });
 });
