@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { readReference, type MethodDefinition } from '@rethink-prune/core';
-import { thinetLayers, thinetPrune } from './prune';
+import { readReference, reconstructableLayers, type MethodDefinition } from '@rethink-prune/core';
+import { thinetPrune } from './prune';
 import { THINET_ARCHITECTURE_NAMES } from './architectures';
 import { parseKeepRatio, THINET_VARIANTS, type ThinetVariant } from './variants';
 
@@ -33,7 +33,7 @@ export const thinetMethod: MethodDefinition<ThinetVariant> = {
     images: THINET_IMAGES,
     reconstruct: ({ model, spec, variant, variantName, images }) =>
       thinetPrune(model, spec, images!, {
-        layers: thinetLayers(spec, variant.layers), keepRatio: keepRatioOf(variant, variantName), samplesPerImage: SAMPLES_PER_IMAGE,
+        layers: reconstructableLayers(spec, variant.layers), keepRatio: keepRatioOf(variant, variantName), samplesPerImage: SAMPLES_PER_IMAGE,
         seed: 0,
         onLayer: (r) => process.stderr.write(`thinet ${r.layer}: keep ${r.kept} of ${r.of} channels, relative ` +
           `reconstruction error of the next conv ${r.errorBefore.toFixed(4)} → ${r.errorAfter.toFixed(4)} after rescaling\n`),

@@ -3,22 +3,20 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  initBackend, loadModelDir, loadTrainingData, mulberry32, namedWeights, pruneChannels, PROFILES, runGrid,
+  initBackend, layerActivation, loadModelDir, reconstructableLayers, loadTrainingData, mulberry32, namedWeights, pruneChannels, PROFILES, runGrid,
   shutdownBackend, trainingImages, type PruneRecord,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thinetMethod } from './method';
-import { thinetLayers, thinetPrune } from './prune';
+import { thinetPrune } from './prune';
 import { leastSquaresScales, relativeReconstructionError, sampleContributions, thinetSelect } from './thinet';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
 
 /** The pre-activation output of `layer` on `images`. */
-function outputOf(model: tf.LayersModel, layer: string, images: tf.Tensor4D): Float32Array {
-  const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as tf.SymbolicTensor });
-  return tf.tidy(() => (probe.predict(images) as tf.Tensor).dataSync() as Float32Array);
-}
+const outputOf = (model: tf.LayersModel, layer: string, images: tf.Tensor4D) =>
+  layerActivation(model, layer, 'output', images).dataSync() as Float32Array;
 
 const relativeError = (reference: Float32Array, approximation: Float32Array) => {
   let difference = 0;
@@ -51,8 +49,7 @@ describe('ThiNet on a trained VGG-16 (smoke profile, real Fashion-MNIST images)'
     const baseline = await loadModelDir(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', 'baseline', 'best'));
     const data = loadTrainingData('fashion-mnist', dataDir);
     const images = await trainingImages(data, 64, { seed: 1 });
-    const probe = tf.model({ inputs: baseline.model.inputs, outputs: baseline.model.getLayer('features.4.conv').input as tf.SymbolicTensor });
-    const activation = probe.predict(images) as tf.Tensor4D;
+    const activation = layerActivation(baseline.model, 'features.4.conv', 'input', images);
     const kernel = namedWeights(baseline.model).get('features.4.conv/kernel')!.read() as tf.Tensor4D;
     const sampled = sampleContributions(activation, kernel, { stride: 1, padding: 'same', samples: 2000, seed: 3 });
     const keepCount = 8; // of 16
@@ -72,7 +69,7 @@ describe('ThiNet on a trained VGG-16 (smoke profile, real Fashion-MNIST images)'
   it('the pruned network\'s next conv output is closer to the original with the least-squares scales than without', async () => {
     const baseline = await loadModelDir(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', 'baseline', 'best'));
     const images = await trainingImages(loadTrainingData('fashion-mnist', dataDir), 64, { seed: 2 });
-    const layers = thinetLayers(baseline.spec, ['features.2.conv']);
+    const layers = reconstructableLayers(baseline.spec, ['features.2.conv']);
     const { keep, model } = thinetPrune(baseline.model, baseline.spec, images, { layers, keepRatio: 0.5, samplesPerImage: 20, seed: 0 });
     const scaled = pruneChannels(model, baseline.spec, keep).model;
     const unscaled = pruneChannels(baseline.model, baseline.spec, keep).model;

@@ -1,15 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildModel, channelGroups, namedWeights, type ArchSpec, type ChannelGroup, type KeepSets, type Reconstruction,
+  buildModel, layerActivation, namedWeights, type ArchSpec, type KeepSets, type Reconstruction, type ReconstructableLayer,
 } from '@rethink-prune/core';
 import { sampleContributions, thinetSelect } from './thinet';
-
-/** One layer ThiNet prunes: the group whose filters go, and the next conv that judges them. */
-export interface ThinetLayer {
-  group: ChannelGroup;
-  /** The conv reading the group's channels: its output is what pruning must preserve. */
-  next: string;
-}
 
 /** What one layer's prune did, for the report: kept channels and reconstruction error before/after rescaling. */
 export interface LayerReport {
@@ -20,49 +13,15 @@ export interface LayerReport {
   errorAfter: number;
 }
 
-export class ThinetLayerError extends Error {
-  constructor(layer: string, problem: string) {
-    super(`ThiNet cannot prune ${layer}: ${problem}`);
-    this.name = 'ThinetLayerError';
-  }
-}
-
-/**
- * The layers ThiNet can prune in a spec: every channel group read by exactly one conv and nothing else (a VGG conv
- * followed by a conv, a residual block's inner convs); `ids` picks some of them, in the spec's order.
- */
-export function thinetLayers(spec: ArchSpec, ids?: string[]): ThinetLayer[] {
-  const groups = channelGroups(spec);
-  const layers = groups.flatMap((group) => {
-    const readers = group.members.filter((m) => m.kind === 'conv-in' || m.kind === 'dense-in' || m.kind === 'select-out');
-    return readers.length === 1 && readers[0].kind === 'conv-in' && !group.selection ? [{ group, next: readers[0].layer }] : [];
-  });
-  if (!ids) return layers;
-  return ids.map((id) => {
-    const layer = layers.find((l) => l.group.id === id);
-    if (!layer) {
-      const known = layers.map((l) => l.group.id).join(', ');
-      throw new ThinetLayerError(id, `not a channel group read by one conv; ThiNet can prune: ${known}`);
-    }
-    return layer;
-  });
-}
-
 export interface ThinetOptions {
   /** The layers to prune, in order, and the share of channels each keeps (ThiNet's compression rate, e.g. 0.5). */
-  layers: ThinetLayer[];
+  layers: ReconstructableLayer[];
   keepRatio: number;
   /** Sampled (image, output channel, position) triples per image (the authors': 10). */
   samplesPerImage: number;
   seed: number;
   /** Told each layer's result as it is done (the CLI prints it: pruning a large model takes a while). */
   onLayer?(report: LayerReport): void;
-}
-
-/** The activations entering `layer` (after BN, ReLU, pooling), on `images`, in batches to bound memory. */
-function inputOf(model: tf.LayersModel, layer: string, images: tf.Tensor4D): tf.Tensor4D {
-  const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).input as tf.SymbolicTensor });
-  return tf.tidy(() => probe.predict(images, { batchSize: 64 }) as tf.Tensor4D);
 }
 
 /**
@@ -85,7 +44,7 @@ export function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Te
     const keepCount = Math.max(1, Math.floor(channels * o.keepRatio));
     if (keepCount >= channels) return;
     const config = work.getLayer(next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
-    const activation = inputOf(work, next, images);
+    const activation = layerActivation(work, next, 'input', images);
     const sampled = sampleContributions(activation, kernel.read() as tf.Tensor4D, {
       stride: config.strides[0], padding: config.padding, samples: o.samplesPerImage * images.shape[0], seed: o.seed + index,
     });

@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import { channelGroups, type ChannelGroup } from '../graph';
+import type { ArchSpec } from '../spec';
+
+/**
+ * A layer a feature-reconstruction pruner can prune (ThiNet, Channel Pruning): the channel group whose filters go,
+ * and the one conv that reads those channels, whose output the pruner rebuilds.
+ */
+export interface ReconstructableLayer {
+  group: ChannelGroup;
+  next: string;
+}
+
+export class LayerChoiceError extends Error {
+  constructor(layer: string, known: string[]) {
+    super(`cannot prune ${layer} by reconstruction: it is not a channel group read by one conv; these are: ${known.join(', ')}`);
+    this.name = 'LayerChoiceError';
+  }
+}
+
+/**
+ * The groups of a spec read by exactly one conv and nothing else (a VGG conv followed by a conv, the inner convs of
+ * a residual block; not a conv feeding a classifier or a channel selection); `ids` picks some, in that order.
+ */
+export function reconstructableLayers(spec: ArchSpec, ids?: string[]): ReconstructableLayer[] {
+  const layers = channelGroups(spec).flatMap((group) => {
+    const readers = group.members.filter((m) => m.kind === 'conv-in' || m.kind === 'dense-in' || m.kind === 'select-out');
+    return readers.length === 1 && readers[0].kind === 'conv-in' && !group.selection ? [{ group, next: readers[0].layer }] : [];
+  });
+  if (!ids) return layers;
+  return ids.map((id) => {
+    const layer = layers.find((l) => l.group.id === id);
+    if (!layer) throw new LayerChoiceError(id, layers.map((l) => l.group.id));
+    return layer;
+  });
+}
+
+/** What `layer` reads (after BN, ReLU, pooling) or gives (before its BN), on `images`, in batches of 64. */
+export function layerActivation(model: tf.LayersModel, layer: string, side: 'input' | 'output', images: tf.Tensor4D): tf.Tensor4D {
+  const target = model.getLayer(layer)[side] as tf.SymbolicTensor;
+  const probe = tf.model({ inputs: model.inputs, outputs: target });
+  return tf.tidy(() => probe.predict(images, { batchSize: 64 }) as tf.Tensor4D);
+}
