@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { keptWeights, type MaskSet } from './masks';
+import { shapesOnly } from './models/layers';
 import { familyOf } from './models/registry';
+import { BlockScale } from './models/resnet';
 import { buildModel, type ArchSpec } from './spec';
 
 /**
@@ -11,7 +13,8 @@ import { buildModel, type ArchSpec } from './spec';
  * there, so they count 0); residual additions count 0. Parameters are every trainable weight (PyTorch's
  * parameters(): conv, linear, BN γ and β; running statistics excluded). Our fixed, non-trainable layers
  * stand in for parameter-free operations of the seed and count nothing, except channel selections, whose
- * seed module holds one (unused) parameter per input channel and computes nothing.
+ * seed module holds one (unused) parameter per input channel and computes nothing. A ResNet's block scale
+ * (SSS's λ, absent from the seed's counter) is 1 parameter and 1 FLOP per output element.
  */
 export interface Counts {
   params: number;
@@ -74,6 +77,10 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel, masks?: MaskSe
       case 'ReLU':
         if (!functionalInSeed(layer.name, spec)) flops += numel(inShape as tf.Shape);
         break;
+      case BlockScale.className:
+        // SSS's λ·branch: one multiply per output element (the seed's counter has no such layer).
+        flops += numel(outShape);
+        break;
       case 'MaxPooling2D':
       case 'AveragePooling2D':
         if (!functionalInSeed(layer.name, spec)) {
@@ -90,7 +97,8 @@ export function countModel(spec: ArchSpec, model: tf.LayersModel, masks?: MaskSe
 
 /** Counts of a spec, sparse where `masks` zero weights (builds the model once, without keeping it). */
 export function countSpec(spec: ArchSpec, masks?: MaskSet): Counts {
-  const model = buildModel(spec, 0);
+  // Counting reads shapes (and the masks), never weight values.
+  const model = shapesOnly(() => buildModel(spec, 0));
   try {
     return countModel(spec, model, masks);
   } finally {

@@ -30,7 +30,7 @@ export { PROFILES, profileByName, type Profile, type ProfileName } from './profi
 export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
 export {
   methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,
-  type Reconstruction, type StageRecipes, type StageTraining, type TrainedStage,
+  type Reconstruction, type StageRecipes, type Transformed, type StageTraining, type TrainedStage,
 } from './experiment/method';
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type ReferenceRow } from './experiment/reference';
 export { experimentRecipes, imagenetProportionalRecipes } from './experiment/recipes';
@@ -50,3 +50,9 @@ export { parseShare, reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, trainingImages, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';
 export { ImageFolderLoader } from './data/image-folder-loader';
+export { OwnedStateError, type OptimizerBuffer, type OwnedUpdate } from './train/sgd';
+export {
+  BLOCK_SCALE_SUFFIX, BlockScale, resnetBlocks, resnetLayerCount, resnetStageBlocks, shortcutChangesShape,
+  type ResNetBlock,
+} from './models/resnet';
+export { BlockRemovalError, foldBlockScales, removeBlocks } from './models/block-removal';

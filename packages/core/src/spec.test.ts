@@ -62,7 +62,7 @@ describe('namedSpec', () => {
     expect(names.map((name) => namedSpec(name).arch))
       .toEqual(['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet']);
     expect(() => namedSpec('resnet57')).toThrow("unknown model name 'resnet57'; known: vgg11|13|16|19 " +
-      '(l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110 (l1-norm), resnet…-sfp, preresnet110|164 (slimming), ' +
+      '(l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110 (l1-norm), resnet…-sfp, resnet…-sss, preresnet110|164 (slimming), ' +
       'preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level), ' +
       'resnet18|34|50|101-imagenet, ' +
       'vgg11-imagenet (slimming, BN), vgg16-imagenet');

@@ -49,14 +49,25 @@ export interface Reconstruction {
 /**
  * Structured: keep-sets per channel group; core's surgery builds the smaller spec and slices the weights. A
  * method that also changes the kept weights gives `reconstruct` instead (keep-sets and a rewritten model of the
- * same spec). Unstructured: masks on the same spec. `images`: how many training images the pruner reads (given
+ * same spec); one that changes the architecture otherwise gives `transform` (the new spec and model). Unstructured: masks on the same spec. `images`: how many training images the pruner reads (given
  * in `PruneContext.images`). `version` names the criterion's revision: it is part of every run key, so results of
  * an older one are stale.
  */
 export type Pruner<V extends MethodVariant> =
   | { kind: 'structured'; version: string; images?: number; keepSets(ctx: PruneContext<V>): KeepSets }
   | { kind: 'structured'; version: string; images?: number; reconstruct(ctx: PruneContext<V>): Reconstruction }
+  | { kind: 'structured'; version: string; images?: number; transform(ctx: PruneContext<V>): Transformed }
   | { kind: 'unstructured'; version: string; images?: number; masks(ctx: PruneContext<V>): MaskSet };
+
+/**
+ * A structured prune that changes more than widths (SSS removes residual blocks): the new spec and its model with
+ * the inherited weights, and what the method wants reported (which blocks went).
+ */
+export interface Transformed {
+  spec: ArchSpec;
+  model: tf.LayersModel;
+  report?: Record<string, string | number>;
+}
 
 /**
  * Training that departs from the plain recipe for one stage: hooks (an L1 term on BN γ, filters zeroed after

@@ -75,6 +75,15 @@ export function pruneModel<V extends MethodVariant>(
     applyMasks(model, masks); // the same spec: the masks zero the trained model's weights in place
     return withReport({ spec, model, masks, sparsity });
   }
+  if ('transform' in pruner) {
+    const { report, ...transformed } = pruner.transform(ctx);
+    if (JSON.stringify(transformed.spec) === JSON.stringify(spec)) {
+      transformed.model.dispose();
+      throw new NothingPrunedError(variantName, 'the architecture is unchanged');
+    }
+    const pruned = withReport(transformed);
+    return report ? { ...pruned, report: { ...report, ...pruned.report } } : pruned;
+  }
   const { keep, model: source } = 'reconstruct' in pruner ? pruner.reconstruct(ctx) : { keep: pruner.keepSets(ctx), model };
   // Nothing goes when every keep-set holds all the channels its group has now (a selection: those selected).
   const removes = channelGroups(spec).some(

@@ -8,11 +8,36 @@ import { BatchNormalization } from './batch-norm';
 export type Sym = tf.SymbolicTensor;
 
 /** Deterministic per-layer seeds from one model seed. */
+/** Set while `shapesOnly` builds a model: initialisers give zeros (fast), the seeds advance as usual. */
+let shapesOnlyBuild = false;
+
+/** A model built for its shapes only (counting params and FLOPs): no random draws, which cost seconds at 224×224. */
+export function shapesOnly<T>(build: () => T): T {
+  shapesOnlyBuild = true;
+  try {
+    return build();
+  } finally {
+    shapesOnlyBuild = false;
+  }
+}
+
 export class SeedSequence {
   private next = 0;
   constructor(private readonly base: number) {}
   take(): number {
     return (this.base * 7919 + ++this.next * 104729) % 2147483647;
+  }
+
+  /** N(0, stddev) with the next seed. */
+  normal(stddev: number): ReturnType<typeof tf.initializers.zeros> {
+    const seed = this.take();
+    return shapesOnlyBuild ? tf.initializers.zeros() : tf.initializers.randomNormal({ mean: 0, stddev, seed });
+  }
+
+  /** U(−bound, bound) with the next seed. */
+  uniform(bound: number): ReturnType<typeof tf.initializers.zeros> {
+    const seed = this.take();
+    return shapesOnlyBuild ? tf.initializers.zeros() : tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed });
   }
 }
 
@@ -26,7 +51,7 @@ export function conv(x: Sym, name: string, filters: number, opts: { kernel?: num
   const fan = k * k * (opts.fanIn ? (x.shape[3] as number) : filters);
   return tf.layers.conv2d({
     name, filters, kernelSize: k, strides: opts.stride ?? 1, padding: opts.padding ?? 'same', useBias: opts.bias ?? false,
-    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fan), seed: opts.seeds.take() }),
+    kernelInitializer: opts.seeds.normal(Math.sqrt(2 / fan)),
   }).apply(x) as Sym;
 }
 
@@ -43,7 +68,7 @@ export function relu(x: Sym, name: string): Sym {
 export function linear(x: Sym, name: string, units: number, seeds: SeedSequence): Sym {
   return tf.layers.dense({
     name, units,
-    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seeds.take() }),
+    kernelInitializer: seeds.normal(0.01),
   }).apply(x) as Sym;
 }
 
@@ -64,8 +89,8 @@ export function pytorchLinear(x: Sym, name: string, units: number, fanIn: number
   const bound = 1 / Math.sqrt(fanIn);
   return tf.layers.dense({
     name, units,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() }),
+    kernelInitializer: seeds.uniform(bound),
+    biasInitializer: seeds.uniform(bound),
   }).apply(x) as Sym;
 }
 
@@ -73,7 +98,7 @@ export function pytorchLinear(x: Sym, name: string, units: number, fanIn: number
 export function kaimingLinear(x: Sym, name: string, units: number, fanIn: number, seeds: SeedSequence): Sym {
   return tf.layers.dense({
     name, units,
-    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fanIn), seed: seeds.take() }),
+    kernelInitializer: seeds.normal(Math.sqrt(2 / fanIn)),
   }).apply(x) as Sym;
 }
 

@@ -1,6 +1,13 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { namedSpec } from '../spec';
+import { countSpec } from '../counting';
+import type { SpecError } from '../errors';
+import { channelGroups, residualTies } from '../graph';
+import { loadModelDir, saveModelDir } from '../model-io';
+import { namedSpec, validateSpec } from '../spec';
 import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
 import { randomArray, seededRandom } from '../test-util/naive-conv';
 import { buildResNet, type ResNetSpec } from './resnet';
@@ -95,5 +102,113 @@ describe('CIFAR ResNet saved as stock tfjs layers', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore); // the stop-gradient step leaks nothing
     model.dispose();
     loaded.dispose();
+  });
+});
+
+describe('CIFAR ResNet with blocks per stage and block scales (Sparse Structure Selection)', () => {
+  /** ResNet-20 at a quarter width, one λ per block. */
+  const scaled: ResNetSpec = {
+    arch: 'resnet', dataset: 'cifar10', depth: 20, stageWidths: [4, 8, 16], cfg: [4, 4, 4, 8, 8, 8, 16, 16, 16],
+    blockScales: true,
+  };
+  const problemsOf = (candidate: object) => {
+    try {
+      validateSpec(candidate);
+      return [];
+    } catch (e) {
+      return (e as SpecError).problems;
+    }
+  };
+
+  it('rejects bad blocks, a cfg of the wrong length for them, and a non-boolean blockScales', () => {
+    const range = 'give three block counts, the first 0..3 and the others 1..3 (ResNet-20 has 3 per stage';
+    expect(problemsOf({ ...spec, blocks: [4, 3, 3] })).toEqual(
+      [expect.stringContaining(`blocks: [4,3,3]; ${range}`)]);
+    expect(problemsOf({ ...spec, blocks: [3, 0, 3] })[0]).toContain(`blocks: [3,0,3]; ${range}`);
+    expect(problemsOf({ ...spec, blocks: [3, 3] })[0]).toContain('blocks: [3,3]; give three block counts');
+    expect(problemsOf({ ...spec, blocks: [1.5, 3, 3] })[0]).toContain('blocks: [1.5,3,3]');
+    expect(problemsOf({ ...spec, blocks: [1, 2, 3] })).toEqual(
+      ['cfg: blocks [1,2,3] needs 6 inner widths (one per block), got 9']);
+    expect(problemsOf({ ...spec, blockScales: 'yes' })).toEqual(
+      ['blockScales: "yes"; use true (a λ per block) or omit it']);
+    expect(problemsOf({ ...spec, blocks: [0, 1, 1], cfg: [32, 64] })).toEqual([]);
+  });
+
+  it('explicit full blocks build the default net; blockScales leaves the channel graph alone', () => {
+    const plain = buildResNet(spec, 8);
+    const explicit = buildResNet({ ...spec, blocks: [3, 3, 3] }, 8);
+    expect(explicit.layers.map((layer) => layer.name)).toEqual(plain.layers.map((layer) => layer.name));
+    const kernel = (net: tf.LayersModel) =>
+      Array.from(net.getLayer('layer3.2.conv2').getWeights()[0].dataSync());
+    expect(kernel(explicit)).toEqual(kernel(plain));
+    plain.dispose();
+    explicit.dispose();
+    const unscaled = { ...scaled, blockScales: undefined };
+    expect(channelGroups(scaled)).toEqual(channelGroups(unscaled));
+    expect(residualTies(scaled)).toEqual(residualTies(unscaled));
+    const pruned = { ...unscaled, blocks: [0, 2, 1], cfg: [8, 7, 16] } as ResNetSpec;
+    expect(channelGroups(pruned).map((group) => [group.id, group.size, group.specIndex])).toEqual(
+      [['layer2.0.conv1', 8, 0], ['layer2.1.conv1', 7, 1], ['layer3.0.conv1', 16, 2]]);
+    // Stage 1 without blocks: its channels are the stem's, read by stage 2's first conv and shortcut.
+    expect(residualTies(pruned)[0].members.map((member) => member.layer)).toEqual(
+      ['conv1', 'bn1', 'layer2.0.conv1', 'layer2.0.shortcut']);
+  });
+
+  it('puts λ (init 1) after bn2, before the add; tf.loadLayersModel and loadModelDir keep it', async () => {
+    await useBackend('cpu');
+    const model = buildResNet(scaled, 4);
+    const scale = model.getLayer('layer2.1.scale');
+    expect(scale.weights.map((weight) => [weight.originalName, weight.shape, weight.trainable])).toEqual(
+      [['layer2.1.scale/lambda', [1], true]]);
+    expect(Array.from(scale.getWeights()[0].dataSync())).toEqual([1]);
+    expect((scale.input as tf.SymbolicTensor).name).toContain('layer2.1.bn2');
+    expect((model.getLayer('layer2.1.add').input as tf.SymbolicTensor[])[0].name).toContain('layer2.1.scale');
+    scale.setWeights([tf.tensor1d([0.25])]);
+    const x = input(seededRandom(5));
+    const logits = Array.from((model.predict(x) as tf.Tensor).dataSync());
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const stock = await tf.loadLayersModel(tf.io.fromMemory(saved!)); // BlockScale is a registered class
+    expect(stock.getLayer('layer2.1.scale').getClassName()).toBe('BlockScale');
+    expect(Array.from(stock.getLayer('layer2.1.scale').getWeights()[0].dataSync())).toEqual([0.25]);
+    expect(Array.from((stock.predict(x) as tf.Tensor).dataSync())).toEqual(logits);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-scales-'));
+    await saveModelDir(dir, model, scaled);
+    const loaded = await loadModelDir(dir);
+    expect(loaded.spec).toEqual(scaled);
+    expect(Array.from(loaded.model.getLayer('layer2.1.scale').getWeights()[0].dataSync())).toEqual([0.25]);
+    expect(Array.from(loaded.model.getLayer('layer1.0.scale').getWeights()[0].dataSync())).toEqual([1]);
+    expect(Array.from((loaded.model.predict(x) as tf.Tensor).dataSync())).toEqual(logits);
+    fs.rmSync(dir, { recursive: true });
+    [model, stock, loaded.model].forEach((net) => net.dispose());
+  });
+
+  it('countSpec of one block per stage with λ matches a hand count (λ: 1 parameter, 1 FLOP/element)', () => {
+    const tiny: ResNetSpec = {
+      arch: 'resnet', dataset: 'cifar10', depth: 20, blocks: [1, 1, 1], stageWidths: [2, 4, 8], cfg: [1, 2, 3],
+      blockScales: true,
+    };
+    // Parameters: conv k²·Cin·Cout, BN 2·C, λ 1, fc 8·10 + 10.
+    const params = [
+      3 * 3 * 3 * 2, 2 * 2, // stem conv1, bn1
+      9 * 2 * 1, 2 * 1, 9 * 1 * 2, 2 * 2, 1, // layer1.0: conv1, bn1, conv2, bn2, λ
+      9 * 2 * 2, 2 * 2, 9 * 2 * 4, 2 * 4, 1, // layer2.0 (its shortcut has no parameters)
+      9 * 4 * 3, 2 * 3, 9 * 3 * 8, 2 * 8, 1, // layer3.0
+      8 * 10 + 10, // fc
+    ];
+    // FLOPs: conv 2·k²·Cin·Cout·Ho·Wo, BN 2 and ReLU 1 per element, λ 1 per element, the shortcut's pooling
+    // and padding 0, final 8×8 average pool 64 per output, fc 2·8·10 + 10. Maps: 32², 16², 8² positions.
+    const flops = [
+      2 * 27 * 2 * 1024, 2 * 2 * 1024, 2 * 1024, // stem conv1, bn1, relu
+      2 * 9 * 2 * 1 * 1024, 2 * 1 * 1024, 1024, 2 * 9 * 1 * 2 * 1024, 2 * 2 * 1024, 2 * 1024, 2 * 1024,
+      2 * 9 * 2 * 2 * 256, 2 * 2 * 256, 2 * 256, 2 * 9 * 2 * 4 * 256, 2 * 4 * 256, 4 * 256, 4 * 256,
+      2 * 9 * 4 * 3 * 64, 2 * 3 * 64, 3 * 64, 2 * 9 * 3 * 8 * 64, 2 * 8 * 64, 8 * 64, 8 * 64,
+      64 * 8, 2 * 8 * 10 + 10, // avgpool, fc
+    ];
+    const sum = (terms: number[]) => terms.reduce((total, term) => total + term, 0);
+    expect(countSpec(tiny)).toEqual({ params: sum(params), flops: sum(flops) });
   });
 });

@@ -7,6 +7,8 @@ import {
 import { avgPool, batchNorm, conv, flatten, kaimingLinear, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
 import { StopGradientConv2D } from './stop-gradient';
 
+type Kwargs = Record<string, unknown>;
+
 /**
  * CIFAR ResNet of the l1-norm folder: depth 6n+2, three stages of n basic blocks (16, 32, 64 channels).
  * Each block's inner width (conv1's filters) comes from `cfg`, one entry per block, so L1 pruning of the
@@ -19,7 +21,7 @@ export interface ResNetSpec {
   arch: 'resnet';
   dataset: DatasetName;
   depth: number;
-  /** Inner width of each block, 3n entries; default [16]*n + [32]*n + [64]*n. */
+  /** Inner width of each block, one entry per block (3n unpruned); default [16]*n + [32]*n + [64]*n. */
   cfg: number[];
   /** Output widths of the three stages; default [16, 32, 64] (narrower for the quick profile). */
   stageWidths?: number[];
@@ -29,6 +31,19 @@ export interface ResNetSpec {
    * Kaiming-normal, and its ReLUs are functions (its FLOPs counter does not see them). Absent: the l1-norm folder's.
    */
   form?: 'sfp';
+  /**
+   * Blocks per stage of a net whose blocks were removed (Sparse Structure Selection); default (depth−2)/6.
+   * `depth` stays the nominal depth of the unpruned net (`resnet56` stays the base's name, and each count is
+   * ≤ (depth−2)/6); `resnetLayerCount` gives the layers the pruned net really has. `cfg` has Σblocks entries.
+   * Stage 1 may keep 0 blocks (its shortcuts are all identities, so the stem then feeds stage 2); stages 2
+   * and 3 keep ≥ 1: their first block's shortcut changes stride and width, so it cannot become an identity.
+   */
+  blocks?: [number, number, number];
+  /**
+   * Every block multiplies its residual branch (after bn2, before the add) by a trainable scalar λ, init 1,
+   * in a `BlockScale` layer `<block>.scale` (SSS's λ_b). Leaves the channel graph unchanged.
+   */
+  blockScales?: boolean;
 }
 
 export const RESNET_STAGE_WIDTHS = [16, 32, 64];
@@ -46,40 +61,95 @@ export const stageWidthsOf = (spec: ResNetSpec) => spec.stageWidths ?? RESNET_ST
 
 export const resnetBlockName = (stage: number, block: number) => `layer${stage + 1}.${block}`;
 export const SHORTCUT_SUFFIX = '.shortcut';
+export const BLOCK_SCALE_SUFFIX = '.scale';
+
+/** Blocks in each of the three stages: `blocks`, or (depth−2)/6 each for the unpruned net. */
+export function resnetStageBlocks(spec: Pick<ResNetSpec, 'depth' | 'blocks'>): number[] {
+  const perStage = resnetBlocksPerStage(spec.depth);
+  return spec.blocks ?? [perStage, perStage, perStage];
+}
+
+/** Weighted layers the net really has (stem conv, two per block, fc): its depth once blocks are removed. */
+export const resnetLayerCount = (spec: Pick<ResNetSpec, 'depth' | 'blocks'>) =>
+  2 + 2 * resnetStageBlocks(spec).reduce((total, count) => total + count, 0);
+
+export interface ResNetBlock {
+  /** `layer<stage+1>.<index>`. */
+  name: string;
+  stage: number;
+  /** Position within its stage. */
+  index: number;
+  /** Where its inner width lives in `cfg`. */
+  cfgIndex: number;
+}
+
+/** Every block in order, stage by stage. */
+export function resnetBlocks(spec: Pick<ResNetSpec, 'depth' | 'blocks'>): ResNetBlock[] {
+  const blocks: ResNetBlock[] = [];
+  resnetStageBlocks(spec).forEach((count, stage) => {
+    for (let index = 0; index < count; index++) {
+      blocks.push({ name: resnetBlockName(stage, index), stage, index, cfgIndex: blocks.length });
+    }
+  });
+  return blocks;
+}
+
+/** The first block of stages 2 and 3 strides by 2 and widens, so its shortcut is no identity. */
+export const shortcutChangesShape = (block: Pick<ResNetBlock, 'stage' | 'index'>) =>
+  block.stage > 0 && block.index === 0;
+
+/**
+ * y = λ·x with one trainable scalar λ (weight `lambda`, shape [1], init 1): SSS's per-block scaling factor.
+ * Registered for tf.loadLayersModel; no seed counterpart (the SSS code keeps λ in its own symbol).
+ */
+export class BlockScale extends tf.layers.Layer {
+  static readonly className = 'BlockScale';
+  private lambda?: tf.LayerVariable;
+
+  override build(): void {
+    this.lambda = this.addWeight('lambda', [1], 'float32', tf.initializers.ones());
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.mul(x, this.lambda!.read()));
+  }
+}
+tf.serialization.registerClass(BlockScale);
 
 export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
-  const n = resnetBlocksPerStage(spec.depth);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
   const widths = stageWidthsOf(spec);
   let x = relu(batchNorm(conv(input, 'conv1', widths[0], { seeds }), 'bn1'), 'relu');
   let inplanes = widths[0];
   const shortcuts: Array<{ name: string; from: number; to: number }> = [];
-  widths.forEach((planes, s) => {
-    for (let b = 0; b < n; b++) {
-      const name = resnetBlockName(s, b);
-      const stride = s > 0 && b === 0 ? 2 : 1;
-      let out = conv(x, `${name}.conv1`, spec.cfg[s * n + b], { stride, seeds });
-      out = relu(batchNorm(out, `${name}.bn1`), `${name}.relu1`);
-      out = batchNorm(conv(out, `${name}.conv2`, planes, { seeds }), `${name}.bn2`);
-      let residual = x;
-      if (stride !== 1 || inplanes !== planes) {
-        const sfp = spec.form === 'sfp';
-        // SFP's DownsampleA is AvgPool2d(kernel 1, stride 2), a subsampling; the l1-norm folder pools 2×2.
-        const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, sfp ? 1 : 2, 2) : x;
-        const padding = {
-          name: `${name}${SHORTCUT_SUFFIX}`, filters: planes, kernelSize: 1, useBias: false, trainable: false,
-          kernelInitializer: 'zeros' as const,
-        };
-        // The l1-norm folder builds the shortcut from x.data (no gradient); SFP's passes the gradient.
-        residual = (sfp ? tf.layers.conv2d(padding) : new StopGradientConv2D(padding)).apply(pooled) as Sym;
-        shortcuts.push({ name: `${name}${SHORTCUT_SUFFIX}`, from: inplanes, to: planes });
-      }
-      x = relu(tf.layers.add({ name: `${name}.add` }).apply([out, residual]) as Sym, `${name}.relu2`);
-      inplanes = planes;
+  for (const block of resnetBlocks(spec)) {
+    const { name } = block;
+    const planes = widths[block.stage];
+    const stride = shortcutChangesShape(block) ? 2 : 1;
+    let out = conv(x, `${name}.conv1`, spec.cfg[block.cfgIndex], { stride, seeds });
+    out = relu(batchNorm(out, `${name}.bn1`), `${name}.relu1`);
+    out = batchNorm(conv(out, `${name}.conv2`, planes, { seeds }), `${name}.bn2`);
+    if (spec.blockScales) out = new BlockScale({ name: `${name}${BLOCK_SCALE_SUFFIX}` }).apply(out) as Sym;
+    let residual = x;
+    if (stride !== 1 || inplanes !== planes) {
+      const sfp = spec.form === 'sfp';
+      // SFP's DownsampleA is AvgPool2d(kernel 1, stride 2), a subsampling; the l1-norm folder pools 2×2.
+      const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, sfp ? 1 : 2, 2) : x;
+      const padding = {
+        name: `${name}${SHORTCUT_SUFFIX}`, filters: planes, kernelSize: 1, useBias: false, trainable: false,
+        kernelInitializer: 'zeros' as const,
+      };
+      // The l1-norm folder builds the shortcut from x.data (no gradient); SFP's passes the gradient.
+      residual = (sfp ? tf.layers.conv2d(padding) : new StopGradientConv2D(padding)).apply(pooled) as Sym;
+      shortcuts.push({ name: `${name}${SHORTCUT_SUFFIX}`, from: inplanes, to: planes });
     }
-  });
+    x = relu(tf.layers.add({ name: `${name}.add` }).apply([out, residual]) as Sym, `${name}.relu2`);
+    inplanes = planes;
+  }
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
   x = spec.form === 'sfp'
     ? kaimingLinear(x, 'fc', shape.classes, widths[2], seeds)
@@ -99,15 +169,23 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
     return [`depth: ${JSON.stringify(spec.depth)}; a CIFAR ResNet has depth 6n+2 (20, 32, 56, 110)`];
   }
   const problems: string[] = [];
-  const blocks = 3 * resnetBlocksPerStage(spec.depth as number);
-  if (!Array.isArray(spec.cfg) || spec.cfg.length !== blocks) {
+  const depth = spec.depth as number;
+  const blockProblem = stageBlocksProblem(spec.blocks, depth);
+  if (blockProblem) problems.push(blockProblem);
+  const stageBlocks = spec.blocks as ResNetSpec['blocks'];
+  const blocks = blockProblem ? undefined : resnetBlocks({ depth, blocks: stageBlocks });
+  if (blocks && (!Array.isArray(spec.cfg) || spec.cfg.length !== blocks.length)) {
     const got = lengthOrValue(spec.cfg);
-    problems.push(`cfg: ResNet-${spec.depth} needs ${blocks} inner widths (one per block), got ${got}`);
-  } else {
+    const per = spec.blocks === undefined ? `ResNet-${depth}` : `blocks ${JSON.stringify(spec.blocks)}`;
+    problems.push(`cfg: ${per} needs ${blocks.length} inner widths (one per block), got ${got}`);
+  } else if (Array.isArray(spec.cfg)) {
     problems.push(...cfgEntryProblems(spec.cfg));
   }
   if (spec.form !== undefined && spec.form !== 'sfp') {
     problems.push(`form: ${JSON.stringify(spec.form)}; use "sfp" (Soft Filter Pruning's ResNet) or leave it out`);
+  }
+  if (spec.blockScales !== undefined && typeof spec.blockScales !== 'boolean') {
+    problems.push(`blockScales: ${JSON.stringify(spec.blockScales)}; use true (a λ per block) or omit it`);
   }
   const widths = spec.stageWidths;
   const widthsValid = Array.isArray(widths) && widths.length === 3 && widths.every(isPositiveInt);
@@ -117,41 +195,49 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
   return problems;
 }
 
-/** `resnet56` (l1-norm folder), `resnet56-sfp` (Soft Filter Pruning's). */
+/** Stage 1 may lose every block; stages 2 and 3 keep their first (see ResNetSpec.blocks). */
+function stageBlocksProblem(blocks: unknown, depth: number): string | undefined {
+  if (blocks === undefined) return undefined;
+  const most = resnetBlocksPerStage(depth);
+  const fits = (count: unknown, stage: number) =>
+    Number.isInteger(count) && (count as number) >= (stage === 0 ? 0 : 1) && (count as number) <= most;
+  if (Array.isArray(blocks) && blocks.length === 3 && blocks.every(fits)) return undefined;
+  return `blocks: ${JSON.stringify(blocks)}; give three block counts, the first 0..${most} and the others ` +
+    `1..${most} (ResNet-${depth} has ${most} per stage; stages 2 and 3 keep the block that changes width)`;
+}
+
+/** `resnet56` (l1-norm folder), `resnet56-sfp` (Soft Filter Pruning's), `resnet56-sss` (with SSS's block factors λ). */
 function namedResNet(name: string, dataset: DatasetName): ResNetSpec | undefined {
-  const match = /^resnet(\d+)(-sfp)?$/.exec(name);
+  const match = /^resnet(\d+)(-sfp|-sss)?$/.exec(name);
   const depth = Number(match?.[1]);
   if (!match || (depth - 2) % 6 !== 0) return undefined;
   const spec: ResNetSpec = { arch: 'resnet', dataset, depth, cfg: defaultResNetCfg(depth) };
-  return match[2] ? { ...spec, form: 'sfp' } : spec;
+  if (match[2] === '-sfp') return { ...spec, form: 'sfp' };
+  return match[2] === '-sss' ? { ...spec, blockScales: true } : spec;
 }
 
 function resnetGroups(spec: ResNetSpec): ChannelGroup[] {
   // Only each block's inner channels are free: the stage channels are tied across every block of a stage
   // by the residual additions (and to the next stage by the zero-padding shortcut).
-  const n = resnetBlocksPerStage(spec.depth);
-  return [0, 1, 2].flatMap((stage) => Array.from({ length: n }, (_, block) => {
-    const name = resnetBlockName(stage, block);
-    return {
-      id: `${name}.conv1`,
-      size: spec.cfg[stage * n + block],
-      specIndex: stage * n + block,
-      members: [
-        { layer: `${name}.conv1`, kind: 'conv-out' as const },
-        { layer: `${name}.bn1`, kind: 'bn' as const },
-        { layer: `${name}.conv2`, kind: 'conv-in' as const },
-      ],
-    };
+  return resnetBlocks(spec).map(({ name, cfgIndex }) => ({
+    id: `${name}.conv1`,
+    size: spec.cfg[cfgIndex],
+    specIndex: cfgIndex,
+    members: [
+      { layer: `${name}.conv1`, kind: 'conv-out' as const },
+      { layer: `${name}.bn1`, kind: 'bn' as const },
+      { layer: `${name}.conv2`, kind: 'conv-in' as const },
+    ],
   }));
 }
 
 function resnetTies(spec: ResNetSpec): TiedChannels[] {
-  const n = resnetBlocksPerStage(spec.depth);
+  const stageBlocks = resnetStageBlocks(spec);
   return stageWidthsOf(spec).map((width, stage) => {
     const members: ChannelMember[] = stage === 0
       ? [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }]
       : [{ layer: `${resnetBlockName(stage, 0)}${SHORTCUT_SUFFIX}`, kind: 'conv-out' }];
-    for (let block = 0; block < n; block++) {
+    for (let block = 0; block < stageBlocks[stage]; block++) {
       const name = resnetBlockName(stage, block);
       members.push({ layer: `${name}.conv2`, kind: 'conv-out' }, { layer: `${name}.bn2`, kind: 'bn' });
       if (!(stage > 0 && block === 0)) members.push({ layer: `${name}.conv1`, kind: 'conv-in' });
@@ -169,7 +255,7 @@ function resnetTies(spec: ResNetSpec): TiedChannels[] {
 
 export const resnetFamily: ArchFamily<ResNetSpec> = {
   arch: 'resnet',
-  modelNames: 'resnet20|32|56|110 (l1-norm), resnet…-sfp',
+  modelNames: 'resnet20|32|56|110 (l1-norm), resnet…-sfp, resnet…-sss',
   specProblems: resnetProblems,
   namedSpec: namedResNet,
   build: buildResNet,

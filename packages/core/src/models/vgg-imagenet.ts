@@ -46,7 +46,7 @@ export function buildImageNetVgg(spec: ImageNetVggSpec, seed: number): tf.Layers
   if (isGapHead(spec)) x = avgPool(x, 'avgpool', GAP_POOL.size, GAP_POOL.stride);
   x = flatten(x, 'flatten');
   const dense = (t: Sym, name: string, units: number) => tf.layers.dense({
-    name, units, kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seeds.take() }),
+    name, units, kernelInitializer: seeds.normal(0.01),
   }).apply(t) as Sym;
   if (isGapHead(spec)) {
     return tf.model({ inputs: input, outputs: dense(x, 'fc', shape.classes), name: 'vgg' });

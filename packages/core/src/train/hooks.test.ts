@@ -8,6 +8,7 @@ import { syntheticData, TINY_SPEC, tinyRecipe, tmpDir } from '../test-util/tiny-
 import { readCheckpoint } from './checkpoint';
 import { train, type TrainingHooks } from './loop';
 import type { Recipe } from './recipe';
+import { OwnedStateError, type OptimizerBuffer, type OwnedUpdate } from './sgd';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -110,5 +111,101 @@ describe('training hooks', () => {
     await expect(badGradient).rejects.toThrow(/extraGradients names unknown weight 'features\.1\.bn\/gama'/);
     const unknownMask = new Map([['nope/kernel', tf.ones([1])]]);
     expect(() => applyMasks(buildModel(TINY_SPEC, 1), unknownMask)).toThrow(UnknownWeightError);
+  });
+});
+
+/**
+ * A test update with state, for the ownUpdate hook: v ← friction·v + g; w ← w − lr·v, in float32 arrays.
+ * It records every LR it was given.
+ */
+function heavyBall(weights: string[], friction: number): OwnedUpdate & { lrs: number[] } {
+  let velocities = new Map<string, OptimizerBuffer>();
+  const lrs: number[] = [];
+  return {
+    weights, lrs,
+    step(variables, gradients, lr) {
+      lrs.push(lr);
+      for (const name of weights) {
+        const weight = variables.get(name)!;
+        const gradient = gradients.get(name)!.dataSync();
+        const velocity = velocities.get(name)?.values ?? new Float32Array(gradient.length);
+        const values = Float32Array.from(weight.dataSync());
+        velocity.forEach((previous, i) => { velocity[i] = friction * previous + gradient[i]; });
+        values.forEach((value, i) => { values[i] = value - lr * velocity[i]; });
+        velocities.set(name, { shape: weight.shape, values: velocity });
+        weight.assign(tf.tensor(values, weight.shape));
+      }
+    },
+    state: () =>
+      [...velocities.values()].map(({ shape, values }) => ({ shape, values: Float32Array.from(values) })),
+    setState(state) {
+      velocities = new Map(state.map(({ shape, values }, i) =>
+        [weights[i], { shape, values: Float32Array.from(values) }]));
+    },
+  };
+}
+
+describe('the ownUpdate hook', () => {
+  it('gives the owned weight its data gradient and the LR, without SGD\'s weight decay or momentum buffer',
+    async () => {
+      const recipe = { ...tinyRecipe(1, 16), lr: 0.1, weightDecay: 0.05 };
+      const owned = heavyBall([GAMMA], 0);
+      const withHook = await gammaAfterOneStep(recipe, { ownUpdate: owned });
+      // Plain SGD's first step from v = 0 without decay, w1 = w0 − lr·g, is the hook's step with friction 0.
+      const withoutDecay = await gammaAfterOneStep({ ...recipe, weightDecay: 0 });
+      // Had SGD decayed γ as well, the two would differ by lr·wd·w0 = 0.1·0.05·w0 (≥ 5e-4 here).
+      withHook.forEach((value, i) => expect(Math.abs(value - withoutDecay[i])).toBeLessThan(1e-6));
+      expect(owned.lrs).toEqual([0.1]);
+    });
+
+  it('is checkpointed: 2 epochs straight equal 1 epoch, a stop, and a resume with a new hook object',
+    async () => {
+      // LR 0.1 in epoch 1, 0.01 in epoch 2; 32 images in batches of 8 (4 steps an epoch).
+      const recipe = { ...tinyRecipe(2, 8), milestones: [1] };
+      const ownedNames = [GAMMA, 'classifier/bias'];
+      const options = { spec: TINY_SPEC, data: syntheticData(32), recipe, seed: 3,
+        limit: { train: 32, test: 16 }, progress: false };
+      const straightModel = buildModel(TINY_SPEC, 8);
+      const straight = heavyBall(ownedNames, 0.5);
+      const straightDir = tmpDir('owned-straight-');
+      await train({ ...options, model: straightModel, runDir: straightDir, hooks: { ownUpdate: straight } });
+      // Rounded to 12 digits: the schedule computes 0.1·0.1 = 0.010000000000000002.
+      const rounded = (lrs: number[]) => lrs.map((lr) => Number(lr.toPrecision(12)));
+      expect(rounded(straight.lrs)).toEqual([0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01]);
+      // SGD keeps no momentum for owned weights; the hook's state is stored beside SGD's buffers.
+      const saved = (await readCheckpoint(straightDir))!;
+      expect(Object.keys(saved.optimizer)).not.toContain(GAMMA);
+      expect(Object.keys(saved.optimizer)).toContain('features.1.bn/beta');
+      const savedBias = saved.optimizer['#owned-update/1'].values;
+      expect(Array.from(savedBias)).toEqual(Array.from(straight.state()[1].values));
+      saved.model.dispose();
+
+      const runDir = tmpDir('owned-resumed-');
+      const stopAtEpoch2 = { afterStep: ({ epoch }: { epoch: number }) => {
+        if (epoch === 1) throw new Error('interrupted');
+      } };
+      await expect(train({ ...options, model: buildModel(TINY_SPEC, 8), runDir,
+        hooks: { ownUpdate: heavyBall(ownedNames, 0.5), ...stopAtEpoch2 } })).rejects.toThrow('interrupted');
+      // The checkpoint holds the hook's state: resuming without the hook is refused.
+      await expect(train({ ...options, model: buildModel(TINY_SPEC, 8), runDir })).rejects
+        .toThrow(OwnedStateError);
+      const resumedModel = buildModel(TINY_SPEC, 8);
+      const resumed = heavyBall(ownedNames, 0.5);
+      await train({ ...options, model: resumedModel, runDir, hooks: { ownUpdate: resumed } });
+      expect(rounded(resumed.lrs)).toEqual([0.01, 0.01, 0.01, 0.01]);
+      const values = (model: tf.LayersModel) =>
+        model.getWeights().map((weight) => Array.from(weight.dataSync()));
+      expect(values(resumedModel)).toEqual(values(straightModel));
+      const stateValues = (update: OwnedUpdate) => update.state().map((buffer) => Array.from(buffer.values));
+      expect(stateValues(resumed)).toEqual(stateValues(straight));
+      // The hook's momentum matters here: it is not zero at the stop.
+      expect(stateValues(straight)[0].some((value) => value !== 0)).toBe(true);
+    });
+
+  it('an owned weight the model lacks is a named error', async () => {
+    const run = train({ model: buildModel(TINY_SPEC, 1), spec: TINY_SPEC, data: syntheticData(16),
+      recipe: tinyRecipe(1, 16), seed: 1, runDir: tmpDir('unknown-owned-'), progress: false,
+      hooks: { ownUpdate: heavyBall(['features.1.bn/lambda'], 0) } });
+    await expect(run).rejects.toThrow(/ownUpdate names unknown weight 'features\.1\.bn\/lambda'/);
   });
 });

@@ -13,7 +13,7 @@ import { evaluate, type Evaluation } from './evaluate';
 import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
-import { Sgd } from './sgd';
+import { Sgd, type OwnedUpdate } from './sgd';
 
 /** What a method may add to training; every hook is optional. */
 export interface TrainingHooks {
@@ -31,6 +31,11 @@ export interface TrainingHooks {
    * masked weights and their momentum stay exactly 0.
    */
   masks?: MaskSet;
+  /**
+   * Weights whose update the method owns (SSS's proximal step on λ): no SGD momentum or weight decay on them;
+   * after SGD's step they get their gradient and the scheduled LR; the update's state is checkpointed.
+   */
+  ownUpdate?: OwnedUpdate;
 }
 
 export interface StepContext {
@@ -144,7 +149,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const trainLoader = trainBatches(o.data,
     { batchSize: o.recipe.batchSize, seed: o.seed, limit: o.limit?.train });
   const testLoader = testBatches(o.data, { limit: o.limit?.test });
-  const sgd = new Sgd(o.recipe.momentum, o.recipe.weightDecay, o.recipe.nesterov ?? false);
+  const sgd =
+    new Sgd(o.recipe.momentum, o.recipe.weightDecay, o.recipe.nesterov ?? false, o.hooks?.ownUpdate);
   const model = o.model;
   let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0,
     trainSeconds: 0, imagesSeen: 0 };
@@ -173,6 +179,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!restored) await o.hooks?.beforeTraining?.(model);
   const masks = o.hooks?.masks;
   if (masks) checkWeightNames('masks', masks.keys(), variables);
+  if (o.hooks?.ownUpdate) checkWeightNames('ownUpdate', o.hooks.ownUpdate.weights, variables);
   // Masked weights start at zero; masked gradients then keep them there.
   if (masks) applyMasks(model, masks);
   const progress = new Progress(label, o.progress ?? true);

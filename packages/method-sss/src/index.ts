@@ -1,0 +1,3 @@
+export { apgHook, apgStep, ApgLengthError, ApgStateError, softThreshold } from './apg';
+export { blockFactors, sssMethod } from './method';
+export { SSS_GAMMAS, SSS_VARIANTS, type SssVariant } from './variants';

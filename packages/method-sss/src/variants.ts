@@ -1,0 +1,18 @@
+import type { MethodVariant } from '@rethink-prune/core';
+
+/**
+ * An SSS search: a CIFAR ResNet with a factor λ per residual block (`resnet56-sss`: core's l1-norm ResNet with
+ * `blockScales`), trained with the sparsity weight γ on Σ|λ|.
+ */
+export interface SssVariant extends MethodVariant {
+  gamma: number;
+}
+
+/** γ values: 0.01 is the authors' default (ImageNet, 100 epochs); the short profiles need a larger one to zero any λ. */
+export const SSS_GAMMAS = [0.01, 0.1, 1];
+const DEPTHS = [20, 56, 110];
+
+/** `resnet56-g0.01` … : every depth at every γ. */
+export const SSS_VARIANTS: Record<string, SssVariant> = Object.fromEntries(
+  DEPTHS.flatMap((depth) => SSS_GAMMAS.map((gamma) => [`resnet${depth}-g${gamma}`, { base: `resnet${depth}-sss`, gamma }])),
+);
