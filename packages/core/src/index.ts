@@ -33,12 +33,12 @@ export {
   type Reconstruction, type StageRecipes, type Transformed, type StageTraining, type TrainedStage,
 } from './experiment/method';
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type ReferenceRow } from './experiment/reference';
-export { experimentRecipes, imagenetProportionalRecipes } from './experiment/recipes';
+export { experimentRecipes, imagenetProportionalRecipes, withInitialLr } from './experiment/recipes';
 export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';
 export { StaleStageError } from './experiment/stale';
 export { runStage, type StageJob, type StageOptions } from './experiment/stage';
-export { layerActivation, LayerChoiceError, reconstructableLayers, type ReconstructableLayer } from './experiment/reconstruction';
+export { convAxis, layerActivation, LayerChoiceError, reconstructableLayers, type ReconstructableLayer } from './experiment/reconstruction';
 export { importEsm } from './import-esm';
 export { mean, median, sampleStd } from './stats';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneExtras, type PruneRecord, type PrunedModel } from './experiment/prune-stage';

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import {
-  readReference, reconstructableLayers, scaleTargets, type ArchSpec, type MethodDefinition,
+  readReference, reconstructableLayers, scaleTargets, withInitialLr, type ArchSpec, type MethodDefinition,
 } from '@rethink-prune/core';
 import { regressionPrune } from './prune';
 import { parseKeepRatio, REGRESSION_VARIANTS, type RegressionVariant } from './variants';
@@ -45,10 +45,8 @@ export const regressionMethod: MethodDefinition<RegressionVariant> = {
       }),
   },
   // The seed trains the BN-free ImageNet VGG at LR 0.01 (README), the ResNets at the default 0.1.
-  recipes: (defaults, _profile, dataset, variant) => (dataset === 'imagenet' && variant.base.startsWith('vgg')
-    ? { baseline: { ...defaults.baseline, lr: 0.01 }, finetune: defaults.finetune,
-      scratchB: (full, pruned) => ({ ...defaults.scratchB(full, pruned), lr: 0.01 }) }
-    : defaults),
+  recipes: (defaults, _profile, dataset, variant) =>
+    (dataset === 'imagenet' && variant.base.startsWith('vgg') ? withInitialLr(defaults, 0.01) : defaults),
   pruneOption: {
     name: 'ratio',
     value: 'r',

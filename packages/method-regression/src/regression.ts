@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mixSeed, mulberry32, permutation } from '@rethink-prune/core';
+import { convAxis, mixSeed, mulberry32, permutation } from '@rethink-prune/core';
 import { CholeskyDecomposition, Matrix, pseudoInverse } from 'ml-matrix';
 import {
   addLassoRows,
@@ -49,14 +49,6 @@ export interface SampledPatches {
   kernelWidth: number;
 }
 
-/** Output length and leading pad of one spatial axis, as tf.conv2d computes them (TensorFlow's 'SAME'). */
-function axisGeometry(inSize: number, kernelSize: number, stride: number, padding: 'same' | 'valid') {
-  if (padding === 'valid') return { outSize: Math.ceil((inSize - kernelSize + 1) / stride), padBefore: 0 };
-  const outSize = Math.ceil(inSize / stride);
-  const padTotal = Math.max((outSize - 1) * stride + kernelSize - inSize, 0);
-  return { outSize, padBefore: Math.floor(padTotal / 2) };
-}
-
 function checkPositiveInteger(field: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new RegressionInputError(field, `is ${value}`, 'pass a positive integer');
@@ -83,8 +75,8 @@ export function samplePatches(
   }
   checkPositiveInteger('options.samples', options.samples);
   checkPositiveInteger('options.stride', options.stride);
-  const rows = axisGeometry(height, kernelHeight, options.stride, options.padding);
-  const cols = axisGeometry(width, kernelWidth, options.stride, options.padding);
+  const rows = convAxis(height, kernelHeight, options.stride, options.padding);
+  const cols = convAxis(width, kernelWidth, options.stride, options.padding);
   const expected = [images, rows.outSize, cols.outSize, outChannels];
   if (rows.outSize < 1 || cols.outSize < 1 || target.shape.some((size, axis) => size !== expected[axis])) {
     throw new RegressionInputError(

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { readReference, reconstructableLayers, type MethodDefinition } from '@rethink-prune/core';
+import { readReference, reconstructableLayers, withInitialLr, type MethodDefinition } from '@rethink-prune/core';
 import { thinetPrune } from './prune';
 import { THINET_ARCHITECTURE_NAMES } from './architectures';
 import { parseKeepRatio, THINET_VARIANTS, type ThinetVariant } from './variants';
@@ -40,10 +40,8 @@ export const thinetMethod: MethodDefinition<ThinetVariant> = {
       }),
   },
   // The seed trains the BN-free ImageNet VGGs at LR 0.01 (README), the ResNets at the default 0.1.
-  recipes: (defaults, _profile, dataset, variant) => (dataset === 'imagenet' && variant.base.startsWith('vgg')
-    ? { baseline: { ...defaults.baseline, lr: 0.01 }, finetune: defaults.finetune,
-      scratchB: (full, pruned) => ({ ...defaults.scratchB(full, pruned), lr: 0.01 }) }
-    : defaults),
+  recipes: (defaults, _profile, dataset, variant) =>
+    (dataset === 'imagenet' && variant.base.startsWith('vgg') ? withInitialLr(defaults, 0.01) : defaults),
   pruneOption: {
     name: 'ratio',
     value: 'r',

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '@rethink-prune/core';
+import { convAxis, mulberry32 } from '@rethink-prune/core';
 import { Matrix, pseudoInverse } from 'ml-matrix';
 
 /**
@@ -34,14 +34,6 @@ export interface SampledContributions {
   channels: number;
 }
 
-/** Output length and leading pad of one spatial axis, as tf.conv2d computes them (TensorFlow's 'SAME'). */
-function axisGeometry(inSize: number, kernelSize: number, stride: number, padding: 'same' | 'valid') {
-  if (padding === 'valid') return { outSize: Math.ceil((inSize - kernelSize + 1) / stride), padBefore: 0 };
-  const outSize = Math.ceil(inSize / stride);
-  const padTotal = Math.max((outSize - 1) * stride + kernelSize - inSize, 0);
-  return { outSize, padBefore: Math.floor(padTotal / 2) };
-}
-
 /**
  * Draws `samples` random (image, output channel c, output position) of layer i+1 and, per input channel k,
  * x̂_k = Σ over the kh×kw window of W[·,·,k,c] ⊙ input_k (zeros outside the input, as 'same' pads).
@@ -67,8 +59,8 @@ export function sampleContributions(
   if (!Number.isInteger(options.stride) || options.stride < 1) {
     throw new ThinetInputError('options.stride', `is ${options.stride}`, 'pass a positive integer');
   }
-  const rows = axisGeometry(height, kernelHeight, options.stride, options.padding);
-  const cols = axisGeometry(width, kernelWidth, options.stride, options.padding);
+  const rows = convAxis(height, kernelHeight, options.stride, options.padding);
+  const cols = convAxis(width, kernelWidth, options.stride, options.padding);
   if (rows.outSize < 1 || cols.outSize < 1) {
     throw new ThinetInputError(
       'activation.shape',

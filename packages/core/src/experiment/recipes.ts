@@ -51,3 +51,15 @@ export function imagenetProportionalRecipes(defaults: StageRecipes, profile: Pro
     },
   };
 }
+
+/**
+ * The recipes with another initial LR for the baseline and Scratch-B runs (the seed's BN-free ImageNet VGGs of the
+ * ThiNet and regression folders train at 0.01: `--lr 0.01` in their READMEs); fine-tuning keeps its own.
+ */
+export function withInitialLr(recipes: StageRecipes, lr: number): StageRecipes {
+  return {
+    baseline: { ...recipes.baseline, lr },
+    finetune: recipes.finetune,
+    scratchB: (full, pruned) => ({ ...recipes.scratchB(full, pruned), lr }),
+  };
+}

@@ -41,3 +41,15 @@ export function layerActivation(model: tf.LayersModel, layer: string, side: 'inp
   const probe = tf.model({ inputs: model.inputs, outputs: target });
   return tf.tidy(() => probe.predict(images, { batchSize: 64 }) as tf.Tensor4D);
 }
+
+/**
+ * One spatial axis of a conv as tf.conv2d computes it (TensorFlow's 'SAME'): the output length and the zero padding
+ * before the first input position; what samplers of conv windows need to find the inputs an output reads.
+ */
+export function convAxis(inSize: number, kernelSize: number, stride: number, padding: 'same' | 'valid'):
+  { outSize: number; padBefore: number } {
+  if (padding === 'valid') return { outSize: Math.ceil((inSize - kernelSize + 1) / stride), padBefore: 0 };
+  const outSize = Math.ceil(inSize / stride);
+  const padTotal = Math.max((outSize - 1) * stride + kernelSize - inSize, 0);
+  return { outSize, padBefore: Math.floor(padTotal / 2) };
+}
