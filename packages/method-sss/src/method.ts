@@ -24,8 +24,8 @@ export const sssMethod: MethodDefinition<SssVariant> = {
   command: 'prune-sss',
   title: 'Sparse Structure Selection: residual-block pruning (Huang & Wang, ECCV 2018)',
   variants: SSS_VARIANTS,
-  // quick: ResNet-20 at γ = 1, the γ at which four quick epochs zero some λ; `--models` takes the others.
-  defaultVariants: (profile) => (profile.name === 'paper' ? ['resnet56-g0.01', 'resnet110-g0.01'] : ['resnet20-g1']),
+  // quick: ResNet-20 at γ = 0.1; in four quick epochs γ = 0.03 zeroes no λ and γ ≥ 0.3 zeroes all of them.
+  defaultVariants: (profile) => (profile.name === 'paper' ? ['resnet56-g0.01', 'resnet110-g0.01'] : ['resnet20-g0.1']),
   training: (stage, variant) => {
     if (stage !== 'baseline') return undefined;
     return {
