@@ -1,7 +1,7 @@
 import * as path from 'path';
 import {
   BLOCK_SCALE_SUFFIX, foldBlockScales, namedWeights, NothingPrunedError, readReference, removeBlocks, resnetBlocks, shortcutChangesShape,
-  type MethodDefinition, type ResNetSpec,
+  type MethodDefinition, type Profile, type ResNetSpec, type StageRecipes,
 } from '@rethink-prune/core';
 import { apgHook } from './apg';
 import { SSS_VARIANTS, type SssVariant } from './variants';
@@ -67,5 +67,24 @@ export const sssMethod: MethodDefinition<SssVariant> = {
       };
     },
   },
+  recipes: (defaults, profile, dataset) => (dataset === 'imagenet' ? sssImagenetRecipes(defaults, profile) : defaults),
   reference: readReference(path.join(__dirname, '..', 'reference.json')),
 };
+
+/**
+ * The SSS README's ImageNet recipes: Scratch-E 100 epochs, LR ÷10 at 30, 60, 90; Scratch-B int(100·r) epochs with
+ * the steps at k·int(30·r) (every stage stretched by the FLOPs ratio r: 117 / 145 / 179 epochs for ResNet-41/32/26).
+ * Shorter profiles keep their own epoch count in place of 100.
+ */
+export function sssImagenetRecipes(defaults: StageRecipes, profile: Profile): StageRecipes {
+  const epochs = profile.name === 'paper' ? 100 : profile.imagenet.epochs;
+  const stretched = (ratio: number) => {
+    const step = Math.floor((epochs * 0.3) * ratio);
+    return { epochs: Math.floor(epochs * ratio), milestones: step > 0 ? [step, 2 * step, 3 * step] : [] };
+  };
+  return {
+    baseline: { ...defaults.baseline, ...stretched(1) },
+    finetune: defaults.finetune,
+    scratchB: (full, pruned) => ({ ...defaults.baseline, ...stretched(full / pruned) }),
+  };
+}
