@@ -27,12 +27,13 @@ export { evaluate, type Evaluation } from './train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from './train/loop';
 export { narrow, narrowSpec } from './widths';
 export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
-export { RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
+export { experiments, RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
 export {
   methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,
   type Reconstruction, type StageRecipes, type Transformed, type StageTraining, type TrainedStage,
 } from './experiment/method';
-export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type ReferenceRow } from './experiment/reference';
+export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type PrintedDeltas, type ReferenceRow } from './experiment/reference';
+export { relativeMarkdown } from './experiment/relative-report';
 export { experimentRecipes, imagenetProportionalRecipes, withInitialLr } from './experiment/recipes';
 export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';

@@ -62,7 +62,8 @@ const MEASURED = RESULT_COLUMNS.filter((c) => /^acc_|latency_ms|_seconds$/.test(
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Rows of the same (method, dataset, model, variant, profile), in first-seen order. */
-function experiments(rows: ResultRow[]): ResultRow[][] {
+/** The run rows of each experiment (method, dataset, model, variant, profile), in order. */
+export function experiments(rows: ResultRow[]): ResultRow[][] {
   const groups = new Map<string, ResultRow[]>();
   for (const r of rows.filter((row) => row.row_kind === 'run')) {
     const key = [r.method, r.dataset, r.model, r.variant, r.profile].join('\u0000');

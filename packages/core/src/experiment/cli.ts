@@ -14,6 +14,7 @@ import { namedSpec } from '../spec';
 import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { pruneModel } from './prune-stage';
+import { relativeMarkdown } from './relative-report';
 import { STAGES } from './run';
 import { layerWidthLines, layerWidths, maskedCounts, sparsityLines } from './widths-report';
 
@@ -186,6 +187,8 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
     `\n${resultsMarkdown(rows)}\n\n(ours / paper; the paper's numbers are from ${paperSources.join(', ') || 'no table'}` +
       `${request.dataset === 'cifar10' || request.dataset === 'imagenet' ? '' : `, on its own dataset, not ${request.dataset}`})\n`,
   );
+  const relative = relativeMarkdown(rows, method.reference);
+  if (relative) process.stdout.write(`\n${relative}\n\n(as Tables 2 and 3 print it: changes of top-1 from the unpruned model)\n`);
   const perLayer = fs.existsSync(widthsPath(request, method)) ? `, per layer: ${widthsPath(request, method)}` : '';
   process.stdout.write(
     `results: ${resultsBase(request)}.csv${perLayer}; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +

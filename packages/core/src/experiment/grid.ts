@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../fs-atomic';
 import type { Profile } from '../profiles';
 import { resultsCsv, resultsMarkdown, type ResultRow } from '../results';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { relativeMarkdown } from './relative-report';
 import { experimentSpecs, runExperiment, type StageName } from './run';
 import { widthsMarkdown, type LayerWidth } from './widths-report';
 
@@ -68,6 +69,8 @@ export async function runGrid<V extends MethodVariant>(
     const tables = [...widths].filter(([, seeds]) => seeds.length > 0)
       .map(([variant, seeds]) => widthsMarkdown(`${method.name} ${variant} on ${o.dataset}`, seeds, headers));
     if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
+    const relative = relativeMarkdown(rows, method.reference);
+    if (relative) writeFileAtomic(`${resultsBase(o)}-relative.md`, `${relative}\n`);
   }
   return rows;
 }

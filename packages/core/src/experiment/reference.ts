@@ -16,6 +16,19 @@ export interface ReferenceRow {
   finetuned: number | null;
   scratchE: number | null;
   scratchB: number | null;
+  /**
+   * A table that prints changes instead of accuracies (Tables 2 and 3: ThiNet, regression): each change and the
+   * unpruned accuracy it is relative to, as printed.
+   */
+  printed?: PrintedDeltas;
+}
+
+export interface PrintedDeltas {
+  finetuned_reference: number;
+  finetuned_delta: number | null;
+  scratch_reference: number;
+  scratchE_delta: number | null;
+  scratchB_delta: number | null;
 }
 
 export interface PaperNumbers {
