@@ -1,7 +1,7 @@
 export * from './backend';
 export { RunDirError, RunMismatchError, SpecError, UnknownWeightError } from './errors';
 export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from './datasets-info';
-export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from './spec';
+export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetImageNetSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from './spec';
 export {
   defaultPreResNetCfg, PRERESNET_PLANES, preresnetBlocksPerStage, preresnetPlanesOf, preresnetSelections,
   type PreResNetSelection,

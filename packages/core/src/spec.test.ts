@@ -58,14 +58,14 @@ describe('validateSpec', () => {
 describe('namedSpec', () => {
   it('answers every family\'s names and lists them all for an unknown one', () => {
     const names = ['vgg19-wl', 'resnet110', 'preresnet110-wl', 'densenet-bc100', 'resnet101-imagenet',
-      'vgg16-imagenet'];
-    expect(names.map((name) => namedSpec(name).arch))
-      .toEqual(['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet']);
+      'vgg16-imagenet', 'sss-resnet41'];
+    expect(names.map((name) => namedSpec(name).arch)).toEqual(
+      ['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet', 'preresnet-imagenet']);
     expect(() => namedSpec('resnet57')).toThrow("unknown model name 'resnet57'; known: vgg11|13|16|19 " +
       '(l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110 (l1-norm), resnet…-sfp, resnet…-sss, preresnet110|164 (slimming), ' +
       'preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level), ' +
       'resnet18|34|50|101-imagenet, ' +
-      'vgg11-imagenet (slimming, BN), vgg16-imagenet');
+      'vgg11-imagenet (slimming, BN), vgg16-imagenet, preresnet50-imagenet, sss-resnet41|32|26');
   });
 });
 

@@ -3,6 +3,7 @@ import { DATASET_SHAPES, isDatasetName, type DatasetName } from './datasets-info
 import { SpecError } from './errors';
 import type { DenseNetSpec } from './models/densenet';
 import type { PreResNetSpec } from './models/preresnet';
+import type { PreResNetImageNetSpec } from './models/preresnet-imagenet';
 import { FAMILIES, familyOf, findFamily, type ArchSpec } from './models/registry';
 import type { ImageNetResNetSpec } from './models/resnet-imagenet';
 import type { ResNetSpec } from './models/resnet';
@@ -10,7 +11,7 @@ import type { ImageNetVggSpec } from './models/vgg-imagenet';
 import type { VggSpec } from './models/vgg';
 
 export type {
-  ArchSpec, DenseNetSpec, ImageNetResNetSpec, ImageNetVggSpec, PreResNetSpec, ResNetSpec, VggSpec,
+  ArchSpec, DenseNetSpec, ImageNetResNetSpec, ImageNetVggSpec, PreResNetImageNetSpec, PreResNetSpec, ResNetSpec, VggSpec,
 };
 
 /** The `arch` of every family, in the registry's order. */

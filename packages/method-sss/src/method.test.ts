@@ -1,6 +1,6 @@
-import { experimentRecipes, PROFILES } from '@rethink-prune/core';
+import { checkGrid, countSpec, experimentRecipes, namedSpec, PROFILES } from '@rethink-prune/core';
 import { describe, expect, it } from 'vitest';
-import { sssImagenetRecipes } from './method';
+import { sssImagenetRecipes, sssMethod } from './method';
 
 describe("the SSS README's ImageNet recipes", () => {
   const recipes = sssImagenetRecipes(experimentRecipes(PROFILES.paper, 'imagenet'), PROFILES.paper);
@@ -17,5 +17,20 @@ describe("the SSS README's ImageNet recipes", () => {
       const recipe = recipes.scratchB(ratio * 1e9, 1e9);
       expect([recipe.epochs, recipe.milestones], String(ratio)).toEqual([epochs, milestones]);
     }
+  });
+});
+
+describe('Table 5 as experiments: ResNet-41/32/26 from scratch against the pre-activation ResNet-50', () => {
+  it('are the ImageNet grid, refuse CIFAR-size data, and get 117 / 145 / 179 Scratch-B epochs from our FLOPs', () => {
+    const grid = sssMethod.defaultVariants(PROFILES.paper, 'imagenet');
+    expect(grid).toEqual(['resnet41', 'resnet32', 'resnet26']);
+    expect(() => checkGrid(sssMethod, { variants: grid, dataset: 'imagenet', profile: PROFILES.paper })).not.toThrow();
+    expect(() => checkGrid(sssMethod, { variants: ['resnet41'], dataset: 'cifar10', profile: PROFILES.paper }))
+      .toThrow(/ImageNet experiment/);
+    const recipes = sssMethod.recipes!(experimentRecipes(PROFILES.paper, 'imagenet'), PROFILES.paper, 'imagenet',
+      sssMethod.variants.resnet41);
+    const full = countSpec(namedSpec('preresnet50-imagenet', 'imagenet')).flops;
+    const epochs = grid.map((name) => recipes.scratchB(full, countSpec(sssMethod.variants[name].architecture!).flops).epochs);
+    expect(epochs).toEqual([117, 145, 179]);
   });
 });

@@ -25,7 +25,9 @@ export const sssMethod: MethodDefinition<SssVariant> = {
   title: 'Sparse Structure Selection: residual-block pruning (Huang & Wang, ECCV 2018)',
   variants: SSS_VARIANTS,
   // quick: ResNet-20 at γ = 0.1; in four quick epochs γ = 0.03 zeroes no λ and γ ≥ 0.3 zeroes all of them.
-  defaultVariants: (profile) => (profile.name === 'paper' ? ['resnet56-g0.01', 'resnet110-g0.01'] : ['resnet20-g0.1']),
+  // ImageNet: Table 5's architectures, trained from scratch against the pre-activation ResNet-50.
+  defaultVariants: (profile, dataset) => (dataset === 'imagenet' ? ['resnet41', 'resnet32', 'resnet26']
+    : profile.name === 'paper' ? ['resnet56-g0.01', 'resnet110-g0.01'] : ['resnet20-g0.1']),
   training: (stage, variant) => {
     if (stage !== 'baseline') return undefined;
     return {

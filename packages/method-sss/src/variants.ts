@@ -1,4 +1,4 @@
-import type { MethodVariant } from '@rethink-prune/core';
+import { namedSpec, type MethodVariant } from '@rethink-prune/core';
 
 /**
  * An SSS search: a CIFAR ResNet with a factor λ per residual block (`resnet56-sss`: core's l1-norm ResNet with
@@ -13,6 +13,16 @@ export const SSS_GAMMAS = [0.01, 0.03, 0.1, 0.3, 1];
 const DEPTHS = [20, 56, 110];
 
 /** `resnet56-g0.01` … : every depth at every γ. */
-export const SSS_VARIANTS: Record<string, SssVariant> = Object.fromEntries(
-  DEPTHS.flatMap((depth) => SSS_GAMMAS.map((gamma) => [`resnet${depth}-g${gamma}`, { base: `resnet${depth}-sss`, gamma }])),
-);
+const SEARCH_VARIANTS = DEPTHS.flatMap((depth) => SSS_GAMMAS.map((gamma): [string, SssVariant] =>
+  [`resnet${depth}-g${gamma}`, { base: `resnet${depth}-sss`, gamma }]));
+
+/**
+ * Table 5's ImageNet nets `resnet41|32|26`: the authors' pruned pre-activation ResNet-50s, trained from
+ * scratch against `preresnet50-imagenet` (no search runs here, so γ is unused: 0).
+ */
+const ARCHITECTURE_VARIANTS = [41, 32, 26].map((depth): [string, SssVariant] => [`resnet${depth}`, {
+  base: 'preresnet50-imagenet', gamma: 0, architecture: namedSpec(`sss-resnet${depth}`, 'imagenet'),
+}]);
+
+export const SSS_VARIANTS: Record<string, SssVariant> =
+  Object.fromEntries([...SEARCH_VARIANTS, ...ARCHITECTURE_VARIANTS]);

@@ -2,6 +2,7 @@ import { SpecError } from '../errors';
 import { densenetFamily, type DenseNetSpec } from './densenet';
 import type { ArchFamily } from './family';
 import { preresnetFamily, type PreResNetSpec } from './preresnet';
+import { preresnetImageNetFamily, type PreResNetImageNetSpec } from './preresnet-imagenet';
 import { imagenetResNetFamily, type ImageNetResNetSpec } from './resnet-imagenet';
 import { resnetFamily, type ResNetSpec } from './resnet';
 import { imagenetVggFamily, type ImageNetVggSpec } from './vgg-imagenet';
@@ -12,11 +13,12 @@ import { vggFamily, type VggSpec } from './vgg';
  * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
  */
 export type ArchSpec =
-  | VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec | ImageNetVggSpec;
+  | VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec | ImageNetVggSpec | PreResNetImageNetSpec;
 
 /** Every family, once; namedSpec tries them in this order and lists their names in it. */
 export const FAMILIES: ReadonlyArray<ArchFamily<ArchSpec>> = [
   vggFamily, resnetFamily, preresnetFamily, densenetFamily, imagenetResNetFamily, imagenetVggFamily,
+  preresnetImageNetFamily,
 ] as Array<ArchFamily<any>>;
 
 /** The family whose `arch` is `arch`, or undefined. */
