@@ -1,4 +1,4 @@
-import { imagenetBlocks, resnetBlocksPerStage, type ArchSpec, type ResNetSpec, type VggCfg } from '@rethink-prune/core';
+import { imagenetBlocks, resnetBlocksPerStage, type ArchSpec, type ImageNetResNetSpec, type ResNetSpec, type VggCfg } from '@rethink-prune/core';
 
 /**
  * The pruned models of Li et al. as the seed repository builds them (vggprune.py, res56prune.py,
@@ -56,8 +56,10 @@ export function targetWidths(spec: ArchSpec, variant: L1Variant): Map<string, nu
     convs.forEach((w, i) => widths.set(`features.${i}.conv`, w));
     return widths;
   }
+  // blockList accepts only the CIFAR and ImageNet ResNets, whose cfg holds each block's inner width.
+  const inner = (spec as ResNetSpec | ImageNetResNetSpec).cfg;
   blockList(spec, variant).forEach(({ name, stage }, k) => {
-    const out = (spec.cfg as number[])[k];
+    const out = inner[k];
     widths.set(`${name}.conv1`, variant.skip.includes(2 + 2 * k) ? out : keptFilters(out, variant.ratios[stage]));
   });
   return widths;
