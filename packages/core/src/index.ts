@@ -39,7 +39,9 @@ export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';
 export { StaleStageError } from './experiment/stale';
 export { runStage, type StageJob, type StageOptions } from './experiment/stage';
-export { convAxis, layerActivation, LayerChoiceError, reconstructableLayers, type ReconstructableLayer } from './experiment/reconstruction';
+export {
+  convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type LayerStep, type ReconstructableLayer,
+} from './experiment/reconstruction';
 export { importEsm } from './import-esm';
 export { mean, median, sampleStd } from './stats';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneExtras, type PruneRecord, type PrunedModel } from './experiment/prune-stage';

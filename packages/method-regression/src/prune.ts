@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildModel, layerActivation, namedWeights, type ArchSpec, type KeepSets, type Reconstruction,
-  type ReconstructableLayer,
+  layerActivation, pruneLayerByLayer, type ArchSpec, type Reconstruction, type ReconstructableLayer,
 } from '@rethink-prune/core';
 import { channelPrune } from './regression';
 
@@ -34,22 +33,17 @@ export interface RegressionOptions {
  */
 export function regressionPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: RegressionOptions):
   Reconstruction & { report: LayerReport[] } {
-  const work = buildModel(spec, 0);
-  work.setWeights(model.getWeights());
-  const weights = namedWeights(work);
-  const keep: KeepSets = {};
   const report: LayerReport[] = [];
-  o.layers.forEach(({ group, next, keep: keepCount }, index) => {
-    const kernel = weights.get(`${next}/kernel`)!;
-    const bias = weights.get(`${next}/bias`);
+  const keepCounts = new Map(o.layers.map((layer) => [layer.group.id, layer.keep]));
+  const pruned = pruneLayerByLayer(model, spec, o.layers, ({ group, next, index, work, kernel, bias, stride, padding }) => {
+    const keepCount = keepCounts.get(group.id)!;
     const [kh, kw, channels, outChannels] = kernel.shape as number[];
-    if (keepCount >= channels) return;
-    const config = work.getLayer(next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
+    if (keepCount >= channels) return undefined;
     const input = layerActivation(work, next, 'input', images);
     const target = layerActivation(model, next, 'output', images);
     const result = channelPrune(input, kernel.read() as tf.Tensor4D, target, {
-      stride: config.strides[0], padding: config.padding, samples: o.samplesPerImage * images.shape[0],
-      seed: o.seed + index, keepCount, bias: bias !== undefined,
+      stride, padding, samples: o.samplesPerImage * images.shape[0], seed: o.seed + index, keepCount,
+      bias: bias !== undefined,
     });
     tf.dispose([input, target]);
     // The refitted slices of the kept input channels; removed channels read nothing.
@@ -64,11 +58,11 @@ export function regressionPrune(model: tf.LayersModel, spec: ArchSpec, images: t
     }
     kernel.write(tf.tensor4d(full, [kh, kw, channels, outChannels]));
     if (bias && result.bias) bias.write(tf.tensor1d(result.bias));
-    keep[group.id] = result.kept;
     const done = { layer: group.id, kept: keptCount, of: channels, errorBefore: result.error.before,
       errorAfter: result.error.after, exact: result.exact };
     report.push(done);
     o.onLayer?.(done);
+    return result.kept;
   });
-  return { keep, model: work, report };
+  return { ...pruned, report };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildModel, layerActivation, namedWeights, type ArchSpec, type KeepSets, type Reconstruction, type ReconstructableLayer,
+  layerActivation, pruneLayerByLayer, type ArchSpec, type Reconstruction, type ReconstructableLayer,
 } from '@rethink-prune/core';
 import { sampleContributions, thinetSelect } from './thinet';
 
@@ -33,20 +33,14 @@ export interface ThinetOptions {
  */
 export function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: ThinetOptions):
   Reconstruction & { report: LayerReport[] } {
-  const work = buildModel(spec, 0);
-  work.setWeights(model.getWeights());
-  const weights = namedWeights(work);
-  const keep: KeepSets = {};
   const report: LayerReport[] = [];
-  o.layers.forEach(({ group, next }, index) => {
-    const kernel = weights.get(`${next}/kernel`)!;
+  const pruned = pruneLayerByLayer(model, spec, o.layers, ({ group, next, index, work, kernel, stride, padding }) => {
     const channels = kernel.shape[2] as number;
     const keepCount = Math.max(1, Math.floor(channels * o.keepRatio));
-    if (keepCount >= channels) return;
-    const config = work.getLayer(next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
+    if (keepCount >= channels) return undefined;
     const activation = layerActivation(work, next, 'input', images);
     const sampled = sampleContributions(activation, kernel.read() as tf.Tensor4D, {
-      stride: config.strides[0], padding: config.padding, samples: o.samplesPerImage * images.shape[0], seed: o.seed + index,
+      stride, padding, samples: o.samplesPerImage * images.shape[0], seed: o.seed + index,
     });
     activation.dispose();
     const selection = thinetSelect(sampled.contributions, sampled.targets, sampled.m, sampled.channels, keepCount);
@@ -55,11 +49,11 @@ export function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Te
     const scale = new Float32Array(channels);
     selection.kept.forEach((channel, i) => { scale[channel] = selection.scales[i]; });
     kernel.write(tf.tidy(() => tf.mul(kernel.read(), tf.tensor4d(scale, [1, 1, channels, 1]))));
-    keep[group.id] = selection.kept;
     const done = { layer: group.id, kept: keepCount, of: channels,
       errorBefore: selection.error.before, errorAfter: selection.error.after };
     report.push(done);
     o.onLayer?.(done);
+    return selection.kept;
   });
-  return { keep, model: work, report };
+  return { ...pruned, report };
 }

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { channelGroups, type ChannelGroup } from '../graph';
-import type { ArchSpec } from '../spec';
+import { namedWeights } from '../masks';
+import { buildModel, type ArchSpec } from '../spec';
+import type { KeepSets } from '../surgery';
+import type { Reconstruction } from './method';
 
 /**
  * A layer a feature-reconstruction pruner can prune (ThiNet, Channel Pruning): the channel group whose filters go,
@@ -52,4 +55,35 @@ export function convAxis(inSize: number, kernelSize: number, stride: number, pad
   const outSize = Math.ceil(inSize / stride);
   const padTotal = Math.max((outSize - 1) * stride + kernelSize - inSize, 0);
   return { outSize, padBefore: Math.floor(padTotal / 2) };
+}
+
+/** What a reconstruction pruner's step sees for one layer: `work` is the network pruned so far. */
+export interface LayerStep extends ReconstructableLayer {
+  index: number;
+  work: tf.LayersModel;
+  /** The next conv's kernel and bias (where it has one), to read and rewrite in `work`. */
+  kernel: tf.LayerVariable;
+  bias?: tf.LayerVariable;
+  stride: number;
+  padding: 'same' | 'valid';
+}
+
+/**
+ * The layer-by-layer loop of ThiNet and Channel Pruning: on a copy of `model`, each layer in order goes to `step`,
+ * which rewrites the next conv in `work` and returns the channels kept (undefined: the layer stays as it is).
+ * Returns the keep-sets and the rewritten model of the same spec, for surgery to cut.
+ */
+export function pruneLayerByLayer(model: tf.LayersModel, spec: ArchSpec, layers: ReconstructableLayer[],
+  step: (layer: LayerStep) => number[] | undefined): Reconstruction {
+  const work = buildModel(spec, 0);
+  work.setWeights(model.getWeights());
+  const weights = namedWeights(work);
+  const keep: KeepSets = {};
+  layers.forEach((layer, index) => {
+    const config = work.getLayer(layer.next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
+    const kept = step({ ...layer, index, work, kernel: weights.get(`${layer.next}/kernel`)!,
+      bias: weights.get(`${layer.next}/bias`), stride: config.strides[0], padding: config.padding });
+    if (kept) keep[layer.group.id] = kept;
+  });
+  return { keep, model: work };
 }
