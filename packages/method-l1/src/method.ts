@@ -14,6 +14,7 @@ export const IMAGENET_VARIANTS = ['resnet34-A', 'resnet34-B'];
 export const l1Method: MethodDefinition<L1Variant> = {
   name: 'l1-norm',
   command: 'prune-l1',
+  package: '@rethink-prune/method-l1',
   title: 'L1-norm filter pruning (Li et al., 2017)',
   variants: L1_VARIANTS,
   // quick runs VGG-16-A alone: the ÷4 ResNet-56 costs as much per image on a CPU and would push the README's main

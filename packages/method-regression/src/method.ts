@@ -28,6 +28,7 @@ function layerTargets(variant: RegressionVariant, name: string, spec: ArchSpec, 
 export const regressionMethod: MethodDefinition<RegressionVariant> = {
   name: 'regression',
   command: 'prune-regression',
+  package: '@rethink-prune/method-regression',
   title: 'Channel Pruning by regression-based feature reconstruction (He, Zhang, Sun, ICCV 2017)',
   variants: REGRESSION_VARIANTS,
   defaultVariants: (profile, dataset) =>

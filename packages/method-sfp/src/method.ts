@@ -52,6 +52,7 @@ function sfpRecipes(defaults: StageRecipes, profile: Profile): StageRecipes {
 export const sfpMethod: MethodDefinition<SfpVariant> = {
   name: 'soft-filter-pruning',
   command: 'prune-sfp',
+  package: '@rethink-prune/method-sfp',
   title: 'Soft Filter Pruning (He et al., 2018): zero the lowest-norm filters after every epoch, let them regrow',
   variants: SFP_VARIANTS,
   // quick and smoke run ResNet-20 from scratch: the deeper ResNets cost several times more per image on a CPU.

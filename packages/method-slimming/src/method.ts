@@ -12,6 +12,7 @@ import { parsePercent, SLIMMING_VARIANTS, tableVariants, type SlimmingVariant } 
 export const slimmingMethod: MethodDefinition<SlimmingVariant> = {
   name: 'network-slimming',
   command: 'prune-slimming',
+  package: '@rethink-prune/method-slimming',
   title: 'Network Slimming (Liu et al., 2017)',
   variants: SLIMMING_VARIANTS,
   // quick and smoke run the VGG-19 row of the dataset: the ÷4 PreResNet-164 and DenseNet-40 cost many times

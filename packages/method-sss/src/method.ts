@@ -22,6 +22,7 @@ export function blockFactors(model: import('@tensorflow/tfjs').LayersModel, spec
 export const sssMethod: MethodDefinition<SssVariant> = {
   name: 'sss',
   command: 'prune-sss',
+  package: '@rethink-prune/method-sss',
   title: 'Sparse Structure Selection: residual-block pruning (Huang & Wang, ECCV 2018)',
   variants: SSS_VARIANTS,
   // quick: ResNet-20 at γ = 0.1; in four quick epochs γ = 0.03 zeroes no λ and γ ≥ 0.3 zeroes all of them.

@@ -21,6 +21,7 @@ export const SAMPLES_PER_IMAGE = 10;
 export const thinetMethod: MethodDefinition<ThinetVariant> = {
   name: 'thinet',
   command: 'prune-thinet',
+  package: '@rethink-prune/method-thinet',
   title: 'ThiNet channel pruning by next-layer reconstruction (Luo, Wu, Lin, ICCV 2017)',
   variants: THINET_VARIANTS,
   // quick runs the CIFAR VGG-16 with ThiNet-Conv's layers; the ResNets with `--models resnet56-50`.

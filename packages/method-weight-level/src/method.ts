@@ -12,6 +12,7 @@ import { parsePercent, tableVariants, WEIGHT_LEVEL_VARIANTS, type WeightLevelVar
 export const weightLevelMethod: MethodDefinition<WeightLevelVariant> = {
   name: 'weight-level',
   command: 'prune-weight-level',
+  package: '@rethink-prune/method-weight-level',
   title: 'Weight-level magnitude pruning (Han et al., 2015)',
   variants: WEIGHT_LEVEL_VARIANTS,
   // quick and smoke run VGG-19 at the dataset's higher ratio: PreResNet-110 and DenseNet-100 cost many times more

@@ -9,6 +9,7 @@ import { buildModel, namedSpec } from '../spec';
 import { runMethodCli, USAGE_EXIT_CODE } from './cli';
 import type { MethodDefinition } from './method';
 import { NothingPrunedError, pruneModel } from './prune-stage';
+import { methodPackageName } from './queue-link';
 
 /** Keeps the first `keep` share of every prunable group; `keep: 1` removes nothing. */
 const firstChannels = (keep: number): MethodDefinition<{ base: string }> => ({
@@ -68,6 +69,8 @@ describe('the shared method CLI', () => {
       /--model \/no\/such\/dir: no such directory/,
     ],
     [['polish'], /unknown command 'polish'/],
+    [['reproduce', '--queue', 'redis://h:1', '--stage', 'prune'], /--stage cannot go with --queue/],
+    [['reproduce', '--queue', 'redis://h:1', '--attempts', '0'], /--attempts 0: give a whole number ≥ 1/],
   ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
     const io = capture();
     const code = await runMethodCli(firstChannels(0.5), argv as string[]);
@@ -94,6 +97,20 @@ describe('the shared method CLI', () => {
     expect(code).toBe(0);
     for (const word of ['reproduce', 'prune --model', 'variants', '--seeds N', '--fresh', '--stage'])
       expect(io.out()).toContain(word);
+  });
+});
+
+describe('the method package a queue worker imports', () => {
+  it('is the definition\'s package, else the package.json above the running command', () => {
+    expect(methodPackageName({ ...firstChannels(0.5), package: '@x/first' }, '/nowhere')).toBe('@x/first');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-'));
+    fs.mkdirSync(path.join(root, 'dist'));
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: '@x/from-bin' }));
+    fs.writeFileSync(path.join(root, 'dist', 'cli.js'), '');
+    // npm's bin folder holds a link to the package's script.
+    fs.mkdirSync(path.join(root, 'bin'));
+    fs.symlinkSync(path.join(root, 'dist', 'cli.js'), path.join(root, 'bin', 'prune-first'));
+    expect(methodPackageName(firstChannels(0.5), path.join(root, 'bin', 'prune-first'))).toBe('@x/from-bin');
   });
 });
 

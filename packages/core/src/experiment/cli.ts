@@ -14,6 +14,7 @@ import { namedSpec } from '../spec';
 import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { pruneModel } from './prune-stage';
+import { loadQueueLink, methodPackageName } from './queue-link';
 import { relativeMarkdown } from './relative-report';
 import { STAGES } from './run';
 import { layerWidthLines, layerWidths, maskedCounts, sparsityLines } from './widths-report';
@@ -42,6 +43,8 @@ const OPTIONS = {
   stage: { type: 'string' },
   backend: { type: 'string' },
   fresh: { type: 'boolean', default: false },
+  queue: { type: 'string' },
+  attempts: { type: 'string', default: '2' },
   model: { type: 'string' },
   variant: { type: 'string' },
   out: { type: 'string' },
@@ -81,6 +84,10 @@ reproduce options:
   --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
   --fresh                       train stages whose run key changed again, instead of stopping
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
+  --queue redis://host:port     put the grid's stages on this Redis queue instead of running them here; workers
+                                on any number of machines run them ('rethink-prune worker', @rethink-prune/queue);
+                                --run-dir is then taken relative to each worker's --run-dir
+  --attempts N                  with --queue: tries per stage before it is marked failed (default 2)
 
 A finished stage is reused only when it was produced by the same method, variant, spec, recipe, profile, seed,
 hooks and pruner version; an interrupted one resumes from its last checkpoint when rerun.
@@ -172,8 +179,29 @@ async function startBackend(method: MethodDefinition<any>, name: string | undefi
   process.stderr.write(`${method.command}: backend ${info.name}, ${info.threads} threads${native}\n`);
 }
 
+/** `reproduce --queue`: the grid's stages go on the queue; workers run them. */
+async function enqueueCommand(method: MethodDefinition<any>, request: GridOptions, values: Values): Promise<void> {
+  if (request.stage !== undefined) throw new UsageError('--stage cannot go with --queue: the queue runs every stage');
+  const attempts = Number(values.attempts);
+  if (!/^\d+$/.test(values.attempts!) || attempts < 1)
+    throw new UsageError(`--attempts ${values.attempts}: give a whole number ≥ 1`);
+  const { dataDir: _, stage: __, ...grid } = request;
+  const url = values.queue!;
+  const summary = await loadQueueLink().enqueueGrid({ url, method, methodPackage: methodPackageName(method), grid, attempts })
+    .catch((e: Error) => { throw e.name === 'QueueUrlError' ? new UsageError(e.message) : e; });
+  const failed = summary.failed.length > 0
+    ? `; ${summary.failed.length} failed before (${summary.failed.join(', ')}): 'rethink-prune status --retry' tries them again`
+    : '';
+  process.stdout.write(
+    `${method.command}: ${summary.added} stage(s) put on the queue, ${summary.existing} already queued or done${failed}\n` +
+      `results: ${summary.results} under the workers' --run-dir, once the report stage has run; ` +
+      `progress: rethink-prune status --queue <url>\n`,
+  );
+}
+
 async function reproduceCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
   const request = reproduceRequest(method, values);
+  if (values.queue !== undefined) return enqueueCommand(method, request, values);
   checkBackend(values.backend);
   const data = loadTrainingData(request.dataset, request.dataDir); // a missing dataset stops us before the backend starts
   await startBackend(method, values.backend);

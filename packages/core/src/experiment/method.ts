@@ -101,6 +101,8 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
   /** The CLI's name (`prune-l1`) and one line saying what the method is. */
   command: string;
   title: string;
+  /** The npm package that exports this definition (`@rethink-prune/method-l1`): queue workers import it by name. */
+  package?: string;
   variants: Record<string, V>;
   /** Variants a run uses when none are named. */
   defaultVariants(profile: Profile, dataset: DatasetName): string[];

@@ -26,7 +26,7 @@ import { pruneStage, type PruneRecord } from './prune-stage';
 import { experimentRecipes } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
-import { runStage, type StageJob } from './stage';
+import { runStage, type StageJob, type StageOptions } from './stage';
 import { layerWidths, maskedCounts, type LayerWidth } from './widths-report';
 
 /** The stages of an experiment, in order; each needs the baseline and (but the baseline) the pruned model. */
@@ -51,6 +51,10 @@ export interface ExperimentOptions {
    * its stage is done or read, for the widths report.
    */
   onPruned?(widths: LayerWidth[]): void;
+  /** Told each training stage's epochs as it trains (a queue worker's progress). */
+  onEpoch?: StageOptions['onEpoch'];
+  /** Stops the stage that is training before its next step. */
+  signal?: AbortSignal;
 }
 
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
@@ -152,7 +156,7 @@ export async function runExperiment<V extends MethodVariant>(
   const variantDir = path.join(modelDir, variantName);
   const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
 
-  const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false };
+  const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false, onEpoch: o.onEpoch, signal: o.signal };
   /** A stage of this experiment: its kind, and the method's training for it (undefined trains plainly). */
   type Job = Omit<StageJob, 'label' | 'hooks'> & { stage: TrainedStage; training?: StageTraining };
   const trainStage = ({ stage, training, ...job }: Job) =>

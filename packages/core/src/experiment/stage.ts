@@ -4,7 +4,7 @@ import type { TrainingData } from '../data/source';
 import { RunMismatchError } from '../errors';
 import type { MaskSet } from '../masks';
 import type { ArchSpec } from '../spec';
-import { readTrainResult, train, type TrainingHooks, type TrainResult } from '../train/loop';
+import { readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import { identityMismatch } from '../train/run-key';
 import { StaleStageError } from './stale';
@@ -30,6 +30,10 @@ export interface StageOptions {
   limit: { train?: number; test?: number };
   /** Train a stage whose run key changed again, instead of stopping with a StaleStageError. */
   fresh: boolean;
+  /** Told each stage's epochs as it trains (TrainOptions.onEpoch). */
+  onEpoch?: TrainOptions['onEpoch'];
+  /** Stops a stage's training before its next step (TrainOptions.signal). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,6 +62,8 @@ export async function runStage(job: StageJob, o: StageOptions): Promise<TrainRes
       hooks,
       identity: job.identity,
       label: job.label,
+      onEpoch: o.onEpoch,
+      signal: o.signal,
     });
   } catch (e) {
     // A checkpoint of another run: with --fresh, start the stage over.

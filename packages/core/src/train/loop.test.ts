@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { loadModelDir } from '../model-io';
 import { buildModel, type ArchSpec } from '../spec';
-import { NonFiniteLossError, train } from './loop';
+import { NonFiniteLossError, train, type EpochProgress } from './loop';
 import { cifarRecipe } from './recipe';
 import { TFJS_NODE_BUILT } from '../test-util/backends';
 
@@ -80,10 +80,14 @@ describe('train', () => {
     // ten points with kernel rounding (wasm and oneDNN paths), and the assertion would test chance.
     const recipe = cifarRecipe(4);
     const options = { spec, data, recipe, seed: 1, runDir, limit: { train: 2000, test: 500 }, progress: false };
-    const result = await train({ ...options, model: buildModel(spec, 1) });
+    const told: EpochProgress[] = [];
+    const result = await train({ ...options, model: buildModel(spec, 1), label: 'digits', onEpoch: (p) => told.push(p) });
     expect(result.bestTop1).toBeGreaterThan(85);
     const lines = metrics(runDir);
     expect(lines.map((line) => line.epoch)).toEqual([1, 2, 3, 4]);
+    // Progress: the start, then every epoch with its test top-1 as metrics.jsonl has it.
+    expect(told.map((p) => [p.label, p.epoch, p.epochs])).toEqual([0, 1, 2, 3, 4].map((e) => ['digits', e, 4]));
+    expect(told.slice(1).map((p) => p.top1)).toEqual(lines.map((line) => line.testTop1));
     expect(lines[0].backend).toBe('wasm');
     expect(fs.existsSync(path.join(runDir, 'best', 'model.json'))).toBe(true);
     // A finished run is not repeated: the same call returns the stored result at once.
@@ -98,6 +102,24 @@ describe('train', () => {
   it.runIf(TFJS_NODE_BUILT)('on tfjs-node too: a killed run resumes and ends as one not killed', async () => {
     await killedRunResumes('tfjs-node');
   }, 240_000);
+
+  it('stops before its next step once its signal aborts, keeping its checkpoint, and resumes from it', async () => {
+    const spec: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear' };
+    const runDir = tmp('abort-');
+    const options = { spec, data: mnist(tmp('data-')), recipe: cifarRecipe(3), seed: 1, runDir,
+      limit: { train: 320, test: 64 }, progress: false };
+    const lost = new AbortController();
+    const error = await train({ ...options, model: buildModel(spec, 1), signal: lost.signal,
+      onEpoch: (p) => { if (p.epoch === 1) lost.abort(new Error('lost the lock of this stage')); } }).catch((e) => e);
+    expect(error).toEqual(new Error('lost the lock of this stage'));
+    expect(metrics(runDir).map((line) => line.epoch)).toEqual([1]);
+    expect(fs.existsSync(path.join(runDir, 'result.json'))).toBe(false);
+    const told: number[] = [];
+    const result = await train({ ...options, model: buildModel(spec, 1), onEpoch: (p) => told.push(p.epoch) });
+    expect(told).toEqual([1, 2, 3]);
+    expect(result.epochs).toBe(3);
+    expect(metrics(runDir).map((line) => line.epoch)).toEqual([1, 2, 3]);
+  });
 
   it('stops with NonFiniteLossError when the loss diverges and keeps the last good checkpoint', async () => {
     const spec: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear' };

@@ -76,6 +76,31 @@ export interface TrainOptions {
    * decides): part of the checkpoint's run key and written to result.json.
    */
   identity?: Record<string, unknown>;
+  /** Told where training stands: once at the start (epoch 0, or where it resumes) and after every epoch's checkpoint. */
+  onEpoch?(progress: EpochProgress): void;
+  /** Stops training before the next step, with the signal's reason (a queue worker that lost its job's lock). */
+  signal?: AbortSignal;
+}
+
+let lastTurn = Date.now();
+/**
+ * Gives the event loop a turn at most every 100 ms: the batch loop's awaits alone are microtasks, so without this no
+ * timer runs during an epoch (a queue worker's lock renewal, a progress bar's refresh).
+ */
+async function letTimersRun(): Promise<void> {
+  if (Date.now() - lastTurn < 100) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  lastTurn = Date.now();
+}
+
+/** A training run's place, for progress shown outside the process (the queue's `status`). */
+export interface EpochProgress {
+  label: string;
+  /** Epochs finished. */
+  epoch: number;
+  epochs: number;
+  /** Test top-1 (%) after the last finished epoch, when one has finished in this process. */
+  top1?: number;
 }
 
 export interface TrainResult {
@@ -183,6 +208,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   // Masked weights start at zero; masked gradients then keep them there.
   if (masks) applyMasks(model, masks);
   const progress = new Progress(label, o.progress ?? true);
+  o.onEpoch?.({ label, epoch: state.epoch, epochs: o.recipe.epochs });
   const checkpointSteps = o.checkpointSteps ?? 200;
   /** A checkpoint is only written over finite weights, so the kept one is always good. */
   const checkpoint = async (at: LoopState) => {
@@ -201,6 +227,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       let epochSeen = 0;
       progress.start(trainLoader.batchesPerEpoch, state.nextBatch);
       for await (const batch of trainLoader.epoch(state.epoch, state.nextBatch)) {
+        await letTimersRun();
+        o.signal?.throwIfAborted();
         const stepStarted = Date.now();
         const [loss, correct] = tf.tidy(() => {
           const images = tf.tensor(batch.x, [batch.size, ...shape]);
@@ -263,6 +291,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
       state = { ...state, metricsLines: state.metricsLines + 1 };
       await checkpoint({ ...state, epoch: state.epoch + 1, nextBatch: 0 });
+      o.onEpoch?.({ label, epoch: line.epoch, epochs: o.recipe.epochs, top1: test.top1 });
     }
   } finally {
     progress.stop();
