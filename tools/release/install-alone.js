@@ -5,7 +5,7 @@
 // Usage: node tools/release/install-alone.js <package dir>   (run by the Nx target `install-alone`)
 'use strict';
 
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -93,6 +93,16 @@ function main() {
         ['prune', '--model', 'model', '--variant', variant, '--out', 'pruned', '--backend', 'cpu'], app);
       if (!fs.existsSync(path.join(app, 'pruned', 'model.json'))) throw new Error(`${command} prune wrote no model.json`);
       smoke = `, ${command} prune --variant ${variant} saved a pruned model`;
+      // The queue is optional: a method package alone has no Redis client, and --queue says what to install.
+      for (const client of ['bullmq', 'ioredis']) {
+        if (fs.existsSync(path.join(app, 'node_modules', client))) throw new Error(`${pkg.name} pulled in ${client}`);
+      }
+      const queued = spawnSync(path.join(app, 'node_modules', '.bin', command),
+        ['reproduce', '--profile', 'smoke', '--queue', 'redis://127.0.0.1:1'], { cwd: app, encoding: 'utf8' });
+      if (queued.status !== 1 || !queued.stderr.includes('npm install @rethink-prune/queue')) {
+        throw new Error(`${command} reproduce --queue without @rethink-prune/queue: exit ${queued.status}, ${queued.stderr}`);
+      }
+      smoke += '; no Redis client installed, --queue names @rethink-prune/queue';
     }
     process.stdout.write(`install-alone: ${pkg.name} installed from ${tarballs.length} tarball(s) alone; ` +
       `${bins.length > 0 ? `${bins.join(', ')} --help answered` : 'loads'}${smoke}\n`);
