@@ -29,6 +29,8 @@ worker options:
                          worker, which resumes it from its last checkpoint; longer than any evaluation or
                          prune step, which hold the worker busy (default 120)
   --poll-seconds N       how often a stage whose prerequisites run elsewhere looks again (default 10)
+  --method-packages a,b  method packages outside @rethink-prune/ this worker may import (your own method);
+                         a job naming any other package fails
 
 Ctrl-C stops a worker at once; its stage resumes from its last checkpoint on another worker.
 Exit codes: 0 success, 1 failure, 2 usage error.
@@ -42,6 +44,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   'lock-seconds': { type: 'string', default: '120' },
   'poll-seconds': { type: 'string', default: '10' },
+  'method-packages': { type: 'string', default: '' },
   retry: { type: 'boolean', default: false },
 } as const;
 
@@ -61,7 +64,9 @@ async function worker(values: Record<string, string | boolean | undefined>, url:
   const pollMs = seconds('poll-seconds', values['poll-seconds'] as string);
   const info = await initBackend(backend);
   const runDir = values['run-dir'] as string;
-  const w = await startWorker({ url, runDir, dataDir: resolveDataDir(values['data-dir'] as string | undefined), lockMs, pollMs });
+  const methodPackages = (values['method-packages'] as string).split(',').map((p) => p.trim()).filter(Boolean);
+  const w = await startWorker({ url, runDir, dataDir: resolveDataDir(values['data-dir'] as string | undefined), lockMs,
+    pollMs, methodPackages });
   process.stderr.write(`rethink-prune worker ${WORKER_ID}: queue at ${redactUrl(url)}, run dir ${runDir}, ` +
     `backend ${info.name} (${info.threads} threads${info.nativeConv ? `, convolutions in ${info.nativeConv}` : ''}); ` +
     'waiting for stages (Ctrl-C stops)\n');

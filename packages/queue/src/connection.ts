@@ -10,11 +10,12 @@ export class QueueConnectionError extends Error {
 }
 
 /**
- * Checks that Redis answers at `url`, within `timeoutMs`, and returns the options BullMQ's own connections use
- * (they retry forever, as a worker should once it has started). A refused connection, a wrong password or a
- * host that does not answer is an error at once, not a hang.
+ * Checks that Redis answers at `url`, within `timeoutMs`, and returns the options BullMQ's own connections use. A
+ * refused connection, a wrong password or a host that does not answer is an error at once, not a hang. A worker's
+ * commands wait for Redis to come back (`forWorker`); enqueue's and status's fail after a few tries.
  */
-export async function checkedConnection(url: string, timeoutMs = 5000): Promise<RedisOptions> {
+export async function checkedConnection(url: string, o: { forWorker?: boolean; timeoutMs?: number } = {}): Promise<RedisOptions> {
+  const timeoutMs = o.timeoutMs ?? 5000;
   const options = redisOptions(url);
   const probe = new IORedis({
     ...options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null,
@@ -38,5 +39,5 @@ export async function checkedConnection(url: string, timeoutMs = 5000): Promise<
     clearTimeout(timer);
     probe.disconnect();
   }
-  return { ...options, maxRetriesPerRequest: null };
+  return { ...options, maxRetriesPerRequest: o.forWorker ? null : 3 };
 }

@@ -1,5 +1,6 @@
+import * as path from 'path';
 import type { EnqueueRequest, EnqueueSummary } from '@rethink-prune/core';
-import { FlowProducer, Queue } from 'bullmq';
+import { FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { checkedConnection } from './connection';
 import { gridFlow, gridJobs, gridResults, QUEUE_NAME } from './grid-jobs';
 
@@ -11,8 +12,13 @@ export const RETRY_DELAY_MS = 10_000;
  * grid enqueued before: waiting, running, done or failed) are not added again.
  */
 export async function enqueueGrid(request: EnqueueRequest & { backoffMs?: number }): Promise<EnqueueSummary> {
+  const runDir = path.normalize(request.grid.runDir);
+  if (path.isAbsolute(runDir) || runDir.startsWith('..')) {
+    throw new Error(`--run-dir ${request.grid.runDir}: with --queue it must be relative: ` +
+      "it is taken under each worker's --run-dir");
+  }
   const connection = await checkedConnection(request.url);
-  const grid = { ...request.grid, fresh: request.grid.fresh ?? false };
+  const grid = { ...request.grid, runDir, fresh: request.grid.fresh ?? false };
   const jobs = gridJobs(request.method, request.methodPackage, grid);
   const queue = new Queue(QUEUE_NAME, { connection });
   const flows = new FlowProducer({ connection });
@@ -21,8 +27,9 @@ export async function enqueueGrid(request: EnqueueRequest & { backoffMs?: number
     const queued = new Set(jobs.filter((_, i) => states[i] !== 'unknown').map((j) => j.id));
     const flow = gridFlow(jobs, queued, { attempts: request.attempts, backoffMs: request.backoffMs ?? RETRY_DELAY_MS });
     if (flow) await flows.add(flow);
+    const count = (f?: FlowJob): number => (f ? 1 + (f.children ?? []).reduce((n, c) => n + count(c), 0) : 0);
     return {
-      added: jobs.length - queued.size,
+      added: count(flow),
       existing: queued.size,
       failed: jobs.filter((_, i) => states[i] === 'failed').map((j) => j.data.label),
       results: gridResults(grid),

@@ -46,6 +46,14 @@ describe('gridJobs', () => {
     expect(jobs[1].data.needs).toEqual([jobs[0].id]);
   });
 
+  it('a second baseline of the same model and seed (other hooks) waits for the first: they share the plain baseline', () => {
+    const hooked = { ...method(), plainBaseline: true,
+      training: (stage: string, v: MethodVariant & { keep: number }) => (stage === 'baseline' ? { id: `h${v.keep}`, hooks: () => ({}) } : undefined) };
+    const jobs = gridJobs(hooked, '@x/toy', grid());
+    const baselines = jobs.filter((j) => j.data.stage === 'baseline');
+    expect(baselines.map((j) => [j.data.variant, j.data.needs])).toEqual([['a', []], ['b', [baselines[0].id]]]);
+  });
+
   it('ids are stable, and change with whatever decides a result', () => {
     const ids = (m = method(), g = grid()) => gridJobs(m, '@x/toy', g).map((j) => j.id);
     expect(ids()).toEqual(ids());

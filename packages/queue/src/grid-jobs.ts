@@ -66,6 +66,7 @@ export function gridJobs(method: MethodDefinition<any>, methodPackage: string, g
     return id;
   };
   const trained: string[] = [];
+  const firstBaseline = new Map<string, string>();
   for (let seed = 0; seed < grid.seeds; seed++) {
     for (const name of grid.variants) {
       const variant: MethodVariant = methodVariant(method, name);
@@ -74,7 +75,11 @@ export function gridJobs(method: MethodDefinition<any>, methodPackage: string, g
       const training = (stage: TrainedStage) => method.training?.(stage, variant) ?? null;
       const baselineKey = { base: variant.base, seed, training: training('baseline'), recipe: recipes.baseline,
         plain: method.plainBaseline ?? false };
-      const baseline = add('baseline', variant.base, baselineKey, { variant: name, seed, needs: [] });
+      // Baselines of one model and seed with other hooks (SFP from scratch and from a trained model) share its plain
+      // baseline's folder: a later one waits for the first, which trains that plain baseline.
+      const first = firstBaseline.get(`${variant.base}/${seed}`);
+      const baseline = add('baseline', variant.base, baselineKey, { variant: name, seed, needs: first ? [first] : [] });
+      if (!first) firstBaseline.set(`${variant.base}/${seed}`, baseline);
       const variantKey = { name, variant, baselineKey, recipes };
       const stage = (s: StageName, needs: string[]) =>
         add(s, name, { variantKey, training: s === 'prune' ? null : training(s) },

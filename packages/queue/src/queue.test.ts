@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend, PROFILES, runGrid, shutdownBackend, type Profile } from '@rethink-prune/core';
+import { initBackend, PROFILES, runGrid, shutdownBackend, THREADS_ENV, type Profile } from '@rethink-prune/core';
 import { l1Method } from '@rethink-prune/method-l1';
 import { Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
@@ -38,6 +38,8 @@ async function pruneL1(args: string[]): Promise<{ code: number | null; out: stri
   return { code: await run.exit, out: run.out() };
 }
 
+// One wasm thread in every process (workers and this one's reference run): three workers share two cores here.
+process.env[THREADS_ENV] = '1';
 const worker = (url: string, runDir: string, ...more: string[]) =>
   cli(['worker', '--queue', url, '--run-dir', runDir, '--data-dir', dataDir, '--backend', 'wasm',
     '--lock-seconds', '10', '--poll-seconds', '0.3', ...more]);
@@ -98,56 +100,31 @@ describe.runIf(REDIS_TESTED)('the grid on a Redis queue (redis-server on 127.0.0
   });
   const counts = async () => (await queueStatus(redis.url)).counts;
 
-  it('three workers run a smoke grid of two variants as one process does; enqueueing it again adds nothing', async () => {
-    const grid = ['--profile', 'smoke', '--models', 'resnet56-A,resnet56-B'];
-    const reference = tmp('reference-');
-    await runGrid(l1Method, { profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, variants: ['resnet56-A', 'resnet56-B'],
-      seeds: 1, runDir: reference });
-
-    const enqueue = () => pruneL1(['reproduce', ...grid, '--queue', redis.url, '--run-dir', 'grid']);
+  it('enqueueing the same grid twice adds nothing: one baseline for two variants, their stages and one report', async () => {
+    const enqueue = () => pruneL1(['reproduce', '--profile', 'smoke', '--models', 'resnet56-A,resnet56-B',
+      '--queue', redis.url, '--run-dir', 'grid']);
     const first = await enqueue();
-    expect(first).toMatchObject({ code: 0 });
+    expect(first.code).toBe(0);
     // One baseline for both variants, their prune, fine-tune, Scratch-E and B, and the report.
     expect(first.out).toMatch(/10 stage\(s\) put on the queue, 0 already queued or done/);
+    expect(first.out).toMatch(/results: grid\/smoke\/results-fashion-mnist.csv under the workers' --run-dir/);
     expect((await enqueue()).out).toMatch(/0 stage\(s\) put on the queue, 10 already queued or done/);
+    expect(await counts()).toEqual({ waiting: 10, active: 0, done: 0, failed: 0 });
+  }, 120_000);
 
-    const shared = tmp('shared-');
-    const started = Date.now();
-    workers.push(worker(redis.url, shared), worker(redis.url, shared), worker(redis.url, shared));
-    await waitFor('the report', async () => (await counts()).done === 10, 240_000);
-    console.log(`queue test: 3 workers ran the 10 stages in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    expect(await counts()).toEqual({ waiting: 0, active: 0, done: 10, failed: 0 });
-
-    const csv = path.join(shared, 'grid', 'smoke', 'results-fashion-mnist.csv');
-    expect(computedColumns(csv)).toEqual(computedColumns(path.join(reference, 'smoke', 'results-fashion-mnist.csv')));
-    expect(finalEvaluations(path.join(shared, 'grid'))).toEqual(finalEvaluations(reference));
-    expect(Object.keys(finalEvaluations(reference))).toHaveLength(7);
-    // The baseline ran once, on one worker; the stages spread over the workers.
-    const logs = workers.map((w) => w.out());
-    expect(logs.join('').match(/resnet56 seed0 baseline starts/g)).toHaveLength(1);
-    expect(logs.filter((log) => / starts \(job /.test(log)).length).toBeGreaterThan(1);
-
-    // Done stages are not enqueued again, and nothing runs.
-    expect((await enqueue()).out).toMatch(/0 stage\(s\) put on the queue, 10 already queued or done/);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(await counts()).toEqual({ waiting: 0, active: 0, done: 10, failed: 0 });
-    const status = cli(['status', '--queue', redis.url]);
-    expect(await status.exit).toBe(0);
-    expect(status.out()).toContain(`0 waiting, 0 active, 10 done, 0 failed\nresults`);
-    expect(status.out()).toContain(csv);
-    expect(status.out()).not.toContain('test-secret');
-  }, 400_000);
-
-  it('kill -9 of the worker that trains the baseline: another worker resumes it from its checkpoint, and the results are the same', async () => {
-    // Two epochs of 20 steps: the worker is killed once its first epoch is checkpointed, with the stage half done.
-    const profile: Profile = { ...PROFILES.smoke, epochs: 2, trainLimit: 640 };
-    const grid = { profile, dataset: 'fashion-mnist' as const, variants: ['vgg16-A'], seeds: 1, runDir: 'grid', fresh: false };
+  it('three workers run a grid of two variants as one process does, also when the baseline\'s worker is killed with -9', async () => {
+    // The baseline trains two epochs of 10 steps: its worker is killed once the first is checkpointed.
+    const profile: Profile = { ...PROFILES.smoke, epochs: 2, trainLimit: 320 };
+    const grid = { profile, dataset: 'fashion-mnist' as const, variants: ['resnet56-A', 'resnet56-B'], seeds: 1,
+      runDir: 'grid', fresh: false };
     const reference = tmp('reference-');
     let started = Date.now();
     await runGrid(l1Method, { ...grid, runDir: reference, dataDir });
-    console.log(`kill test: the grid in this process took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`queue test: the grid in one process took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    await enqueueGrid({ url: redis.url, method: l1Method, methodPackage: '@rethink-prune/method-l1', grid, attempts: 2 });
+    const enqueue = () =>
+      enqueueGrid({ url: redis.url, method: l1Method, methodPackage: '@rethink-prune/method-l1', grid, attempts: 2 });
+    expect(await enqueue()).toMatchObject({ added: 10, existing: 0 });
     const shared = tmp('shared-');
     started = Date.now();
     workers.push(worker(redis.url, shared), worker(redis.url, shared), worker(redis.url, shared));
@@ -155,29 +132,45 @@ describe.runIf(REDIS_TESTED)('the grid on a Redis queue (redis-server on 127.0.0
     let killed: number | undefined;
     try {
       await waitFor('the baseline past its first epoch', async () => {
-        const active = await queue.getActive();
-        const baseline = active.find((job) => job.data.stage === 'baseline');
+        const baseline = (await queue.getActive()).find((job) => job.data.stage === 'baseline');
         const progress = baseline?.progress as { epoch?: number; worker?: string } | undefined;
         if (!progress?.epoch || progress.epoch >= profile.epochs) return false;
         killed = Number(progress.worker!.split(':').pop());
         process.kill(killed, 'SIGKILL');
         return true;
-      }, 120_000);
+      }, 180_000);
     } finally {
       await queue.close();
     }
     const victim = workers.find((w) => w.child.pid === killed)!;
     expect(await victim.exit).toBe(null); // killed by a signal
-    console.log(`kill test: worker ${killed} killed ${((Date.now() - started) / 1000).toFixed(1)} s after the workers started`);
-    await waitFor('the report', async () => (await counts()).done === 6, 240_000);
-    console.log(`kill test: the grid finished ${((Date.now() - started) / 1000).toFixed(1)} s after the workers started`);
+    workers.push(worker(redis.url, shared)); // three workers again
+    const killedAt = (Date.now() - started) / 1000;
+    await waitFor('the report', async () => (await counts()).done === 10, 300_000);
+    console.log(`queue test: worker ${killed} killed ${killedAt.toFixed(1)} s after the workers started; ` +
+      `all 10 stages done after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(await counts()).toEqual({ waiting: 0, active: 0, done: 10, failed: 0 });
 
-    const survivors = workers.filter((w) => w !== victim).map((w) => w.out()).join('');
-    expect(survivors).toMatch(/l1-norm vgg16 baseline: resuming at epoch 2, batch 0/);
-    expect(computedColumns(path.join(shared, 'grid', 'smoke', 'results-fashion-mnist.csv')))
-      .toEqual(computedColumns(path.join(reference, 'smoke', 'results-fashion-mnist.csv')));
+    const csv = path.join(shared, 'grid', 'smoke', 'results-fashion-mnist.csv');
+    expect(computedColumns(csv)).toEqual(computedColumns(path.join(reference, 'smoke', 'results-fashion-mnist.csv')));
     expect(finalEvaluations(path.join(shared, 'grid'))).toEqual(finalEvaluations(reference));
-  }, 400_000);
+    expect(Object.keys(finalEvaluations(reference))).toHaveLength(7);
+    // The baseline started twice: on the killed worker, then resumed at its second epoch on another.
+    const logs = workers.map((w) => w.out());
+    expect(logs.join('').match(/resnet56 seed0 baseline starts/g)).toHaveLength(2);
+    expect(logs.filter((log, i) => workers[i] !== victim).join('')).toMatch(/l1-norm resnet56 baseline: resuming at epoch 2, batch 0/);
+    expect(logs.filter((log) => / starts \(job /.test(log)).length).toBeGreaterThan(1);
+
+    // Done stages are not enqueued again, and nothing runs.
+    expect(await enqueue()).toMatchObject({ added: 0, existing: 10, failed: [] });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await counts()).toEqual({ waiting: 0, active: 0, done: 10, failed: 0 });
+    const status = cli(['status', '--queue', redis.url]);
+    expect(await status.exit).toBe(0);
+    expect(status.out()).toContain(`0 waiting, 0 active, 10 done, 0 failed\nresults`);
+    expect(status.out()).toContain(csv);
+    expect(status.out()).not.toContain('test-secret');
+  }, 600_000);
 
   it('a stage that throws is tried as often as configured, then failed; status shows its error and --retry queues it again', async () => {
     const grid = { profile: PROFILES.smoke, dataset: 'cifar10' as const, variants: ['vgg16-A'], seeds: 1, runDir: 'grid', fresh: false };
@@ -196,6 +189,10 @@ describe.runIf(REDIS_TESTED)('the grid on a Redis queue (redis-server on 127.0.0
     expect(await retry.exit).toBe(0);
     expect(retry.out()).toContain('1 failed stage(s) waiting again: l1-norm vgg16 seed0 baseline\n');
     expect(await counts()).toMatchObject({ waiting: 6, failed: 0 });
+    // Retried with all its tries: two more, then failed again.
+    workers.push(worker(redis.url, tmp('shared-')));
+    await waitFor('the baseline to fail again', async () => (await counts()).failed === 1, 60_000);
+    expect(workers[0].out().match(/vgg16 seed0 baseline starts/g)).toHaveLength(2);
   }, 120_000);
 
   it('a bad URL, Redis down or a wrong password: a clear error within seconds', async () => {

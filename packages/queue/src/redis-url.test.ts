@@ -22,6 +22,10 @@ describe('redisOptions', () => {
     expect(redactUrl('redis://:hunter2@h:1')).toBe('redis://:***@h:1');
     expect(redactUrl('rediss://ann:hunter2@h')).toBe('rediss://ann:***@h');
     expect(redactUrl('redis://h:1')).toBe('redis://h:1');
+    expect(redactUrl('redis://:p@ss@h:1/0')).toBe('redis://:***@h:1/0');
+    expect(redactUrl('redis://:ab/cd=@h')).toBe('redis://:***@h');
+    expect(redactUrl('redis://token@h')).toBe('redis://***@h');
+    expect(() => redisOptions('redis://:ab/cd=@h:x')).toThrow(/^(?!.*ab\/cd)/s);
     expect(() => redisOptions('http://:hunter2@h')).toThrow(/^(?!.*hunter2)/s);
   });
 });

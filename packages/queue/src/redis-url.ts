@@ -10,7 +10,12 @@ export class QueueUrlError extends Error {
 
 /** The URL with its password replaced by `***`, for messages and logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+  // Up to the last '@': a password may hold '@' or '/' (base64).
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@]*)$/i.exec(url);
+  if (!parts) return url;
+  const [, scheme, userinfo, rest] = parts;
+  const colon = userinfo.indexOf(':');
+  return `${scheme}${colon >= 0 ? `${userinfo.slice(0, colon)}:***` : '***'}@${rest}`;
 }
 
 /** ioredis options from `redis://` or `rediss://` (TLS); user, password and database number as the URL gives them. */

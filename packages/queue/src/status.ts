@@ -56,7 +56,8 @@ export function queueStatus(url: string): Promise<QueueStatus> {
 export function retryFailed(url: string): Promise<string[]> {
   return withQueue(url, async (queue) => {
     const failed = (await queue.getFailed()) as Array<Job<StageJobData>>;
-    await Promise.all(failed.map((job) => job.retry('failed')));
+    // With all its tries again: --attempts counts from here.
+    await Promise.all(failed.map((job) => job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })));
     return failed.map(labelOf);
   });
 }

@@ -20,6 +20,8 @@ export interface WorkerOptions {
   /** How often a stage whose prerequisites run elsewhere looks again. */
   pollMs?: number;
   log?: (line: string) => void;
+  /** Method packages outside @rethink-prune/ this worker may import (a user's own method). */
+  methodPackages?: string[];
 }
 
 /** What a running stage shows in `status`. */
@@ -39,8 +41,15 @@ export const WORKER_ID = `${os.hostname()}:${process.pid}`;
 const isMethod = (value: unknown): value is MethodDefinition<any> =>
   typeof value === 'object' && value !== null && 'command' in value && 'variants' in value && 'pruner' in value;
 
+/** Packages a worker imports without being told: ours. Others (a user's own method) are named by `methodPackages`. */
+const OUR_SCOPE = '@rethink-prune/';
+
 /** The method a job names: among the exports of its package, installed where the worker runs (or beside us). */
-function loadMethod(pkg: string, command: string): MethodDefinition<any> {
+function loadMethod(pkg: string, command: string, allowed: readonly string[]): MethodDefinition<any> {
+  // Job data comes from whoever can write to Redis: it names no module the worker was not told to run.
+  if (!pkg.startsWith(OUR_SCOPE) && !allowed.includes(pkg)) {
+    throw new UnrecoverableError(`this worker runs methods of ${OUR_SCOPE}* only; start it with --method-packages ${pkg} to allow ${pkg}`);
+  }
   let exports: Record<string, unknown> | undefined;
   for (const from of [path.join(process.cwd(), 'package.json'), __filename]) {
     try {
@@ -58,16 +67,14 @@ function loadMethod(pkg: string, command: string): MethodDefinition<any> {
 }
 
 /**
- * A stage whose prerequisites are not all completed goes back to the queue (delayed, no attempt spent) and looks
- * again later; one whose prerequisite failed fails too, without retries, until both are retried.
+ * A stage whose prerequisites are not all completed (waiting, running, or failed until retried) goes back to the
+ * queue, delayed, without spending an attempt, and looks again later.
  */
 async function waitForNeeds(job: Job<StageJobData>, token: string | undefined, queue: Queue, pollMs: number) {
   for (const id of job.data.needs) {
     const state = await queue.getJobState(id);
     if (state === 'completed') continue;
-    if (state === 'failed') {
-      throw new UnrecoverableError(`it needs ${id}, which failed; 'rethink-prune status --retry' tries both again`);
-    }
+    // A failed need is waited for too: 'rethink-prune status --retry' tries it again, and then this one goes on.
     if (state === 'unknown') {
       throw new UnrecoverableError(`it needs ${id}, which is not on the queue (removed?); enqueue the grid again`);
     }
@@ -82,7 +89,7 @@ async function waitForNeeds(job: Job<StageJobData>, token: string | undefined, q
  * expires, and resumes from its last checkpoint there. Resolves when the worker is closed.
  */
 export async function startWorker(o: WorkerOptions): Promise<Worker<StageJobData>> {
-  const connection = await checkedConnection(o.url);
+  const connection = await checkedConnection(o.url, { forWorker: true });
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue(QUEUE_NAME, { connection });
   const lockDuration = o.lockMs ?? DEFAULT_LOCK_MS;
@@ -97,8 +104,11 @@ export async function startWorker(o: WorkerOptions): Promise<Worker<StageJobData
   const run = async (job: Job<StageJobData>, token?: string) => {
     await waitForNeeds(job, token, queue, o.pollMs ?? 10_000);
     const { grid, stage, label } = job.data;
-    const method = loadMethod(job.data.methodPackage, job.data.command);
+    const method = loadMethod(job.data.methodPackage, job.data.command, o.methodPackages ?? []);
     const runDir = path.resolve(o.runDir, grid.runDir);
+    if (path.relative(path.resolve(o.runDir), runDir).startsWith('..') || path.isAbsolute(grid.runDir)) {
+      throw new UnrecoverableError(`run dir ${grid.runDir} is not inside this worker's --run-dir ${o.runDir}`);
+    }
     const started = Date.now();
     log(`${WORKER_ID}: ${label} starts (job ${job.id}, attempt ${job.attemptsMade + 1})`);
     current = { id: job.id, abort: new AbortController() };
@@ -138,6 +148,11 @@ export async function startWorker(o: WorkerOptions): Promise<Worker<StageJobData
       `stops it (was this process stalled longer than --lock-seconds ${lockDuration / 1000}?)`));
   });
   worker.on('closed', () => { void queue.close(); });
-  await worker.waitUntilReady();
+  try {
+    await worker.waitUntilReady();
+  } catch (e) {
+    await worker.close(true);
+    throw e;
+  }
   return worker;
 }
