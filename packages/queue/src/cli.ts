@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'util';
-import { BACKEND_ORDER, initBackend, shutdownBackend } from '@rethink-prune/core';
+import { BACKEND_ORDER, initBackend, shutdownBackend, USAGE_EXIT_CODE, UsageError } from '@rethink-prune/core';
 import { resolveDataDir } from '@rethink-prune/datasets';
 import { queueStatus, retryFailed, statusText } from './status';
 import { redactUrl } from './redis-url';
@@ -47,8 +47,6 @@ const OPTIONS = {
   'method-packages': { type: 'string', default: '' },
   retry: { type: 'boolean', default: false },
 } as const;
-
-class UsageError extends Error {}
 
 function seconds(option: string, value: string): number {
   const n = Number(value);
@@ -111,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const usage = e instanceof UsageError || (e as Error).name === 'QueueUrlError';
     process.stderr.write(`rethink-prune: ${(e as Error).message}\n${usage ? "Run 'rethink-prune --help' for usage.\n" : ''}`);
-    return usage ? 2 : 1;
+    return usage ? USAGE_EXIT_CODE : 1;
   } finally {
     shutdownBackend();
   }
