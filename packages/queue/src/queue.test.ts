@@ -113,8 +113,8 @@ describe.runIf(REDIS_TESTED)('the grid on a Redis queue (redis-server on 127.0.0
   }, 120_000);
 
   it('three workers run a grid of two variants as one process does, also when the baseline\'s worker is killed with -9', async () => {
-    // The baseline trains two epochs of 10 steps: its worker is killed once the first is checkpointed.
-    const profile: Profile = { ...PROFILES.smoke, epochs: 2, trainLimit: 320 };
+    // The baseline trains two epochs of 8 steps: its worker is killed once the first is checkpointed.
+    const profile: Profile = { ...PROFILES.smoke, epochs: 2, trainLimit: 256, testLimit: 32 };
     const grid = { profile, dataset: 'fashion-mnist' as const, variants: ['resnet56-A', 'resnet56-B'], seeds: 1,
       runDir: 'grid', fresh: false };
     const enqueue = () =>
