@@ -49,7 +49,7 @@ export { inferenceLatencies, type LatencyOptions } from './bench/latency';
 export { experimentSpecs, LATENCY_JSON, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
 export { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from './experiment/widths-report';
-export { loadQueueLink, methodPackageName, QUEUE_PACKAGE, type EnqueueRequest, type EnqueueSummary, type QueueLink } from './experiment/queue-link';
+export { loadQueueLink, methodPackageName, QUEUE_PACKAGE, requireInstalled, type EnqueueRequest, type EnqueueSummary, type QueueLink } from './experiment/queue-link';
 export { parseShare, reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from './experiment/cli';
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, trainingImages, type BatchStream, type TrainingData } from './data/source';
 export { PrefetchingLoader } from './data/prefetch';

@@ -1,8 +1,7 @@
-import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  loadTrainingData, runExperiment, runGrid, StaleStageError, type EpochProgress, type ExperimentData,
+  loadTrainingData, requireInstalled, runExperiment, runGrid, StaleStageError, type EpochProgress, type ExperimentData,
   type MethodDefinition,
 } from '@rethink-prune/core';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -44,22 +43,13 @@ const isMethod = (value: unknown): value is MethodDefinition<any> =>
 /** Packages a worker imports without being told: ours. Others (a user's own method) are named by `methodPackages`. */
 const OUR_SCOPE = '@rethink-prune/';
 
-/** The method a job names: among the exports of its package, installed where the worker runs (or beside us). */
+/** The method a job names: among the exports of its package, installed where the worker runs (or beside core). */
 function loadMethod(pkg: string, command: string, allowed: readonly string[]): MethodDefinition<any> {
   // Job data comes from whoever can write to Redis: it names no module the worker was not told to run.
   if (!pkg.startsWith(OUR_SCOPE) && !allowed.includes(pkg)) {
     throw new UnrecoverableError(`this worker runs methods of ${OUR_SCOPE}* only; start it with --method-packages ${pkg} to allow ${pkg}`);
   }
-  let exports: Record<string, unknown> | undefined;
-  for (const from of [path.join(process.cwd(), 'package.json'), __filename]) {
-    try {
-      exports = createRequire(from)(pkg) as Record<string, unknown>;
-      break;
-    } catch (e) {
-      const missing = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes(`'${pkg}'`);
-      if (!missing) throw e;
-    }
-  }
+  const exports = requireInstalled(pkg) as Record<string, unknown> | undefined;
   if (!exports) throw new Error(`this worker cannot load ${pkg}: install it here (npm install ${pkg})`);
   const method = Object.values(exports).find((v) => isMethod(v) && v.command === command);
   if (!method) throw new UnrecoverableError(`${pkg} exports no method whose command is ${command}`);

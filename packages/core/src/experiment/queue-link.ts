@@ -39,17 +39,27 @@ const isMissing = (e: unknown, name: string) =>
   (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes(`'${name}'`);
 
 /**
- * The queue package, loaded only when `--queue` is used, so that installing a method package pulls in no Redis
- * client: from the working directory's node_modules, then from core's own.
+ * A package installed where the command runs (the working directory's node_modules) or beside core; undefined
+ * when neither has it. Errors inside the package are thrown.
  */
-export function loadQueueLink(): QueueLink {
+export function requireInstalled(name: string): unknown {
   for (const from of [path.join(process.cwd(), 'package.json'), __filename]) {
     try {
-      return createRequire(from)(QUEUE_PACKAGE) as QueueLink;
+      return createRequire(from)(name);
     } catch (e) {
-      if (!isMissing(e, QUEUE_PACKAGE)) throw e;
+      if (!isMissing(e, name)) throw e;
     }
   }
+  return undefined;
+}
+
+/**
+ * The queue package, loaded only when `--queue` is used, so that installing a method package pulls in no Redis
+ * client.
+ */
+export function loadQueueLink(): QueueLink {
+  const link = requireInstalled(QUEUE_PACKAGE) as QueueLink | undefined;
+  if (link) return link;
   throw new Error(`--queue needs the package ${QUEUE_PACKAGE} (npm install ${QUEUE_PACKAGE}); it is not installed`);
 }
 
