@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the optional native convolutions (native/onednn-conv.cc → build/onednn-conv.node) where a C++ compiler,
+// Builds the optional native kernels (native/onednn-conv.cc + training-ops.cc → build/onednn-conv.node) where a C++ compiler,
 // Node's headers and oneDNN 2.x or 3.x (Debian/Ubuntu: apt-get install libdnnl-dev) are present. It runs at
 // install time and never fails the install: without them the wasm backend uses its own kernels. An addon whose
 // source, compiler flags, oneDNN headers or Node version changed since it was built is rebuilt. Options:
@@ -14,7 +14,11 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const source = path.join(root, 'native', 'onednn-conv.cc');
+const nativeDir = path.join(root, 'native');
+const source = path.join(nativeDir, 'onednn-conv.cc');
+/** Every file the addon is built from: the compiled sources and the header they share. */
+const sources = [source, path.join(nativeDir, 'training-ops.cc')];
+const header = path.join(nativeDir, 'training-ops.h');
 const target = path.join(root, 'build', 'onednn-conv.node');
 /** Beside the addon: the hash of everything it was built from. */
 const stampFile = path.join(root, 'build', 'onednn-conv.stamp');
@@ -74,9 +78,11 @@ function main() {
   const libDir = oneDnn ? path.join(oneDnn, 'lib') : undefined;
   const cxx = process.env.CXX || 'g++';
   const extraFlags = (process.env.CXXFLAGS || '').split(/\s+/).filter(Boolean);
-  const args = ['-O2', '-std=c++17', '-shared', '-fPIC', ...extraFlags, `-I${nodeInclude}`, `-I${include}`, source,
-    ...(libDir ? [`-L${libDir}`, `-Wl,-rpath,${libDir}`] : []), '-ldnnl', '-o', target];
-  const hash = buildHash(fs.readFileSync(source), [cxx, ...args], include);
+  // -ffp-contract=off: no fused multiply-adds, so the SGD step rounds as the wasm one does.
+  const args = ['-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-fopenmp', ...extraFlags, `-I${nodeInclude}`, `-I${include}`,
+    ...sources, ...(libDir ? [`-L${libDir}`, `-Wl,-rpath,${libDir}`] : []), '-ldnnl', '-o', target];
+  const sourceText = Buffer.concat([...sources, header].map((file) => fs.readFileSync(file)));
+  const hash = buildHash(sourceText, [cxx, ...args], include);
   if (!process.argv.includes('--force') && !needsBuild(target, stampFile, hash)) {
     return say('native convolutions up to date');
   }

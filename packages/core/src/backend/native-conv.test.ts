@@ -15,6 +15,10 @@ afterEach(() => vi.restoreAllMocks());
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: Pad }
+const BATCH_GEMM_CASES: Case[] = [
+  { n: 4, h: 2, w: 2, ci: 128, co: 64, k: 3, s: 1, pad: 'same' },
+  { n: 3, h: 1, w: 3, ci: 64, co: 32, k: 3, s: 1, pad: 'same' },
+];
 const CASES: Case[] = [
   { n: 2, h: 7, w: 7, ci: 3, co: 4, k: 3, s: 1, pad: 'same' },
   // Strided 'valid' convs that leave the input's last column (row) unread: the addon crops the input.
@@ -26,6 +30,9 @@ const CASES: Case[] = [
   // Explicit padding: a full far padding in height, a cropped input in width.
   { n: 2, h: 8, w: 8, ci: 3, co: 4, k: 3, s: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { n: 1, h: 11, w: 10, ci: 3, co: 2, k: 5, s: 1, pad: 'same' },
+  // Maps of 2×2 (VGG's last stage) and 1×3: oneDNN would take a GEMM per image for the filter gradient; the addon
+  // makes it one GEMM over the batch, from its own patch matrix (most taps in the padding).
+  ...BATCH_GEMM_CASES,
 ];
 
 function shapes(c: Case): { geometry: Int32Array; reference: ConvGeom } {
@@ -114,6 +121,19 @@ describe.skipIf(!lib)('native oneDNN addon, called directly', () => {
     expect(() => lib!.conv2d(geometry.slice(0, 16), ...args)).toThrow(TypeError);
   });
 
+  it.each(BATCH_GEMM_CASES)('computes the filter gradient of $h×$w×$ci→$co maps as one GEMM over the batch', (base) => {
+    const c = { ...base, n: base.n + 1 }; // a geometry not cached yet
+    const { geometry, reference: g } = shapes(c);
+    const rand = seededRandom(c.ci);
+    const x = randomArray(rand, c.n * c.h * c.w * c.ci);
+    const dy = randomArray(rand, c.n * g.ho * g.wo * c.co);
+    const dw = new Float32Array(c.k * c.k * c.ci * c.co).fill(NaN);
+    const before = lib!.batchGemmPlanCount();
+    lib!.conv2dBackpropFilter(geometry, x, dy, dw);
+    expect(lib!.batchGemmPlanCount()).toBe(before + 1);
+    expect(relativeError(dw, naiveConvFilterGrad(g, x, dy))).toBeLessThan(1e-4);
+  });
+
   it('caches one plan per op and geometry', () => {
     const c: Case = { n: 1, h: 13, w: 13, ci: 2, co: 3, k: 3, s: 1, pad: 'same' };
     const { geometry } = shapes(c);
@@ -139,7 +159,12 @@ describe('native kernels on the wasm backend', () => {
     conv2d: () => { throw error(); },
     conv2dBackpropInput: () => { throw error(); },
     conv2dBackpropFilter: () => { throw error(); },
-    version: () => 'test', protocol: () => 2, planCount: () => 0,
+    version: () => 'test', protocol: () => 3, planCount: () => 0, batchGemmPlanCount: () => 0,
+    batchNormForward: () => { throw error(); },
+    batchNormBackward: () => { throw error(); },
+    reluGrad: () => { throw error(); },
+    maxPoolGrad: () => { throw error(); },
+    sgdStep: () => { throw error(); },
   });
 
   /** Registers `testLib`'s kernels over the current ones, runs `body`, then puts the current ones back. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, nativeKernelActive } from '../backend/kernels/native-training-ops';
 
 /**
  * Training-mode batch norm over every axis but the last, as one node of the gradient tape with a closed-form
@@ -10,6 +11,36 @@ import type { Tensor } from '@tensorflow/tfjs';
  * Returns the batch mean and (biased) variance too, for the moving averages.
  */
 export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number):
+  { y: Tensor; mean: Tensor; variance: Tensor } {
+  const fused = [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD].every(nativeKernelActive) && x.dtype === 'float32';
+  return fused ? batchNormTrainingFused(x, gamma, beta, epsilon) : batchNormTrainingComposed(x, gamma, beta, epsilon);
+}
+
+/** The same, as two kernels of the backend (the native addon's): one forward pass, one backward. */
+function batchNormTrainingFused(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number):
+  { y: Tensor; mean: Tensor; variance: Tensor } {
+  let stats: [Tensor, Tensor] | undefined;
+  const op = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => {
+    const [x, gamma, beta] = args as Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as Tensor[];
+    stats = [tf.keep(mean), tf.keep(variance)];
+    save([x, mean, variance, gamma]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        const [x, mean, variance, gamma] = saved;
+        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: dy as Tensor, x, mean, variance, gamma },
+          { epsilon }) as Tensor[];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  const [mean, variance] = stats!;
+  return { y, mean, variance };
+}
+
+function batchNormTrainingComposed(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number):
   { y: Tensor; mean: Tensor; variance: Tensor } {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.size / x.shape[x.rank - 1];

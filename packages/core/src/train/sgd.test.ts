@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, shutdownBackend } from '../backend';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UnknownWeightError } from '../errors';
+import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
 import { Sgd } from './sgd';
 
-beforeAll(async () => { await initBackend('cpu'); });
-afterAll(() => shutdownBackend());
+beforeAll(setUpTestBackends);
 
-describe('Sgd', () => {
+// On wasm+native the update is one native kernel (training-ops.cc); elsewhere tf ops.
+describe.each(TEST_BACKENDS)('Sgd on %s', (backend) => {
+  beforeEach(() => useBackend(backend));
+
   it('follows PyTorch: g ← g + wd·w; v ← μ·v + g; w ← w − lr·v (two steps, computed by hand)', () => {
     // w = 1, constant gradient 0.5, μ = 0.9, wd = 0.1, lr = 0.1.
     // Step 1: d = 0.5 + 0.1·1 = 0.6; v = 0.6; w = 1 − 0.06 = 0.94.

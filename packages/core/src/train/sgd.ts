@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernelActive, SGD_STEP } from '../backend/kernels/native-training-ops';
 import { UnknownWeightError } from '../errors';
 
 /** One optimiser buffer as a checkpoint stores it. */
@@ -66,12 +67,20 @@ export class Sgd {
           ownedGradients.set(name, gradient);
           continue;
         }
-        const decayed = this.weightDecay > 0 ? tf.add(gradient, tf.mul(weight, this.weightDecay)) : gradient;
         let velocity = this.buffers.get(name);
         if (!velocity) {
           velocity = tf.variable(tf.zerosLike(weight), false);
           this.buffers.set(name, velocity);
         }
+        if (nativeKernelActive(SGD_STEP) && weight.dtype === 'float32') {
+          // The same update in one pass of the native addon.
+          const [newWeight, newVelocity] = tf.engine().runKernel(SGD_STEP, { weight, gradient, velocity },
+            { lr, momentum: this.momentum, weightDecay: this.weightDecay, nesterov: this.nesterov }) as tf.Tensor[];
+          velocity.assign(newVelocity);
+          weight.assign(newWeight);
+          continue;
+        }
+        const decayed = this.weightDecay > 0 ? tf.add(gradient, tf.mul(weight, this.weightDecay)) : gradient;
         velocity.assign(tf.add(tf.mul(velocity, this.momentum), decayed));
         const direction = this.nesterov ? tf.add(decayed, tf.mul(velocity, this.momentum)) : velocity;
         weight.assign(tf.sub(weight, tf.mul(direction, lr)));

@@ -18,6 +18,20 @@ export interface NativeConv {
   protocol(): number;
   /** Primitive plans (one per op and geometry) the addon has cached. */
   planCount(): number;
+  /** How many of them compute a filter gradient as one GEMM over the batch (small maps, e.g. VGG's 2×2). */
+  batchGemmPlanCount(): number;
+  /** Training batch norm over all axes but the last (C = gamma.length): y, and the batch mean and variance. */
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array,
+    mean: Float32Array, variance: Float32Array): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
+    gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** dx = dy where x > 0, else 0. */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** geometry: n h w c ho wo kh kw sh sw padTop padLeft. */
+  maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** train/sgd.ts's update in one pass: the new weight and velocity. */
+  sgdStep(weight: Float32Array, gradient: Float32Array, velocity: Float32Array, lr: number, momentum: number,
+    weightDecay: number, nesterov: boolean, newWeight: Float32Array, newVelocity: Float32Array): void;
 }
 
 /** A native addon that cannot be used as it is (stale build, wrong calling convention). */
@@ -31,7 +45,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 2;
+export const NATIVE_PROTOCOL = 3;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';
@@ -55,9 +69,14 @@ export function setNativeConvEnabled(on: boolean, threshold = NATIVE_MIN_MACS): 
   minMacs = threshold;
 }
 
+/** Whether the registered native kernels run (setNativeConvEnabled), for the ops that choose their kernels. */
+export function nativeKernelsEnabled(): boolean {
+  return enabled;
+}
+
 const warned = new Set<string>();
 /** Prints `message` on one line, the first time only. */
-function warnOnce(message: string): void {
+export function warnOnce(message: string): void {
   if (warned.has(message)) return;
   warned.add(message);
   console.warn(`@rethink-prune/core: ${message}`);

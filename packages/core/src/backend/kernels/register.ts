@@ -9,6 +9,8 @@ import { reduceLeadingAxesKernel } from './reduce-leading-axes';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { batchNormAffineKernel, sharedDataKernel } from './elementwise';
 import { nativeConv, nativeConvKernels } from './native-conv';
+import { nativeTrainingKernels } from './native-training-ops';
+import { reluGradConfig } from './relu-grad';
 
 /** The training kernels each backend gets from us; everything else is the backend's own. */
 const TRAINING_KERNELS: Record<string, Array<(backend: string) => KernelConfig>> = {
@@ -41,6 +43,7 @@ let gradRegistered = false;
 export function registerTrainingKernels(backendName: string, opts: { useNative?: boolean; threads?: number } = {}): string | undefined {
   if (!gradRegistered) {
     tf.registerGradient(batchNormGradConfig); // replaces tfjs-core's, for every backend
+    tf.registerGradient(reluGradConfig); // tfjs-core's, or the native kernel where registered
     gradRegistered = true;
   }
   if (registered.has(backendName)) return registered.get(backendName);
@@ -50,6 +53,9 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     const current = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
       .map((name) => [name, requireKernel(name, backendName)]));
     for (const config of nativeConvKernels(lib, backendName, current)) replaceKernel(config);
+    for (const config of nativeTrainingKernels(lib, backendName, requireKernel('MaxPoolGrad', backendName))) {
+      replaceKernel(config);
+    }
   }
   const native = lib ? `oneDNN ${lib.version()}` : undefined;
   registered.set(backendName, native);

@@ -1,0 +1,300 @@
+// The memory-bound rest of a training step, for the wasm backend beside the oneDNN convolutions: batch norm in
+// training mode (forward with its batch statistics, backward in closed form), the ReLU gradient, the max-pool
+// gradient and the SGD update, on NHWC float32 arrays of the wasm heap, spread over OpenMP threads. Every array's
+// length is checked against the shape before anything is written. The formulas are those of models/batch-norm.ts
+// and train/sgd.ts.
+#include "training-ops.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Floats {
+  float *data;
+  size_t length;
+};
+
+// Argument errors come back as TypeError / RangeError with a code, as the convolutions' do.
+struct ArgumentError {
+  std::string message;
+};
+
+Floats floatsAt(napi_env env, napi_value v, const char *name) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_float32_array) {
+    throw ArgumentError{std::string(name) + " must be a Float32Array"};
+  }
+  return {static_cast<float *>(data), length};
+}
+
+double numberAt(napi_env env, napi_value v, const char *name) {
+  double value;
+  if (napi_get_value_double(env, v, &value) != napi_ok) throw ArgumentError{std::string(name) + " must be a number"};
+  return value;
+}
+
+void expectLength(const char *name, const Floats &array, size_t expected) {
+  if (array.length != expected) {
+    throw ArgumentError{std::string(name) + " has " + std::to_string(array.length) + " elements, the shape needs " +
+                        std::to_string(expected)};
+  }
+}
+
+// Rows (all axes but the last) of an NHWC tensor with `channels` channels.
+size_t rowsOf(const char *name, const Floats &x, size_t channels) {
+  if (channels == 0 || x.length == 0 || x.length % channels != 0) {
+    throw ArgumentError{std::string(name) + " has " + std::to_string(x.length) + " elements, not a multiple of " +
+                        std::to_string(channels) + " channels"};
+  }
+  return x.length / channels;
+}
+
+// Per-channel sums over the rows, in double, each thread over its own block of rows. `add(row, sums)` adds one
+// row; `sumsPerChannel` sums are kept per channel (laid out [sum][channel]).
+template <typename AddRow>
+std::vector<double> channelSums(size_t rows, size_t channels, int sumsPerChannel, AddRow add) {
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * sumsPerChannel * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double *own = partial.data() + static_cast<size_t>(omp_get_thread_num()) * sumsPerChannel * channels;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) add(static_cast<size_t>(row), own);
+  }
+  std::vector<double> total(static_cast<size_t>(sumsPerChannel) * channels, 0.0);
+  for (int t = 0; t < threads; t++) {
+    const double *own = partial.data() + static_cast<size_t>(t) * sumsPerChannel * channels;
+    for (size_t i = 0; i < total.size(); i++) total[i] += own[i];
+  }
+  return total;
+}
+
+// y = x·a + b per channel, over every row.
+void affine(const float *x, const float *a, const float *b, size_t rows, size_t channels, float *y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
+    const float *in = x + row * channels;
+    float *out = y + row * channels;
+    for (size_t c = 0; c < channels; c++) out[c] = in[c] * a[c] + b[c];
+  }
+}
+
+// batchNormForward(x, gamma, beta, epsilon, y, mean, variance): the batch mean and biased variance of every
+// channel (sums shifted by the first row, in double), then y = γ·(x−m)/√(v+ε) + β.
+void batchNormForward(napi_env env, napi_value *args) {
+  Floats x = floatsAt(env, args[0], "x"), gamma = floatsAt(env, args[1], "gamma"), beta = floatsAt(env, args[2], "beta");
+  double eps = numberAt(env, args[3], "epsilon");
+  Floats y = floatsAt(env, args[4], "y"), mean = floatsAt(env, args[5], "mean"),
+         variance = floatsAt(env, args[6], "variance");
+  const size_t channels = gamma.length, rows = rowsOf("x", x, channels);
+  expectLength("beta", beta, channels);
+  expectLength("y", y, x.length);
+  expectLength("mean", mean, channels);
+  expectLength("variance", variance, channels);
+  const float *shift = x.data;  // the first row: keeps the one-pass variance exact enough
+  std::vector<double> sums = channelSums(rows, channels, 2, [&](size_t row, double *own) {
+    const float *in = x.data + row * channels;
+    for (size_t c = 0; c < channels; c++) {
+      const double d = static_cast<double>(in[c]) - shift[c];
+      own[c] += d;
+      own[channels + c] += d * d;
+    }
+  });
+  std::vector<float> a(channels), b(channels);
+  for (size_t c = 0; c < channels; c++) {
+    const double meanShifted = sums[c] / rows;
+    const double var = std::max(0.0, sums[channels + c] / rows - meanShifted * meanShifted);
+    const double m = shift[c] + meanShifted;
+    mean.data[c] = static_cast<float>(m);
+    variance.data[c] = static_cast<float>(var);
+    const double scale = gamma.data[c] / std::sqrt(var + eps);
+    a[c] = static_cast<float>(scale);
+    b[c] = static_cast<float>(beta.data[c] - m * scale);
+  }
+  affine(x.data, a.data(), b.data(), rows, channels, y.data);
+}
+
+// batchNormBackward(dy, x, mean, variance, gamma, epsilon, dx, dgamma, dbeta), with r = 1/√(v+ε), n rows:
+//   ∂x = γr·(dy − Σdy/n − (x−m)·r²·Σdy(x−m)/n),  ∂γ = r·Σdy(x−m),  ∂β = Σdy
+void batchNormBackward(napi_env env, napi_value *args) {
+  Floats dy = floatsAt(env, args[0], "dy"), x = floatsAt(env, args[1], "x"), mean = floatsAt(env, args[2], "mean"),
+         variance = floatsAt(env, args[3], "variance"), gamma = floatsAt(env, args[4], "gamma");
+  double eps = numberAt(env, args[5], "epsilon");
+  Floats dx = floatsAt(env, args[6], "dx"), dgamma = floatsAt(env, args[7], "dgamma"),
+         dbeta = floatsAt(env, args[8], "dbeta");
+  const size_t channels = gamma.length, rows = rowsOf("x", x, channels);
+  for (const auto &[name, array] : {std::pair<const char *, Floats>{"mean", mean}, {"variance", variance},
+                                    {"dgamma", dgamma}, {"dbeta", dbeta}}) {
+    expectLength(name, array, channels);
+  }
+  expectLength("dy", dy, x.length);
+  expectLength("dx", dx, x.length);
+  std::vector<double> sums = channelSums(rows, channels, 2, [&](size_t row, double *own) {
+    const float *g = dy.data + row * channels, *in = x.data + row * channels;
+    for (size_t c = 0; c < channels; c++) {
+      own[c] += g[c];
+      own[channels + c] += static_cast<double>(g[c]) * (in[c] - mean.data[c]);
+    }
+  });
+  std::vector<float> a(channels), k(channels), offset(channels), m(channels);
+  for (size_t c = 0; c < channels; c++) {
+    const double r = 1.0 / std::sqrt(static_cast<double>(variance.data[c]) + eps);
+    const double gr = gamma.data[c] * r;
+    dgamma.data[c] = static_cast<float>(r * sums[channels + c]);
+    dbeta.data[c] = static_cast<float>(sums[c]);
+    // ∂x = a·dy + k·(x−m) + offset, with k = −γr³·Σdy(x−m)/n and offset = −γr·Σdy/n
+    a[c] = static_cast<float>(gr);
+    k[c] = static_cast<float>(-gr * r * r * sums[channels + c] / rows);
+    offset[c] = static_cast<float>(-gr * sums[c] / rows);
+    m[c] = mean.data[c];
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
+    const float *g = dy.data + row * channels, *in = x.data + row * channels;
+    float *out = dx.data + row * channels;
+    for (size_t c = 0; c < channels; c++) out[c] = a[c] * g[c] + k[c] * (in[c] - m[c]) + offset[c];
+  }
+}
+
+// reluGrad(dy, x, dx): dx = dy where x > 0, else 0 (tfjs: dy · step(x)).
+void reluGrad(napi_env env, napi_value *args) {
+  Floats dy = floatsAt(env, args[0], "dy"), x = floatsAt(env, args[1], "x"), dx = floatsAt(env, args[2], "dx");
+  expectLength("dy", dy, x.length);
+  expectLength("dx", dx, x.length);
+  const float *g = dy.data, *in = x.data;
+  float *out = dx.data;
+  // Both loads unconditional and a select, not a branch: vectorised, and no mispredictions on random signs.
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < static_cast<int64_t>(x.length); i++) {
+    const float gradient = g[i];
+    out[i] = in[i] > 0 ? gradient : 0.0f;
+  }
+}
+
+// sgdStep(weight, gradient, velocity, lr, momentum, weightDecay, nesterov, newWeight, newVelocity): PyTorch's SGD
+// in one pass, in the order train/sgd.ts computes it (float32, no fused multiply-add):
+//   g ← g + wd·w;  v ← μ·v + g;  w ← w − lr·v   (Nesterov: w ← w − lr·(g + μ·v))
+void sgdStep(napi_env env, napi_value *args) {
+  Floats weight = floatsAt(env, args[0], "weight"), gradient = floatsAt(env, args[1], "gradient"),
+         velocity = floatsAt(env, args[2], "velocity");
+  const float lr = static_cast<float>(numberAt(env, args[3], "lr"));
+  const float momentum = static_cast<float>(numberAt(env, args[4], "momentum"));
+  const float decay = static_cast<float>(numberAt(env, args[5], "weightDecay"));
+  bool nesterov;
+  if (napi_get_value_bool(env, args[6], &nesterov) != napi_ok) throw ArgumentError{"nesterov must be a boolean"};
+  Floats newWeight = floatsAt(env, args[7], "newWeight"), newVelocity = floatsAt(env, args[8], "newVelocity");
+  for (const auto &[name, array] : {std::pair<const char *, Floats>{"gradient", gradient}, {"velocity", velocity},
+                                    {"newWeight", newWeight}, {"newVelocity", newVelocity}}) {
+    expectLength(name, array, weight.length);
+  }
+  const float *w = weight.data, *g = gradient.data, *v = velocity.data;
+  float *wOut = newWeight.data, *vOut = newVelocity.data;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < static_cast<int64_t>(weight.length); i++) {
+    const float decayed = decay > 0 ? g[i] + w[i] * decay : g[i];
+    const float next = v[i] * momentum + decayed;
+    const float direction = nesterov ? decayed + next * momentum : next;
+    vOut[i] = next;
+    wOut[i] = w[i] - direction * lr;
+  }
+}
+
+// maxPoolGrad(geometry Int32Array [n h w c ho wo kh kw sh sw pt pl], x, dy, dx): each output's gradient goes to
+// the first maximum of its window in row-major order, per channel (as tfjs-cpu); windows clipped to the input.
+void maxPoolGrad(napi_env env, napi_value *args) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, args[0], &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_int32_array || length != 12) {
+    throw ArgumentError{"geometry must be an Int32Array(12): n h w c ho wo kh kw sh sw pt pl"};
+  }
+  const int32_t *g = static_cast<const int32_t *>(data);
+  const int64_t N = g[0], H = g[1], W = g[2], C = g[3], Ho = g[4], Wo = g[5], kh = g[6], kw = g[7], sh = g[8],
+                sw = g[9], top = g[10], left = g[11];
+  for (int i = 0; i < 10; i++) {
+    if (g[i] < 1) throw ArgumentError{"geometry: sizes and strides must be at least 1"};
+  }
+  if (top < 0 || left < 0) throw ArgumentError{"geometry: padding must be >= 0"};
+  Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
+  expectLength("x", x, static_cast<size_t>(N * H * W * C));
+  expectLength("dx", dx, x.length);
+  expectLength("dy", dy, static_cast<size_t>(N * Ho * Wo * C));
+#pragma omp parallel
+  {
+    std::vector<float> best(C);
+    std::vector<int64_t> where(C);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+      std::memset(dx.data + n * H * W * C, 0, sizeof(float) * H * W * C);
+      for (int64_t oy = 0; oy < Ho; oy++) {
+        const int64_t y0 = std::max<int64_t>(oy * sh - top, 0), y1 = std::min<int64_t>(oy * sh - top + kh, H);
+        for (int64_t ox = 0; ox < Wo; ox++) {
+          const int64_t x0 = std::max<int64_t>(ox * sw - left, 0), x1 = std::min<int64_t>(ox * sw - left + kw, W);
+          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+          std::fill(where.begin(), where.end(), -1);
+          for (int64_t iy = y0; iy < y1; iy++) {
+            for (int64_t ix = x0; ix < x1; ix++) {
+              const int64_t base = ((n * H + iy) * W + ix) * C;
+              for (int64_t c = 0; c < C; c++) {
+                if (x.data[base + c] > best[c]) best[c] = x.data[base + c], where[c] = base + c;
+              }
+            }
+          }
+          const float *grad = dy.data + ((n * Ho + oy) * Wo + ox) * C;
+          for (int64_t c = 0; c < C; c++) {
+            if (where[c] >= 0) dx.data[where[c]] += grad[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+using Op = void (*)(napi_env, napi_value *);
+
+template <Op Run, size_t Arity>
+napi_value call(napi_env env, napi_callback_info info) {
+  size_t argc = Arity;
+  napi_value args[Arity];
+  if (napi_get_cb_info(env, info, &argc, args, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc != Arity) {
+    napi_throw_type_error(env, "ERR_NATIVE_OP_ARGS", ("expected " + std::to_string(Arity) + " arguments").c_str());
+    return nullptr;
+  }
+  try {
+    Run(env, args);
+  } catch (const ArgumentError &e) {
+    napi_throw_range_error(env, "ERR_NATIVE_OP_ARGS", e.message.c_str());
+  } catch (const std::exception &e) {
+    napi_throw_error(env, "ERR_NATIVE_OP", e.what());
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void defineTrainingOps(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"batchNormForward", nullptr, call<batchNormForward, 7>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"batchNormBackward", nullptr, call<batchNormBackward, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGrad", nullptr, call<maxPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sgdStep", nullptr, call<sgdStep, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { KernelComposer } from './compose';
+import { nativeKernelsEnabled, type NativeConv } from './native-conv';
+
+/**
+ * The memory-bound rest of a training step in the native addon (native/training-ops.cc), beside its
+ * convolutions: training batch norm forward and backward as one kernel each, the ReLU gradient, MaxPoolGrad and
+ * the SGD update. models/batch-norm.ts, relu-grad.ts and train/sgd.ts use them where the backend has them.
+ */
+export const BATCH_NORM_TRAIN = 'RethinkPruneBatchNormTrain';
+export const BATCH_NORM_TRAIN_GRAD = 'RethinkPruneBatchNormTrainGrad';
+export const RELU_GRAD = 'RethinkPruneReluGrad';
+export const SGD_STEP = 'RethinkPruneSgdStep';
+
+/** Whether `kernelName` runs on the active backend now (registered, and native kernels not switched off). */
+export function nativeKernelActive(kernelName: string): boolean {
+  return nativeKernelsEnabled() && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+type Args = Parameters<KernelFunc>[0];
+
+/** `outputs` once `fill` has written them; freed again if it throws. */
+function filled<T extends TensorInfo | TensorInfo[]>(c: KernelComposer, outputs: T, fill: () => void): T {
+  try {
+    fill();
+    return outputs;
+  } catch (e) {
+    for (const out of [outputs].flat()) c.backend.disposeData(out.dataId);
+    throw e;
+  }
+}
+
+/** Batch norm, ReLU-gradient and MaxPoolGrad kernels on the addon; MaxPoolGrad falls back to `maxPoolGrad`. */
+export function nativeTrainingKernels(lib: NativeConv, backendName: string, maxPoolGrad: KernelConfig): KernelConfig[] {
+  const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
+    const channels = gamma.shape[0];
+    const c = new KernelComposer(backend, backendName);
+    const [y, mean, variance] = [c.alloc(x.shape), c.alloc([channels]), c.alloc([channels])];
+    return filled(c, [y, mean, variance], () => lib.batchNormForward(c.view(x), c.view(gamma), c.view(beta),
+      (attrs as any).epsilon, c.view(y), c.view(mean), c.view(variance)));
+  };
+  const batchNormTrainGrad = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const { dy, x, mean, variance, gamma } = inputs as Record<string, TensorInfo>;
+    const c = new KernelComposer(backend, backendName);
+    const [dx, dgamma, dbeta] = [c.alloc(x.shape), c.alloc(gamma.shape), c.alloc(gamma.shape)];
+    return filled(c, [dx, dgamma, dbeta], () => lib.batchNormBackward(c.view(dy), c.view(x), c.view(mean),
+      c.view(variance), c.view(gamma), (attrs as any).epsilon, c.view(dx), c.view(dgamma), c.view(dbeta)));
+  };
+  const reluGrad = ({ inputs, backend }: Args): TensorInfo => {
+    const { dy, x } = inputs as Record<string, TensorInfo>;
+    const c = new KernelComposer(backend, backendName);
+    const dx = c.alloc(x.shape);
+    return filled(c, dx, () => lib.reluGrad(c.view(dy), c.view(x), c.view(dx)));
+  };
+  const nativeMaxPoolGrad = (args: Args): TensorInfo => {
+    const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode, dataFormat } = args.attrs as any;
+    if (!nativeKernelsEnabled() || input.dtype !== 'float32' || (dataFormat && dataFormat !== 'NHWC')) {
+      return maxPoolGrad.kernelFunc(args) as TensorInfo;
+    }
+    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize,
+      strides, 1, pad, dimRoundingMode);
+    const c = new KernelComposer(args.backend, backendName);
+    const dx = c.alloc(input.shape);
+    const geometry = Int32Array.from([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight,
+      info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top,
+      info.padInfo.left]);
+    return filled(c, dx, () => lib.maxPoolGrad(geometry, c.view(input), c.view(dy), c.view(dx)));
+  };
+  const sgdStep = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const { weight, gradient, velocity } = inputs as Record<string, TensorInfo>;
+    const { lr, momentum, weightDecay, nesterov } = attrs as any;
+    const c = new KernelComposer(backend, backendName);
+    const [newWeight, newVelocity] = [c.alloc(weight.shape), c.alloc(weight.shape)];
+    return filled(c, [newWeight, newVelocity], () => lib.sgdStep(c.view(weight), c.view(gradient), c.view(velocity),
+      lr, momentum, weightDecay, nesterov, c.view(newWeight), c.view(newVelocity)));
+  };
+  const config = (kernelName: string, kernelFunc: (args: Args) => TensorInfo | TensorInfo[]): KernelConfig =>
+    ({ kernelName, backendName, kernelFunc: kernelFunc as KernelFunc });
+  return [
+    config(BATCH_NORM_TRAIN, batchNormTrain),
+    config(BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad),
+    config(RELU_GRAD, reluGrad),
+    config('MaxPoolGrad', nativeMaxPoolGrad),
+    config(SGD_STEP, sgdStep),
+  ];
+}
