@@ -203,7 +203,7 @@ struct Plan {
   dnnl::primitive conv;
   int argA, argB, argOut;
   std::unique_ptr<Conversion> a, b, out;
-  // Filter gradient as one GEMM over the whole batch instead (see filterGradientByGemm).
+  // Computed as one GEMM over the whole batch instead (forwardByGemm, filterGradientByGemm).
   bool batchGemm = false;
 };
 
@@ -211,6 +211,25 @@ using PlanKey = std::array<memory::dim, kGeometryLength + 1>;
 std::map<PlanKey, std::shared_ptr<Plan>> &plans() {
   static std::map<PlanKey, std::shared_ptr<Plan>> cache;
   return cache;
+}
+
+// The patch matrix of the GEMM paths is kept under this size (it is a scratch buffer).
+constexpr memory::dim kMaxPatchBytes = memory::dim(64) << 20;
+
+// Whether one GEMM over the whole batch (patchMatrix) beats oneDNN's own kernel, as measured with oneDNN 2.6 on
+// 2 cores at batch 64 (VGG-16's layers; ms, oneDNN → GEMM):
+// - the filter gradient, where oneDNN takes a GEMM per image (2×2 maps at 512 channels: 78 → 9.6) and wherever
+//   ci·co ≥ 128² (4×4×512→512: 86 → 38; 8×8×128→256: 24 → 21), not for narrow layers (CIFAR ResNets'
+//   32×32×16→16: 5.5 → 10);
+// - the forward pass of wide layers with at most 4×4 outputs (2×2×512: 18.6 → 9.7; 4×4×512: 50.6 → 37.8), not
+//   of larger maps (8×8×256: 42.3 → 44.6).
+bool batchGemmPays(Op op, const Geometry &g, const std::string &oneDnnImplementation) {
+  const bool wide = g.ci * g.co >= 128 * 128;
+  const bool fits = checkedProduct({g.n, g.ho, g.wo, g.kh, g.kw, g.ci, sizeof(float)}) <= kMaxPatchBytes;
+  if (!fits || g.dh != 1 || g.dw != 1) return false;
+  if (op == kForward) return wide && g.ho * g.wo <= 16;
+  if (op == kBackwardWeights) return wide || oneDnnImplementation.find("gemm") != std::string::npos;
+  return false;
 }
 
 std::shared_ptr<Plan> makePlan(Op op, const Geometry &g) {
@@ -229,6 +248,7 @@ std::shared_ptr<Plan> makePlan(Op op, const Geometry &g) {
     plan->a.reset(new Conversion(l.srcUser, pd.src_desc()));
     plan->b.reset(new Conversion(l.weightsUser, pd.weights_desc()));
     plan->out.reset(new Conversion(pd.dst_desc(), l.dst));
+    plan->batchGemm = batchGemmPays(op, g, pd.impl_info_str());
   } else if (op == kBackwardData) {
     auto pd = backwardDataPd(g, chosen);
     plan->conv = dnnl::convolution_backward_data(pd);
@@ -243,11 +263,7 @@ std::shared_ptr<Plan> makePlan(Op op, const Geometry &g) {
     plan->a.reset(new Conversion(l.srcUser, pd.src_desc()));
     plan->b.reset(new Conversion(l.dst, pd.diff_dst_desc()));
     plan->out.reset(new Conversion(pd.diff_weights_desc(), l.weightsUser));
-    // oneDNN falls back to GEMMs per image where its direct kernels do not fit (VGG's 2×2 maps at 512
-    // channels: 16 GFLOP/s, 78 ms, against 12 ms as one GEMM over the batch).
-    // Unit strides and dilations only: the geometries where oneDNN 2.6 takes that path, and those tested.
-    plan->batchGemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos && g.sh == 1 &&
-                      g.sw == 1 && g.dh == 1 && g.dw == 1;
+    plan->batchGemm = batchGemmPays(op, g, pd.impl_info_str());
   }
   return plan;
 }
@@ -292,25 +308,10 @@ void execute(const Plan &plan, const Operand &a, const Operand &b, const Operand
   cpuStream().wait();
 }
 
-void forward(const Geometry &g, float *x, size_t xLength, float *w, size_t wLength, float *y, size_t yLength) {
-  auto plan = planFor(kForward, g);
-  const Layout &l = plan->layout;
-  execute(*plan, {"x", l.srcUser, x, xLength, l.srcLength}, {"filter", l.weightsUser, w, wLength, l.weightsLength},
-          {"y", l.dst, y, yLength, l.dstLength}, false);
-}
-
-void backwardData(const Geometry &g, float *dy, size_t dyLength, float *w, size_t wLength, float *dx,
-                  size_t dxLength) {
-  auto plan = planFor(kBackwardData, g);
-  const Layout &l = plan->layout;
-  // Input rows a cropped view leaves unread get no gradient.
-  execute(*plan, {"dy", l.dst, dy, dyLength, l.dstLength}, {"filter", l.weightsUser, w, wLength, l.weightsLength},
-          {"dx", l.srcUser, dx, dxLength, l.srcLength}, l.cropped());
-}
-
-// ∂W (HWIO, as a [kh·kw·ci, co] matrix) = colsᵀ · ∂y, where row m of cols holds the input patch that output
-// position m (n, oy, ox) reads, in (ky, kx, ci) order; taps in the padding are 0.
-void filterGradientByGemm(const Geometry &g, const float *x, const float *dy, float *dw) {
+// Row m of the returned patch matrix holds the input patch that output position m (n, oy, ox) reads, in
+// (ky, kx, ci) order, so that it multiplies an HWIO filter seen as a [kh·kw·ci, co] matrix; taps in the padding
+// are 0. It lives in operand 0's scratch buffer.
+const float *patchMatrix(const Geometry &g, const float *x) {
   const memory::dim patch = g.kh * g.kw * g.ci, positions = g.n * g.ho * g.wo;
   float *cols = static_cast<float *>(scratch(0, sizeof(float) * checkedProduct({positions, patch})));
 #pragma omp parallel for schedule(static)
@@ -328,9 +329,47 @@ void filterGradientByGemm(const Geometry &g, const float *x, const float *dy, fl
       }
     }
   }
-  const dnnl_status_t status =
-      dnnl_sgemm('T', 'N', patch, g.co, positions, 1.0f, cols, patch, dy, g.co, 0.0f, dw, g.co);
-  if (status != dnnl_success) throw dnnl::error(status, "dnnl_sgemm for a filter gradient");
+  return cols;
+}
+
+void sgemm(char transA, memory::dim m, memory::dim n, memory::dim k, const float *a, memory::dim lda, const float *b,
+           float *c) {
+  const dnnl_status_t status = dnnl_sgemm(transA, 'N', m, n, k, 1.0f, a, lda, b, n, 0.0f, c, n);
+  if (status != dnnl_success) throw dnnl::error(status, "dnnl_sgemm");
+}
+
+// y ([n·ho·wo, co], i.e. NHWC) = patches · W.
+void forwardByGemm(const Geometry &g, const float *x, const float *w, float *y) {
+  const memory::dim patch = g.kh * g.kw * g.ci, positions = g.n * g.ho * g.wo;
+  sgemm('N', positions, g.co, patch, patchMatrix(g, x), patch, w, y);
+}
+
+// ∂W = patchesᵀ · ∂y.
+void filterGradientByGemm(const Geometry &g, const float *x, const float *dy, float *dw) {
+  const memory::dim patch = g.kh * g.kw * g.ci, positions = g.n * g.ho * g.wo;
+  sgemm('T', patch, g.co, positions, patchMatrix(g, x), patch, dy, dw);
+}
+
+void forward(const Geometry &g, float *x, size_t xLength, float *w, size_t wLength, float *y, size_t yLength) {
+  auto plan = planFor(kForward, g);
+  const Layout &l = plan->layout;
+  if (plan->batchGemm) {
+    checkLength("x", xLength, l.srcLength);
+    checkLength("filter", wLength, l.weightsLength);
+    checkLength("y", yLength, l.dstLength);
+    return forwardByGemm(g, x, w, y);
+  }
+  execute(*plan, {"x", l.srcUser, x, xLength, l.srcLength}, {"filter", l.weightsUser, w, wLength, l.weightsLength},
+          {"y", l.dst, y, yLength, l.dstLength}, false);
+}
+
+void backwardData(const Geometry &g, float *dy, size_t dyLength, float *w, size_t wLength, float *dx,
+                  size_t dxLength) {
+  auto plan = planFor(kBackwardData, g);
+  const Layout &l = plan->layout;
+  // Input rows a cropped view leaves unread get no gradient.
+  execute(*plan, {"dy", l.dst, dy, dyLength, l.dstLength}, {"filter", l.weightsUser, w, wLength, l.weightsLength},
+          {"dx", l.srcUser, dx, dxLength, l.srcLength}, l.cropped());
 }
 
 void backwardWeights(const Geometry &g, float *x, size_t xLength, float *dy, size_t dyLength, float *dw,
@@ -426,7 +465,7 @@ napi_value planCount(napi_env env, napi_callback_info) {
   return out;
 }
 
-// How many of them compute a filter gradient as one GEMM over the batch (for tests of that path).
+// How many of them run as one GEMM over the batch (for tests of that path).
 napi_value batchGemmPlanCount(napi_env env, napi_callback_info) {
   uint32_t count = 0;
   for (const auto &entry : plans()) count += entry.second->batchGemm ? 1 : 0;

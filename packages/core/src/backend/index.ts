@@ -1,3 +1,3 @@
-export { initBackend, activeBackend, shutdownBackend, BackendError, BACKEND_ORDER, BACKEND_ENV, THREADS_ENV } from './select';
+export { initBackend, activeBackend, shutdownBackend, autoOrder, BackendError, BACKEND_ORDER, BACKEND_ENV, THREADS_ENV } from './select';
 export type { BackendName, BackendInfo } from './select';
 export { registerTrainingKernels } from './kernels/register';

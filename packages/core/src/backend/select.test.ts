@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendError, initBackend, shutdownBackend } from './select';
+import { autoOrder, BackendError, initBackend, shutdownBackend } from './select';
 
 afterAll(() => shutdownBackend());
 
@@ -15,6 +15,11 @@ function installed(pkg: string): boolean {
 }
 
 describe('initBackend', () => {
+  it('auto tries the fastest training path first: wasm ahead of tfjs-node where the oneDNN kernels are built', () => {
+    expect(autoOrder(true)).toEqual(['tfjs-node-gpu', 'wasm', 'tfjs-node', 'cpu']);
+    expect(autoOrder(false)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
+  });
+
   it('rejects an unknown backend name and lists the valid ones', async () => {
     await expect(initBackend('webgpu')).rejects.toThrow(/unknown backend 'webgpu'.*tfjs-node-gpu, tfjs-node, wasm, cpu/);
   });

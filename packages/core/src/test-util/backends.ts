@@ -1,12 +1,11 @@
-import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
-import { NATIVE_ADDON, NATIVE_ENV, setNativeConvEnabled } from '../backend/kernels/native-conv';
+import { nativeAddonBuilt, setNativeConvEnabled } from '../backend/kernels/native-conv';
 import { FROM_WHEEL_TOOL, nativeBindingFile } from '../backend/select';
 
 /** Whether this checkout built the optional native convolutions (scripts/build-native.js). */
-export const NATIVE_BUILT = fs.existsSync(NATIVE_ADDON) && process.env[NATIVE_ENV] !== '0';
+export const NATIVE_BUILT = nativeAddonBuilt();
 
 /** `1`: tfjs-node must be tested (CI sets it once built), `0`: leave it out; unset: test it where built. */
 export const TFJS_NODE_TEST_ENV = 'RETHINK_PRUNE_TEST_TFJS_NODE';

@@ -123,6 +123,11 @@ export function nativeConv(threads: number, addonPath = NATIVE_ADDON): NativeCon
   return addon;
 }
 
+/** Whether the addon is built and not switched off (cheap: loads nothing). */
+export function nativeAddonBuilt(addonPath = NATIVE_ADDON): boolean {
+  return process.env[NATIVE_ENV] !== '0' && fs.existsSync(addonPath);
+}
+
 /** Why the addon is not in use (for diagnostics), or undefined when it is. */
 export function nativeConvUnavailableReason(): string | undefined {
   if (addon) return undefined;
