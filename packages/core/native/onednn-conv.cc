@@ -239,8 +239,8 @@ std::shared_ptr<Plan> makePlan(Op op, const Geometry &g) {
   // Activations in the layout oneDNN prefers (blocked, e.g. nChw8c), with reorders around the call: 7% faster
   // VGG-16 training than its kernels on the caller's NHWC memory.
   Layout chosen = l;
-  chosen.srcDense = memory::desc(l.srcDense.dims(), dt::f32, tag::any);
-  chosen.dst = memory::desc(l.dst.dims(), dt::f32, tag::any);
+  chosen.srcDense = memory::desc({g.n, g.ci, l.hUsed, l.wUsed}, dt::f32, tag::any);
+  chosen.dst = memory::desc({g.n, g.co, g.ho, g.wo}, dt::f32, tag::any);
   if (op == kForward) {
     auto pd = forwardPd(g, chosen);
     plan->conv = dnnl::convolution_forward(pd);
