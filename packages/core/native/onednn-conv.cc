@@ -295,19 +295,6 @@ struct Operand {
   memory::dim expected;
 };
 
-// Checks every length, then runs the plan: inputs converted into the primitive's layouts, output converted back.
-void execute(const Plan &plan, const Operand &a, const Operand &b, const Operand &out, bool zeroOut) {
-  for (const Operand *operand : {&a, &b, &out}) checkLength(operand->name, operand->length, operand->expected);
-  if (zeroOut) std::memset(out.data, 0, out.length * sizeof(float));
-  memory inA = plan.a->into(memory(a.desc, cpuEngine(), a.data), 0);
-  memory inB = plan.b->into(memory(b.desc, cpuEngine(), b.data), 1);
-  memory user(out.desc, cpuEngine(), out.data);
-  memory result = plan.out->scratchOr(user, 2);
-  plan.conv.execute(cpuStream(), {{plan.argA, inA}, {plan.argB, inB}, {plan.argOut, result}});
-  plan.out->outTo(result, user);
-  cpuStream().wait();
-}
-
 // Row m of the returned patch matrix holds the input patch that output position m (n, oy, ox) reads, in
 // (ky, kx, ci) order, so that it multiplies an HWIO filter seen as a [kh·kw·ci, co] matrix; taps in the padding
 // are 0. It lives in operand 0's scratch buffer.
@@ -350,17 +337,31 @@ void filterGradientByGemm(const Geometry &g, const float *x, const float *dy, fl
   sgemm('T', patch, g.co, positions, patchMatrix(g, x), patch, dy, dw);
 }
 
+// The batch-GEMM form of an op (forwardByGemm, filterGradientByGemm): (geometry, a, b, out).
+using BatchGemm = void (*)(const Geometry &, const float *, const float *, float *);
+
+// Checks every length, then runs the plan: as one GEMM over the batch where the plan says so, else the primitive
+// with its inputs converted into the primitive's layouts and its output converted back.
+void execute(const Geometry &g, const Plan &plan, const Operand &a, const Operand &b, const Operand &out,
+             bool zeroOut, BatchGemm gemm = nullptr) {
+  for (const Operand *operand : {&a, &b, &out}) checkLength(operand->name, operand->length, operand->expected);
+  if (plan.batchGemm && gemm) return gemm(g, a.data, b.data, out.data);
+  if (zeroOut) std::memset(out.data, 0, out.length * sizeof(float));
+  memory inA = plan.a->into(memory(a.desc, cpuEngine(), a.data), 0);
+  memory inB = plan.b->into(memory(b.desc, cpuEngine(), b.data), 1);
+  memory user(out.desc, cpuEngine(), out.data);
+  memory result = plan.out->scratchOr(user, 2);
+  plan.conv.execute(cpuStream(), {{plan.argA, inA}, {plan.argB, inB}, {plan.argOut, result}});
+  plan.out->outTo(result, user);
+  cpuStream().wait();
+}
+
 void forward(const Geometry &g, float *x, size_t xLength, float *w, size_t wLength, float *y, size_t yLength) {
   auto plan = planFor(kForward, g);
   const Layout &l = plan->layout;
-  if (plan->batchGemm) {
-    checkLength("x", xLength, l.srcLength);
-    checkLength("filter", wLength, l.weightsLength);
-    checkLength("y", yLength, l.dstLength);
-    return forwardByGemm(g, x, w, y);
-  }
-  execute(*plan, {"x", l.srcUser, x, xLength, l.srcLength}, {"filter", l.weightsUser, w, wLength, l.weightsLength},
-          {"y", l.dst, y, yLength, l.dstLength}, false);
+  execute(g, *plan, {"x", l.srcUser, x, xLength, l.srcLength},
+          {"filter", l.weightsUser, w, wLength, l.weightsLength}, {"y", l.dst, y, yLength, l.dstLength}, false,
+          forwardByGemm);
 }
 
 void backwardData(const Geometry &g, float *dy, size_t dyLength, float *w, size_t wLength, float *dx,
@@ -368,22 +369,17 @@ void backwardData(const Geometry &g, float *dy, size_t dyLength, float *w, size_
   auto plan = planFor(kBackwardData, g);
   const Layout &l = plan->layout;
   // Input rows a cropped view leaves unread get no gradient.
-  execute(*plan, {"dy", l.dst, dy, dyLength, l.dstLength}, {"filter", l.weightsUser, w, wLength, l.weightsLength},
-          {"dx", l.srcUser, dx, dxLength, l.srcLength}, l.cropped());
+  execute(g, *plan, {"dy", l.dst, dy, dyLength, l.dstLength},
+          {"filter", l.weightsUser, w, wLength, l.weightsLength}, {"dx", l.srcUser, dx, dxLength, l.srcLength},
+          l.cropped());
 }
 
 void backwardWeights(const Geometry &g, float *x, size_t xLength, float *dy, size_t dyLength, float *dw,
                      size_t dwLength) {
   auto plan = planFor(kBackwardWeights, g);
   const Layout &l = plan->layout;
-  if (plan->batchGemm) {
-    checkLength("x", xLength, l.srcLength);
-    checkLength("dy", dyLength, l.dstLength);
-    checkLength("dw", dwLength, l.weightsLength);
-    return filterGradientByGemm(g, x, dy, dw);
-  }
-  execute(*plan, {"x", l.srcUser, x, xLength, l.srcLength}, {"dy", l.dst, dy, dyLength, l.dstLength},
-          {"dw", l.weightsUser, dw, dwLength, l.weightsLength}, false);
+  execute(g, *plan, {"x", l.srcUser, x, xLength, l.srcLength}, {"dy", l.dst, dy, dyLength, l.dstLength},
+          {"dw", l.weightsUser, dw, dwLength, l.weightsLength}, false, filterGradientByGemm);
 }
 
 // ---- Node-API glue ----
