@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -151,7 +153,7 @@ dnnl::convolution_backward_weights::primitive_desc backwardWeightsPd(const Geome
 
 // One buffer per operand (a, b, out), grown to the largest converted layout seen and reused by every call: the
 // reorders write into memory that is already mapped instead of a fresh allocation (and its page faults) each time.
-// Calls never overlap (they come from JavaScript's one thread).
+// Calls never overlap: call() holds convMutex (worker threads may load the addon too).
 void *scratch(int operand, size_t bytes) {
   struct Buffer {
     std::unique_ptr<void, void (*)(void *)> data{nullptr, std::free};
@@ -161,6 +163,7 @@ void *scratch(int operand, size_t bytes) {
   Buffer &buffer = buffers[operand];
   if (bytes > buffer.size) {
     const size_t rounded = (bytes + 63) / 64 * 64;
+    buffer.size = 0;  // stays 0 if the allocation fails: no later call gets the freed buffer
     buffer.data.reset(std::aligned_alloc(64, rounded));
     if (!buffer.data) throw std::bad_alloc();
     buffer.size = rounded;
@@ -429,6 +432,8 @@ napi_value call(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   try {
+    static std::mutex convMutex;  // the plan cache and the scratch buffers are shared by the whole process
+    std::lock_guard<std::mutex> lock(convMutex);
     Run(g, a, aLength, b, bLength, out, outLength);
   } catch (const GeometryError &e) {
     napi_throw_range_error(env, "ERR_NATIVE_CONV_GEOMETRY", e.what());

@@ -7,11 +7,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -81,13 +83,13 @@ std::vector<double> channelSums(size_t rows, size_t channels, int sumsPerChannel
   return total;
 }
 
-// y = x·a + b per channel, over every row.
-void affine(const float *x, const float *a, const float *b, size_t rows, size_t channels, float *y) {
+// y = (x − m)·a + b per channel, over every row (centred first: no cancellation when |m| ≫ σ).
+void affine(const float *x, const float *m, const float *a, const float *b, size_t rows, size_t channels, float *y) {
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
     const float *in = x + row * channels;
     float *out = y + row * channels;
-    for (size_t c = 0; c < channels; c++) out[c] = in[c] * a[c] + b[c];
+    for (size_t c = 0; c < channels; c++) out[c] = (in[c] - m[c]) * a[c] + b[c];
   }
 }
 
@@ -112,18 +114,16 @@ void batchNormForward(napi_env env, napi_value *args) {
       own[channels + c] += d * d;
     }
   });
-  std::vector<float> a(channels), b(channels);
+  std::vector<float> a(channels);
   for (size_t c = 0; c < channels; c++) {
     const double meanShifted = sums[c] / rows;
-    const double var = std::max(0.0, sums[channels + c] / rows - meanShifted * meanShifted);
-    const double m = shift[c] + meanShifted;
-    mean.data[c] = static_cast<float>(m);
+    double var = sums[channels + c] / rows - meanShifted * meanShifted;
+    if (var < 0) var = 0;  // rounding; a NaN stays NaN
+    mean.data[c] = static_cast<float>(shift[c] + meanShifted);
     variance.data[c] = static_cast<float>(var);
-    const double scale = gamma.data[c] / std::sqrt(var + eps);
-    a[c] = static_cast<float>(scale);
-    b[c] = static_cast<float>(beta.data[c] - m * scale);
+    a[c] = static_cast<float>(gamma.data[c] / std::sqrt(var + eps));
   }
-  affine(x.data, a.data(), b.data(), rows, channels, y.data);
+  affine(x.data, mean.data, a.data(), beta.data, rows, channels, y.data);
 }
 
 // batchNormBackward(dy, x, mean, variance, gamma, epsilon, dx, dgamma, dbeta), with r = 1/√(v+ε), n rows:
@@ -168,7 +168,8 @@ void batchNormBackward(napi_env env, napi_value *args) {
   }
 }
 
-// reluGrad(dy, x, dx): dx = dy where x > 0, else 0 (tfjs: dy · step(x)).
+// reluGrad(dy, x, dx): dx = dy where x > 0, else dy·0 (0, or NaN for a non-finite dy; NaN where x is NaN), as
+// tfjs's dy · step(x).
 void reluGrad(napi_env env, napi_value *args) {
   Floats dy = floatsAt(env, args[0], "dy"), x = floatsAt(env, args[1], "x"), dx = floatsAt(env, args[2], "dx");
   expectLength("dy", dy, x.length);
@@ -178,8 +179,8 @@ void reluGrad(napi_env env, napi_value *args) {
   // Both loads unconditional and a select, not a branch: vectorised, and no mispredictions on random signs.
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < static_cast<int64_t>(x.length); i++) {
-    const float gradient = g[i];
-    out[i] = in[i] > 0 ? gradient : 0.0f;
+    const float gradient = g[i], value = in[i];
+    out[i] = value > 0 ? gradient : (value != value ? value : gradient * 0.0f);
   }
 }
 
@@ -231,13 +232,24 @@ void maxPoolGrad(napi_env env, napi_value *args) {
   }
   if (top < 0 || left < 0) throw ArgumentError{"geometry: padding must be >= 0"};
   Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
-  expectLength("x", x, static_cast<size_t>(N * H * W * C));
+  auto elements = [](int64_t n, int64_t h, int64_t w, int64_t c) {
+    int64_t hw, nhw, all;
+    if (__builtin_mul_overflow(h, w, &hw) || __builtin_mul_overflow(n, hw, &nhw) ||
+        __builtin_mul_overflow(nhw, c, &all)) {
+      throw ArgumentError{"geometry: element count overflows"};
+    }
+    return static_cast<size_t>(all);
+  };
+  expectLength("x", x, elements(N, H, W, C));
   expectLength("dx", dx, x.length);
-  expectLength("dy", dy, static_cast<size_t>(N * Ho * Wo * C));
-#pragma omp parallel
+  expectLength("dy", dy, elements(N, Ho, Wo, C));
+  const int threads = omp_get_max_threads();
+  std::vector<float> bestOf(static_cast<size_t>(threads) * C);
+  std::vector<int64_t> whereOf(static_cast<size_t>(threads) * C);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<float> best(C);
-    std::vector<int64_t> where(C);
+    float *best = bestOf.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+    int64_t *where = whereOf.data() + static_cast<size_t>(omp_get_thread_num()) * C;
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < N; n++) {
       std::memset(dx.data + n * H * W * C, 0, sizeof(float) * H * W * C);
@@ -245,8 +257,8 @@ void maxPoolGrad(napi_env env, napi_value *args) {
         const int64_t y0 = std::max<int64_t>(oy * sh - top, 0), y1 = std::min<int64_t>(oy * sh - top + kh, H);
         for (int64_t ox = 0; ox < Wo; ox++) {
           const int64_t x0 = std::max<int64_t>(ox * sw - left, 0), x1 = std::min<int64_t>(ox * sw - left + kw, W);
-          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-          std::fill(where.begin(), where.end(), -1);
+          std::fill(best, best + C, -std::numeric_limits<float>::infinity());
+          std::fill(where, where + C, -1);
           for (int64_t iy = y0; iy < y1; iy++) {
             for (int64_t ix = x0; ix < x1; ix++) {
               const int64_t base = ((n * H + iy) * W + ix) * C;

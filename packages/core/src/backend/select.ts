@@ -143,11 +143,18 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
   if (name !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(name)) {
     throw new BackendError(`unknown backend '${name}': choose one of auto, ${BACKEND_ORDER.join(', ')}`);
   }
-  const candidates: BackendName[] = name === 'auto' ? autoOrder() : [name as BackendName];
+  const nativeExpected = name === 'auto' && nativeAddonBuilt();
+  const candidates: BackendName[] = name === 'auto' ? autoOrder(nativeExpected) : [name as BackendName];
   const failures: string[] = [];
   for (const candidate of candidates) {
     try {
       active = await INIT[candidate]();
+      if (candidate === 'wasm' && nativeExpected && !active.nativeConv) {
+        // wasm came before tfjs-node for its native kernels, which did not load: tfjs-node beats wasm alone.
+        const tfjsNode = await INIT['tfjs-node']().catch(() => undefined);
+        if (tfjsNode) active = tfjsNode;
+        else await tf.setBackend('wasm');
+      }
       return active;
     } catch (e) {
       if (name !== 'auto') throw e;

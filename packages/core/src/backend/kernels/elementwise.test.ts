@@ -109,3 +109,17 @@ describe.each(TEST_BACKENDS)('clone and same-type cast on %s', (backend) => {
     tf.dispose([same, ints]);
   });
 });
+
+describe.each(TEST_BACKENDS)('ReLU gradient on %s', (backend) => {
+  it('passes dy where x > 0 and dy·0 elsewhere (0 at x = 0, NaN for an infinite dy)', async () => {
+    await useBackend(backend);
+    // Large enough to cross the native kernel's vector width and thread split.
+    const x = Array.from({ length: 1030 }, (_, i) => [2.5, -1, 0, 1e-30, -0, 7][i % 6]);
+    const dy = Array.from({ length: 1030 }, (_, i) => [0.5, -3, 4, 2, 1, -2][i % 6]);
+    dy[1] = Infinity; // at x = −1: Inf·0 is NaN, as tfjs-core's dy·step(x)
+    const dx = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor(dy))))(tf.tensor(x))
+      .dataSync());
+    const want = x.map((v, i) => (i === 1 ? NaN : v > 0 ? dy[i] : 0));
+    expect(Array.from(dx, (v) => v + 0)).toEqual(want); // + 0: −0 (from dy·0 with dy < 0) counts as 0
+  });
+});

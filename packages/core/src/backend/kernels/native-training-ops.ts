@@ -36,6 +36,10 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, maxP
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
     const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
     const channels = gamma.shape[0];
+    if (x.shape[x.shape.length - 1] !== channels) {
+      throw new RangeError(`${BATCH_NORM_TRAIN}: x has ${x.shape[x.shape.length - 1]} channels (shape ` +
+        `[${x.shape}]) but gamma has ${channels}`);
+    }
     const c = new KernelComposer(backend, backendName);
     const [y, mean, variance] = [c.alloc(x.shape), c.alloc([channels]), c.alloc([channels])];
     return filled(c, [y, mean, variance], () => lib.batchNormForward(c.view(x), c.view(gamma), c.view(beta),

@@ -1,0 +1,96 @@
+import { execFileSync } from 'child_process';
+import { describe, expect, it } from 'vitest';
+import { seededRandom, randomArray } from '../../test-util/naive-conv';
+import { NATIVE_ADDON, nativeConv } from './native-conv';
+
+// native-addon.test.ts fails where the addon should exist but does not; here it is used where it loads.
+const lib = nativeConv(1);
+
+const ROWS = 1001; // odd, so two threads get unequal shares
+const CHANNELS = 7;
+const EPS = 1e-5;
+
+/** The batch norm of `x` ([ROWS, CHANNELS]) and its gradients for `dy`, in float64 by the textbook formulas. */
+function referenceBatchNorm(x: Float32Array, gamma: number[], beta: number[], dy: Float32Array) {
+  const n = ROWS;
+  const y = new Float64Array(x.length), dx = new Float64Array(x.length);
+  const mean: number[] = [], variance: number[] = [], dgamma: number[] = [], dbeta: number[] = [];
+  for (let c = 0; c < CHANNELS; c++) {
+    let m = 0;
+    for (let r = 0; r < n; r++) m += x[r * CHANNELS + c] / n;
+    let v = 0;
+    for (let r = 0; r < n; r++) v += (x[r * CHANNELS + c] - m) ** 2 / n;
+    const rs = 1 / Math.sqrt(v + EPS);
+    let sumDy = 0, sumDyXhat = 0;
+    for (let r = 0; r < n; r++) {
+      const i = r * CHANNELS + c, xhat = (x[i] - m) * rs;
+      y[i] = gamma[c] * xhat + beta[c];
+      sumDy += dy[i];
+      sumDyXhat += dy[i] * xhat;
+    }
+    for (let r = 0; r < n; r++) {
+      const i = r * CHANNELS + c, xhat = (x[i] - m) * rs;
+      dx[i] = (gamma[c] * rs / n) * (n * dy[i] - sumDy - xhat * sumDyXhat);
+    }
+    mean.push(m); variance.push(v); dgamma.push(sumDyXhat); dbeta.push(sumDy);
+  }
+  return { y, dx, mean, variance, dgamma, dbeta };
+}
+
+const maxRelativeError = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+  let worst = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
+  return worst;
+};
+
+describe.skipIf(!lib)('native training ops, called directly', () => {
+  it('batch norm forward and backward on two OpenMP threads match float64 formulas (mean 1000 ≫ spread)', () => {
+    const rand = seededRandom(5);
+    // A large mean over a small spread: the case where a one-pass variance or an uncentred affine loses digits.
+    const x = randomArray(rand, ROWS * CHANNELS).map((v, i) => 1000 + (i % CHANNELS) + v);
+    const dy = randomArray(rand, ROWS * CHANNELS);
+    const gamma = [0.5, 1, 1.5, 2, -1, 0.25, 3];
+    const beta = [0, 0.1, -0.2, 0.3, 1, -1, 2];
+    // A child process: OpenMP sizes its pool when the addon loads, and tests run with one thread.
+    const script = `
+      const lib = require(${JSON.stringify(NATIVE_ADDON)});
+      const [x, dy, gamma, beta] = JSON.parse(require('fs').readFileSync(0, 'utf8')).map((a) => Float32Array.from(a));
+      const C = gamma.length, y = new Float32Array(x.length), dx = new Float32Array(x.length);
+      const [mean, variance, dgamma, dbeta] = [0, 0, 0, 0].map(() => new Float32Array(C));
+      lib.batchNormForward(x, gamma, beta, ${EPS}, y, mean, variance);
+      lib.batchNormBackward(dy, x, mean, variance, gamma, ${EPS}, dx, dgamma, dbeta);
+      process.stdout.write(JSON.stringify([y, dx, mean, variance, dgamma, dbeta].map((a) => Array.from(a))));`;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      input: JSON.stringify([x, dy, gamma, beta].map((a) => Array.from(a))),
+      env: { ...process.env, OMP_NUM_THREADS: '2' }, encoding: 'utf8', maxBuffer: 1 << 26,
+    });
+    const [y, dx, mean, variance, dgamma, dbeta] = JSON.parse(out) as number[][];
+    const want = referenceBatchNorm(x, gamma, beta, dy);
+    expect(maxRelativeError(mean, want.mean)).toBeLessThan(1e-7);
+    expect(maxRelativeError(variance, want.variance)).toBeLessThan(1e-4);
+    expect(maxRelativeError(y, want.y)).toBeLessThan(1e-4);
+    expect(maxRelativeError(dx, want.dx)).toBeLessThan(1e-4);
+    expect(maxRelativeError(dgamma, want.dgamma)).toBeLessThan(1e-4);
+    expect(maxRelativeError(dbeta, want.dbeta)).toBeLessThan(1e-5);
+  });
+
+  it('names the array whose length does not fit, with a code, and writes nothing', () => {
+    const x = new Float32Array(12).fill(1), gamma = new Float32Array(3).fill(1), beta = new Float32Array(3);
+    const y = new Float32Array(11).fill(7), mean = new Float32Array(3), variance = new Float32Array(3);
+    let error: (Error & { code?: string }) | undefined;
+    try {
+      lib!.batchNormForward(x, gamma, beta, EPS, y, mean, variance);
+    } catch (e) {
+      error = e as Error & { code?: string };
+    }
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error!.code).toBe('ERR_NATIVE_OP_ARGS');
+    expect(error!.message).toBe('y has 11 elements, the shape needs 12');
+    expect(y.every((v) => v === 7)).toBe(true);
+    expect(() => lib!.reluGrad(new Float32Array(4), new Float32Array(5), new Float32Array(5)))
+      .toThrow('dy has 4 elements, the shape needs 5');
+    expect(() => lib!.maxPoolGrad(Int32Array.from([1, 4, 4, 2, 2, 2, 2, 2, 2, 2, 0, 0]), new Float32Array(32),
+      new Float32Array(7), new Float32Array(32))).toThrow('dy has 7 elements, the shape needs 8');
+  });
+});
