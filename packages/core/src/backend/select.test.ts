@@ -1,9 +1,10 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { autoOrder, BackendError, initBackend, shutdownBackend } from './select';
 
 afterAll(() => shutdownBackend());
+afterEach(() => vi.unstubAllEnvs());
 
 function installed(pkg: string): boolean {
   try {
@@ -31,25 +32,16 @@ describe('initBackend', () => {
   });
 
   it('starts wasm with every core as threads and reports it', async () => {
-    const ciThreads = process.env.RETHINK_PRUNE_THREADS; // .ci/run sets 1: many test processes share 2 cores
-    delete process.env.RETHINK_PRUNE_THREADS;
-    const info = await initBackend('wasm').finally(() => {
-      if (ciThreads !== undefined) process.env.RETHINK_PRUNE_THREADS = ciThreads;
-    });
+    vi.stubEnv('RETHINK_PRUNE_THREADS', undefined); // .ci/run sets 1: many test processes share 2 cores
+    const info = await initBackend('wasm');
     expect(info.name).toBe('wasm');
     expect(info.threads).toBe(Math.min(require('os').cpus().length, 64));
   });
 
   it('rejects a bad thread count from the environment', async () => {
     shutdownBackend();
-    const ciThreads = process.env.RETHINK_PRUNE_THREADS;
-    process.env.RETHINK_PRUNE_THREADS = 'two';
-    try {
-      await expect(initBackend('wasm')).rejects.toThrow(/RETHINK_PRUNE_THREADS=two/);
-    } finally {
-      process.env.RETHINK_PRUNE_THREADS = ciThreads;
-      if (ciThreads === undefined) delete process.env.RETHINK_PRUNE_THREADS;
-    }
+    vi.stubEnv('RETHINK_PRUNE_THREADS', 'two');
+    await expect(initBackend('wasm')).rejects.toThrow(/RETHINK_PRUNE_THREADS=two/);
   });
 
   it('a process that used threaded wasm exits on its own after shutdownBackend', () => {
@@ -62,9 +54,9 @@ describe('initBackend', () => {
         shutdownBackend();
       });`;
     const started = Date.now();
-    const { RETHINK_PRUNE_THREADS: _ciThreads, ...env } = process.env;
+    vi.stubEnv('RETHINK_PRUNE_THREADS', undefined);
     const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
-      env, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
     });
     expect(out.trim()).toBe(`wasm ${require('os').cpus().length} 64`);
     expect(Date.now() - started).toBeLessThan(30_000);

@@ -18,14 +18,14 @@ export interface NativeConv {
   protocol(): number;
   /** Primitive plans (one per op and geometry) the addon has cached. */
   planCount(): number;
-  /** How many of them compute a filter gradient as one GEMM over the batch (small maps, e.g. VGG's 2×2). */
+  /** How many of them run as one GEMM over the batch (filter gradients and forward passes of wide layers). */
   batchGemmPlanCount(): number;
   /** Training batch norm over all axes but the last (C = gamma.length): y, and the batch mean and variance. */
   batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array,
     mean: Float32Array, variance: Float32Array): void;
   batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
     gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
-  /** dx = dy where x > 0, else 0. */
+  /** dx = dy where x > 0, else dy·0 (NaN for a non-finite dy or x), as tfjs's dy · step(x). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** geometry: n h w c ho wo kh kw sh sw padTop padLeft. */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
@@ -76,7 +76,7 @@ export function nativeKernelsEnabled(): boolean {
 
 const warned = new Set<string>();
 /** Prints `message` on one line, the first time only. */
-export function warnOnce(message: string): void {
+function warnOnce(message: string): void {
   if (warned.has(message)) return;
   warned.add(message);
   console.warn(`@rethink-prune/core: ${message}`);
