@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
 import { NATIVE_ENV, nativeConvUnavailableReason } from '../backend/kernels/native-conv';
 import { buildVgg, VGG_CFGS, type VggSpec } from '../models/vgg';
-import { Sgd } from '../train/sgd';
+import { gradientsByWeightName, Sgd, trainableVariables } from '../train/sgd';
 import {
   BENCH_PATH_NAMES, BENCH_PATHS, BENCH_USAGE, BenchPathError, installedParts, parseBenchArgs,
   pathUnavailableReason, type BenchArgs, type BenchPathName,
@@ -43,15 +43,14 @@ function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number
 function benchModel(spec: VggSpec) {
   const model = buildVgg(spec, 1);
   const sgd = new Sgd(0.9, 1e-4);
-  const variables = new Map(model.trainableWeights.map((w) => [w.name, w.read() as tf.Variable]));
+  const variables = trainableVariables(model);
   const images = tf.randomNormal([BATCH, 32, 32, 3]);
   const labels = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
   const lossOf = () =>
     tf.losses.softmaxCrossEntropy(labels, model.apply(images, { training: true }) as tf.Tensor) as tf.Scalar;
   const train = () => tf.tidy(() => {
     const { value, grads } = tf.variableGrads(lossOf, [...variables.values()]);
-    const byName = Object.fromEntries([...variables].map(([name, v]) => [name, grads[v.name]]));
-    sgd.step(variables, byName, 0.1);
+    sgd.step(variables, gradientsByWeightName(variables, grads), 0.1);
     return value.dataSync();
   });
   return {

@@ -13,7 +13,7 @@ import { evaluate, type Evaluation } from './evaluate';
 import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
-import { Sgd, type OwnedUpdate } from './sgd';
+import { gradientsByWeightName, Sgd, trainableVariables, type OwnedUpdate } from './sgd';
 
 /** What a method may add to training; every hook is optional. */
 export interface TrainingHooks {
@@ -193,13 +193,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     truncateLines(path.join(o.runDir, METRICS), state.metricsLines);
     process.stderr.write(`${label}: resuming at epoch ${state.epoch + 1}, batch ${state.nextBatch}\n`);
   }
-  const variables = new Map<string, tf.Variable>();
-  const byTfName = new Map<string, string>();
-  for (const weight of model.trainableWeights) {
-    const variable = weight.read() as tf.Variable;
-    variables.set(weight.originalName, variable);
-    byTfName.set(variable.name, weight.originalName);
-  }
+  const variables = trainableVariables(model);
   const varList = [...variables.values()];
   if (!restored) await o.hooks?.beforeTraining?.(model);
   const masks = o.hooks?.masks;
@@ -240,8 +234,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
             return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, o.data.info.classes), logits) as tf.Scalar;
           }, varList);
-          const named: tf.NamedTensorMap = {};
-          for (const [tfName, gradient] of Object.entries(grads)) named[byTfName.get(tfName)!] = gradient;
+          const named = gradientsByWeightName(variables, grads);
           for (const [name, extra] of o.hooks?.extraGradients?.(model) ?? []) {
             checkWeightNames('extraGradients', [name], variables);
             named[name] = tf.add(named[name], extra);

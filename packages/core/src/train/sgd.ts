@@ -2,6 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { nativeKernelActive, SGD_STEP } from '../backend/kernels/native-training-ops';
 import { UnknownWeightError } from '../errors';
 
+/** The model's trainable variables by weight name (`layer/weight`), the names Sgd.step and the hooks use. */
+export function trainableVariables(model: tf.LayersModel): Map<string, tf.Variable> {
+  return new Map(model.trainableWeights.map((weight) => [weight.originalName, weight.read() as tf.Variable]));
+}
+
+/** tf.variableGrads' gradients (keyed by tfjs's variable names) keyed by weight name, as Sgd.step takes them. */
+export function gradientsByWeightName(variables: Map<string, tf.Variable>, grads: tf.NamedTensorMap): tf.NamedTensorMap {
+  const named: tf.NamedTensorMap = {};
+  for (const [name, variable] of variables) if (grads[variable.name]) named[name] = grads[variable.name];
+  return named;
+}
+
 /** One optimiser buffer as a checkpoint stores it. */
 export interface OptimizerBuffer {
   shape: number[];
