@@ -87,6 +87,9 @@ async function initNative(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<BackendIn
     throw new BackendError(`backend ${pkg} is unavailable: @tensorflow/${pkg} or its ${BINDING_FILE} is not ` +
       `installed. ${installHint(pkg)}`);
   }
+  // TensorFlow 2.21's oneDNN kernels corrupted the heap (glibc: "corrupted size vs. prev_size in fastbins") in our
+  // conv-gradient tests on a Xeon with AVX-512 and AMX; its Eigen kernels pass them. Off unless the user chose.
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   try {
     require(`@tensorflow/${pkg}`);
   } catch (e) {
