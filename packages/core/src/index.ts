@@ -26,7 +26,16 @@ export { Sgd } from './train/sgd';
 export { evaluate, type Evaluation } from './train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type EpochProgress, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from './train/loop';
 export { narrow, narrowSpec } from './widths';
-export { PROFILES, profileByName, type Profile, type ProfileName } from './profiles';
+export {
+  OVERRIDABLE,
+  PROFILES,
+  profileByName,
+  profileLabel,
+  withOverrides,
+  type Profile,
+  type ProfileName,
+  type ProfileOverrides,
+} from './profiles';
 export { experiments, RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
 export {
   methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,

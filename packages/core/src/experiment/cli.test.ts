@@ -71,6 +71,10 @@ describe('the shared method CLI', () => {
     [['polish'], /unknown command 'polish'/],
     [['reproduce', '--queue', 'redis://h:1', '--stage', 'prune'], /--stage cannot go with --queue/],
     [['reproduce', '--queue', 'redis://h:1', '--attempts', '0'], /--attempts 0: give a whole number ≥ 1/],
+    [['reproduce', '--finetune-epochs', '2.5'], /--finetune-epochs 2.5: give a whole number ≥ 1/],
+    [['reproduce', '--lr', '0'], /--lr 0: give a positive number/],
+    [['reproduce', '--width-divisor', 'four'], /--width-divisor four: give a whole number ≥ 1/],
+    [['reproduce', '--profile-file', '/no/such.json'], /--profile-file \/no\/such.json: no such file/],
   ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
     const io = capture();
     const code = await runMethodCli(firstChannels(0.5), argv as string[]);

@@ -8,7 +8,7 @@ import { countSpec } from '../counting';
 import { loadTrainingData, trainingImages } from '../data/source';
 import { namedWeights } from '../masks';
 import { loadModelDir, saveModelDir } from '../model-io';
-import { PROFILES, profileByName } from '../profiles';
+import { OVERRIDABLE, PROFILES, profileByName, withOverrides, type Profile } from '../profiles';
 import { resultsMarkdown } from '../results';
 import { namedSpec } from '../spec';
 import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
@@ -43,6 +43,14 @@ const OPTIONS = {
   stage: { type: 'string' },
   backend: { type: 'string' },
   fresh: { type: 'boolean', default: false },
+  'profile-file': { type: 'string' },
+  epochs: { type: 'string' },
+  'finetune-epochs': { type: 'string' },
+  'width-divisor': { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  'train-limit': { type: 'string' },
+  'test-limit': { type: 'string' },
   queue: { type: 'string' },
   attempts: { type: 'string', default: '2' },
   model: { type: 'string' },
@@ -74,7 +82,11 @@ ${adHoc}  ${c} sparsity --model <dir>   the zeros of every kernel of a saved mod
   ${c} --help                   this text
 
 reproduce options:
-  --profile paper|quick|smoke   recipe length and model width (default quick)
+  --profile paper|small|quick|smoke   recipe length and model width (default quick); small is the converged
+                                CPU scale of results/, quick a pipeline check of minutes
+  --epochs N, --finetune-epochs N, --width-divisor N, --batch-size N, --lr X, --train-limit N, --test-limit N
+                                change one field of the profile (each enters the run key of the stages it affects)
+  --profile-file <file.json>    the same fields from a JSON object ({"epochs": 30, "lr": 0.05}); flags win
   --dataset <name>              ${Object.keys(DATASETS).join(', ')} (default fashion-mnist)
   --data-dir <dir>              dataset directory (default $RETHINK_PRUNE_DATA, then ~/.cache/rethink-prune/data);
                                 ImageNet is read from <dir>/imagenet/{train,val}/<wnid>/*.JPEG (or <dir>/{train,val})
@@ -131,9 +143,39 @@ function asUsage<T>(check: () => T): T {
   }
 }
 
+/** `--epochs` → `epochs`, `--finetune-epochs` → `finetuneEpochs`. */
+const flagOf = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The JSON object of `--profile-file`: a missing file, bad JSON or a field we do not know is a usage error. */
+function profileFile(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) throw new UsageError(`--profile-file ${file}: no such file`);
+  let fields: unknown;
+  try {
+    fields = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--profile-file ${file}: not JSON (${(e as Error).message})`);
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+    throw new UsageError(`--profile-file ${file}: give a JSON object of profile fields (${OVERRIDABLE.join(', ')})`);
+  return fields as Record<string, unknown>;
+}
+
+/** The named profile, changed by `--profile-file` and then by the field flags. */
+function requestedProfile(values: Values): Profile {
+  const named = asUsage(() => profileByName(values.profile!));
+  const fromFile = values['profile-file'] ? profileFile(values['profile-file']) : {};
+  const flags = Object.fromEntries(OVERRIDABLE.map((field) => [field, values[flagOf(field)]]));
+  const fromFileChecked = asUsage(() => withOverrides(named, fromFile));
+  try {
+    return withOverrides(fromFileChecked, flags);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message.replace(/^[a-zA-Z]+/, flagOf)}`);
+  }
+}
+
 /** Everything a reproduce run needs, checked before the backend starts or any file is touched. */
 export function reproduceRequest(method: MethodDefinition<any>, values: Values): GridOptions {
-  const profile = asUsage(() => profileByName(values.profile!));
+  const profile = requestedProfile(values);
   const dataset = values.dataset!;
   if (!isDatasetName(dataset))
     throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);

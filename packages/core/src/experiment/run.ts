@@ -8,7 +8,7 @@ import type { DatasetInfo, DatasetName } from '@rethink-prune/datasets';
 import { countSpec } from '../counting';
 import { applyMasks, type MaskSet } from '../masks';
 import { loadModelDir, saveModelDir } from '../model-io';
-import type { Profile } from '../profiles';
+import { profileLabel, type Profile } from '../profiles';
 import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from '../surgery';
 import type { TrainingData } from '../data/source';
@@ -293,7 +293,7 @@ export async function runExperiment<V extends MethodVariant>(
     model: variant.base,
     dataset,
     variant: variantName,
-    profile: o.profile.name,
+    profile: profileLabel(o.profile),
     backend: agreed(stages.map((s) => s.backend)),
     threads: agreed(stages.map((s) => s.threads)),
     seed: o.seed,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { channelGroups } from '../graph';
 import { mulberry32 } from '../data/rng';
-import { PROFILES } from '../profiles';
+import { PROFILES, withOverrides } from '../profiles';
 import { countSpec } from '../counting';
 import { namedSpec, type ArchSpec } from '../spec';
 import { narrowSpec } from '../widths';
@@ -150,6 +150,19 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(JSON.parse(fs.readFileSync(path.join(prunedDir, 'prune.json'), 'utf8')).identity.pruner).toBe(
       'structured 2',
     );
+  });
+
+  it.each([
+    [{ epochs: 2 }, 'baseline', 'recipe'],
+    [{ trainLimit: 80 }, 'baseline', 'data'],
+    [{ widthDivisor: 4 }, 'baseline', 'spec'],
+    [{ finetuneEpochs: 2 }, 'vgg11-half/finetune', 'recipe'],
+  ])('a profile field changed by the user (%j) makes the stages it touches stale, never reused', async (fields, stage, field) => {
+    const changed = { ...grid, seeds: 1, profile: withOverrides(PROFILES.smoke, fields) };
+    const error = await runGrid(randomMethod('2'), changed).catch((e) => e);
+    expect(error).toBeInstanceOf(StaleStageError);
+    expect(error.dir).toBe(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', stage));
+    expect(error.field).toBe(field);
   });
 
   it('trains a published architecture from scratch against the baseline, with nothing pruned or fine-tuned', async () => {
