@@ -77,8 +77,8 @@ function accuracySpec(points: ChartPoint[], options: AccuracyChartOptions): Vega
     height: CHART_HEIGHT,
     // 'fit' makes width/height the size of the whole image, axes and legend included
     autosize: { type: 'fit', contains: 'padding' },
-    // resvg reads 'sans-serif' as Arial only: list common sans fonts, unquoted (resvg 2.6 skips quoted ones)
-    config: { font: 'Helvetica, Arial, DejaVu Sans, Liberation Sans, sans-serif' },
+    // resvg reads 'sans-serif' as Arial only
+    config: { font: CHART_FONT },
     data: { values: points.map((point) => ({ ...point })) },
     layer: [
       {
@@ -117,9 +117,17 @@ function accuracySpec(points: ChartPoint[], options: AccuracyChartOptions): Vega
 /** SVG of top-1 accuracy against FLOPs or parameters, one series per regime present, 480 x 320. */
 export async function accuracyChart(points: ChartPoint[], options: AccuracyChartOptions): Promise<string> {
   checkPoints(points, options.x);
+  return vegaLiteSvg(accuracySpec(points, options));
+}
+
+/** The fonts resvg finds for our SVGs: common sans fonts, unquoted (resvg 2.6 skips quoted ones). */
+export const CHART_FONT = 'Helvetica, Arial, DejaVu Sans, Liberation Sans, sans-serif';
+
+/** SVG of a Vega-Lite spec, rendered without a browser: the one renderer of every chart of the project. */
+export async function vegaLiteSvg(spec: VegaLite.TopLevelSpec): Promise<string> {
   const vegaLite = (await importEsm('vega-lite')) as typeof VegaLite;
   const vega = (await importEsm('vega')) as typeof Vega;
-  const vegaSpec = vegaLite.compile(accuracySpec(points, options)).spec;
+  const vegaSpec = vegaLite.compile(spec).spec;
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -1,0 +1,58 @@
+// vega-lite's types sit behind its `exports` map, which our moduleResolution ("node") cannot read
+import type * as VegaLite from 'vega-lite/build/index';
+import { CHART_FONT, REGIME_COLOURS, vegaLiteSvg } from '../report/chart';
+import type { EvidenceRow } from './evidence';
+
+interface DifferencePoint {
+  row: string;
+  comparison: 'Scratch-E' | 'Scratch-B';
+  source: 'ours (95% CI)' | 'paper';
+  difference: number;
+  low?: number;
+  high?: number;
+}
+
+/** Every comparison of the rows as a point: ours with its interval, the paper's printed difference beside it. */
+export function differencePoints(rows: EvidenceRow[], label: (r: EvidenceRow) => string): DifferencePoint[] {
+  return rows.flatMap((r) => r.comparisons.flatMap((c) => {
+    const ours: DifferencePoint = { row: label(r), comparison: c.name, source: 'ours (95% CI)',
+      difference: c.ours.mean, ...(Number.isFinite(c.ours.low) ? { low: c.ours.low, high: c.ours.high } : {}) };
+    const paper: DifferencePoint[] = c.paper
+      ? [{ row: label(r), comparison: c.name, source: 'paper', difference: c.paper.difference }] : [];
+    return [ours, ...paper];
+  }));
+}
+
+/**
+ * Scratch − fine-tuned (points) per row and regime, ours with 95% error bars and the paper's as open shapes, and a
+ * rule at zero: above it training from scratch did at least as well as fine-tuning.
+ */
+export async function differenceChart(points: DifferencePoint[], title: string): Promise<string> {
+  if (points.length === 0) throw new Error('differenceChart: no comparisons to draw');
+  const comparisons = ['Scratch-E', 'Scratch-B'] as const;
+  const colour = { field: 'comparison', type: 'nominal', title: 'scratch regime',
+    scale: { domain: comparisons, range: comparisons.map((c) => REGIME_COLOURS[c]) } } as const;
+  const x = { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelAngle: -30 } } as const;
+  const offset = { field: 'comparison', type: 'nominal', sort: comparisons } as const;
+  const y = { field: 'difference', type: 'quantitative', title: 'scratch − fine-tuned, top-1 points' } as const;
+  const spec: VegaLite.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, anchor: 'start', fontSize: 12 },
+    width: Math.max(240, 70 * new Set(points.map((p) => p.row)).size),
+    height: 260,
+    config: { font: CHART_FONT },
+    data: { values: points.map((p) => ({ ...p })) },
+    layer: [
+      { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#444', strokeDash: [4, 3] },
+        encoding: { y: { field: 'zero', type: 'quantitative' } } },
+      { transform: [{ filter: 'isValid(datum.low)' }], mark: { type: 'errorbar', ticks: true },
+        encoding: { x, xOffset: offset, y: { ...y, field: 'low' }, y2: { field: 'high' }, color: colour } },
+      { mark: { type: 'point', size: 70 },
+        encoding: { x, xOffset: offset, y, color: colour,
+          shape: { field: 'source', type: 'nominal', title: 'source', scale: { range: ['circle', 'diamond'] } },
+          fill: { condition: { test: "datum.source === 'paper'", value: 'white' }, field: 'comparison', type: 'nominal',
+            scale: { domain: comparisons, range: comparisons.map((c) => REGIME_COLOURS[c]) }, legend: null } } },
+    ],
+  } as VegaLite.TopLevelSpec;
+  return vegaLiteSvg(spec);
+}

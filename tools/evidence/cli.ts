@@ -1,0 +1,146 @@
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { readRows } from '../report/report';
+import { differenceChart, differencePoints } from './chart';
+import { evidenceCsv, evidenceMarkdown, evidenceRows, seedDir, studyResultsCsv, type EvidenceRow } from './evidence';
+import { STUDIES, studyById, studyCommand, type Study } from './studies';
+
+const USAGE = `npm run evidence -- <command> [options]
+
+  run <study>      train the study from whatever its run directory lacks (every stage resumes), then write its table
+  table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json) from the study's runs,
+                   and the summary results/summary.md + summary.svg over every study in results/
+  list             the studies: ${STUDIES.map((s) => s.id).join(', ')}
+
+options:
+  --run-dir <dir>    where the study's runs live (default runs/study/<study>)
+  --data-dir <dir>   the CIFAR-10 .bin files (default ../shared/datasets/cifar10-subset)
+  --results <dir>    default results/
+`;
+
+const RUN_INFO = 'study-run.json';
+
+interface RunInfo { commit: string; command: string; cpu: string; cores: number; started: string }
+
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head} (with uncommitted changes)` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+function runStudy(s: Study, runDir: string, dataDir: string): number {
+  if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
+    throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
+  }
+  const args = studyCommand(s, dataDir, runDir);
+  const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length, started: new Date().toISOString() };
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.writeFileSync(path.join(runDir, RUN_INFO), `${JSON.stringify(info, null, 2)}\n`);
+  process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
+  const build = spawnSync('npx', ['nx', 'run', `${s.packageDir}:build`, '--outputStyle=static'], { stdio: 'inherit' });
+  if (build.status !== 0) return build.status ?? 1;
+  return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
+}
+
+/** Seconds each stage of one seed's experiment trained (its result.json), null where it has none. */
+function stageSeconds(dir: string): Record<string, number | null> {
+  const read = (d: string) => {
+    const file = path.join(d, 'result.json');
+    return fs.existsSync(file) ? Math.round(JSON.parse(fs.readFileSync(file, 'utf8')).trainSeconds) : null;
+  };
+  return { baseline: read(path.join(dir, '..', 'baseline')), finetune: read(path.join(dir, 'finetune')),
+    'scratch-e': read(path.join(dir, 'scratch-e')), 'scratch-b': read(path.join(dir, 'scratch-b')) };
+}
+
+function manifest(s: Study, runDir: string) {
+  const infoFile = path.join(runDir, RUN_INFO);
+  const info: Partial<RunInfo> = fs.existsSync(infoFile) ? JSON.parse(fs.readFileSync(infoFile, 'utf8')) : {};
+  return readRows(studyResultsCsv(s, runDir)).map((r) => ({
+    variant: r.variant, seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
+    commit: info.commit ?? 'unknown', command: info.command ?? 'unknown', cpu: info.cpu ?? 'unknown',
+    backend: r.backend, threads: r.threads,
+    trainSeconds: stageSeconds(path.join(seedDir(s, runDir, r.model, r.seed), r.variant)),
+    rerunOneStage: `${info.command ?? 'node <cli> reproduce ...'} --models ${r.variant} --stage <stage>`,
+  }));
+}
+
+const label = (r: EvidenceRow) => `${r.study} ${r.variant}`;
+
+async function writeTable(s: Study, runDir: string, results: string): Promise<EvidenceRow[]> {
+  const rows = evidenceRows(s, runDir);
+  if (rows.length === 0) throw new Error(`${studyResultsCsv(s, runDir)}: no run rows for ${s.variants.join(', ')}`);
+  const out = path.join(results, s.id);
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'table.md'), evidenceMarkdown(s, rows));
+  fs.writeFileSync(path.join(out, 'table.csv'), evidenceCsv(rows));
+  fs.writeFileSync(path.join(out, 'rows.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest(s, runDir), null, 2)}\n`);
+  const title = `${s.id}: scratch − fine-tuned (${s.profile}, CIFAR-10 subset, ${rows[0].seeds.length} seeds)`;
+  fs.writeFileSync(path.join(out, 'chart.svg'), await differenceChart(differencePoints(rows, (r) => r.variant), title));
+  return rows;
+}
+
+/** results/summary.md and summary.svg: every study's rows that results/ holds, in one table and one chart. */
+async function writeSummary(results: string): Promise<void> {
+  const all: EvidenceRow[] = STUDIES.flatMap((s) => {
+    const file = path.join(results, s.id, 'rows.json');
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as EvidenceRow[]) : [];
+  });
+  const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, r.variant, c.name,
+    `${c.ours.mean >= 0 ? '+' : ''}${c.ours.mean.toFixed(2)} [${c.ours.low.toFixed(2)}, ${c.ours.high.toFixed(2)}]`,
+    c.ours.verdict, c.paper ? `${c.paper.difference >= 0 ? '+' : ''}${c.paper.difference.toFixed(2)}` : '–',
+    c.paper?.verdict ?? '–', r.converged ? 'yes' : 'NO']));
+  const head = ['method', 'variant', 'regime', 'scratch − fine-tuned [95% CI]', 'ours', 'paper', 'paper\'s verdict',
+    'baselines converged'];
+  fs.writeFileSync(path.join(results, 'summary.md'), [
+    '# Every study: scratch − fine-tuned', '',
+    'Generated by `npm run evidence -- table <study>` from results/*/rows.json; see each study\'s table.md.', '',
+    ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`), ''].join('\n'));
+  if (all.length > 0) {
+    fs.writeFileSync(path.join(results, 'summary.svg'),
+      await differenceChart(differencePoints(all, label), 'scratch − fine-tuned, every study (small profile)'));
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+    help: { type: 'boolean', short: 'h' }, 'run-dir': { type: 'string' }, 'data-dir': { type: 'string' },
+    results: { type: 'string', default: 'results' } } });
+  const [command, id] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === 'list') {
+    for (const s of STUDIES) process.stdout.write(`${s.id.padEnd(14)} ${s.variants.join(', ')}${s.note ? `  (${s.note})` : ''}\n`);
+    return 0;
+  }
+  if (command !== 'run' && command !== 'table') throw new Error(`unknown command '${command}'; use run, table or list`);
+  if (!id) throw new Error(`${command} needs a study: ${STUDIES.map((s) => s.id).join(', ')}`);
+  const s = studyById(id);
+  const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
+  if (command === 'run') {
+    const dataDir = values['data-dir'] ?? path.resolve(__dirname, '../../../shared/datasets/cifar10-subset');
+    const status = runStudy(s, runDir, dataDir);
+    if (status !== 0) return status;
+  }
+  const rows = await writeTable(s, runDir, values.results!);
+  await writeSummary(values.results!);
+  process.stdout.write(`${evidenceMarkdown(s, rows)}\nwritten: ${path.join(values.results!, s.id)}/\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e: Error) => {
+    process.stderr.write(`evidence: ${e.message}\nRun 'npm run evidence -- --help' for usage.\n`);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,71 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describe, expect, it } from 'vitest';
+import { evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain } from './evidence';
+import type { Study } from './studies';
+
+const study: Study = { id: 'l1-norm', packageDir: 'method-l1', variants: ['vgg16-A'], seeds: 3, profile: 'small',
+  dataset: 'cifar10' };
+
+/** A run directory as a study leaves it: the results CSV and each seed's baseline metrics. */
+function fakeRuns(): string {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-'));
+  const columns = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'seed', 'flops_reduction_pct',
+    'acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b', 'paper_acc_baseline', 'paper_acc_finetuned',
+    'paper_acc_scratch_e', 'paper_acc_scratch_b'];
+  const runs = [
+    // seed, baseline, fine-tuned, Scratch-E, Scratch-B
+    [0, 70, 68, 69, 71],
+    [1, 71, 69, 71, 72],
+    [2, 72, 70, 73, 73],
+  ].map(([seed, ...acc]) => ['run', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', seed, 34.2, ...acc,
+    93.63, 93.41, 93.62, 93.78].join(','));
+  const mean = ['mean', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', '', 34.2, 71, 69, 71, 72, '', '', '', ''];
+  fs.mkdirSync(path.join(runDir, 'small'), { recursive: true });
+  fs.writeFileSync(path.join(runDir, 'small', 'results-cifar10.csv'), [columns.join(','), ...runs, mean.join(',')].join('\n'));
+  for (const seed of [0, 1, 2]) {
+    const dir = path.join(runDir, 'small', 'cifar10', 'vgg16', `seed${seed}`, 'baseline');
+    fs.mkdirSync(dir, { recursive: true });
+    // 8 epochs: the last quarter runs from epoch 6 (60 + seed) to epoch 8 (60.5 + seed + seed/2)
+    const top1 = [10, 30, 40, 50, 55, 60 + seed, 60.2 + seed, 60.5 + seed + seed / 2];
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), top1.map((t, e) => JSON.stringify({ epoch: e + 1, testTop1: t })).join('\n'));
+  }
+  return runDir;
+}
+
+describe('an evidence table', () => {
+  it('pairs each seed\'s scratch run with its fine-tuned run and bounds the mean difference', () => {
+    const [row] = evidenceRows(study, fakeRuns());
+    expect(row.seeds).toEqual([0, 1, 2]);
+    expect(row.accuracy.finetuned).toEqual({ mean: 69, std: 1, paper: 93.41 });
+    const [e, b] = row.comparisons;
+    // Scratch-E − fine-tuned per seed: 1, 2, 3 → mean 2, half-width 4.303·1/√3
+    expect(e.name).toBe('Scratch-E');
+    expect(e.ours.mean).toBe(2);
+    expect(e.ours.low).toBeCloseTo(-0.4843, 3);
+    expect(e.ours.verdict).toBe('inconclusive');
+    // Scratch-B − fine-tuned: 3, 3, 3 → no spread, above zero
+    expect([b.ours.mean, b.ours.low, b.ours.high, b.ours.verdict]).toEqual([3, 3, 3, 'scratch ≥ fine-tuned']);
+    expect(b.paper).toEqual({ difference: 0.37, verdict: 'scratch ≥ fine-tuned' });
+    expect(e.paper).toEqual({ difference: 0.21, verdict: 'scratch ≥ fine-tuned' });
+    // last-quarter gains 0.5, 1.0, 1.5: seeds 1 and 2 gained a point or more
+    expect(row.baselineLastQuarterGain).toEqual([0.5, 1, 1.5]);
+    expect(row.converged).toBe(false);
+  });
+
+  it('writes the verdicts, the paper\'s beside them and a flag on an unconverged baseline', () => {
+    const rows = evidenceRows(study, fakeRuns());
+    const table = evidenceMarkdown(study, rows);
+    expect(table).toContain('| vgg16-A | 34.2 | 3 | 71.00 ± 1.00 (93.63) | 69.00 ± 1.00 (93.41) |');
+    expect(table).toContain('+2.00 [-0.48, +4.48] | **inconclusive** (paper +0.21: scratch ≥ fine-tuned)');
+    expect(table).toContain('+0.50, +1.00, +1.50 (NOT converged)');
+    expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,vgg16,0 1 2,34.2,71,1,93.63');
+  });
+
+  it('refuses a baseline too short to have a last quarter, naming the file', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-')), 'metrics.jsonl');
+    fs.writeFileSync(file, '{"testTop1":1}\n{"testTop1":2}\n');
+    expect(() => lastQuarterGain(file)).toThrow(`${file}: 2 epochs`);
+  });
+});

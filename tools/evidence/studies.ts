@@ -1,0 +1,42 @@
+/**
+ * The evidence study: the rows of the paper's question run at the `small` profile on the CIFAR-10 subset (10 000
+ * training images, 2 000 test; real CIFAR-10 photographs, see ../shared/datasets/cifar10-subset/README.md), three
+ * seeds each. One entry per method: its CLI, the variants, and a label where the paper's method is an ImageNet one.
+ */
+export interface Study {
+  /** The folder under results/ and runs/study/. */
+  id: string;
+  /** The method package's folder (its built CLI is packages/<folder>/dist/cli.js). */
+  packageDir: string;
+  variants: string[];
+  seeds: number;
+  profile: string;
+  dataset: 'cifar10';
+  /** Shown beside the method's name: the paper ran it on ImageNet, ours is the CIFAR analogue. */
+  note?: string;
+}
+
+const study = (id: string, packageDir: string, variants: string[], note?: string): Study =>
+  ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', ...(note ? { note } : {}) });
+
+export const STUDIES: Study[] = [
+  study('l1-norm', 'method-l1', ['vgg16-A', 'resnet56-A', 'resnet56-B']),
+  study('slimming', 'method-slimming', ['vgg19-70', 'densenet40-40']),
+  study('sfp', 'method-sfp', ['resnet20', 'resnet20-pretrained', 'resnet56', 'resnet56-pretrained']),
+  study('weight-level', 'method-weight-level', ['vgg19-30', 'vgg19-80']),
+  study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'], 'CIFAR analogue of an ImageNet method'),
+  study('regression', 'method-regression', ['vgg16-50', 'resnet56-50'], 'CIFAR analogue of an ImageNet method'),
+  study('sss', 'method-sss', ['resnet20-g0.1'], 'CIFAR analogue of an ImageNet method'),
+];
+
+export function studyById(id: string): Study {
+  const found = STUDIES.find((s) => s.id === id);
+  if (!found) throw new Error(`unknown study '${id}'; choose one of ${STUDIES.map((s) => s.id).join(', ')}`);
+  return found;
+}
+
+/** The reproduce command of a study, as a user would type it in the workspace (after `npm ci`). */
+export function studyCommand(s: Study, dataDir: string, runDir: string): string[] {
+  return [`packages/${s.packageDir}/dist/cli.js`, 'reproduce', '--profile', s.profile, '--dataset', s.dataset,
+    '--data-dir', dataDir, '--seeds', String(s.seeds), '--models', s.variants.join(','), '--run-dir', runDir];
+}
