@@ -19,6 +19,8 @@ options:
   --run-dir <dir>    where the study's runs live (default runs/study/<study>)
   --data-dir <dir>   the CIFAR-10 .bin files (default ../shared/datasets/cifar10-subset)
   --results <dir>    default results/
+  --variants a,b     with run: train only these of the study's variants now (the table then holds them alone;
+                     a later run of all reuses their finished stages)
 `;
 
 const RUN_INFO = 'study-run.json';
@@ -35,11 +37,13 @@ function gitCommit(): string {
   }
 }
 
-function runStudy(s: Study, runDir: string, dataDir: string): number {
+function runStudy(s: Study, runDir: string, dataDir: string, only?: string[]): number {
+  const unknown = only?.filter((v) => !s.variants.includes(v)) ?? [];
+  if (unknown.length > 0) throw new Error(`--variants: ${unknown.join(', ')} not in study ${s.id} (${s.variants.join(', ')})`);
   if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
     throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
   }
-  const args = studyCommand(s, dataDir, runDir);
+  const args = studyCommand(only ? { ...s, variants: only } : s, dataDir, runDir);
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length, started: new Date().toISOString() };
   fs.mkdirSync(runDir, { recursive: true });
@@ -113,7 +117,7 @@ async function writeSummary(results: string): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     help: { type: 'boolean', short: 'h' }, 'run-dir': { type: 'string' }, 'data-dir': { type: 'string' },
-    results: { type: 'string', default: 'results' } } });
+    results: { type: 'string', default: 'results' }, variants: { type: 'string' } } });
   const [command, id] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
@@ -129,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
   const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
   if (command === 'run') {
     const dataDir = values['data-dir'] ?? path.resolve(__dirname, '../../../shared/datasets/cifar10-subset');
-    const status = runStudy(s, runDir, dataDir);
+    const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean));
     if (status !== 0) return status;
   }
   const rows = await writeTable(s, runDir, values.results!);

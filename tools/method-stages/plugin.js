@@ -10,35 +10,32 @@ const path = require('node:path');
 const PLUGIN_FILE = 'tools/method-stages/plugin.js';
 const MARKER_GLOB = '**/reference.json';
 
+const STAGE_GRAPH_FILE = 'packages/core/src/experiment/stage-graph.ts';
+
 /**
  * One stage target: the `--stage` value the CLI's `reproduce` command takes and the targets it runs after.
  * @typedef {{ target: string, stage: string, after: string[], description: string }} StageSpec
  */
 
+/**
+ * Core's stage graph, read from its TypeScript source (it imports nothing) so that a clean clone needs no build:
+ * the report stage is the `reproduce` target.
+ * @returns {StageSpec[]}
+ */
+function loadStages() {
+  const ts = require('typescript');
+  const source = fs.readFileSync(path.join(__dirname, '..', '..', STAGE_GRAPH_FILE), 'utf8');
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS } });
+  const graphModule = { exports: /** @type {{ STAGE_GRAPH?: Array<{ name: string, needs: string[], description: string }> }} */ ({}) };
+  new Function('module', 'exports', outputText)(graphModule, graphModule.exports);
+  const graph = graphModule.exports.STAGE_GRAPH;
+  if (!Array.isArray(graph)) throw new Error(`${PLUGIN_FILE}: ${STAGE_GRAPH_FILE} exports no STAGE_GRAPH array`);
+  const target = (/** @type {string} */ stage) => (stage === 'report' ? 'reproduce' : stage);
+  return graph.map((s) => ({ target: target(s.name), stage: s.name, after: s.needs.map(target), description: s.description }));
+}
+
 /** @type {StageSpec[]} */
-const STAGES = [
-  { target: 'baseline', stage: 'baseline', after: [], description: 'Train the unpruned baseline models.' },
-  { target: 'prune', stage: 'prune', after: ['baseline'], description: 'Prune each trained baseline.' },
-  { target: 'finetune', stage: 'finetune', after: ['prune'], description: 'Fine-tune the pruned models.' },
-  {
-    target: 'scratch-e',
-    stage: 'scratch-e',
-    after: ['prune'],
-    description: 'Train the pruned architectures from scratch for the baseline epochs (Scratch-E).',
-  },
-  {
-    target: 'scratch-b',
-    stage: 'scratch-b',
-    after: ['prune'],
-    description: 'Train the pruned architectures from scratch on the baseline FLOPs budget (Scratch-B).',
-  },
-  {
-    target: 'reproduce',
-    stage: 'report',
-    after: ['finetune', 'scratch-e', 'scratch-b'],
-    description: 'Run every stage and write the results table.',
-  },
-];
+const STAGES = loadStages();
 
 /** A method package whose package.json or reference.json cannot give the stage targets. */
 class MethodStagesConfigError extends Error {

@@ -39,7 +39,7 @@ export {
 export { experiments, RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from './results';
 export {
   methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,
-  type Reconstruction, type StageRecipes, type Transformed, type StageTraining, type TrainedStage,
+  type Reconstruction, type StageRecipes, type Transformed, type StageTraining,
 } from './experiment/method';
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type PrintedDeltas, type ReferenceRow } from './experiment/reference';
 export { relativeMarkdown } from './experiment/relative-report';
@@ -55,7 +55,15 @@ export { importEsm } from './import-esm';
 export { mean, median, sampleStd } from './stats';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneExtras, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
 export { inferenceLatencies, type LatencyOptions } from './bench/latency';
-export { experimentSpecs, LATENCY_JSON, runExperiment, STAGES, type ExperimentData, type ExperimentOptions, type StageName } from './experiment/run';
+export { experimentSpecs, LATENCY_JSON, runExperiment, type ExperimentData, type ExperimentOptions } from './experiment/run';
+export {
+  STAGE_GRAPH,
+  STAGES,
+  stageNeeds,
+  type GraphStage,
+  type StageName,
+  type TrainedStage,
+} from './experiment/stage-graph';
 export { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from './experiment/widths-report';
 export { loadQueueLink, methodPackageName, QUEUE_PACKAGE, requireInstalled, type EnqueueRequest, type EnqueueSummary, type QueueLink } from './experiment/queue-link';

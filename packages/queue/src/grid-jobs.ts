@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import {
-  experimentRecipes, methodVariant, resultsBase, type MethodDefinition, type MethodVariant, type Profile,
-  type StageName, type TrainedStage,
+  experimentRecipes, methodVariant, resultsBase, STAGE_GRAPH, stageNeeds, type GraphStage, type MethodDefinition,
+  type MethodVariant, type Profile, type StageName, type TrainedStage,
 } from '@rethink-prune/core';
 import type { DatasetName } from '@rethink-prune/datasets';
 import type { FlowJob } from 'bullmq';
@@ -9,7 +9,7 @@ import type { FlowJob } from 'bullmq';
 /** The one queue every grid shares. */
 export const QUEUE_NAME = 'rethink-prune';
 
-export type QueueStage = StageName | 'report';
+export type QueueStage = GraphStage;
 
 /** The grid a job belongs to: what `runGrid` needs but the data directory, which is each worker's own. */
 export interface JobGrid {
@@ -84,9 +84,20 @@ export function gridJobs(method: MethodDefinition<any>, methodPackage: string, g
       const stage = (s: StageName, needs: string[]) =>
         add(s, name, { variantKey, training: s === 'prune' ? null : training(s) },
           { variant: name, seed, needs });
-      const prune = variant.architecture ? baseline : stage('prune', [baseline]);
-      if (!variant.architecture) trained.push(stage('finetune', [prune]));
-      trained.push(stage('scratch-e', [prune]), stage('scratch-b', [prune]));
+      // The variant's stages as core's graph orders them, each waiting for the jobs of what it needs. A published
+      // architecture is trained from scratch only: it has no prune (what needs it waits for the baseline) or fine-tune.
+      const absent: StageName[] = variant.architecture ? ['prune', 'finetune'] : [];
+      const ids = new Map<GraphStage, string[]>([['baseline', [baseline]]]);
+      for (const { name: s, needs } of STAGE_GRAPH.filter((x) => x.per === 'variant')) {
+        const needed = needs.flatMap((n) => ids.get(n) ?? []);
+        if (absent.includes(s as StageName)) {
+          ids.set(s, needed);
+          continue;
+        }
+        const id = stage(s as StageName, needed);
+        ids.set(s, [id]);
+        if (stageNeeds('report').includes(s)) trained.push(id);
+      }
     }
   }
   const report = { grid: { variants: grid.variants, seeds: grid.seeds }, needs: trained };

@@ -16,7 +16,7 @@ import { methodVariant, type MethodDefinition, type MethodVariant } from './meth
 import { pruneModel } from './prune-stage';
 import { loadQueueLink, methodPackageName } from './queue-link';
 import { relativeMarkdown } from './relative-report';
-import { STAGES } from './run';
+import { STAGES } from './stage-graph';
 import { layerWidthLines, layerWidths, maskedCounts, sparsityLines } from './widths-report';
 
 /** A mistake in the command line: printed with a pointer to --help, exit code 2. */

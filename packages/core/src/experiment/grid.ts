@@ -6,7 +6,8 @@ import type { Profile } from '../profiles';
 import { resultsCsv, resultsMarkdown, type ResultRow } from '../results';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
 import { relativeMarkdown } from './relative-report';
-import { experimentSpecs, runExperiment, type StageName } from './run';
+import { experimentSpecs, runExperiment } from './run';
+import type { StageName } from './stage-graph';
 import { widthsMarkdown, type LayerWidth } from './widths-report';
 
 export interface GridOptions {

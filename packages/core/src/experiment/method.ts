@@ -7,6 +7,7 @@ import type { KeepSets } from '../surgery';
 import type { TrainingHooks } from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import type { ReferenceRow } from './reference';
+import type { TrainedStage } from './stage-graph';
 
 /**
  * A pruning method as the experiment framework runs it. A method package gives one of these and little else:
@@ -86,7 +87,6 @@ export interface StageTraining {
   recipe?(plain: Recipe): Recipe;
 }
 
-export type TrainedStage = 'baseline' | 'finetune' | 'scratch-e' | 'scratch-b';
 
 /** The recipes of one experiment; Scratch-B depends on the FLOPs of the full and the pruned model. */
 export interface StageRecipes {

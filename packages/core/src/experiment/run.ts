@@ -20,18 +20,15 @@ import {
   type MethodDefinition,
   type MethodVariant,
   type StageTraining,
-  type TrainedStage,
 } from './method';
 import { pruneStage, type PruneRecord } from './prune-stage';
 import { experimentRecipes } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
 import { runStage, type StageJob, type StageOptions } from './stage';
+import type { StageName, TrainedStage } from './stage-graph';
 import { layerWidths, maskedCounts, type LayerWidth } from './widths-report';
 
-/** The stages of an experiment, in order; each needs the baseline and (but the baseline) the pruned model. */
-export const STAGES = ['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b'] as const;
-export type StageName = (typeof STAGES)[number];
 
 /** The data of an experiment: in memory or ImageNet folders; `info.name` names the dataset in results. */
 export type ExperimentData = TrainingData & { info: DatasetInfo & { name: DatasetName } };

@@ -8,7 +8,8 @@ import { loadTrainingData } from '../data/source';
 import { namedWeights, type MaskSet } from '../masks';
 import { loadModelDir } from '../model-io';
 import { PROFILES } from '../profiles';
-import type { MethodDefinition, TrainedStage } from './method';
+import type { MethodDefinition } from './method';
+import type { TrainedStage } from './stage-graph';
 import { runExperiment } from './run';
 
 /** Masks the half of every conv kernel's weights with the smallest magnitude (a per-layer median). */
