@@ -14,12 +14,16 @@ export class RunDirError extends Error {
   }
 }
 
-/** A run directory holding a checkpoint or result of another run (`field`: the first key that differs). */
-export class RunMismatchError extends Error {
-  constructor(readonly runDir: string, readonly field: string, what: 'checkpoint' | 'result') {
-    super(`${runDir} holds a ${what} of a different run ('${field}' differs); ` +
-      'choose another run directory, or delete this one to start over');
-    this.name = 'RunMismatchError';
+/**
+ * A run directory holding a finished stage, a result or a checkpoint of another run (`field`: the first field of the
+ * run key that differs): its numbers came from another method, variant, spec, recipe, profile, seed, hooks or pruner
+ * version and must never reach a table.
+ */
+export class StaleStageError extends Error {
+  constructor(readonly dir: string, readonly field: string, what: 'finished stage' | 'checkpoint' | 'result') {
+    super(`${dir} holds a ${what} produced with a different ${field}; its numbers do not belong to this run. ` +
+      'Rerun with --fresh to train that stage again (and the stages after it), or choose another --run-dir');
+    this.name = 'StaleStageError';
   }
 }
 

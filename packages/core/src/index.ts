@@ -1,5 +1,5 @@
 export * from './backend';
-export { RunDirError, RunMismatchError, SpecError, UnknownWeightError } from './errors';
+export { RunDirError, SpecError, StaleStageError, UnknownWeightError } from './errors';
 export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from './datasets-info';
 export { ARCHS, buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetImageNetSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from './spec';
 export {
@@ -46,7 +46,7 @@ export { relativeMarkdown } from './experiment/relative-report';
 export { experimentRecipes, imagenetProportionalRecipes, withInitialLr } from './experiment/recipes';
 export { scaleTargets, TargetWidthError } from './experiment/targets';
 export { identityMismatch } from './train/run-key';
-export { StaleStageError } from './experiment/stale';
+export { cachedStage, type CachedStage } from './experiment/cached-stage';
 export { runStage, type StageJob, type StageOptions } from './experiment/stage';
 export {
   convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type LayerStep, type ReconstructableLayer,

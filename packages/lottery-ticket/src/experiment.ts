@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
 import {
-  applyMasks, buildModel, countSpec, experimentRecipes, experimentSpecs, identityMismatch, loadModelDir, pruneChannels,
-  runStage, saveModelDir, scaleTargets, sparseScratchInit, StaleStageError, writeFileAtomic, type ArchSpec,
+  applyMasks, buildModel, cachedStage, countSpec, experimentRecipes, experimentSpecs, loadModelDir, pruneChannels,
+  runStage, saveModelDir, scaleTargets, sparseScratchInit, writeFileAtomic, type ArchSpec,
   type ExperimentData, type KeepSets, type MaskSet, type Profile, type StageJob, type TrainResult,
 } from '@rethink-prune/core';
 import { l1KeepSets, L1_VARIANTS, targetWidths } from '@rethink-prune/method-l1';
@@ -187,17 +187,21 @@ function prune(variant: TicketVariant, model: tf.LayersModel, spec: ArchSpec, fu
 async function pruneRound(dir: string, identity: Record<string, unknown>, fresh: boolean,
   compute: () => Promise<RoundPrune & { model: tf.LayersModel; spec: ArchSpec }>): Promise<RoundPrune> {
   const file = path.join(dir, PRUNE_JSON);
-  if (fs.existsSync(file)) {
+  const finished = () => {
+    if (!fs.existsSync(file)) return undefined;
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as PruneFile;
-    const field = identityMismatch(identity, saved.identity);
-    if (field === undefined) {
+    const reuse = async () => {
       const { model, masks } = await loadModelDir(dir);
       model.dispose();
       return { masks: masks!, keep: saved.keep, sparsity: saved.sparsity };
-    }
-    if (!fresh) throw new StaleStageError(dir, field);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    };
+    return { identity: saved.identity, reuse };
+  };
+  return cachedStage({ dir, identity, fresh, finished, run: () => savedPrune(dir, file, identity, compute) });
+}
+
+async function savedPrune(dir: string, file: string, identity: Record<string, unknown>,
+  compute: () => Promise<RoundPrune & { model: tf.LayersModel; spec: ArchSpec }>): Promise<RoundPrune> {
   const { model, spec, ...pruned } = await compute();
   try {
     applyMasks(model, pruned.masks);

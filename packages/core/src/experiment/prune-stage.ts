@@ -11,9 +11,8 @@ import { pruneChannels, type KeepSets } from '../surgery';
 import { testBatches, trainingImages, type TrainingData } from '../data/source';
 import { evaluate } from '../train/evaluate';
 import { RunDirError } from '../errors';
-import { identityMismatch } from '../train/run-key';
 import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
-import { StaleStageError } from './stale';
+import { cachedStage } from './cached-stage';
 
 export class NothingPrunedError extends Error {
   constructor(variantName: string, what: string) {
@@ -131,16 +130,24 @@ export async function pruneStage<V extends MethodVariant>(
   o: PruneStageOptions,
 ): Promise<PruneRecord> {
   const file = path.join(o.dir, PRUNE_JSON);
-  if (fs.existsSync(file)) {
+  const finished = () => {
+    if (!fs.existsSync(file)) return undefined;
     const done = readJsonFile(
       file,
       (problem) => new RunDirError(file, `${problem}; rerun with --fresh to prune again`),
     ) as PruneRecord;
-    const field = identityMismatch(o.identity, done.identity);
-    if (field === undefined) return done;
-    if (!o.fresh) throw new StaleStageError(o.dir, field);
-    fs.rmSync(o.dir, { recursive: true, force: true });
-  }
+    return { identity: done.identity, reuse: () => done };
+  };
+  return cachedStage({ dir: o.dir, identity: o.identity, fresh: o.fresh, finished,
+    run: () => prune(method, variantName, o, file) });
+}
+
+async function prune<V extends MethodVariant>(
+  method: MethodDefinition<V>,
+  variantName: string,
+  o: PruneStageOptions,
+  file: string,
+): Promise<PruneRecord> {
   const trained = await loadModelDir(path.join(o.baselineDir, 'best'));
   const count = method.pruner.images;
   const images = count === undefined ? undefined : await trainingImages(o.data, count, { seed: 0, limit: o.trainLimit });

@@ -1,13 +1,12 @@
 import * as fs from 'fs';
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainingData } from '../data/source';
-import { RunMismatchError } from '../errors';
+import { StaleStageError } from '../errors';
 import type { MaskSet } from '../masks';
 import type { ArchSpec } from '../spec';
 import { readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 import type { Recipe } from '../train/recipe';
-import { identityMismatch } from '../train/run-key';
-import { StaleStageError } from './stale';
+import { cachedStage } from './cached-stage';
 
 /** One training stage of an experiment: where it runs, its run key, and how its model starts. */
 export interface StageJob {
@@ -37,17 +36,18 @@ export interface StageOptions {
 }
 
 /**
- * Runs one stage, or reuses it: a finished stage is returned when its run key matches, refused as stale when it
- * does not (or, with `fresh`, trained again); an interrupted one resumes from its checkpoint.
+ * Runs one stage, or reuses it (cachedStage): a finished stage is returned when its run key matches, refused as stale
+ * when it does not (or, with `fresh`, trained again); an interrupted one resumes from its checkpoint.
  */
 export async function runStage(job: StageJob, o: StageOptions): Promise<TrainResult> {
-  const done = readTrainResult(job.dir);
-  if (done) {
-    const field = identityMismatch(job.identity, done.identity);
-    if (field === undefined) return done;
-    if (!o.fresh) throw new StaleStageError(job.dir, field);
-    fs.rmSync(job.dir, { recursive: true, force: true });
-  }
+  const finished = () => {
+    const done = readTrainResult(job.dir);
+    return done && { identity: done.identity, reuse: () => done };
+  };
+  return cachedStage({ dir: job.dir, identity: job.identity, fresh: o.fresh, finished, run: () => trainStage(job, o) });
+}
+
+async function trainStage(job: StageJob, o: StageOptions): Promise<TrainResult> {
   const model = await job.makeModel();
   const hooks: TrainingHooks = { ...job.hooks?.(model), ...(job.masks ? { masks: job.masks } : {}) };
   try {
@@ -67,10 +67,10 @@ export async function runStage(job: StageJob, o: StageOptions): Promise<TrainRes
     });
   } catch (e) {
     // A checkpoint of another run: with --fresh, start the stage over.
-    if (!(o.fresh && e instanceof RunMismatchError)) throw e;
+    if (!(o.fresh && e instanceof StaleStageError)) throw e;
   } finally {
     model.dispose();
   }
   fs.rmSync(job.dir, { recursive: true, force: true });
-  return runStage(job, o);
+  return trainStage(job, o);
 }

@@ -13,7 +13,7 @@ import { RESULT_COLUMNS } from '../results';
 import type { KeepSets } from '../surgery';
 import { runGrid } from './grid';
 import type { MethodDefinition } from './method';
-import { StaleStageError } from './stale';
+import { StaleStageError } from '../errors';
 
 // ---- A whole method package in a few lines: random channel pruning of VGG-11. ----
 interface RandomVariant {

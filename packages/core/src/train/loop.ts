@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { activeBackend } from '../backend';
 import { splitSize, testBatches, trainBatches, type TrainingData } from '../data/source';
-import { RunDirError, RunMismatchError, UnknownWeightError } from '../errors';
+import { RunDirError, StaleStageError, UnknownWeightError } from '../errors';
 import { readJsonFile, writeFileAtomic } from '../fs-atomic';
 import { applyMasks, type MaskSet } from '../masks';
 import { saveModelDir } from '../model-io';
@@ -159,7 +159,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const done = readTrainResult(o.runDir);
   if (done) {
     const field = differingField({ identity: o.identity }, { identity: done.identity });
-    if (field !== undefined) throw new RunMismatchError(o.runDir, field, 'result');
+    if (field !== undefined) throw new StaleStageError(o.runDir, field, 'result');
     return done;
   }
   fs.mkdirSync(o.runDir, { recursive: true });
@@ -184,7 +184,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const field = differingField(key, restored.state.runKey);
     if (field !== undefined) {
       restored.model.dispose();
-      throw new RunMismatchError(o.runDir, field, 'checkpoint');
+      throw new StaleStageError(o.runDir, field, 'checkpoint');
     }
     model.setWeights(restored.model.getWeights());
     restored.model.dispose();

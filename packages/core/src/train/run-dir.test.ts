@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
-import { RunDirError, RunMismatchError } from '../errors';
+import { RunDirError, StaleStageError } from '../errors';
 import { ModelDirError } from '../model-io';
 import { buildModel } from '../spec';
 import { syntheticData, TINY_SPEC, tinyRecipe, tmpDir } from '../test-util/tiny-run';
@@ -55,19 +55,19 @@ describe('run identity in the loop', () => {
       expect(readTrainResult(runDir)).toEqual(result);
       const newerPruner = { ...IDENTITY, prunerVersion: 3 };
       const other = train(options(runDir, { recipe: tinyRecipe(1, 8), identity: newerPruner }));
-      await expect(other).rejects.toThrow(RunMismatchError);
+      await expect(other).rejects.toThrow(StaleStageError);
       await expect(other).rejects
-        .toThrow(`${runDir} holds a result of a different run ('identity.prunerVersion' differs)`);
+        .toThrow(`${runDir} holds a result produced with a different identity.prunerVersion;`);
     });
 
   it('refuses a checkpoint of another run, naming the first differing field and the directory', async () => {
     const runDir = await interruptedRun();
     const variant = train(options(runDir, { identity: { ...IDENTITY, variant: 'vgg-b' } }));
-    await expect(variant).rejects.toThrow(RunMismatchError);
+    await expect(variant).rejects.toThrow(StaleStageError);
     await expect(variant).rejects
-      .toThrow(`${runDir} holds a checkpoint of a different run ('identity.variant' differs)`);
-    await expect(train(options(runDir, { seed: 6 }))).rejects.toThrow(`('seed' differs)`);
-    await expect(train(options(runDir, { identity: undefined }))).rejects.toThrow(`('identity' differs)`);
+      .toThrow(`${runDir} holds a checkpoint produced with a different identity.variant;`);
+    await expect(train(options(runDir, { seed: 6 }))).rejects.toThrow('with a different seed;');
+    await expect(train(options(runDir, { identity: undefined }))).rejects.toThrow('with a different identity;');
     const resumed = await train(options(runDir));
     expect(resumed.identity).toEqual(IDENTITY);
   });
