@@ -77,3 +77,5 @@ export {
   type ResNetBlock,
 } from './models/resnet';
 export { BlockRemovalError, foldBlockScales, removeBlocks } from './models/block-removal';
+export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from './trace/traced-graph';
+export { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from './trace/prune-traced';

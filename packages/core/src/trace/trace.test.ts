@@ -1,0 +1,171 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { paramCount, pruneTracedModel, tracedKeepSets, type TracedKeepSets } from './prune-traced';
+import { traceModel, UnsupportedLayerError, type TracedGroup } from './traced-graph';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Conv → BN → ReLU → pool → conv → BN → ReLU → Flatten → Dense → Dense (the output). */
+function sequentialModel(): tf.Sequential {
+  const model = tf.sequential({ layers: [
+    tf.layers.conv2d({ name: 'c1', inputShape: [8, 8, 3], filters: 8, kernelSize: 3, padding: 'same' }),
+    tf.layers.batchNormalization({ name: 'b1' }),
+    tf.layers.activation({ name: 'r1', activation: 'relu' }),
+    tf.layers.maxPooling2d({ name: 'p1', poolSize: 2 }),
+    tf.layers.conv2d({ name: 'c2', filters: 12, kernelSize: 3, padding: 'same' }),
+    tf.layers.batchNormalization({ name: 'b2' }),
+    tf.layers.reLU({ name: 'r2' }),
+    tf.layers.flatten({ name: 'flat' }),
+    tf.layers.dense({ name: 'd1', units: 16, activation: 'relu' }),
+    tf.layers.dense({ name: 'out', units: 4 }),
+  ] });
+  randomiseStatistics(model);
+  return model;
+}
+
+/** A stem, a residual block tied to it by Add, a side branch from the input, Concatenate, GAP and a Dense head. */
+function functionalModel(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 8, 4], name: 'image' });
+  const withBn = (x: tf.SymbolicTensor, name: string) => tf.layers.batchNormalization({ name: `${name}_bn` }).apply(x) as tf.SymbolicTensor;
+  const stem = tf.layers.reLU({ name: 'stem_relu' }).apply(
+    withBn(tf.layers.conv2d({ name: 'stem', filters: 8, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor, 'stem')) as tf.SymbolicTensor;
+  const r1 = withBn(tf.layers.conv2d({ name: 'r1', filters: 8, kernelSize: 3, padding: 'same', useBias: false }).apply(stem) as tf.SymbolicTensor, 'r1');
+  const sum = tf.layers.reLU({ name: 'sum_relu' }).apply(tf.layers.add({ name: 'sum' }).apply([r1, stem]) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const side = withBn(tf.layers.conv2d({ name: 'side', filters: 4, kernelSize: 1 }).apply(input) as tf.SymbolicTensor, 'side');
+  const joined = tf.layers.concatenate({ name: 'join' }).apply([sum, side]) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(joined) as tf.SymbolicTensor;
+  const head = tf.layers.dense({ name: 'head', units: 3 }).apply(pooled) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: head });
+  randomiseStatistics(model);
+  return model;
+}
+
+/** BN statistics and scales away from their initial 0 / 1, so that a wrong slice shows in the outputs. */
+function randomiseStatistics(model: tf.LayersModel): void {
+  let seed = 7;
+  for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+    layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, i === 3 ? 0.5 : -1, i === 3 ? 2 : 1,
+      'float32', seed++)));
+  }
+}
+
+const byId = (groups: TracedGroup[], id: string) => groups.find((g) => g.id === id)!;
+const members = (g: TracedGroup) => g.members.map((m) => `${m.layer}:${m.role}@${m.at}${m.repeat > 1 ? `×${m.repeat}/${m.stride}` : ''}`);
+
+/** The original model with every removed channel silenced: its BN's γ and β (or a Dense unit's column and bias) at 0. */
+function silenced(model: tf.LayersModel, groups: TracedGroup[], keep: TracedKeepSets): void {
+  for (const g of groups.filter((x) => keep[x.id])) {
+    const gone = Array.from({ length: g.size }, (_, c) => c).filter((c) => !keep[g.id].includes(c));
+    for (const m of g.members.filter((x) => x.role === 'bn' || (x.role === 'out' && !g.members.some((y) => y.role === 'bn')))) {
+      const layer = model.getLayer(m.layer);
+      const zeroAt = (w: tf.Tensor, axis: number) => tf.tidy(() => {
+        const mask = new Float32Array(w.shape[axis]).fill(1);
+        for (const c of gone) if (c >= m.offset && c < m.offset + m.length) mask[m.at + c - m.offset] = 0;
+        const shape = w.shape.map((d, i) => (i === axis ? d : 1));
+        return tf.mul(w, tf.tensor(mask, shape));
+      });
+      const weights = layer.getWeights();
+      layer.setWeights(m.role === 'bn'
+        ? weights.map((w, i) => (i < 2 ? zeroAt(w, 0) : w))
+        : weights.map((w) => zeroAt(w, w.shape.length - 1)));
+    }
+  }
+}
+
+function expectSameOutputs(a: tf.LayersModel, b: tf.LayersModel, shape: number[]): void {
+  const x = tf.randomNormal([2, ...shape], 0, 1, 'float32', 3);
+  const [ya, yb] = [a.predict(x), b.predict(x)].map((y) => Array.from((y as tf.Tensor).dataSync()));
+  expect(ya.length).toBe(yb.length);
+  ya.forEach((v, i) => expect(Math.abs(v - yb[i])).toBeLessThan(1e-4));
+}
+
+describe('tracing a tf.sequential model', () => {
+  it('groups each conv\'s filters with its BN and the next layer\'s inputs; Flatten repeats them per position', () => {
+    const groups = traceModel(sequentialModel());
+    expect(groups.map((g) => [g.id, g.size, g.fixed ?? 'prunable'])).toEqual([
+      ['input:c1_input', 3, 'the model input'], ['c1', 8, 'prunable'], ['c2', 12, 'prunable'], ['d1', 16, 'prunable'],
+      ['out', 4, 'a model output'],
+    ]);
+    expect(members(byId(groups, 'c1')).sort()).toEqual(['b1:bn@0', 'c1:out@0', 'c2:in@0']);
+    // c2's 12 channels reach d1 at each of the 4×4 pooled positions: feature p·12 + c.
+    expect(members(byId(groups, 'c2'))).toContain('d1:in@0×16/12');
+  });
+
+  it('prunes half of every prunable group by L1: params as counted by hand, outputs equal the silenced original', async () => {
+    const model = sequentialModel();
+    const groups = traceModel(model);
+    const keep = tracedKeepSets(model, groups, { criterion: 'l1', ratio: 0.5 });
+    expect(Object.fromEntries(Object.entries(keep).map(([id, k]) => [id, k.length]))).toEqual({ c1: 4, c2: 6, d1: 8 });
+    const pruned = await pruneTracedModel(model, groups, keep);
+    // c1 3·3·3·8+8, b1 4·8, c2 3·3·8·12+12, b2 4·12, d1 16·12·16+16, out 16·4+4
+    expect(paramCount(model)).toBe(224 + 32 + 876 + 48 + 3088 + 68);
+    // c1 3·3·3·4+4, b1 4·4, c2 3·3·4·6+6, b2 4·6, d1 16·6·8+8, out 8·4+4
+    expect(paramCount(pruned)).toBe(112 + 16 + 222 + 24 + 776 + 36);
+    expect(pruned.layers.map((l) => l.name)).toEqual(model.layers.map((l) => l.name));
+    silenced(model, groups, keep);
+    expectSameOutputs(model, pruned, [8, 8, 3]);
+  });
+
+  it('keeps the largest filters by L1 norm', () => {
+    const model = sequentialModel();
+    const c1 = model.getLayer('c1');
+    const scale = tf.tensor1d([1, 9, 2, 8, 3, 7, 4, 6]);
+    c1.setWeights([tf.mul(tf.onesLike(c1.getWeights()[0]), scale), c1.getWeights()[1]]);
+    const keep = tracedKeepSets(model, traceModel(model), { criterion: 'l1', ratio: 0.5 });
+    expect(keep.c1).toEqual([1, 3, 5, 7]);
+  });
+});
+
+describe('tracing a functional model', () => {
+  it('ties the residual Add\'s groups, offsets the Concatenate, and never prunes the input or the output', () => {
+    const groups = traceModel(functionalModel());
+    expect(groups.map((g) => [g.id, g.size, g.fixed ?? 'prunable'])).toEqual([
+      ['input:image', 4, 'the model input'], ['stem', 8, 'prunable'], ['side', 4, 'prunable'],
+      ['head', 3, 'a model output'],
+    ]);
+    expect(members(byId(groups, 'stem')).sort()).toEqual(
+      ['head:in@0', 'r1:in@0', 'r1:out@0', 'r1_bn:bn@0', 'stem:out@0', 'stem_bn:bn@0']);
+    expect(members(byId(groups, 'side')).sort()).toEqual(['head:in@8', 'side:out@0', 'side_bn:bn@0'].sort());
+  });
+
+  it.each([['l1', 0.3], ['l1', 0.5], ['bn-scale', 0.3], ['bn-scale', 0.5]] as const)(
+    'prunes by %s at %s: a plain LayersModel that round-trips model.json and matches the silenced original',
+    async (criterion, ratio) => {
+      const model = functionalModel();
+      const groups = traceModel(model);
+      const keep = tracedKeepSets(model, groups, { criterion, ratio });
+      const pruned = await pruneTracedModel(model, groups, keep);
+      expect(paramCount(pruned)).toBeLessThan(paramCount(model));
+      let saved: tf.io.ModelArtifacts | undefined;
+      await pruned.save(tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }));
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+      silenced(model, groups, keep);
+      expectSameOutputs(model, loaded, [8, 8, 4]);
+    });
+});
+
+describe('what the tracer refuses', () => {
+  it('names an unknown layer by class and name; as a barrier, the channels around it stay', () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    const c1 = tf.layers.conv2d({ name: 'c1', filters: 4, kernelSize: 3 }).apply(input) as tf.SymbolicTensor;
+    const up = tf.layers.conv2dTranspose({ name: 'up', filters: 4, kernelSize: 2 }).apply(c1) as tf.SymbolicTensor;
+    const c2 = tf.layers.conv2d({ name: 'c2', filters: 2, kernelSize: 1 }).apply(up) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: c2 });
+    const error = (() => { try { traceModel(model); } catch (e) { return e; } })() as UnsupportedLayerError;
+    expect(error).toBeInstanceOf(UnsupportedLayerError);
+    expect([error.className, error.layerName]).toEqual(['Conv2DTranspose', 'up']);
+    const groups = traceModel(model, { barriers: true });
+    expect(byId(groups, 'c1').fixed).toBe('barrier up (Conv2DTranspose)');
+  });
+
+  it('says so when the only prunable channels would be the outputs', () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ name: 'only', inputShape: [5], units: 3 })] });
+    expect(() => tracedKeepSets(model, traceModel(model), { criterion: 'l1', ratio: 0.5 }))
+      .toThrow(/no prunable channels: .*a model output/);
+  });
+});
