@@ -1,0 +1,78 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../fs-atomic';
+import { ModelDirError } from '../model-io';
+
+/** The model.json of a directory, or the file itself. */
+const modelJsonOf = (given: string) =>
+  (fs.existsSync(given) && fs.statSync(given).isDirectory() ? path.join(given, 'model.json') : given);
+
+/**
+ * Any tfjs Layers model saved as model.json + weight files (tf.io's format, as `model.save('file://…')`,
+ * tensorflowjs_converter or our own saveModelDir write it), read without tfjs-node.
+ */
+export async function readLayersModel(given: string): Promise<tf.LayersModel> {
+  const file = modelJsonOf(given);
+  if (!fs.existsSync(file)) throw new ModelDirError(file, 'no such file: give a model.json or the folder holding it');
+  let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ModelDirError(file, `not JSON (${(e as Error).message})`);
+  }
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new ModelDirError(file, 'not a tfjs Layers model.json (no modelTopology or weightsManifest)');
+  }
+  const dir = path.dirname(file);
+  const buffers = json.weightsManifest.flatMap((group) => group.paths.map((p) => {
+    const weightFile = path.join(dir, p);
+    if (!fs.existsSync(weightFile)) throw new ModelDirError(weightFile, `missing: ${file} lists it`);
+    const bytes = fs.readFileSync(weightFile);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  }));
+  return tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology as tf.io.ModelJSON['modelTopology'],
+    weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+    weightData: tf.io.concatenateArrayBuffers(buffers),
+  }));
+}
+
+/** Writes `<dir>/model.json` and `<dir>/weights.bin`, loadable by plain tf.loadLayersModel in Node or a browser. */
+export async function writeLayersModel(dir: string, model: tf.LayersModel): Promise<void> {
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const data = artifacts.weightData!;
+    const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+    writeFileAtomic(path.join(dir, 'weights.bin'), bytes);
+    writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify({
+      modelTopology: artifacts.modelTopology, format: 'layers-model', generatedBy: artifacts.generatedBy,
+      convertedBy: null, weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
+    }));
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
+}
+
+/**
+ * Multiply-adds of one image through the model's Conv2D, DepthwiseConv2D, SeparableConv2D and Dense layers (the
+ * layers pruning shrinks), from their output shapes and kernels.
+ */
+export function layerFlops(model: tf.LayersModel): number {
+  let total = 0;
+  for (const layer of model.layers) {
+    const weights = layer.getWeights();
+    if (weights.length === 0) continue;
+    const out = layer.outputShape as number[];
+    const positions = out.slice(1, -1).reduce((a, d) => a * d, 1);
+    const size = (t: tf.Tensor) => t.size;
+    switch (layer.getClassName()) {
+      case 'Conv2D': case 'DepthwiseConv2D': case 'Dense':
+        total += positions * size(weights[0]);
+        break;
+      case 'SeparableConv2D':
+        total += positions * (size(weights[0]) + size(weights[1]));
+        break;
+      default:
+    }
+  }
+  return total;
+}
