@@ -99,8 +99,18 @@ describe('the shared method CLI', () => {
     const code = await runMethodCli(firstChannels(0.5), ['--help']);
     io.restore();
     expect(code).toBe(0);
-    for (const word of ['reproduce', 'prune --model', 'variants', '--seeds N', '--fresh', '--stage'])
+    for (const word of ['reproduce', 'prune --model', 'variants', '--seeds N', '--fresh', '--stage', '--epochs N'])
       expect(io.out()).toContain(word);
+    // The second line says which paper table the method's reference.json quotes (none for this toy).
+    expect(io.out().split('\n')[1]).toBe('No paper numbers in its reference.json.');
+    const withTables = { ...firstChannels(0.5), reference: [{ table: 'Table 4' }, { table: 'He et al. 2018, Table 1' }] };
+    const io2 = capture();
+    await runMethodCli(withTables as unknown as MethodDefinition<{ base: string }>, ['--help']);
+    io2.restore();
+    expect(io2.out().split('\n').slice(1, 3)).toEqual([
+      'Reproduces Table 4 of Liu et al., "Rethinking the Value of Network Pruning" (ICLR 2019).',
+      'Reference numbers from He et al. 2018, Table 1.',
+    ]);
   });
 });
 

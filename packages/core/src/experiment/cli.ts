@@ -62,6 +62,18 @@ const OPTIONS = {
 const defaultRunDir = (method: MethodDefinition<any>) =>
   path.join('runs', method.command.replace(/^prune-/, 'method-'));
 
+/** The tables a method's reference.json quotes: "Reproduces Table 1 of Liu et al. …", or the other source's. */
+function paperTables(method: MethodDefinition<any>): string {
+  const tables = [...new Set(method.reference.map((row) => row.table))];
+  const ours = tables.filter((t) => /^Table \d/.test(t));
+  const others = tables.filter((t) => !ours.includes(t));
+  const lines = [
+    ...(ours.length > 0 ? [`Reproduces ${ours.join(', ')} of Liu et al., "Rethinking the Value of Network Pruning" (ICLR 2019).`] : []),
+    ...(others.length > 0 ? [`Reference numbers from ${others.join(', ')}.`] : []),
+  ];
+  return lines.join('\n') || 'No paper numbers in its reference.json.';
+}
+
 function help(method: MethodDefinition<any>): string {
   const c = method.command;
   const indent = ' '.repeat(c.length);
@@ -71,6 +83,7 @@ function help(method: MethodDefinition<any>): string {
       `${indent}                        ${option.help}\n`
     : '';
   return `${c}: ${method.title}, and the paper's fine-tune / Scratch-E / Scratch-B comparison
+${paperTables(method)}
 
 Usage:
   ${c} reproduce [options]      run the paper's experiments for this method and write a CSV result table
