@@ -12,6 +12,12 @@ describe('profile overrides', () => {
     expect(profileLabel(withOverrides(profile, { batchSize: 32 }))).toBe('small epochs=20 lr=0.02 batchSize=32');
   });
 
+  it('turn off the seed\'s own per-method recipes once a recipe field changes (paper --epochs 20 trains 20 epochs)', () => {
+    expect(PROFILES.paper.seedRecipes).toBe(true);
+    expect(withOverrides(PROFILES.paper, { epochs: 20 })).toMatchObject({ seedRecipes: false, fullGrid: true });
+    expect(withOverrides(PROFILES.paper, { trainLimit: 5000 }).seedRecipes).toBe(true);
+  });
+
   it('reach the recipes: the seed CIFAR schedule in shape, 50% / 75% steps of the new length', () => {
     const recipes = experimentRecipes(withOverrides(PROFILES.small, { epochs: 20, batchSize: 32 }), 'cifar10');
     expect(recipes.baseline).toMatchObject({ epochs: 20, lr: 0.05, batchSize: 32, milestones: [10, 15] });

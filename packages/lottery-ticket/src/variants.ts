@@ -44,7 +44,7 @@ export function ticketVariant(name: string): TicketVariant {
  * iterative one and VGG-16-A, which together take about the README's time), and the ResNets on `paper`.
  */
 export function defaultTicketVariants(profile: Profile): string[] {
-  if (profile.name === 'paper') return [...L1_TICKETS, 'vgg16-iterative', 'vgg16-oneshot'];
+  if (profile.fullGrid) return [...L1_TICKETS, 'vgg16-iterative', 'vgg16-oneshot'];
   return ['vgg16-iterative', 'vgg16-A'];
 }
 

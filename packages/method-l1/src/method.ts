@@ -22,7 +22,7 @@ export const l1Method: MethodDefinition<L1Variant> = {
   defaultVariants: (profile, dataset) =>
     dataset === 'imagenet'
       ? IMAGENET_VARIANTS
-      : profile.name === 'paper'
+      : profile.fullGrid
         ? CIFAR_VARIANTS
         : profile.name === 'quick'
           ? ['vgg16-A']

@@ -26,7 +26,7 @@ export function sfpRecipe(epochs: number, base: number, stretch = 1): Recipe {
  * recipe with SFP's optimiser, and Scratch-B's int(2·E·r) epochs.
  */
 function sfpRecipes(defaults: StageRecipes, profile: Profile): StageRecipes {
-  if (profile.name === 'paper') {
+  if (profile.seedRecipes) {
     return {
       baseline: sfpRecipe(200, 0.01),
       finetune: defaults.finetune,
@@ -56,7 +56,7 @@ export const sfpMethod: MethodDefinition<SfpVariant> = {
   title: 'Soft Filter Pruning (He et al., 2018): zero the lowest-norm filters after every epoch, let them regrow',
   variants: SFP_VARIANTS,
   // quick and smoke run ResNet-20 from scratch: the deeper ResNets cost several times more per image on a CPU.
-  defaultVariants: (profile) => (profile.name === 'paper' ? Object.keys(SFP_VARIANTS) : ['resnet20']),
+  defaultVariants: (profile) => (profile.fullGrid ? Object.keys(SFP_VARIANTS) : ['resnet20']),
   pruner: { kind: 'unstructured', version: 'sfp 1', masks: ({ model, variant }) => softPruneMasks(model, variant.rate) },
   training: (stage, variant) => (stage === 'baseline' ? softPruneTraining(variant.rate, variant.start) : undefined),
   plainBaseline: true,

@@ -18,7 +18,7 @@ export const slimmingMethod: MethodDefinition<SlimmingVariant> = {
   // quick and smoke run the VGG-19 row of the dataset: the ÷4 PreResNet-164 and DenseNet-40 cost many times
   // more per image on a CPU (`--models` adds them).
   defaultVariants: (profile, dataset) =>
-    profile.name === 'paper' || dataset === 'imagenet' ? tableVariants(dataset) : tableVariants(dataset).slice(0, 1),
+    profile.fullGrid || dataset === 'imagenet' ? tableVariants(dataset) : tableVariants(dataset).slice(0, 1),
   pruner: {
     kind: 'structured',
     version: 'slimming 1',

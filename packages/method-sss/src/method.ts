@@ -28,7 +28,7 @@ export const sssMethod: MethodDefinition<SssVariant> = {
   // quick: ResNet-20 at γ = 0.1; in four quick epochs γ = 0.03 zeroes no λ and γ ≥ 0.3 zeroes all of them.
   // ImageNet: Table 5's architectures, trained from scratch against the pre-activation ResNet-50.
   defaultVariants: (profile, dataset) => (dataset === 'imagenet' ? ['resnet41', 'resnet32', 'resnet26']
-    : profile.name === 'paper' ? ['resnet56-g0.01', 'resnet110-g0.01'] : ['resnet20-g0.1']),
+    : profile.fullGrid ? ['resnet56-g0.01', 'resnet110-g0.01'] : ['resnet20-g0.1']),
   training: (stage, variant) => {
     if (stage !== 'baseline') return undefined;
     return {
@@ -80,7 +80,7 @@ export const sssMethod: MethodDefinition<SssVariant> = {
  * Shorter profiles keep their own epoch count in place of 100.
  */
 export function sssImagenetRecipes(defaults: StageRecipes, profile: Profile): StageRecipes {
-  const epochs = profile.name === 'paper' ? 100 : profile.imagenet.epochs;
+  const epochs = profile.seedRecipes ? 100 : profile.imagenet.epochs;
   const stretched = (ratio: number) => {
     const step = Math.floor((epochs * 0.3) * ratio);
     return { epochs: Math.floor(epochs * ratio), milestones: step > 0 ? [step, 2 * step, 3 * step] : [] };

@@ -27,7 +27,7 @@ export const thinetMethod: MethodDefinition<ThinetVariant> = {
   // quick runs the CIFAR VGG-16 with ThiNet-Conv's layers; the ResNets with `--models resnet56-50`.
   defaultVariants: (profile, dataset) =>
     dataset === 'imagenet' ? [...THINET_ARCHITECTURE_NAMES]
-      : profile.name === 'paper' ? ['vgg16-conv', 'resnet56-50', 'resnet56-30'] : ['vgg16-conv'],
+      : profile.fullGrid ? ['vgg16-conv', 'resnet56-50', 'resnet56-30'] : ['vgg16-conv'],
   pruner: {
     kind: 'structured',
     version: 'thinet 1',

@@ -18,7 +18,7 @@ export const weightLevelMethod: MethodDefinition<WeightLevelVariant> = {
   // quick and smoke run VGG-19 at the dataset's higher ratio: PreResNet-110 and DenseNet-100 cost many times more
   // per image on a CPU (`--models` adds them, or sweeps: vgg19-30,vgg19-50,…,vgg19-95).
   defaultVariants: (profile, dataset) =>
-    profile.name === 'paper' || dataset === 'imagenet' ? tableVariants(dataset) : [tableVariants(dataset)[1]],
+    profile.fullGrid || dataset === 'imagenet' ? tableVariants(dataset) : [tableVariants(dataset)[1]],
   pruner: { kind: 'unstructured', version: 'magnitude 1', masks: ({ model, variant }) => magnitudeMasks(model, variant.percent) },
   initScratch: sparseScratchInit,
   // ImageNet: main_finetune.py's 10 fine-tuning epochs, main_B.py's int(90 × ratio) Scratch-B epochs.
