@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import type { ChannelGroup } from '../graph';
+import type { ChannelGroup } from './channels';
 import {
   allChannels, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow,
   prunedNarrowError, type ArchFamily,

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DatasetName } from '../datasets-info';
 import { SpecError } from '../errors';
-import type { ChannelGroup, TiedChannels } from '../graph';
+import type { ChannelGroup, TiedChannels } from './channels';
 
 /**
  * Everything core knows about one architecture family, in the family's own module (`models/<family>.ts`).

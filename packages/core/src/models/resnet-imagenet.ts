@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
-import type { ChannelGroup, TiedChannels } from '../graph';
+import type { ChannelGroup, TiedChannels } from './channels';
 import {
   cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
 } from './family';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
-import type { ChannelGroup, ChannelMember, TiedChannels } from '../graph';
+import type { ChannelGroup, ChannelMember, TiedChannels } from './channels';
 import {
   cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
 } from './family';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
-import type { ChannelGroup, ChannelMember } from '../graph';
+import type { ChannelGroup, ChannelMember } from './channels';
 import { cfgEntryProblems, cfgWithWidths, isPositiveInt, narrowedWidths, type ArchFamily } from './family';
 import { avgPool, batchNorm, flatten, relu, SeedSequence, type Sym } from './layers';
 import { vggFeatures, type VggCfg } from './vgg';

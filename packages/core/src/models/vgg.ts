@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
-import type { ChannelGroup, ChannelMember } from '../graph';
+import type { ChannelGroup, ChannelMember } from './channels';
 import { cfgEntryProblems, cfgWithWidths, narrowedWidths, type ArchFamily } from './family';
 import { avgPool, batchNorm, conv, flatten, linear, maxPool, relu, SeedSequence, type Sym } from './layers';
 
