@@ -5,7 +5,9 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
-import { evidenceCsv, evidenceMarkdown, evidenceRows, seedDir, studyResultsCsv, type EvidenceRow } from './evidence';
+import {
+  evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, seedDir, studyResultsCsv, type EvidenceRow,
+} from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
 const USAGE = `npm run evidence -- <command> [options]
@@ -60,8 +62,12 @@ function stageSeconds(dir: string): Record<string, number | null> {
     const file = path.join(d, 'result.json');
     return fs.existsSync(file) ? Math.round(JSON.parse(fs.readFileSync(file, 'utf8')).trainSeconds) : null;
   };
-  return { baseline: read(path.join(dir, '..', 'baseline')), finetune: read(path.join(dir, 'finetune')),
-    'scratch-e': read(path.join(dir, 'scratch-e')), 'scratch-b': read(path.join(dir, 'scratch-b')) };
+  const seed = path.join(dir, '..');
+  // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.
+  const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d));
+  return { ...Object.fromEntries(baselines.map((b) => [b, read(path.join(seed, b))])),
+    finetune: read(path.join(dir, 'finetune')), 'scratch-e': read(path.join(dir, 'scratch-e')),
+    'scratch-b': read(path.join(dir, 'scratch-b')) };
 }
 
 function manifest(s: Study, runDir: string) {
@@ -99,7 +105,7 @@ async function writeSummary(results: string): Promise<void> {
     return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as EvidenceRow[]) : [];
   });
   const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, r.variant, c.name,
-    `${c.ours.mean >= 0 ? '+' : ''}${c.ours.mean.toFixed(2)} [${c.ours.low.toFixed(2)}, ${c.ours.high.toFixed(2)}]`,
+    intervalText(c.ours),
     c.ours.verdict, c.paper ? `${c.paper.difference >= 0 ? '+' : ''}${c.paper.difference.toFixed(2)}` : '–',
     c.paper?.verdict ?? '–', r.converged ? 'yes' : 'NO']));
   const head = ['method', 'variant', 'regime', 'scratch − fine-tuned [95% CI]', 'ours', 'paper', 'paper\'s verdict',

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from './cli';
 import { evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain } from './evidence';
 import type { Study } from './studies';
 
@@ -9,7 +10,7 @@ const study: Study = { id: 'l1-norm', packageDir: 'method-l1', variants: ['vgg16
   dataset: 'cifar10' };
 
 /** A run directory as a study leaves it: the results CSV and each seed's baseline metrics. */
-function fakeRuns(): string {
+function fakeRuns(seeds = 3): string {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-'));
   const columns = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'seed', 'flops_reduction_pct',
     'acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b', 'paper_acc_baseline', 'paper_acc_finetuned',
@@ -19,12 +20,12 @@ function fakeRuns(): string {
     [0, 70, 68, 69, 71],
     [1, 71, 69, 71, 72],
     [2, 72, 70, 73, 73],
-  ].map(([seed, ...acc]) => ['run', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', seed, 34.2, ...acc,
+  ].slice(0, seeds).map(([seed, ...acc]) => ['run', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', seed, 34.2, ...acc,
     93.63, 93.41, 93.62, 93.78].join(','));
   const mean = ['mean', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', '', 34.2, 71, 69, 71, 72, '', '', '', ''];
   fs.mkdirSync(path.join(runDir, 'small'), { recursive: true });
   fs.writeFileSync(path.join(runDir, 'small', 'results-cifar10.csv'), [columns.join(','), ...runs, mean.join(',')].join('\n'));
-  for (const seed of [0, 1, 2]) {
+  for (const seed of [0, 1, 2].slice(0, seeds)) {
     const dir = path.join(runDir, 'small', 'cifar10', 'vgg16', `seed${seed}`, 'baseline');
     fs.mkdirSync(dir, { recursive: true });
     // 8 epochs: the last quarter runs from epoch 6 (60 + seed) to epoch 8 (60.5 + seed + seed/2)
@@ -67,5 +68,24 @@ describe('an evidence table', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-')), 'metrics.jsonl');
     fs.writeFileSync(file, '{"testTop1":1}\n{"testTop1":2}\n');
     expect(() => lastQuarterGain(file)).toThrow(`${file}: 2 epochs`);
+  });
+});
+
+describe('evidence table (the command)', () => {
+  it('writes a study\'s table, chart, manifest and the summary; one seed gives an unbounded interval, no crash', async () => {
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['table', 'l1-norm', '--run-dir', fakeRuns(1), '--results', results])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    expect(fs.readdirSync(path.join(results, 'l1-norm')).sort())
+      .toEqual(['chart.svg', 'manifest.json', 'rows.json', 'table.csv', 'table.md']);
+    const summary = fs.readFileSync(path.join(results, 'summary.md'), 'utf8');
+    expect(summary).toContain('| l1-norm | vgg16-A | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
+    expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
+    const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
+    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, trainSeconds: { baseline: null, finetune: null } });
   });
 });

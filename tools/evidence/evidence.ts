@@ -54,13 +54,15 @@ export function lastQuarterGain(metricsFile: string): number {
   return top1[top1.length - 1] - top1[Math.floor((3 * top1.length) / 4) - 1];
 }
 
-/** The baseline directory a row's variants share (a method with hooks trains `baseline-<id>/` as well). */
-function baselineMetrics(dir: string): string {
-  const plain = path.join(dir, 'baseline', 'metrics.jsonl');
-  if (fs.existsSync(plain)) return plain;
-  const hooked = fs.readdirSync(dir).find((d) => d.startsWith('baseline-'));
-  if (!hooked) throw new Error(`${dir}: no baseline/metrics.jsonl`);
-  return path.join(dir, hooked, 'metrics.jsonl');
+/**
+ * The last-quarter gain of each baseline of one seed's model, the largest: the plain one (`baseline/`) and any trained
+ * with a method's hooks (`baseline-<id>/`: slimming's sparsity run, SFP's soft-pruned model), which is the one pruned.
+ */
+function baselineGain(dir: string): number {
+  const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^baseline(-.+)?$/.test(d)) : [];
+  const files = runs.map((d) => path.join(dir, d, 'metrics.jsonl')).filter((f) => fs.existsSync(f));
+  if (files.length === 0) throw new Error(`${dir}: no baseline*/metrics.jsonl`);
+  return Math.max(...files.map(lastQuarterGain));
 }
 
 function comparison(name: Comparison['name'], column: string, runs: Row[]): Comparison | null {
@@ -87,7 +89,7 @@ export function evidenceRows(s: Study, runDir: string): EvidenceRow[] {
       return [regime, { mean: complete ? round(meanOf(values)) : null, std: complete ? round(stdOf(values)) : null,
         paper: num(runs[0][`paper_acc_${regime}`]) }];
     })) as EvidenceRow['accuracy'];
-    const gains = runs.map((r) => round(lastQuarterGain(baselineMetrics(seedDir(s, runDir, r.model, r.seed)))));
+    const gains = runs.map((r) => round(baselineGain(seedDir(s, runDir, r.model, r.seed))));
     const comparisons = [comparison('Scratch-E', 'acc_scratch_e', runs), comparison('Scratch-B', 'acc_scratch_b', runs)];
     return [{
       study: s.id, variant, model: runs[0].model, seeds: runs.map((r) => Number(r.seed)),
@@ -102,8 +104,11 @@ const fmt = (x: number | null, digits = 2) => (x === null ? '–' : x.toFixed(di
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 const cell = (a: EvidenceRow['accuracy'][Regime]) =>
   `${a.mean === null ? '–' : `${fmt(a.mean)} ± ${fmt(a.std)}`}${a.paper === null ? '' : ` (${fmt(a.paper)})`}`;
-const intervalText = (i: Interval) =>
-  `${signed(i.mean)} [${Number.isFinite(i.low) ? signed(i.low) : '−∞'}, ${Number.isFinite(i.high) ? signed(i.high) : '+∞'}]`;
+/** `+1.20 [-0.30, +2.70]`; an unbounded side (one seed; stored as null in rows.json) as ∞. */
+export const intervalText = (i: Pick<Interval, 'mean' | 'low' | 'high'>) => {
+  const bound = (x: number | null, infinite: string) => (x !== null && Number.isFinite(x) ? signed(x) : infinite);
+  return `${signed(i.mean)} [${bound(i.low, '−∞')}, ${bound(i.high, '+∞')}]`;
+};
 
 /** The Markdown table of a study: accuracies (paper's in brackets), then each comparison with interval and verdicts. */
 export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {

@@ -74,6 +74,7 @@ describe('the shared method CLI', () => {
     [['reproduce', '--finetune-epochs', '2.5'], /--finetune-epochs 2.5: give a whole number ≥ 1/],
     [['reproduce', '--lr', '0'], /--lr 0: give a positive number/],
     [['reproduce', '--width-divisor', 'four'], /--width-divisor four: give a whole number ≥ 1/],
+    [['reproduce', '--dataset', 'imagenet', '--epochs', '3'], /--epochs: ImageNet runs take their epochs/],
     [['reproduce', '--profile-file', '/no/such.json'], /--profile-file \/no\/such.json: no such file/],
   ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
     const io = capture();

@@ -192,6 +192,11 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   const dataset = values.dataset!;
   if (!isDatasetName(dataset))
     throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
+  const recipeFlags = (['epochs', 'finetuneEpochs', 'lr', 'batchSize'] as const).filter((f) => profile.overrides?.[f]);
+  if (dataset === 'imagenet' && recipeFlags.length > 0) {
+    throw new UsageError(`${recipeFlags.map((f) => `--${flagOf(f)}`).join(', ')}: ImageNet runs take their epochs, ` +
+      'LR and batch from the profile\'s ImageNet recipe; only --width-divisor, --train-limit and --test-limit apply');
+  }
   const seeds = Number(values.seeds);
   if (!/^\d+$/.test(values.seeds!) || seeds < 1)
     throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);

@@ -19,25 +19,35 @@ const WEIGHT_AXES: Record<string, Array<Partial<Record<TracedRole, number>>>> = 
 /** The weight the L1 criterion ranks a producer's filters by (its kernel; SeparableConv2D's pointwise one). */
 const RANKED_KERNEL: Record<string, number> = { Conv2D: 0, Dense: 0, SeparableConv2D: 1 };
 
-/** Scores per channel of a group: the L1 norm of every filter (or unit) that makes it, or |γ| of its BNs. */
+/**
+ * Scores per channel of a group: the L1 norm of every filter (or unit) that makes it, summed over the producers a
+ * residual tie joins; or the mean |γ| of its BNs (a mean, so a tied group of many BNs meets the same global
+ * threshold as an untied one; BNs without γ have no say).
+ */
 function scores(model: tf.LayersModel, group: TracedGroup, criterion: TracedCriterion, seed: number): number[] {
   const score = new Array<number>(group.size).fill(0);
   if (criterion === 'random') {
     const random = mulberry32(seed);
     return score.map(() => random());
   }
-  const role: TracedRole = criterion === 'l1' ? 'out' : 'bn';
-  for (const m of group.members.filter((x) => x.role === role)) {
+  const counts = new Array<number>(group.size).fill(0);
+  for (const m of group.members.filter((x) => x.role === (criterion === 'l1' ? 'out' : 'bn'))) {
     const layer = model.getLayer(m.layer);
-    const weight = criterion === 'l1' ? layer.getWeights()[RANKED_KERNEL[layer.getClassName()]] : layer.getWeights()[0];
+    const weight = criterion === 'l1'
+      ? layer.getWeights()[RANKED_KERNEL[layer.getClassName()]]
+      : layer.weights.find((w) => /gamma$/.test(w.originalName))?.read();
+    if (!weight) continue;
     const perChannel = tf.tidy(() => {
       const abs = tf.abs(weight);
       const axes = abs.shape.map((_, i) => i).filter((i) => i !== abs.shape.length - 1);
       return (axes.length > 0 ? tf.sum(abs, axes) : abs).dataSync();
     });
-    for (let c = 0; c < m.length; c++) score[m.offset + c] += perChannel[m.at + c];
+    for (let c = 0; c < m.length; c++) {
+      score[m.offset + c] += perChannel[m.at + c];
+      counts[m.offset + c]++;
+    }
   }
-  return score;
+  return criterion === 'l1' ? score : score.map((v, c) => (counts[c] > 0 ? v / counts[c] : 0));
 }
 
 export interface TracedPruneOptions {
@@ -53,8 +63,9 @@ export interface TracedPruneOptions {
  */
 export function tracedKeepSets(model: tf.LayersModel, groups: TracedGroup[], o: TracedPruneOptions): TracedKeepSets {
   if (!(o.ratio > 0 && o.ratio < 1)) throw new Error(`ratio ${o.ratio}: give a share between 0 and 1`);
-  const prunable = groups.filter((g) => g.fixed === undefined &&
-    (o.criterion !== 'bn-scale' || g.members.some((m) => m.role === 'bn')));
+  const hasGamma = (m: TracedMember) =>
+    m.role === 'bn' && model.getLayer(m.layer).weights.some((w) => /gamma$/.test(w.originalName));
+  const prunable = groups.filter((g) => g.fixed === undefined && (o.criterion !== 'bn-scale' || g.members.some(hasGamma)));
   if (prunable.length === 0) {
     const why = [...new Set(groups.map((g) => g.fixed).filter(Boolean))].join('; ');
     throw new Error(`no prunable channels: every channel group is fixed (${why || 'none found'})`);

@@ -149,6 +149,58 @@ describe('tracing a functional model', () => {
     });
 });
 
+describe('layers that mix or share channels', () => {
+  it('ties a shared layer\'s inputs at every use, so one cut of its kernel fits both', async () => {
+    const input = tf.input({ shape: [6, 6, 2] });
+    const p = tf.layers.conv2d({ name: 'p', filters: 4, kernelSize: 1 }).apply(input) as tf.SymbolicTensor;
+    const q = tf.layers.conv2d({ name: 'q', filters: 4, kernelSize: 1 }).apply(input) as tf.SymbolicTensor;
+    const shared = tf.layers.conv2d({ name: 'shared', filters: 3, kernelSize: 1 });
+    const joined = tf.layers.concatenate({ name: 'j' }).apply([shared.apply(p), shared.apply(q)] as tf.SymbolicTensor[]);
+    const out = tf.layers.dense({ name: 'out', units: 2 }).apply(
+      tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(joined) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const groups = traceModel(model);
+    // p and q feed the same kernel: one group (named after whichever the tie kept as its root).
+    expect(groups.slice(1).map((g) => [g.id, g.fixed ?? 'prunable'])).toEqual(
+      [['q', 'prunable'], ['shared', 'prunable'], ['out', 'a model output']]);
+    expect(groups[1].members.map((m) => `${m.layer}:${m.role}`).sort()).toEqual(['p:out', 'q:out', 'shared:in']);
+    const keep = tracedKeepSets(model, groups, { criterion: 'l1', ratio: 0.5 });
+    expect(Object.keys(keep).sort()).toEqual(['q', 'shared']);
+    const pruned = await pruneTracedModel(model, groups, keep);
+    expect(pruned.getLayer('shared').getWeights()[0].shape).toEqual([1, 1, 2, 2]);
+    silenced(model, groups, keep);
+    expectSameOutputs(model, pruned, [6, 6, 2]);
+  });
+
+  it('fixes the channels a softmax normalises over', () => {
+    const model = tf.sequential({ layers: [
+      tf.layers.dense({ name: 'h', inputShape: [5], units: 6 }),
+      tf.layers.activation({ name: 'sm', activation: 'softmax' }),
+      tf.layers.dense({ name: 'out', units: 2 }),
+    ] });
+    expect(traceModel(model).find((g) => g.id === 'h')?.fixed).toBe('sm normalises over its channels');
+  });
+
+  it('ranks bn-scale by γ alone: a BN without γ has no say, and a tied group scores the mean over its BNs', () => {
+    const model = functionalModel();
+    const groups = traceModel(model);
+    // Every γ 0.6: the tied stem/r1 group (two BNs) must not outrank the side group (one BN) by summing.
+    for (const name of ['stem_bn', 'r1_bn', 'side_bn']) {
+      const bn = model.getLayer(name);
+      bn.setWeights(bn.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, 0.6) : w)));
+    }
+    const keep = tracedKeepSets(model, groups, { criterion: 'bn-scale', ratio: 0.5 });
+    expect([keep.stem.length / 8, keep.side.length / 4]).toEqual([1, 1]);
+    const noGamma = tf.sequential({ layers: [
+      tf.layers.conv2d({ name: 'c', inputShape: [4, 4, 1], filters: 4, kernelSize: 1 }),
+      tf.layers.batchNormalization({ name: 'bn', scale: false }),
+      tf.layers.flatten({ name: 'f' }), tf.layers.dense({ name: 'out', units: 2 }),
+    ] });
+    expect(() => tracedKeepSets(noGamma, traceModel(noGamma), { criterion: 'bn-scale', ratio: 0.5 }))
+      .toThrow(/no prunable channels/);
+  });
+});
+
 describe('what the tracer refuses', () => {
   it('names an unknown layer by class and name; as a barrier, the channels around it stay', () => {
     const input = tf.input({ shape: [8, 8, 3] });

@@ -49,7 +49,7 @@ export class UnsupportedLayerError extends Error {
 
 const PRODUCERS = ['Conv2D', 'SeparableConv2D', 'Dense'];
 /** Layers whose output channels are their input's, one for one. */
-const CARRIERS = ['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU',
+const CARRIERS = ['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU',
   'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'ZeroPadding2D', 'Cropping2D', 'UpSampling2D',
   'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'DepthwiseConv2D'];
 const TIES = ['Add', 'Multiply', 'Subtract', 'Maximum', 'Minimum', 'Average'];
@@ -85,6 +85,13 @@ export function traceModel(model: tf.LayersModel, options: TraceOptions = {}): T
   };
   const channels = new Map<tf.SymbolicTensor, Channels>();
   const whole = (group: number, size: number): Channels => ({ segments: [{ group, offset: 0, length: size }], positions: 1 });
+  /** Inputs fixed, output a new fixed group: a layer whose output channels mix its input channels. */
+  const wall = (inputs: Channels[], id: string, size: number, why: string): Channels => {
+    inputs.forEach((c) => fix(c, why));
+    return whole(newGroup(id, size, why), size);
+  };
+  /** A layer's first traced use: a reused layer (shared weights) ties its later inputs to these. */
+  const firstUse = new Map<string, { inputs: Channels[]; result: Channels }>();
 
   for (const input of model.inputs) {
     const size = input.shape[input.shape.length - 1] as number;
@@ -100,8 +107,16 @@ export function traceModel(model: tf.LayersModel, options: TraceOptions = {}): T
       const inputs = node.inputTensors.map((t) => channels.get(t)!);
       const output = node.outputTensors[0];
       const outSize = output.shape[output.shape.length - 1] as number;
+      const activation = (layer.getConfig() as { activation?: string }).activation;
       let result: Channels;
-      if (PRODUCERS.includes(className)) {
+      const first = firstUse.get(layer.name);
+      if (first) {
+        // The same weights at a second place: its inputs must lose the same channels as the first use's.
+        inputs.forEach((c, i) => tie(c, first.inputs[i]));
+        result = first.result;
+      } else if (className === 'Softmax' || (className === 'Activation' && activation === 'softmax')) {
+        result = wall(inputs, layer.name, outSize, `${layer.name} normalises over its channels`);
+      } else if (PRODUCERS.includes(className)) {
         const config = layer.getConfig() as { groups?: number; depthMultiplier?: number };
         if ((config.groups ?? 1) !== 1 || (config.depthMultiplier ?? 1) !== 1) {
           fix(inputs[0], `${layer.name} is grouped or multiplies depth`);
@@ -130,8 +145,9 @@ export function traceModel(model: tf.LayersModel, options: TraceOptions = {}): T
       } else if (className === 'Concatenate') {
         const axis = (layer.getConfig() as { axis?: number }).axis ?? -1;
         if (axis !== -1 && axis !== output.shape.length - 1) {
-          inputs.forEach((c) => fix(c, `${layer.name} concatenates along axis ${axis}`));
-          result = whole(newGroup(layer.name, outSize, `${layer.name} concatenates along axis ${axis}`), outSize);
+          result = wall(inputs, layer.name, outSize, `${layer.name} concatenates along axis ${axis}`);
+        } else if (inputs.some((c) => c.positions !== 1)) {
+          result = wall(inputs, layer.name, outSize, `${layer.name} concatenates flattened features`);
         } else {
           result = { segments: inputs.flatMap((c) => c.segments), positions: 1 };
         }
@@ -140,8 +156,7 @@ export function traceModel(model: tf.LayersModel, options: TraceOptions = {}): T
         const positions = shape.slice(1, -1).reduce((a: number, d) => a * (d as number), 1);
         result = { segments: inputs[0].segments, positions: inputs[0].positions * positions };
       } else if (options.barriers) {
-        inputs.forEach((c) => fix(c, `barrier ${layer.name} (${className})`));
-        result = whole(newGroup(layer.name, outSize, `barrier ${layer.name} (${className})`), outSize);
+        result = wall(inputs, layer.name, outSize, `barrier ${layer.name} (${className})`);
       } else {
         throw new UnsupportedLayerError(className, layer.name);
       }
@@ -149,6 +164,7 @@ export function traceModel(model: tf.LayersModel, options: TraceOptions = {}): T
         throw new Error(`trace: ${layer.name} (${className}) has ${outSize} output features, traced ${width(result)} ` +
           `channels × ${result.positions} positions`);
       }
+      if (!first) firstUse.set(layer.name, { inputs, result });
       for (const t of node.outputTensors) channels.set(t, result);
     }
   }
