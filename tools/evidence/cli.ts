@@ -23,6 +23,8 @@ options:
   --results <dir>    default results/
   --variants a,b     with run: train only these of the study's variants now (the table then holds them alone;
                      a later run of all reuses their finished stages)
+  --seed K           with run: train seed K alone (processes can split the seeds; a last run without it writes
+                     the whole table from their stages)
 `;
 
 const RUN_INFO = 'study-run.json';
@@ -39,17 +41,18 @@ function gitCommit(): string {
   }
 }
 
-function runStudy(s: Study, runDir: string, dataDir: string, only?: string[]): number {
+function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string): number {
   const unknown = only?.filter((v) => !s.variants.includes(v)) ?? [];
   if (unknown.length > 0) throw new Error(`--variants: ${unknown.join(', ')} not in study ${s.id} (${s.variants.join(', ')})`);
   if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
     throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
   }
-  const args = studyCommand(only ? { ...s, variants: only } : s, dataDir, runDir);
+  const args = [...studyCommand(only ? { ...s, variants: only } : s, dataDir, runDir), ...(seed ? ['--seed', seed] : [])];
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length, started: new Date().toISOString() };
   fs.mkdirSync(runDir, { recursive: true });
-  fs.writeFileSync(path.join(runDir, RUN_INFO), `${JSON.stringify(info, null, 2)}\n`);
+  // The run that trains every seed's stages is recorded; a one-seed run keeps its own record beside it.
+  fs.writeFileSync(path.join(runDir, seed ? `study-run-seed${seed}.json` : RUN_INFO), `${JSON.stringify(info, null, 2)}\n`);
   process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
   const build = spawnSync('npx', ['nx', 'run', `${s.packageDir}:build`, '--outputStyle=static'], { stdio: 'inherit' });
   if (build.status !== 0) return build.status ?? 1;
@@ -123,7 +126,7 @@ async function writeSummary(results: string): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     help: { type: 'boolean', short: 'h' }, 'run-dir': { type: 'string' }, 'data-dir': { type: 'string' },
-    results: { type: 'string', default: 'results' }, variants: { type: 'string' } } });
+    results: { type: 'string', default: 'results' }, variants: { type: 'string' }, seed: { type: 'string' } } });
   const [command, id] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
@@ -139,8 +142,8 @@ export async function main(argv: string[]): Promise<number> {
   const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
   if (command === 'run') {
     const dataDir = values['data-dir'] ?? path.resolve(__dirname, '../../../shared/datasets/cifar10-subset');
-    const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean));
-    if (status !== 0) return status;
+    const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean), values.seed);
+    if (status !== 0 || values.seed !== undefined) return status;
   }
   const rows = await writeTable(s, runDir, values.results!);
   await writeSummary(values.results!);

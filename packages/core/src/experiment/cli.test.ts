@@ -58,6 +58,8 @@ describe('the shared method CLI', () => {
     [['reproduce', '--dataset', 'svhn'], /unknown dataset 'svhn'/],
     [['reproduce', '--seeds', '0'], /--seeds 0: give a whole number/],
     [['reproduce', '--seeds', '2.5'], /--seeds 2.5/],
+    [['reproduce', '--seed', '1.5'], /--seed 1.5: give a whole number ≥ 0/],
+    [['reproduce', '--queue', 'redis://h:1', '--seed', '1'], /--seed cannot go with --queue/],
     [['reproduce', '--models', 'vgg99-Z'], /unknown first-channels variant 'vgg99-Z'; known: vgg11-x/],
     [['reproduce', '--dataset', 'imagenet'], /vgg11-x is a CIFAR-size experiment/],
     [['reproduce', '--stage', 'polish'], /unknown stage 'polish'/],

@@ -39,6 +39,7 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   models: { type: 'string' },
   seeds: { type: 'string', default: '1' },
+  seed: { type: 'string' },
   'run-dir': { type: 'string' },
   stage: { type: 'string' },
   backend: { type: 'string' },
@@ -105,6 +106,8 @@ reproduce options:
                                 ImageNet is read from <dir>/imagenet/{train,val}/<wnid>/*.JPEG (or <dir>/{train,val})
   --models a,b,...              variants to run (default: per profile and dataset; see '${c} variants')
   --seeds N                     run the grid with seeds 0..N-1; the table shows mean ± std (default 1)
+  --seed K                      run seed K alone (processes sharing a --run-dir can split the seeds; a last run
+                                with --seeds N then trains nothing and writes the whole table)
   --run-dir <dir>               checkpoints and results (default ${defaultRunDir(method)})
   --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
   --fresh                       train stages whose run key changed again, instead of stopping
@@ -200,6 +203,8 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   const seeds = Number(values.seeds);
   if (!/^\d+$/.test(values.seeds!) || seeds < 1)
     throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);
+  const onlySeed = values.seed === undefined ? undefined : Number(values.seed);
+  if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UsageError(`--seed ${values.seed}: give a whole number ≥ 0`);
   const stage = values.stage as GridOptions['stage'];
   if (stage !== undefined && stage !== 'report' && !(STAGES as readonly string[]).includes(stage)) {
     throw new UsageError(`unknown stage '${stage}'; choose one of ${STAGES.join(', ')}, report`);
@@ -221,6 +226,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     dataDir: resolveDataDir(values['data-dir']),
     variants,
     seeds,
+    ...(onlySeed === undefined ? {} : { onlySeed }),
     runDir,
     stage,
     fresh: values.fresh ?? false,
@@ -242,6 +248,7 @@ async function startBackend(method: MethodDefinition<any>, name: string | undefi
 /** `reproduce --queue`: the grid's stages go on the queue; workers run them. */
 async function enqueueCommand(method: MethodDefinition<any>, request: GridOptions, values: Values): Promise<void> {
   if (request.stage !== undefined) throw new UsageError('--stage cannot go with --queue: the queue runs every stage');
+  if (request.onlySeed !== undefined) throw new UsageError('--seed cannot go with --queue: the queue runs every seed');
   const attempts = Number(values.attempts);
   if (!/^\d+$/.test(values.attempts!) || attempts < 1)
     throw new UsageError(`--attempts ${values.attempts}: give a whole number ≥ 1`);

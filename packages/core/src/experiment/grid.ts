@@ -17,6 +17,8 @@ export interface GridOptions {
   variants: string[];
   /** Seeds 0 .. seeds−1. */
   seeds: number;
+  /** Run this one seed alone (several processes or machines can share a grid's seeds and run directory). */
+  onlySeed?: number;
   /** Results go to `<runDir>/<profile>/results-<dataset>.csv` and `.md`. */
   runDir: string;
   /** Run one stage (and what it needs) of every experiment; `report` or undefined runs all and writes the table. */
@@ -49,7 +51,8 @@ export async function runGrid<V extends MethodVariant>(
   const only = o.stage === 'report' ? undefined : o.stage;
   const rows: ResultRow[] = [];
   const widths = new Map<string, LayerWidth[][]>(o.variants.map((v) => [v, []]));
-  for (let seed = 0; seed < o.seeds; seed++) {
+  const seeds = o.onlySeed !== undefined ? [o.onlySeed] : Array.from({ length: o.seeds }, (_, k) => k);
+  for (const seed of seeds) {
     for (const variant of o.variants) {
       const row = await runExperiment(method, variant, {
         profile: o.profile,
