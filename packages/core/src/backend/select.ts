@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { nativeAddonBuilt } from './kernels/native-conv';
+import { AUTO_ENV, AUTO_PATHS, autoKey, chooseByMeasurement, describeChoice, measureInChild, type AutoPath } from './auto-choice';
+import { NATIVE_ADDON, nativeAddonBuilt } from './kernels/native-conv';
 import { registerTrainingKernels } from './kernels/register';
 import { withWasmThreads } from './wasm-threads';
 
@@ -28,6 +29,13 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** Set when wasm's convolutions run in the native oneDNN addon, e.g. `oneDNN 2.6.3`. */
   nativeConv?: string;
+  /** How `auto` chose, where it measured (describeChoice). */
+  autoChoice?: string;
+}
+
+export interface InitOptions {
+  /** The model family about to train: `auto` then measures the installed paths on it (once per machine, cached). */
+  family?: string;
 }
 
 export class BackendError extends Error {
@@ -104,7 +112,7 @@ async function initNative(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<BackendIn
   return { name: pkg, tfjsBackend: 'tensorflow', threads: os.cpus().length, tfjsVersion: tf.version.tfjs };
 }
 
-async function initWasm(): Promise<BackendInfo> {
+async function initWasm(useNative = true): Promise<BackendInfo> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasm = require('@tensorflow/tfjs-backend-wasm');
@@ -118,7 +126,7 @@ async function initWasm(): Promise<BackendInfo> {
   const start = () => tf.setBackend('wasm');
   const ok = threads > 1 ? await withWasmThreads(tf, wasm.setThreadsCount, threads, start) : await start();
   if (!ok) throw new BackendError('backend wasm failed to initialise');
-  const nativeConv = registerTrainingKernels('wasm', { useNative: true, threads });
+  const nativeConv = registerTrainingKernels('wasm', { useNative, threads });
   return { name: 'wasm', tfjsBackend: 'wasm', threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs,
     ...(nativeConv ? { nativeConv } : {}) };
 }
@@ -136,15 +144,48 @@ const INIT: Record<BackendName, () => Promise<BackendInfo>> = {
   cpu: initCpu,
 };
 
+/** The training paths installed here, in autoOrder()'s order: what `auto` measures. */
+function installedPaths(): AutoPath[] {
+  const native = nativeAddonBuilt();
+  const has: Record<AutoPath, boolean> = { 'tfjs-node-gpu': nativeBindingFile('tfjs-node-gpu') !== undefined,
+    'wasm+native': native, 'tfjs-node': nativeBindingFile('tfjs-node') !== undefined, wasm: true };
+  return AUTO_PATHS.filter((p) => has[p]);
+}
+
+/** The file behind a path, by its change time: a rebuilt library is measured again. */
+const builtAt = (file: string | undefined) => (file && fs.existsSync(file) ? fs.statSync(file).mtime.toISOString() : 'none');
+
+/** `auto` with a family: the installed paths measured once (cached), the fastest started; undefined to fall back. */
+async function measuredAuto(family: string): Promise<BackendInfo | undefined> {
+  const candidates = installedPaths();
+  if (candidates.length < 2) return undefined;
+  const key = autoKey(family, threadsWanted(), { tfjs: tf.version.tfjs, 'onednn-addon': builtAt(NATIVE_ADDON),
+    'tfjs-node': builtAt(nativeBindingFile('tfjs-node')), 'tfjs-node-gpu': builtAt(nativeBindingFile('tfjs-node-gpu')) });
+  process.stderr.write(`auto: choosing the fastest training path for ${family} (measured once per machine and cached)\n`);
+  const choice = chooseByMeasurement({ family, key, candidates, measure: (p) => measureInChild(p, family) });
+  try {
+    const info = choice.path === 'wasm+native' || choice.path === 'wasm'
+      ? await initWasm(choice.path === 'wasm+native') : await INIT[choice.path]();
+    return { ...info, autoChoice: describeChoice(choice) };
+  } catch {
+    return undefined; // it measured but does not start now: the fixed order decides
+  }
+}
+
 /**
- * Selects and initialises the compute backend: the one named (by argument, else $RETHINK_PRUNE_BACKEND),
- * or with `auto` the first of autoOrder() that works. A named backend that cannot start is an error.
+ * Selects and initialises the compute backend: the one named (by argument, else $RETHINK_PRUNE_BACKEND), or with
+ * `auto` the fastest installed path measured on `options.family` (cached per machine; RETHINK_PRUNE_AUTO=order or no
+ * family: the first of autoOrder() that works). A named backend that cannot start is an error.
  */
-export async function initBackend(requested?: string): Promise<BackendInfo> {
+export async function initBackend(requested?: string, options: InitOptions = {}): Promise<BackendInfo> {
   const name = (requested ?? process.env[BACKEND_ENV] ?? 'auto').trim() || 'auto';
   if (active && (name === 'auto' || name === active.name)) return active;
   if (name !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(name)) {
     throw new BackendError(`unknown backend '${name}': choose one of auto, ${BACKEND_ORDER.join(', ')}`);
+  }
+  if (name === 'auto' && options.family && process.env[AUTO_ENV] !== 'order') {
+    const measured = await measuredAuto(options.family);
+    if (measured) return (active = measured);
   }
   const nativeExpected = name === 'auto' && nativeAddonBuilt();
   const candidates: BackendName[] = name === 'auto' ? autoOrder(nativeExpected) : [name as BackendName];

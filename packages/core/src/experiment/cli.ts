@@ -239,10 +239,12 @@ function checkBackend(name: string | undefined): void {
   }
 }
 
-async function startBackend(method: MethodDefinition<any>, name: string | undefined): Promise<void> {
-  const info = await initBackend(name);
+/** Starts the backend and says which; `auto` measures the paths on `family` (the model about to train). */
+async function startBackend(method: MethodDefinition<any>, name: string | undefined, family?: string): Promise<void> {
+  const info = await initBackend(name, { family });
   const native = info.nativeConv ? `, convolutions in ${info.nativeConv}` : '';
-  process.stderr.write(`${method.command}: backend ${info.name}, ${info.threads} threads${native}\n`);
+  const why = info.autoChoice ? ` (${info.autoChoice})` : '';
+  process.stderr.write(`${method.command}: backend ${info.name}, ${info.threads} threads${native}${why}\n`);
 }
 
 /** `reproduce --queue`: the grid's stages go on the queue; workers run them. */
@@ -271,7 +273,9 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
   if (values.queue !== undefined) return enqueueCommand(method, request, values);
   checkBackend(values.backend);
   const data = loadTrainingData(request.dataset, request.dataDir); // a missing dataset stops us before the backend starts
-  await startBackend(method, values.backend);
+  // The family of the first model trained: what `auto` measures the paths on.
+  const family = namedSpec(methodVariant(method, request.variants[0]).base, request.dataset).arch;
+  await startBackend(method, values.backend, family);
   const started = Date.now();
   const rows = await runGrid(method, request, data);
   if (rows.length === 0) return;

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { namedSpec, buildModel } from '../spec';
+import { narrowSpec } from '../widths';
+import { gradientsByWeightName, Sgd, trainableVariables } from '../train/sgd';
+import type { AutoPath } from './auto-choice';
+import { initBackend, shutdownBackend } from './select';
+import { setNativeConvEnabled } from './kernels/native-conv';
+
+/** The model `auto` times for a family: the paper's CIFAR model of it, widths ÷4 (the study's scale). */
+const FAMILY_MODELS: Record<string, string> = { vgg: 'vgg16', resnet: 'resnet56', preresnet: 'preresnet164', densenet: 'densenet40' };
+
+/** Child process of measureInChild: `measure-path <path> <family> <seconds>` prints training images per second. */
+async function main(): Promise<void> {
+  const [candidate, family, seconds] = process.argv.slice(2) as [AutoPath, string, string];
+  const backend = candidate === 'wasm+native' || candidate === 'wasm' ? 'wasm' : candidate;
+  const info = await initBackend(backend);
+  if (candidate === 'wasm+native' && !info.nativeConv) throw new Error('wasm+native unavailable: the oneDNN kernels did not load');
+  setNativeConvEnabled(candidate === 'wasm+native');
+  const model = buildModel(narrowSpec(namedSpec(FAMILY_MODELS[family] ?? 'vgg16'), 4), 1);
+  const sgd = new Sgd(0.9, 1e-4);
+  const variables = trainableVariables(model);
+  const batch = 64;
+  const images = tf.randomNormal([batch, 32, 32, 3]);
+  const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tf.Tensor1D, 10);
+  const step = () => tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() =>
+      tf.losses.softmaxCrossEntropy(labels, model.apply(images, { training: true }) as tf.Tensor) as tf.Scalar,
+    [...variables.values()]);
+    sgd.step(variables, gradientsByWeightName(variables, grads), 0.01);
+    value.dataSync();
+  });
+  step(); // warm-up: kernels, plans and heap
+  let steps = 0;
+  const start = Date.now();
+  while (steps < 2 || Date.now() - start < 1000 * Number(seconds)) {
+    step();
+    steps++;
+  }
+  process.stdout.write(`${(steps * batch * 1000) / (Date.now() - start)}\n`);
+  shutdownBackend();
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+});
