@@ -2,7 +2,9 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
 import { NATIVE_ENV, nativeConvUnavailableReason } from '../backend/kernels/native-conv';
-import { buildVgg, VGG_CFGS, type VggSpec } from '../models/vgg';
+import { VGG_CFGS, type VggSpec } from '../models/vgg';
+import { buildModel, namedSpec, type ArchSpec } from '../spec';
+import { narrowSpec } from '../widths';
 import { gradientsByWeightName, Sgd, trainableVariables } from '../train/sgd';
 import {
   BENCH_PATH_NAMES, BENCH_PATHS, BENCH_USAGE, BenchPathError, installedParts, parseBenchArgs,
@@ -40,8 +42,8 @@ function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number
  * step is the training loop's: gradients of the cross-entropy, then Sgd with the CIFAR recipe's momentum 0.9 and
  * weight decay 1e-4 at LR 0.1, as the PyTorch reference script does.
  */
-function benchModel(spec: VggSpec) {
-  const model = buildVgg(spec, 1);
+function benchModel(spec: ArchSpec) {
+  const model = buildModel(spec, 1);
   const sgd = new Sgd(0.9, 1e-4);
   const variables = trainableVariables(model);
   const images = tf.randomNormal([BATCH, 32, 32, 3]);
@@ -66,7 +68,7 @@ function benchModel(spec: VggSpec) {
 }
 
 async function measure(
-  label: string, spec: VggSpec, mode: 'train' | 'infer', path: BenchPathName, seconds: number,
+  label: string, spec: ArchSpec, mode: 'train' | 'infer', path: BenchPathName, seconds: number,
 ): Promise<string> {
   const bench = benchModel(spec);
   const { total, firstConv } = forwardFlops(bench.model);
@@ -135,6 +137,10 @@ async function benchOnePath(pathName: BenchPathName, args: BenchArgs): Promise<v
     }
   }
   console.log(`peak RSS [${pathName}]: ${peakRssMb().toFixed(0)} MB`);
+  for (const name of args.models) {
+    const [model, divisor = '1'] = name.split('/');
+    console.log(await measure(`${name}-cifar`, narrowSpec(namedSpec(model), Number(divisor)), 'train', pathName, args.seconds));
+  }
   if (args.profile) {
     console.log(`where a vgg16-cifar training step spends its time [${pathName}] (tf.profile):\n` +
       `${await profileTrainingStep(vgg16)}`);

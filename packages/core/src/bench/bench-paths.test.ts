@@ -15,9 +15,11 @@ describe('bench paths', () => {
   });
 
   it('parses the parent and child command lines', () => {
-    expect(parseBenchArgs([])).toEqual({ seconds: 8, profile: false, help: false });
-    expect(parseBenchArgs(['--paths=wasm, tfjs-node', '--seconds=2.5', '--profile'])).toEqual(
-      { paths: ['wasm', 'tfjs-node'], seconds: 2.5, profile: true, help: false });
+    const deep = ['resnet56', 'resnet56/4', 'densenet40', 'densenet40/4', 'preresnet164'];
+    expect(parseBenchArgs([])).toEqual({ seconds: 8, profile: false, help: false, models: deep });
+    expect(parseBenchArgs(['--paths=wasm, tfjs-node', '--seconds=2.5', '--profile', '--models=resnet20/2'])).toEqual(
+      { paths: ['wasm', 'tfjs-node'], seconds: 2.5, profile: true, help: false, models: ['resnet20/2'] });
+    expect(parseBenchArgs(['--models=']).models).toEqual([]);
     expect(parseBenchArgs(['--path=wasm+onednn']).childPath).toBe('wasm+onednn');
   });
 

@@ -72,15 +72,22 @@ export interface BenchArgs {
   seconds: number;
   profile: boolean;
   help: boolean;
+  /** The deep CIFAR models also trained (`resnet56`, `resnet56/4`: a named spec, widths ÷ the divisor). */
+  models: string[];
 }
 
-export const BENCH_USAGE = `usage: node dist/bench/backend-bench.js [--paths=a,b] [--seconds=8] [--profile]
+/** The paper's deep CIFAR nets, full width and ÷4: where per-op costs, not arithmetic, set the speed. */
+export const DEEP_MODELS = ['resnet56', 'resnet56/4', 'densenet40', 'densenet40/4', 'preresnet164'];
+
+export const BENCH_USAGE = `usage: node dist/bench/backend-bench.js [--paths=a,b] [--seconds=8] [--profile] [--models=a,b/4]
   Measures VGG training and inference throughput on each CPU path (${BENCH_PATH_NAMES.join(', ')}), one
   child process per path, and the peak memory (RSS) of each. Without --paths, every path installed here;
   a path named in --paths but not installed is an error.
   --path=<one>  measure one path in this process (what each child runs)
   --seconds=N   minimum measuring time per model and mode (default 8)
-  --profile     also print where a VGG-16 training step spends its time (tf.profile), per path`;
+  --profile     also print where a VGG-16 training step spends its time (tf.profile), per path
+  --models=…    deep CIFAR models also trained, a named spec with an optional width divisor
+                (default ${DEEP_MODELS.join(',')}; --models= for VGG only)`;
 
 function pathName(raw: string, flag: string): BenchPathName {
   if ((BENCH_PATH_NAMES as readonly string[]).includes(raw)) return raw as BenchPathName;
@@ -88,7 +95,7 @@ function pathName(raw: string, flag: string): BenchPathName {
 }
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { seconds: 8, profile: false, help: false };
+  const args: BenchArgs = { seconds: 8, profile: false, help: false, models: DEEP_MODELS };
   for (const arg of argv) {
     const equals = arg.indexOf('=');
     const [flag, value] = equals < 0 ? [arg, ''] : [arg.slice(0, equals), arg.slice(equals + 1)];
@@ -96,6 +103,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     else if (flag === '--profile') args.profile = true;
     else if (flag === '--path') args.childPath = pathName(value, flag);
     else if (flag === '--paths') args.paths = value.split(',').map((name) => pathName(name.trim(), flag));
+    else if (flag === '--models') args.models = value.split(',').map((name) => name.trim()).filter(Boolean);
     else if (flag === '--seconds') {
       args.seconds = Number(value);
       const valid = value !== '' && args.seconds >= 0; // Number('') is 0 and Number('x') NaN
