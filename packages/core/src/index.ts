@@ -13,10 +13,10 @@ export { IMAGENET_VGG_CFGS } from './models/vgg-imagenet';
 export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS, planesOf } from './models/resnet-imagenet';
 export { VGG_CFGS, vggBnName, vggConvName, type VggCfg } from './models/vgg';
 export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from './models/resnet';
-export { countModel, countSpec, type Counts } from './counting';
-export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from './graph';
-export { pruneChannels, type KeepSets } from './surgery';
-export { applyMasks, convKernels, keptWeights, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from './masks';
+export { countModel, countSpec, type Counts } from './pruning/counting';
+export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from './pruning/graph';
+export { pruneChannels, type KeepSets } from './pruning/surgery';
+export { applyMasks, convKernels, keptWeights, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from './pruning/masks';
 export { loadModelDir, readModelSpec, saveModelDir, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from './model-io';
 export { writeFileAtomic } from './fs-atomic';
 export { BatchLoader, type Batch, type LoaderOptions } from './data/loader';
@@ -44,13 +44,13 @@ export {
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type PrintedDeltas, type ReferenceRow } from './experiment/reference';
 export { relativeMarkdown } from './experiment/relative-report';
 export { experimentRecipes, imagenetProportionalRecipes, withInitialLr } from './experiment/recipes';
-export { scaleTargets, TargetWidthError } from './experiment/targets';
+export { scaleTargets, TargetWidthError } from './pruning/targets';
 export { identityMismatch } from './train/run-key';
 export { cachedStage, type CachedStage } from './experiment/cached-stage';
 export { runStage, type StageJob, type StageOptions } from './experiment/stage';
 export {
   convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type LayerStep, type ReconstructableLayer,
-} from './experiment/reconstruction';
+} from './pruning/reconstruction';
 export { importEsm } from './import-esm';
 export { mean, median, sampleStd } from './stats';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneExtras, type PruneRecord, type PrunedModel } from './experiment/prune-stage';
@@ -76,6 +76,6 @@ export {
   BLOCK_SCALE_SUFFIX, BlockScale, resnetBlocks, resnetLayerCount, resnetStageBlocks, shortcutChangesShape,
   type ResNetBlock,
 } from './models/resnet';
-export { BlockRemovalError, foldBlockScales, removeBlocks } from './models/block-removal';
+export { BlockRemovalError, foldBlockScales, removeBlocks } from './pruning/block-removal';
 export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from './trace/traced-graph';
 export { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from './trace/prune-traced';

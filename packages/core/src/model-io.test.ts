@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from './backend';
-import { applyMasks, maskSparsity, namedWeights } from './masks';
+import { applyMasks, maskSparsity, namedWeights } from './pruning/masks';
 import { loadModelDir, ModelDirError, readModelSpec, saveModelDir } from './model-io';
 import { BatchNormalization } from './models/batch-norm';
 import { buildModel, namedSpec, type ArchSpec } from './spec';

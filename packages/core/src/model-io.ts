@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SpecError } from './errors';
 import { readJsonFile, writeFileAtomic } from './fs-atomic';
-import { namedWeights, type MaskSet } from './masks';
+import { namedWeights, type MaskSet } from './pruning/masks';
 import { buildModel, validateSpec, type ArchSpec } from './spec';
 
 /**

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from './backend';
-import { countModel, countSpec } from './counting';
+import { countModel, countSpec } from './pruning/counting';
 import { SpecError } from './errors';
-import { channelGroups } from './graph';
+import { channelGroups } from './pruning/graph';
 import { defaultPreResNetCfg } from './models/preresnet';
 import {
   buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetVggSpec, type PreResNetSpec,

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { activeBackend, initBackend, shutdownBackend } from '../backend';
-import { channelGroups } from '../graph';
+import { channelGroups } from '../pruning/graph';
 import { saveModelDir } from '../model-io';
 import { buildModel, namedSpec } from '../spec';
 import { runMethodCli, USAGE_EXIT_CODE } from './cli';

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DatasetName } from '@rethink-prune/datasets';
-import type { MaskSet } from '../masks';
+import type { MaskSet } from '../pruning/masks';
 import type { Profile } from '../profiles';
 import type { ArchSpec } from '../spec';
-import type { KeepSets } from '../surgery';
+import type { KeepSets } from '../pruning/surgery';
 import type { TrainingHooks } from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import type { ReferenceRow } from './reference';

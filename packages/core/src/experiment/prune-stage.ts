@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
-import { countSpec } from '../counting';
-import { channelGroups } from '../graph';
+import { countSpec } from '../pruning/counting';
+import { channelGroups } from '../pruning/graph';
 import { readJsonFile, writeFileAtomic } from '../fs-atomic';
-import { applyMasks, maskSparsity, type MaskSet } from '../masks';
+import { applyMasks, maskSparsity, type MaskSet } from '../pruning/masks';
 import { loadModelDir, saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
-import { pruneChannels, type KeepSets } from '../surgery';
+import { pruneChannels, type KeepSets } from '../pruning/surgery';
 import { testBatches, trainingImages, type TrainingData } from '../data/source';
 import { evaluate } from '../train/evaluate';
 import { RunDirError } from '../errors';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainingData } from '../data/source';
 import { StaleStageError } from '../errors';
-import type { MaskSet } from '../masks';
+import type { MaskSet } from '../pruning/masks';
 import type { ArchSpec } from '../spec';
 import { readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 import type { Recipe } from '../train/recipe';

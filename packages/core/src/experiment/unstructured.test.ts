@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { loadTrainingData } from '../data/source';
-import { namedWeights, type MaskSet } from '../masks';
+import { namedWeights, type MaskSet } from '../pruning/masks';
 import { loadModelDir } from '../model-io';
 import { PROFILES } from '../profiles';
 import type { MethodDefinition } from './method';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { namedSpec } from '../spec';
-import { withWidths } from '../graph';
+import { withWidths } from '../pruning/graph';
 import { layerWidthLines, layerWidths, widthsMarkdown } from './widths-report';
 
 describe('the widths report (the paper\'s Table 8: width and width* per layer, mean ± std over seeds)', () => {

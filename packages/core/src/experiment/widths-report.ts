@@ -1,5 +1,5 @@
-import { channelGroups } from '../graph';
-import { keptWeights, type MaskSet } from '../masks';
+import { channelGroups } from '../pruning/graph';
+import { keptWeights, type MaskSet } from '../pruning/masks';
 import { mean, sampleStd } from '../stats';
 import type { ArchSpec } from '../spec';
 

@@ -5,7 +5,7 @@ import type { ChannelGroup, TiedChannels } from './channels';
 
 /**
  * Everything core knows about one architecture family, in the family's own module (`models/<family>.ts`).
- * spec.ts, graph.ts, widths.ts and counting.ts find the family of a spec by its `arch` (models/registry.ts)
+ * spec.ts, widths.ts, pruning/graph.ts and pruning/counting.ts find the family of a spec by its `arch` (models/registry.ts)
  * and ask it; a new variant of a family touches its module only.
  */
 export interface ArchFamily<Spec extends { arch: string; dataset: DatasetName }> {
@@ -19,7 +19,7 @@ export interface ArchFamily<Spec extends { arch: string; dataset: DatasetName }>
   namedSpec(name: string, dataset: DatasetName): Spec | undefined;
   /** The tfjs model, initialised as the seed repository does, from `seed`. */
   build(spec: Spec, seed: number): tf.LayersModel;
-  /** Prunable channel groups (see graph.ts). */
+  /** Prunable channel groups (see pruning/graph.ts). */
   channelGroups(spec: Spec): ChannelGroup[];
   /** Channels tied by residual additions; [] for families without them. */
   residualTies(spec: Spec): TiedChannels[];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
-import { countSpec } from '../counting';
+import { countSpec } from '../pruning/counting';
 import { SpecError } from '../errors';
 import { buildModel, namedSpec, validateSpec, type ArchSpec } from '../spec';
 import { narrowSpec } from '../widths';

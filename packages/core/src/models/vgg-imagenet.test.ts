@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { SpecError } from '../errors';
-import { channelGroups } from '../graph';
+import { channelGroups } from '../pruning/graph';
 import { buildModel, namedSpec, validateSpec, type ArchSpec, type ImageNetVggSpec } from '../spec';
-import { pruneChannels } from '../surgery';
+import { pruneChannels } from '../pruning/surgery';
 import { randomArray, relativeError, seededRandom } from '../test-util/naive-conv';
 import { narrowSpec } from '../widths';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { UnknownWeightError } from '../errors';
-import { applyMasks, namedWeights, type MaskSet } from '../masks';
+import { applyMasks, namedWeights, type MaskSet } from '../pruning/masks';
 import { buildModel } from '../spec';
 import { syntheticData, TINY_SPEC, tinyRecipe, tmpDir } from '../test-util/tiny-run';
 import { readCheckpoint } from './checkpoint';

@@ -5,7 +5,7 @@ import { activeBackend } from '../backend';
 import { splitSize, testBatches, trainBatches, type TrainingData } from '../data/source';
 import { RunDirError, StaleStageError, UnknownWeightError } from '../errors';
 import { readJsonFile, writeFileAtomic } from '../fs-atomic';
-import { applyMasks, type MaskSet } from '../masks';
+import { applyMasks, type MaskSet } from '../pruning/masks';
 import { saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
 import { readCheckpoint, writeCheckpoint, type LoopState } from './checkpoint';

@@ -1,7 +1,7 @@
-import type { ChannelGroup, TiedChannels } from './models/channels';
-import { familyOf, type ArchSpec } from './models/registry';
+import type { ChannelGroup, TiedChannels } from '../models/channels';
+import { familyOf, type ArchSpec } from '../models/registry';
 
-export type { ChannelGroup, ChannelMember, MemberKind, TiedChannels } from './models/channels';
+export type { ChannelGroup, ChannelMember, MemberKind, TiedChannels } from '../models/channels';
 
 /** Every prunable channel group of a spec; each family lists its own (models/<family>.ts). */
 export function channelGroups(spec: ArchSpec): ChannelGroup[] {

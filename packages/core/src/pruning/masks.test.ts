@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, shutdownBackend } from './backend';
+import { initBackend, shutdownBackend } from '../backend';
 import { convKernels, namedWeights, sparseScratchInit, type MaskSet } from './masks';
-import { buildModel, namedSpec } from './spec';
-import { TINY_SPEC } from './test-util/tiny-run';
-import { narrowSpec } from './widths';
+import { buildModel, namedSpec } from '../spec';
+import { TINY_SPEC } from '../test-util/tiny-run';
+import { narrowSpec } from '../widths';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { channelGroups, type ChannelGroup } from '../graph';
-import { namedWeights } from '../masks';
+import { channelGroups, type ChannelGroup } from './graph';
+import { namedWeights } from './masks';
 import { buildModel, type ArchSpec } from '../spec';
-import type { KeepSets } from '../surgery';
-import type { Reconstruction } from './method';
+import type { KeepSets } from './surgery';
+import type { Reconstruction } from '../experiment/method';
 
 /**
  * A layer a feature-reconstruction pruner can prune (ThiNet, Channel Pruning): the channel group whose filters go,

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { keptWeights, type MaskSet } from './masks';
-import { shapesOnly } from './models/layers';
-import { familyOf } from './models/registry';
-import { BlockScale } from './models/resnet';
-import { buildModel, type ArchSpec } from './spec';
+import { shapesOnly } from '../models/layers';
+import { familyOf } from '../models/registry';
+import { BlockScale } from '../models/resnet';
+import { buildModel, type ArchSpec } from '../spec';
 
 /**
  * Parameters and FLOPs of a spec, counted as the seed's compute_flops.py counts them (per image):

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, shutdownBackend } from './backend';
+import { initBackend, shutdownBackend } from '../backend';
 import { channelGroups, residualTies, type ChannelGroup, type ChannelMember } from './graph';
-import { buildModel, namedSpec, type ArchSpec } from './spec';
+import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from './surgery';
-import { narrowSpec } from './widths';
+import { narrowSpec } from '../widths';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, shutdownBackend } from './backend';
-import { SpecError } from './errors';
+import { initBackend, shutdownBackend } from '../backend';
+import { SpecError } from '../errors';
 import { channelGroups } from './graph';
-import { defaultDenseNetCfg } from './models/densenet';
-import { type ArchSpec, buildModel, namedSpec } from './spec';
+import { defaultDenseNetCfg } from '../models/densenet';
+import { type ArchSpec, buildModel, namedSpec } from '../spec';
 import { type KeepSets, pruneChannels } from './surgery';
-import { randomArray, relativeError, seededRandom } from './test-util/naive-conv';
-import { narrowSpec } from './widths';
+import { randomArray, relativeError, seededRandom } from '../test-util/naive-conv';
+import { narrowSpec } from '../widths';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());

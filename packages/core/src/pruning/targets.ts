@@ -1,4 +1,4 @@
-import { channelGroups } from '../graph';
+import { channelGroups } from './graph';
 import type { ArchSpec } from '../spec';
 
 export class TargetWidthError extends Error {

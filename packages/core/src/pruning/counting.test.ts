@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, shutdownBackend } from './backend';
+import { initBackend, shutdownBackend } from '../backend';
 import { countModel, countSpec } from './counting';
-import { buildModel, namedSpec, type ArchSpec, type VggSpec } from './spec';
+import { buildModel, namedSpec, type ArchSpec, type VggSpec } from '../spec';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

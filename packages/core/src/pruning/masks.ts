@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UnknownWeightError } from './errors';
+import { UnknownWeightError } from '../errors';
 
 /**
  * Weight masks for unstructured pruning: weight name (`layer/kernel`, as tfjs names variables) → 0/1 tensor

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { randomArray, seededRandom } from '../test-util/naive-conv';
 import { BlockRemovalError, foldBlockScales, removeBlocks } from './block-removal';
-import { buildResNet, type ResNetSpec } from './resnet';
+import { buildResNet, type ResNetSpec } from '../models/resnet';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { namedWeights } from '../masks';
+import { namedWeights } from './masks';
 import { buildModel } from '../spec';
 import {
   BLOCK_SCALE_SUFFIX, resnetBlockName, resnetBlocks, shortcutChangesShape, stageWidthsOf, type ResNetBlock, type ResNetSpec,
-} from './resnet';
+} from '../models/resnet';
 
 /**
  * Block removal for Sparse Structure Selection: a residual block whose λ reached 0 adds nothing to its

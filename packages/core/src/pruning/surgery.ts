@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { SpecError } from './errors';
+import { SpecError } from '../errors';
 import { channelGroups, residualTies, withWidths, type ChannelGroup, type MemberKind } from './graph';
-import { buildModel, type ArchSpec } from './spec';
+import { buildModel, type ArchSpec } from '../spec';
 
 /** Channels to keep, per channel group id (see channelGroups); groups not named keep everything. */
 export type KeepSets = Record<string, number[]>;
