@@ -7,7 +7,7 @@ import { evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain } from './
 import type { Study } from './studies';
 
 const study: Study = { id: 'l1-norm', packageDir: 'method-l1', variants: ['vgg16-A'], seeds: 3, profile: 'small',
-  dataset: 'cifar10' };
+  dataset: 'cifar10', backend: 'wasm' };
 
 /** A run directory as a study leaves it: the results CSV and each seed's baseline metrics. */
 function fakeRuns(seeds = 3): string {

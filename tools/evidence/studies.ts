@@ -14,10 +14,15 @@ export interface Study {
   dataset: 'cifar10';
   /** Shown beside the method's name: the paper ran it on ImageNet, ours is the CIFAR analogue. */
   note?: string;
+  /**
+   * One backend for every seed and stage, so that a stage re-run from its manifest computes the same: wasm (with the
+   * native oneDNN kernels where they are built), not `auto`, whose measured choice can differ between machines.
+   */
+  backend: string;
 }
 
 const study = (id: string, packageDir: string, variants: string[], note?: string): Study =>
-  ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', ...(note ? { note } : {}) });
+  ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', backend: 'wasm', ...(note ? { note } : {}) });
 
 export const STUDIES: Study[] = [
   study('l1-norm', 'method-l1', ['vgg16-A', 'resnet56-A', 'resnet56-B']),
@@ -38,5 +43,6 @@ export function studyById(id: string): Study {
 /** The reproduce command of a study, as a user would type it in the workspace (after `npm ci`). */
 export function studyCommand(s: Study, dataDir: string, runDir: string): string[] {
   return [`packages/${s.packageDir}/dist/cli.js`, 'reproduce', '--profile', s.profile, '--dataset', s.dataset,
-    '--data-dir', dataDir, '--seeds', String(s.seeds), '--models', s.variants.join(','), '--run-dir', runDir];
+    '--data-dir', dataDir, '--seeds', String(s.seeds), '--models', s.variants.join(','), '--run-dir', runDir,
+    '--backend', s.backend];
 }
