@@ -1,0 +1,12 @@
+/** @rethink-prune/core/pruning: Pruning: the channel graph, surgery, masks, counting, targets, reconstruction, block removal; and any tfjs model traced and pruned. */
+export { countModel, countSpec, type Counts } from '../pruning/counting';
+export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from '../pruning/graph';
+export { pruneChannels, type KeepSets } from '../pruning/surgery';
+export { applyMasks, convKernels, keptWeights, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from '../pruning/masks';
+export { scaleTargets, TargetWidthError } from '../pruning/targets';
+export {
+  convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type LayerStep, type ReconstructableLayer,
+} from '../pruning/reconstruction';
+export { BlockRemovalError, foldBlockScales, removeBlocks } from '../pruning/block-removal';
+export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from '../trace/traced-graph';
+export { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from '../trace/prune-traced';
