@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../fs-atomic';
 import { ModelDirError } from '../model-io';
+import { isKeras3Config, keras3ToTfjs } from './keras3';
 
 /** The model.json of a directory, or the file itself. */
 const modelJsonOf = (given: string) =>
@@ -31,8 +32,10 @@ export async function readLayersModel(given: string): Promise<tf.LayersModel> {
     const bytes = fs.readFileSync(weightFile);
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   }));
+  // A Keras 3 config (TensorFlow 2.16+) is translated to the form tfjs reads.
+  const topology = isKeras3Config(json.modelTopology as never) ? keras3ToTfjs(json.modelTopology as never) : json.modelTopology;
   return tf.loadLayersModel(tf.io.fromMemory({
-    modelTopology: json.modelTopology as tf.io.ModelJSON['modelTopology'],
+    modelTopology: topology as tf.io.ModelJSON['modelTopology'],
     weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
     weightData: tf.io.concatenateArrayBuffers(buffers),
   }));

@@ -1,5 +1,10 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as os from 'os';
+import { isKeras3Config, keras3ToTfjs } from './keras3';
+import { readLayersModel, writeLayersModel } from './model-files';
 import { paramCount, pruneTracedModel, tracedKeepSets, type TracedKeepSets } from './prune-traced';
 import { traceModel, UnsupportedLayerError, type TracedGroup } from './traced-graph';
 
@@ -220,4 +225,57 @@ describe('what the tracer refuses', () => {
     expect(() => tracedKeepSets(model, traceModel(model), { criterion: 'l1', ratio: 0.5 }))
       .toThrow(/no prunable channels: .*a model output/);
   });
+});
+
+/** Keras's own applications as Keras 3.15 writes them (tools/keras3-fixtures.py, weights=None, 32×32 input, 10 classes). */
+const keras3Topology = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `keras3-${name}.json`), 'utf8'));
+
+describe('Keras 3 models no one here wrote', () => {
+  it('fail in tfjs as they are (the InputLayer error tfjs users report) and load after translation', async () => {
+    const topology = keras3Topology('mobilenetv2');
+    expect(isKeras3Config(topology)).toBe(true);
+    await expect(tf.models.modelFromJSON(topology)).rejects.toThrow(/InputLayer should be passed either a `batchInputShape`/);
+    const translated = keras3ToTfjs(topology);
+    expect(isKeras3Config(translated)).toBe(false);
+  });
+
+  it('read from a model.json whose topology is Keras 3\'s as written (readLayersModel translates it)', async () => {
+    const topology = keras3Topology('mobilenetv2');
+    const model = await tf.models.modelFromJSON({ modelTopology: keras3ToTfjs(topology) } as never);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keras3-'));
+    await writeLayersModel(dir, model);
+    const file = path.join(dir, 'model.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), modelTopology: topology }));
+    const loaded = await readLayersModel(dir);
+    expect(loaded.countParams()).toBe(423018);
+    expectSameOutputs(model, loaded, [32, 32, 3]);
+  });
+
+  // Parameter counts as Keras's count_params() printed them when the fixtures were written.
+  it.each([['mobilenetv2', 423018], ['resnet50', 23608202], ['densenet121', 7047754]])(
+    '%s: the translated topology has Keras\'s %i parameters; pruned by L1 at 30%% and by BN scale at 50%%, it saves, ' +
+    'loads with tf.loadLayersModel and matches the silenced original', async (name, params) => {
+      const model = await tf.models.modelFromJSON(
+        { modelTopology: keras3ToTfjs(keras3Topology(name)) } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
+      expect(model.countParams()).toBe(params);
+      randomiseStatistics(model);
+      const groups = traceModel(model);
+      for (const [criterion, ratio] of [['l1', 0.3], ['bn-scale', 0.5]] as const) {
+        const keep = tracedKeepSets(model, groups, { criterion, ratio });
+        const pruned = await pruneTracedModel(model, groups, keep);
+        expect(paramCount(pruned)).toBeLessThan(paramCount(model));
+        let saved: tf.io.ModelArtifacts | undefined;
+        await pruned.save(tf.io.withSaveHandler(async (artifacts) => {
+          saved = artifacts;
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }));
+        const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+        const copy = await tf.models.modelFromJSON(
+          { modelTopology: keras3ToTfjs(keras3Topology(name)) } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
+        copy.setWeights(model.getWeights());
+        silenced(copy, groups, keep);
+        expectSameOutputs(copy, loaded, [32, 32, 3]);
+      }
+    }, 120_000);
 });
