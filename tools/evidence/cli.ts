@@ -27,9 +27,10 @@ options:
                      the whole table from their stages)
 `;
 
-const RUN_INFO = 'study-run.json';
+/** Every invocation of `run` on a study's run directory, one JSON line each: which commit trained which seeds. */
+const RUN_LOG = 'study-runs.jsonl';
 
-interface RunInfo { commit: string; command: string; cpu: string; cores: number; started: string }
+interface RunInfo { commit: string; command: string; cpu: string; cores: number; started: string; seed?: number }
 
 function gitCommit(): string {
   try {
@@ -49,10 +50,9 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
   }
   const args = [...studyCommand(only ? { ...s, variants: only } : s, dataDir, runDir), ...(seed ? ['--seed', seed] : [])];
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length, started: new Date().toISOString() };
+    cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}) };
   fs.mkdirSync(runDir, { recursive: true });
-  // The run that trains every seed's stages is recorded; a one-seed run keeps its own record beside it.
-  fs.writeFileSync(path.join(runDir, seed ? `study-run-seed${seed}.json` : RUN_INFO), `${JSON.stringify(info, null, 2)}\n`);
+  fs.appendFileSync(path.join(runDir, RUN_LOG), `${JSON.stringify(info)}\n`);
   process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
   const build = spawnSync('npx', ['nx', 'run', `${s.packageDir}:build`, '--outputStyle=static'], { stdio: 'inherit' });
   if (build.status !== 0) return build.status ?? 1;
@@ -73,16 +73,45 @@ function stageSeconds(dir: string): Record<string, number | null> {
     'scratch-b': read(path.join(dir, 'scratch-b')) };
 }
 
+/** A command as anyone can run it from the workspace: the CIFAR subset's folder as ../shared/datasets/… */
+const portable = (command: string) => command.replace(/\S*\/shared\/datasets\//g, '../shared/datasets/');
+
+/** The invocations recorded in a run directory (and the one-file records of earlier versions of this tool). */
+function runLog(runDir: string): RunInfo[] {
+  const log = path.join(runDir, RUN_LOG);
+  const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [];
+  const legacy = fs.existsSync(runDir) ? fs.readdirSync(runDir).filter((f) => /^study-run(-seed\d+)?\.json$/.test(f)) : [];
+  const legacyInfo = legacy.map((f) => {
+    const info = JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as RunInfo;
+    const seed = /seed(\d+)/.exec(f)?.[1];
+    return seed === undefined ? info : { ...info, seed: Number(seed) };
+  });
+  return [...legacyInfo, ...lines.map((l) => JSON.parse(l) as RunInfo)].sort((a, b) => a.started.localeCompare(b.started));
+}
+
+/**
+ * A row per (variant, seed): every invocation that may have trained its stages (commit, command, CPU; a stage resumed
+ * across invocations shows several), the backend and threads its stages ran on, and each stage's training seconds.
+ */
 function manifest(s: Study, runDir: string) {
-  const infoFile = path.join(runDir, RUN_INFO);
-  const info: Partial<RunInfo> = fs.existsSync(infoFile) ? JSON.parse(fs.readFileSync(infoFile, 'utf8')) : {};
-  return readRows(studyResultsCsv(s, runDir)).map((r) => ({
-    variant: r.variant, seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
-    commit: info.commit ?? 'unknown', command: info.command ?? 'unknown', cpu: info.cpu ?? 'unknown',
-    backend: r.backend, threads: r.threads,
-    trainSeconds: stageSeconds(path.join(seedDir(s, runDir, r.model, r.seed), r.variant)),
-    rerunOneStage: `${info.command ?? 'node <cli> reproduce ...'} --models ${r.variant} --stage <stage>`,
-  }));
+  const runs = runLog(runDir);
+  return readRows(studyResultsCsv(s, runDir)).map((r) => {
+    const mine = runs.filter((run) => run.seed === undefined || run.seed === Number(r.seed))
+      .map((run) => ({ ...run, command: portable(run.command) }));
+    const last = mine[mine.length - 1];
+    const rerun = (last?.command ?? 'node <cli> reproduce ...').replace(/ --seed \d+/, '').replace(/ --models \S+/, '')
+      .replace(/ --backend \S+/, '');
+    const variantDir = path.join(seedDir(s, runDir, r.model, r.seed), r.variant);
+    return {
+      variant: r.variant, seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
+      runs: mine.map(({ commit, command, cpu, cores, started }) => ({ commit, command, cpu, cores, started })),
+      backend: r.backend, threads: r.threads,
+      trainSeconds: stageSeconds(variantDir),
+      // A finished stage whose run key matches is reused: to train one again, move its directory away first.
+      rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${rerun} --models ${r.variant} --seed ${r.seed} ` +
+        `--backend ${s.backend} --stage <stage>`,
+    };
+  });
 }
 
 const label = (r: EvidenceRow) => `${r.study} ${r.variant}`;
@@ -141,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
   const s = studyById(id);
   const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
   if (command === 'run') {
-    const dataDir = values['data-dir'] ?? path.resolve(__dirname, '../../../shared/datasets/cifar10-subset');
+    const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
     const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean), values.seed);
     if (status !== 0 || values.seed !== undefined) return status;
   }

@@ -86,6 +86,6 @@ describe('evidence table (the command)', () => {
     expect(summary).toContain('| l1-norm | vgg16-A | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
-    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, trainSeconds: { baseline: null, finetune: null } });
+    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [], trainSeconds: { baseline: null, finetune: null } });
   });
 });
