@@ -215,6 +215,7 @@ function narrowDenseNet(spec: DenseNetSpec, divisor: number): DenseNetSpec {
 }
 
 export const densenetFamily: ArchFamily<DenseNetSpec> = {
+  withSelection: (spec, layer, kept) => ({ ...spec, selections: { ...spec.selections, [layer]: kept } }),
   arch: 'densenet',
   modelNames: 'densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level)',
   specProblems: densenetProblems,

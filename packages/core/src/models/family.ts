@@ -27,6 +27,11 @@ export interface ArchFamily<Spec extends { arch: string; dataset: DatasetName }>
   withWidths(spec: Spec, widths: ReadonlyMap<string, number>): Spec;
   /** The same architecture with every width divided by `divisor` (rounded by `narrow`), for quick runs. */
   narrowSpec(spec: Spec, divisor: number): Spec;
+  /**
+   * For families with channel selections (a fixed 0/1 layer picking BN channels): the spec with selection `layer`
+   * keeping the BN channels `kept`. Surgery calls it for every selection group it prunes.
+   */
+  withSelection?(spec: Spec, layer: string, kept: number[]): Spec;
   /** Pooling and ReLU layers the seed runs as functional calls, which its FLOPs hooks do not see (they count 0). */
   functionalInSeed(layerName: string, spec: Spec): boolean;
 }

@@ -256,6 +256,7 @@ function narrowPreResNet(spec: PreResNetSpec, divisor: number): PreResNetSpec {
 }
 
 export const preresnetFamily: ArchFamily<PreResNetSpec> = {
+  withSelection: (spec, layer, kept) => ({ ...spec, selections: { ...spec.selections, [layer]: kept } }),
   arch: 'preresnet',
   modelNames: 'preresnet110|164 (slimming), preresnet110-wl',
   specProblems: preresnetProblems,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SpecError } from '../errors';
 import { channelGroups, residualTies, withWidths, type ChannelGroup, type MemberKind } from './graph';
 import { buildModel, type ArchSpec } from '../spec';
+import { familyOf } from '../models/registry';
 
 /** Channels to keep, per channel group id (see channelGroups); groups not named keep everything. */
 export type KeepSets = Record<string, number[]>;
@@ -72,8 +73,10 @@ export function pruneChannels(model: tf.LayersModel, spec: ArchSpec, keep: KeepS
     const sel = g.selection;
     const keep = sel ? sorted[g.id].map((c) => sel.current.indexOf(c)) : sorted[g.id];
     const size = sel ? sel.current.length : g.size;
-    if (sel && (newSpec.arch === 'preresnet' || newSpec.arch === 'densenet')) {
-      newSpec = { ...newSpec, selections: { ...newSpec.selections, [sel.layer]: sorted[g.id] } };
+    if (sel) {
+      const family = familyOf(newSpec);
+      if (!family.withSelection) throw new SpecError([`${g.id}: a selection group, but ${newSpec.arch} has no selections`]);
+      newSpec = family.withSelection(newSpec, sel.layer, sorted[g.id]);
     }
     for (const m of g.members) {
       const list = byLayer.get(m.layer) ?? [];
