@@ -79,6 +79,16 @@ function silenced(model: tf.LayersModel, groups: TracedGroup[], keep: TracedKeep
   }
 }
 
+/** The model saved as tfjs's artifacts and loaded back by plain tf.loadLayersModel, as a browser would. */
+async function savedAndReloaded(model: tf.LayersModel): Promise<tf.LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    saved = artifacts;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  return tf.loadLayersModel(tf.io.fromMemory(saved!));
+}
+
 function expectSameOutputs(a: tf.LayersModel, b: tf.LayersModel, shape: number[]): void {
   const x = tf.randomNormal([2, ...shape], 0, 1, 'float32', 3);
   const [ya, yb] = [a.predict(x), b.predict(x)].map((y) => Array.from((y as tf.Tensor).dataSync()));
@@ -143,12 +153,7 @@ describe('tracing a functional model', () => {
       const keep = tracedKeepSets(model, groups, { criterion, ratio });
       const pruned = await pruneTracedModel(model, groups, keep);
       expect(paramCount(pruned)).toBeLessThan(paramCount(model));
-      let saved: tf.io.ModelArtifacts | undefined;
-      await pruned.save(tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
-      const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+      const loaded = await savedAndReloaded(pruned);
       silenced(model, groups, keep);
       expectSameOutputs(model, loaded, [8, 8, 4]);
     });
@@ -265,12 +270,7 @@ describe('Keras 3 models no one here wrote', () => {
         const keep = tracedKeepSets(model, groups, { criterion, ratio });
         const pruned = await pruneTracedModel(model, groups, keep);
         expect(paramCount(pruned)).toBeLessThan(paramCount(model));
-        let saved: tf.io.ModelArtifacts | undefined;
-        await pruned.save(tf.io.withSaveHandler(async (artifacts) => {
-          saved = artifacts;
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }));
-        const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+        const loaded = await savedAndReloaded(pruned);
         const copy = await tf.models.modelFromJSON(
           { modelTopology: keras3ToTfjs(keras3Topology(name)) } as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
         copy.setWeights(model.getWeights());
