@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'csv-stringify/sync';
+// the project's one mean and sample std, by path: tools runs from source, without core's build
+import { mean, sampleStd } from '../../packages/core/src/stats';
 import { readRows, type Row } from '../report/report';
 import { pairedInterval, paperVerdict, verdict, type Interval, type Verdict } from './interval';
 import type { Study } from './studies';
@@ -35,9 +37,6 @@ export interface Comparison {
 
 const num = (value: string | undefined) => (value === undefined || value === '' ? null : Number(value));
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const meanOf = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-const stdOf = (xs: number[]) =>
-  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - meanOf(xs)) ** 2, 0) / (xs.length - 1));
 
 /** Where a study's runs write their table: `<runDir>/<profile>/results-<dataset>.csv`. */
 export const studyResultsCsv = (s: Study, runDir: string) => path.join(runDir, s.profile, `results-${s.dataset}.csv`);
@@ -86,7 +85,7 @@ export function evidenceRows(s: Study, runDir: string): EvidenceRow[] {
     const accuracy = Object.fromEntries(REGIMES.map((regime) => {
       const values = runs.map((r) => num(r[`acc_${regime}`])).filter((v): v is number => v !== null);
       const complete = values.length === runs.length;
-      return [regime, { mean: complete ? round(meanOf(values)) : null, std: complete ? round(stdOf(values)) : null,
+      return [regime, { mean: complete ? round(mean(values)) : null, std: complete ? round(sampleStd(values)) : null,
         paper: num(runs[0][`paper_acc_${regime}`]) }];
     })) as EvidenceRow['accuracy'];
     const gains = runs.map((r) => round(baselineGain(seedDir(s, runDir, r.model, r.seed))));

@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+// the project's one mean and sample std, by path: tools runs from source, without core's build
+import { mean, sampleStd } from '../../packages/core/src/stats';
 
 /**
  * One report across every method's results: the run rows of each `results-<dataset>.csv` under a runs
@@ -75,9 +77,6 @@ export function readRows(file: string): Row[] {
 }
 
 const num = (value: string | undefined) => (value === undefined || value === '' ? null : Number(value));
-const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-const sampleStd = (xs: number[]) =>
-  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** The paper's label of a dataset as its tables (and our paper_source) write it. */

@@ -29,8 +29,8 @@ function toBytes(data: tf.io.WeightData): Uint8Array {
   return new Uint8Array(buffer);
 }
 
-export async function saveModelDir(dir: string, model: tf.LayersModel, spec: ArchSpec,
-  masks?: MaskSet): Promise<void> {
+/** `<dir>/model.json` and `<dir>/weights.bin` as tf.io writes them: what plain tf.loadLayersModel reads. */
+export async function writeModelFiles(dir: string, model: tf.LayersModel): Promise<void> {
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     writeFileAtomic(path.join(dir, WEIGHTS_BIN), toBytes(artifacts.weightData!));
     const manifest = [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs! }];
@@ -40,6 +40,11 @@ export async function saveModelDir(dir: string, model: tf.LayersModel, spec: Arc
     writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(json));
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   }));
+}
+
+export async function saveModelDir(dir: string, model: tf.LayersModel, spec: ArchSpec,
+  masks?: MaskSet): Promise<void> {
+  await writeModelFiles(dir, model);
   writeFileAtomic(path.join(dir, SPEC_JSON), `${JSON.stringify(spec, null, 2)}\n`);
   if (masks && masks.size > 0) {
     const index: Record<string, { shape: number[]; offset: number }> = {};

@@ -36,6 +36,8 @@ export interface Profile {
 export const OVERRIDABLE = ['epochs', 'finetuneEpochs', 'widthDivisor', 'batchSize', 'lr', 'trainLimit', 'testLimit'] as const;
 export type OverridableField = (typeof OVERRIDABLE)[number];
 export type ProfileOverrides = Partial<Record<OverridableField, number>>;
+/** The fields that change a training recipe (the others change the model or the data). */
+export const RECIPE_FIELDS = ['epochs', 'finetuneEpochs', 'lr', 'batchSize'] as const satisfies readonly OverridableField[];
 
 export const PROFILES = {
   paper: { name: 'paper', epochs: 160, finetuneEpochs: 40, widthDivisor: 1, batchSize: 64, seedRecipes: true, fullGrid: true,
@@ -85,7 +87,7 @@ export function withOverrides(profile: Profile, overrides: Record<string, unknow
     checked[field as OverridableField] = checkedOverride(field, value);
   }
   if (Object.keys(checked).length === 0) return profile;
-  const recipeChanged = (['epochs', 'finetuneEpochs', 'lr', 'batchSize'] as const).some((f) => f in checked);
+  const recipeChanged = RECIPE_FIELDS.some((f) => f in checked);
   return { ...profile, ...checked, overrides: checked, ...(recipeChanged ? { seedRecipes: false } : {}) };
 }
 

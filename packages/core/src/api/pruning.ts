@@ -11,4 +11,4 @@ export { BlockRemovalError, foldBlockScales, removeBlocks } from '../pruning/blo
 export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from '../trace/traced-graph';
 export { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from '../trace/prune-traced';
 export { isKeras3Config, KerasConfigError, keras3ToTfjs } from '../trace/keras3';
-export { layerFlops, readLayersModel, writeLayersModel } from '../trace/model-files';
+export { layerFlops, readLayersModel } from '../trace/model-files';

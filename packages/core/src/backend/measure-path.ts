@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { namedSpec, buildModel } from '../spec';
+import { BATCH, benchModel } from '../bench/bench-model';
+import { namedSpec } from '../spec';
 import { narrowSpec } from '../widths';
-import { gradientsByWeightName, Sgd, trainableVariables } from '../train/sgd';
 import type { AutoPath } from './auto-choice';
 import { initBackend, shutdownBackend } from './select';
 import { setNativeConvEnabled } from './kernels/native-conv';
@@ -16,19 +15,8 @@ async function main(): Promise<void> {
   const info = await initBackend(backend);
   if (candidate === 'wasm+native' && !info.nativeConv) throw new Error('wasm+native unavailable: the oneDNN kernels did not load');
   setNativeConvEnabled(candidate === 'wasm+native');
-  const model = buildModel(narrowSpec(namedSpec(FAMILY_MODELS[family] ?? 'vgg16'), 4), 1);
-  const sgd = new Sgd(0.9, 1e-4);
-  const variables = trainableVariables(model);
-  const batch = 64;
-  const images = tf.randomNormal([batch, 32, 32, 3]);
-  const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const step = () => tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() =>
-      tf.losses.softmaxCrossEntropy(labels, model.apply(images, { training: true }) as tf.Tensor) as tf.Scalar,
-    [...variables.values()]);
-    sgd.step(variables, gradientsByWeightName(variables, grads), 0.01);
-    value.dataSync();
-  });
+  const bench = benchModel(narrowSpec(namedSpec(FAMILY_MODELS[family] ?? 'vgg16'), 4));
+  const step = bench.train;
   step(); // warm-up: kernels, plans and heap
   let steps = 0;
   const start = Date.now();
@@ -36,7 +24,8 @@ async function main(): Promise<void> {
     step();
     steps++;
   }
-  process.stdout.write(`${(steps * batch * 1000) / (Date.now() - start)}\n`);
+  process.stdout.write(`${(steps * BATCH * 1000) / (Date.now() - start)}\n`);
+  bench.dispose();
   shutdownBackend();
 }
 

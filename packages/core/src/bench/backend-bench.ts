@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
 import { NATIVE_ENV, nativeConvUnavailableReason } from '../backend/kernels/native-conv';
 import { VGG_CFGS, type VggSpec } from '../models/vgg';
-import { buildModel, namedSpec, type ArchSpec } from '../spec';
+import { namedSpec, type ArchSpec } from '../spec';
 import { narrowSpec } from '../widths';
-import { gradientsByWeightName, Sgd, trainableVariables } from '../train/sgd';
+import { benchModel, BATCH } from './bench-model';
 import {
   BENCH_PATH_NAMES, BENCH_PATHS, BENCH_USAGE, BenchPathError, installedParts, parseBenchArgs,
   pathUnavailableReason, type BenchArgs, type BenchPathName,
@@ -18,7 +18,6 @@ import { loaderBench } from './loader-bench';
  * linears only; a training step is counted as 3× the forward pass minus the first conv's (its input needs no
  * gradient).
  */
-const BATCH = 64;
 
 function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number } {
   let total = 0;
@@ -35,36 +34,6 @@ function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number
     }
   }
   return { total, firstConv: Math.max(firstConv, 0) };
-}
-
-/**
- * A model on one random batch, with its training and inference steps; `dispose` frees them all. A training
- * step is the training loop's: gradients of the cross-entropy, then Sgd with the CIFAR recipe's momentum 0.9 and
- * weight decay 1e-4 at LR 0.1, as the PyTorch reference script does.
- */
-function benchModel(spec: ArchSpec) {
-  const model = buildModel(spec, 1);
-  const sgd = new Sgd(0.9, 1e-4);
-  const variables = trainableVariables(model);
-  const images = tf.randomNormal([BATCH, 32, 32, 3]);
-  const labels = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const lossOf = () =>
-    tf.losses.softmaxCrossEntropy(labels, model.apply(images, { training: true }) as tf.Tensor) as tf.Scalar;
-  const train = () => tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(lossOf, [...variables.values()]);
-    sgd.step(variables, gradientsByWeightName(variables, grads), 0.1);
-    return value.dataSync();
-  });
-  return {
-    model,
-    train,
-    infer: () => tf.tidy(() => (model.predict(images) as tf.Tensor).dataSync()),
-    dispose: () => {
-      tf.dispose([images, labels]);
-      model.dispose();
-      sgd.dispose();
-    },
-  };
 }
 
 async function measure(

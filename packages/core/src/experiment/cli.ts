@@ -8,7 +8,7 @@ import { countSpec } from '../pruning/counting';
 import { loadTrainingData, trainingImages } from '../data/source';
 import { namedWeights } from '../pruning/masks';
 import { loadModelDir, saveModelDir } from '../model-io';
-import { OVERRIDABLE, PROFILES, profileByName, withOverrides, type Profile } from '../profiles';
+import { OVERRIDABLE, PROFILES, profileByName, RECIPE_FIELDS, withOverrides, type Profile } from '../profiles';
 import { resultsMarkdown } from '../results';
 import { namedSpec } from '../spec';
 import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
@@ -195,7 +195,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   const dataset = values.dataset!;
   if (!isDatasetName(dataset))
     throw new UsageError(`unknown dataset '${dataset}'; choose one of ${Object.keys(DATASETS).join(', ')}`);
-  const recipeFlags = (['epochs', 'finetuneEpochs', 'lr', 'batchSize'] as const).filter((f) => profile.overrides?.[f]);
+  const recipeFlags = RECIPE_FIELDS.filter((f) => profile.overrides?.[f]);
   if (dataset === 'imagenet' && recipeFlags.length > 0) {
     throw new UsageError(`${recipeFlags.map((f) => `--${flagOf(f)}`).join(', ')}: ImageNet runs take their epochs, ` +
       'LR and batch from the profile\'s ImageNet recipe; only --width-divisor, --train-limit and --test-limit apply');

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { shutdownBackend } from '../backend';
 import { runModelCli } from './cli';
-import { readLayersModel, writeLayersModel } from './model-files';
+import { writeModelFiles } from '../model-io';
+import { readLayersModel } from './model-files';
 
 afterAll(() => shutdownBackend());
 
@@ -34,7 +35,7 @@ describe('rethink-prune-model', () => {
       tf.layers.batchNormalization({ name: 'a_bn' }), tf.layers.reLU({ name: 'a_relu' }),
       tf.layers.globalAveragePooling2d({ name: 'gap' }), tf.layers.dense({ name: 'head', units: 2 }),
     ] });
-    await writeLayersModel(path.join(dir, 'original'), model);
+    await writeModelFiles(path.join(dir, 'original'), model);
     const { out, error } = await printed(['prune', '--model', path.join(dir, 'original', 'model.json'),
       '--out', path.join(dir, 'pruned'), '--ratio', '0.5', '--backend', 'cpu']);
     expect(error).toBeUndefined();

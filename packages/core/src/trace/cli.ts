@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { inferenceLatencies } from '../bench/latency';
 import { UsageError, USAGE_EXIT_CODE } from '../experiment/cli';
-import { layerFlops, readLayersModel, writeLayersModel } from './model-files';
+import { writeModelFiles } from '../model-io';
+import { layerFlops, readLayersModel } from './model-files';
 import { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion } from './prune-traced';
 import { traceModel } from './traced-graph';
 
@@ -73,7 +74,7 @@ async function run(argv: string[]): Promise<void> {
   }
   const keep = tracedKeepSets(model, groups, { criterion, ratio, seed: Number(values.seed) });
   const pruned = await pruneTracedModel(model, groups, keep);
-  await writeLayersModel(values.out!, pruned);
+  await writeModelFiles(values.out!, pruned);
   const [before, after] = [model, pruned].map((m) => ({ params: paramCount(m), flops: layerFlops(m) }));
   const latency = await inferenceLatencies([model, pruned], 1, { warmup: 3, repeats: 15 });
   const fewer = (a: number, b: number) => `${(100 * (1 - b / a)).toFixed(1)}% fewer`;

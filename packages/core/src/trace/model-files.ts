@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from '../fs-atomic';
 import { ModelDirError } from '../model-io';
 import { isKeras3Config, keras3ToTfjs } from './keras3';
 
@@ -38,20 +37,6 @@ export async function readLayersModel(given: string): Promise<tf.LayersModel> {
     modelTopology: topology as tf.io.ModelJSON['modelTopology'],
     weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
     weightData: tf.io.concatenateArrayBuffers(buffers),
-  }));
-}
-
-/** Writes `<dir>/model.json` and `<dir>/weights.bin`, loadable by plain tf.loadLayersModel in Node or a browser. */
-export async function writeLayersModel(dir: string, model: tf.LayersModel): Promise<void> {
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const data = artifacts.weightData!;
-    const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
-    writeFileAtomic(path.join(dir, 'weights.bin'), bytes);
-    writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify({
-      modelTopology: artifacts.modelTopology, format: 'layers-model', generatedBy: artifacts.generatedBy,
-      convertedBy: null, weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
-    }));
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   }));
 }
 

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as os from 'os';
 import { isKeras3Config, keras3ToTfjs } from './keras3';
-import { readLayersModel, writeLayersModel } from './model-files';
+import { writeModelFiles } from '../model-io';
+import { readLayersModel } from './model-files';
 import { paramCount, pruneTracedModel, tracedKeepSets, type TracedKeepSets } from './prune-traced';
 import { traceModel, UnsupportedLayerError, type TracedGroup } from './traced-graph';
 
@@ -249,7 +250,7 @@ describe('Keras 3 models no one here wrote', () => {
     const topology = keras3Topology('mobilenetv2');
     const model = await tf.models.modelFromJSON({ modelTopology: keras3ToTfjs(topology) } as never);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keras3-'));
-    await writeLayersModel(dir, model);
+    await writeModelFiles(dir, model);
     const file = path.join(dir, 'model.json');
     fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), modelTopology: topology }));
     const loaded = await readLayersModel(dir);
