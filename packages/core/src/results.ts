@@ -10,7 +10,9 @@ import { mean, sampleStd } from './stats';
  * `acc_baseline_plain` is the baseline trained without the method's hooks, where the pruned one had them
  * (slimming: `acc_baseline` is the sparsity-trained model that was pruned). `latency_ms_b1` / `_b64` are the
  * measured inference times (median, ms per batch of 1 / 64) of the trained baseline and the pruned model on
- * `latency_backend`: FLOPs saved are not time saved, and a masked model runs dense kernels.
+ * `latency_backend`: FLOPs saved are not time saved, and a masked model runs dense kernels. `lr` is the initial LR
+ * of the baseline and scratch runs; `round` the prune round of a method with rounds (else empty). The `_saved_init`
+ * accuracies are scratch runs from the baseline's own initial weights (winning tickets), where a method trains them.
  */
 export const RESULT_COLUMNS = [
   'row_kind',
@@ -19,6 +21,8 @@ export const RESULT_COLUMNS = [
   'dataset',
   'variant',
   'profile',
+  'lr',
+  'round',
   'backend',
   'threads',
   'seed',
@@ -40,6 +44,8 @@ export const RESULT_COLUMNS = [
   'acc_finetuned',
   'acc_scratch_e',
   'acc_scratch_b',
+  'acc_scratch_e_saved_init',
+  'acc_scratch_b_saved_init',
   'epochs_baseline',
   'epochs_finetune',
   'epochs_scratch_e',
@@ -61,12 +67,11 @@ const MEASURED = RESULT_COLUMNS.filter((c) => /^acc_|latency_ms|_seconds$/.test(
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Rows of the same (method, dataset, model, variant, profile), in first-seen order. */
-/** The run rows of each experiment (method, dataset, model, variant, profile), in order. */
+/** The run rows of each experiment (method, dataset, model, variant, profile, LR, round), in first-seen order. */
 export function experiments(rows: ResultRow[]): ResultRow[][] {
   const groups = new Map<string, ResultRow[]>();
   for (const r of rows.filter((row) => row.row_kind === 'run')) {
-    const key = [r.method, r.dataset, r.model, r.variant, r.profile].join('\u0000');
+    const key = [r.method, r.dataset, r.model, r.variant, r.profile, r.lr, r.round].join('\u0000');
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()];
@@ -120,11 +125,16 @@ function speedup(runs: ResultRow[], batch: 'b1' | 'b64'): string {
  * ours as mean ± std (sample std) where several seeds ran.
  */
 export function resultsMarkdown(rows: ResultRow[]): string {
-  const plain = rows.some((r) => typeof r.acc_baseline_plain === 'number');
+  const has = (column: ResultColumn) => rows.some((r) => typeof r[column] === 'number');
+  const plain = has('acc_baseline_plain');
+  const lrAxis = new Set(rows.map((r) => r.lr)).size > 1;
+  const savedInit = (['acc_scratch_e_saved_init', 'acc_scratch_b_saved_init'] as const).filter(has);
   const head = [
     'model',
     'variant',
     'profile',
+    ...(lrAxis ? ['LR'] : []),
+    ...(has('round') ? ['round'] : []),
     'seeds',
     'FLOPs ↓%',
     'speed-up b1 / b64',
@@ -133,8 +143,9 @@ export function resultsMarkdown(rows: ResultRow[]): string {
     'fine-tuned',
     'Scratch-E',
     'Scratch-B',
+    ...savedInit.map((c) => (c === 'acc_scratch_e_saved_init' ? 'Scratch-E from the saved init' : 'Scratch-B from the saved init')),
   ];
-  const cell = (runs: ResultRow[], ours: ResultColumn, paper: ResultColumn) => {
+  const cell = (runs: ResultRow[], ours: ResultColumn, paper?: ResultColumn) => {
     const values = runs.map((r) => r[ours]).filter((v): v is number => typeof v === 'number');
     const measured =
       values.length === 0
@@ -142,7 +153,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
         : values.length === 1
           ? values[0].toFixed(2)
           : `${mean(values).toFixed(2)} ± ${sampleStd(values).toFixed(2)}`;
-    return `${measured} / ${fmt(runs[0][paper])}`;
+    return paper ? `${measured} / ${fmt(runs[0][paper])}` : measured;
   };
   const lines = experiments(rows).map((runs) => {
     const r = runs[0];
@@ -150,6 +161,8 @@ export function resultsMarkdown(rows: ResultRow[]): string {
       `${r.model} (${r.dataset})`,
       String(r.variant),
       String(r.profile),
+      ...(lrAxis ? [String(r.lr)] : []),
+      ...(has('round') ? [fmt(r.round)] : []),
       runs.map((x) => x.seed).join(', '),
       fmt(r.flops_reduction_pct, 1),
       `${speedup(runs, 'b1')} / ${speedup(runs, 'b64')}`,
@@ -158,6 +171,7 @@ export function resultsMarkdown(rows: ResultRow[]): string {
       cell(runs, 'acc_finetuned', 'paper_acc_finetuned'),
       cell(runs, 'acc_scratch_e', 'paper_acc_scratch_e'),
       cell(runs, 'acc_scratch_b', 'paper_acc_scratch_b'),
+      ...savedInit.map((c) => cell(runs, c)),
     ];
   });
   return [head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');

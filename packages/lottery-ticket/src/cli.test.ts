@@ -2,10 +2,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  buildModel, initBackend, loadModelDir, namedWeights, saveModelDir, shutdownBackend, USAGE_EXIT_CODE, type ArchSpec,
+  buildModel, initBackend, loadModelDir, namedWeights, runMethodCli, saveModelDir, shutdownBackend, USAGE_EXIT_CODE,
+  type ArchSpec,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runTicketCli } from './cli';
+import { lotteryMethod } from './method';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -19,7 +20,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture('out'));
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture('err'));
   try {
-    return { code: await runTicketCli([...argv, '--backend', 'cpu']), ...printed };
+    return { code: await runMethodCli(lotteryMethod, [...argv, '--backend', 'cpu']), ...printed };
   } finally {
     out.mockRestore();
     err.mockRestore();
@@ -65,12 +66,13 @@ describe('lottery-ticket prune and rewind on saved models', () => {
   });
 
   it.each([
-    [['prune', '--model', 'nowhere', '--rate', '0.2', '--out', 'x'], /--model nowhere: no model\.json there/],
+    [['prune', '--model', 'nowhere', '--rate', '0.2', '--out', 'x'], /--model nowhere: no such directory/],
     [['prune', '--model', '{trained}', '--rate', '1.5', '--out', '{root}/bad'], /--rate 1\.5: give the share of the remaining conv weights/],
     [['prune', '--model', '{trained}', '--rate', '0.2', '--out', '{trained}'], /--out must differ/],
     [['rewind', '--init', '{init}', '--pruned', '{trained}', '--out', '{root}/bad'], /no masks\.json there/],
     [['reproduce', '--models', 'vgg99-iterative'], /unknown lottery-ticket variant 'vgg99-iterative'/],
     [['reproduce', '--lrs', '0.1,-1'], /--lrs 0\.1,-1: give initial learning rates above 0/],
+    [['rewind', '--init', '{init}', '--out', '{root}/bad'], /--pruned <dir> is required/],
     [['reproduce', '--rounds', '0'], /--rounds 0: give a whole number ≥ 1/],
     [['reproduce', '--models', 'resnet56-A', '--dataset', 'imagenet'], /CIFAR-size experiment/],
     [['sideways'], /unknown command 'sideways'/],
@@ -86,7 +88,8 @@ describe('lottery-ticket prune and rewind on saved models', () => {
   it('--help names every command and the schedule defaults', async () => {
     const run = await cli(['--help']);
     expect(run.code).toBe(0);
-    for (const text of ['reproduce [options]', 'prune --model <dir> --rate <p>', 'rewind --init <dir>', '--rounds N', '--rate p', '(default 0.2']) {
+    for (const text of ['reproduce [options]', 'prune --model <dir> --rate <p>', 'rewind --init <dir>', '--rounds N', '--lrs a,b',
+      'default 0.1,0.01 on paper']) {
       expect(run.out).toContain(text);
     }
   });

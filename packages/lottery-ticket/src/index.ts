@@ -1,7 +1,5 @@
-export { ticketChart, TicketChartError, type TicketPoint } from './chart';
-export { METHOD, oneShotShare, randomInitSeed, runTicketExperiment, type TicketInit, type TicketOptions, type TicketRow } from './experiment';
-export { runTicketGrid, ticketsBase, type TicketGridOptions } from './grid';
-export { chartPoints, TICKET_COLUMNS, ticketsCsv, ticketsMarkdown } from './results';
+export { ticketChart, TicketChartError, type TicketInit, type TicketPoint } from './chart';
+export { lotteryMethod, oneShotShare } from './method';
+export { chartPoints, ticketsMarkdown } from './results';
 export { convSparsity, filterMasks, nextRoundMasks, rewind } from './ticket';
-export { DEFAULT_RATE, defaultLearningRates, defaultRounds, defaultTicketVariants, TICKET_VARIANTS, ticketVariant, type TicketVariant } from './variants';
-export { runTicketCli } from './cli';
+export { DEFAULT_RATE, defaultLearningRates, defaultTicketVariants, ticketRounds, TICKET_VARIANTS, type TicketVariant } from './variants';

@@ -2,9 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
-import { initBackend, loadModelDir, PROFILES, shutdownBackend, StaleStageError } from '@rethink-prune/core';
+import {
+  initBackend, loadModelDir, PROFILES, runGrid, shutdownBackend, StaleStageError, type GridOptions,
+} from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTicketGrid, type TicketGridOptions } from './grid';
+import { lotteryMethod } from './method';
+import { TICKET_VARIANTS } from './variants';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -25,39 +28,44 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
   // What `lottery-ticket reproduce --profile smoke --models … --rounds 2` asks for (the CLI shuts wasm down on exit).
-  const grid: TicketGridOptions = {
-    profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1, 0.01], rounds: 2, rate: 0.2,
+  const grid: GridOptions = {
+    profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1, 0.01], rounds: 2,
     variants: ['vgg16-iterative', 'vgg16-A', 'vgg16-A-compact'], fresh: false,
   };
-  const csvFile = path.join(runDir, 'smoke', 'tickets-fashion-mnist.csv');
+  const runTicketGrid = (o: GridOptions) => runGrid(lotteryMethod, o);
+  const csvFile = path.join(runDir, 'smoke', 'results-fashion-mnist.csv');
   const readRows = () => parse(fs.readFileSync(csvFile, 'utf8'), { columns: true }) as Row[];
 
-  it('writes one row per (variant, LR, round, init) with the sparsities the rounds must reach, and the chart', async () => {
+  it('writes one row per (variant, LR, round) with both inits and the sparsities the rounds must reach, and the chart', async () => {
     await runTicketGrid(grid);
     const rows = readRows();
-    // Iterative: 2 rounds × 2 inits; VGG-16-A in both forms: 1 round × 2 inits; all at the LRs 0.1 and 0.01.
-    expect(rows).toHaveLength((4 + 2 + 2) * 2);
-    const keys = rows.map((r) => [r.variant, r.lr, r.round, r.init].join(' '));
+    // Iterative: 2 rounds; VGG-16-A in both forms: 1 round each; all at the LRs 0.1 and 0.01.
+    expect(rows).toHaveLength((2 + 1 + 1) * 2);
+    const keys = rows.map((r) => [r.variant, r.lr, r.round].join(' '));
     expect(new Set(keys).size).toBe(rows.length);
     expect([...new Set(rows.map((r) => r.lr))]).toEqual(['0.1', '0.01']);
-    expect(new Set(rows.map((r) => r.init))).toEqual(new Set(['winning ticket', 'random init']));
+    // The winning ticket is Scratch-E from the saved init, the random init Scratch-E from a fresh one; nothing else trains.
+    for (const row of rows) {
+      for (const column of ['acc_scratch_e_saved_init', 'acc_scratch_e']) {
+        expect(Number(row[column])).toBeGreaterThanOrEqual(0);
+        expect(Number(row[column])).toBeLessThanOrEqual(100);
+      }
+      expect([row.acc_finetuned, row.acc_scratch_b, row.acc_scratch_b_saved_init]).toEqual(['', '', '']);
+    }
 
     const sparsity = (variant: string, round: string) =>
       [...new Set(rows.filter((r) => r.variant === variant && r.round === round).map((r) => Number(r.sparsity_pct)))];
     expect(sparsity('vgg16-iterative', '1')).toEqual([Math.round(10000 * (1 - ITERATIVE_KEPT[0] / CONV_WEIGHTS)) / 100]);
     expect(sparsity('vgg16-iterative', '2')).toEqual([Math.round(10000 * (1 - ITERATIVE_KEPT[1] / CONV_WEIGHTS)) / 100]);
     expect(sparsity('vgg16-A', '1')).toEqual([Math.round(10000 * VGG16A_ZEROED / CONV_WEIGHTS) / 100]);
-    expect(sparsity('vgg16-A-compact', '1')).toEqual(sparsity('vgg16-A', '1'));
-    const params = (variant: string) => Number(rows.find((r) => r.variant === variant)!.params);
+    // A compact ticket has no masks: its pruned filters are gone, not zero.
+    expect(rows.filter((r) => r.variant === 'vgg16-A-compact').map((r) => r.sparsity_pct)).toEqual(['', '']);
+    const params = (variant: string) => Number(rows.find((r) => r.variant === variant)!.pruned_params);
     expect(params('vgg16-A-compact')).toBeLessThan(params('vgg16-A'));
-    for (const row of rows) {
-      expect(Number(row.acc_top1)).toBeGreaterThanOrEqual(0);
-      expect(Number(row.acc_top1)).toBeLessThanOrEqual(100);
-    }
-    const svg = fs.readFileSync(path.join(runDir, 'smoke', 'tickets-fashion-mnist.svg'), 'utf8');
+    const svg = fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist-tickets.svg'), 'utf8');
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('vgg16-iterative (unstructured, iterative)');
-    const table = fs.readFileSync(path.join(runDir, 'smoke', 'tickets-fashion-mnist.md'), 'utf8');
+    const table = fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist-tickets.md'), 'utf8');
     expect(table).toMatch(/^\| vgg16-A \| 0\.01 \| 1 \| 44\.11 \| \d+\.\d\d \| \d+\.\d\d \| [+-]\d+\.\d\d \| \d+\.\d\d \|$/m);
   });
 
@@ -72,7 +80,7 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
       expect(before.every((value, i) => value === 1 || after[i] === 0), name).toBe(true);
     }
     // Round 2 prunes round 1's trained ticket: its pruned model holds that ticket's weights, masked.
-    const ticket = await loadModelDir(path.join(lrDir, 'round1', 'ticket', 'best'));
+    const ticket = await loadModelDir(path.join(lrDir, 'round1', 'scratch-e-saved-init', 'best'));
     const name = 'features.12.conv/kernel';
     const [trained, pruned] = [ticket, rounds[1]].map((loaded) =>
       loaded.model.layers.find((layer) => layer.name === 'features.12.conv')!.getWeights()[0].dataSync());
@@ -81,7 +89,7 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
     expect(Array.from(pruned, (value) => value + 0)).toEqual(Array.from(trained, (value, i) => (mask[i] === 1 ? value : 0)));
   });
 
-  it('reuses every finished stage on a rerun, and stops on a changed rate without touching the results', async () => {
+  it('reuses every finished stage on a rerun, and stops on a changed rule without touching the results', async () => {
     const before = fs.readFileSync(csvFile, 'utf8');
     const results = () => fs.readdirSync(runDir, { recursive: true, encoding: 'utf8' })
       .filter((file) => path.basename(file) === 'result.json' || path.basename(file) === 'prune.json').sort()
@@ -92,9 +100,11 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
     await runTicketGrid(grid);
     expect(results()).toEqual(finished);
     expect(fs.readFileSync(csvFile, 'utf8')).toBe(before);
-    const changed = runTicketGrid({ ...grid, rate: 0.3 });
+    // Another rate: the variant's settings are in each round's prune key.
+    const variants = { ...TICKET_VARIANTS, 'vgg16-iterative': { ...TICKET_VARIANTS['vgg16-iterative'], rate: 0.3 } };
+    const changed = runGrid({ ...lotteryMethod, variants }, { ...grid, variants: ['vgg16-iterative'] });
     await expect(changed).rejects.toThrow(StaleStageError);
-    await expect(changed).rejects.toThrow(/round1[/\\]pruned holds a finished stage produced with a different rule/);
+    await expect(changed).rejects.toThrow(/round1[/\\]pruned holds a finished stage produced with a different settings/);
     expect(fs.readFileSync(csvFile, 'utf8')).toBe(before);
   });
 });

@@ -1,24 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  applyMasks, convKernels, keptWeights, loadModelDir, namedWeights, pruneChannels, type ArchSpec, type KeepSets,
-  type MaskSet,
+  applyMasks, convKernels, iterativeMagnitudeMasks, keptWeights, loadModelDir, pruneChannels, type ArchSpec,
+  type KeepSets, type MaskSet,
 } from '@rethink-prune/core';
-import { iterativeMagnitudeMasks } from '@rethink-prune/method-weight-level';
 
 /**
  * The seed's structured ticket in mask form (lottery_vggprune.py, lottery_resprune.py): every pruned group's
  * defining conv keeps its kept output filters (mask 1) and has the others zeroed (mask 0); the next layer's input
- * slices and the BN of a zeroed channel stay, as in the seed.
+ * slices and the BN of a zeroed channel stay, as in the seed. Every other conv has a mask of ones, so that the masks'
+ * sparsity is the share of all conv weights pruned.
  */
 export function filterMasks(model: tf.LayersModel, keep: KeepSets): MaskSet {
-  const weights = namedWeights(model);
-  return new Map(Object.entries(keep).map(([conv, kept]) => {
-    const name = `${conv}/kernel`;
-    const kernel = weights.get(name);
-    if (!kernel) throw new Error(`filterMasks: the model has no conv kernel '${name}'`);
+  const kernels = new Map(convKernels(model));
+  for (const conv of Object.keys(keep)) {
+    if (!kernels.has(`${conv}/kernel`)) throw new Error(`filterMasks: the model has no conv kernel '${conv}/kernel'`);
+  }
+  return new Map([...kernels].map(([name, kernel]) => {
     const outChannels = kernel.shape[3] as number;
-    const filters = new Float32Array(outChannels);
-    for (const channel of kept) filters[channel] = 1;
+    const kept = keep[name.replace(/\/kernel$/, '')];
+    const filters = new Float32Array(outChannels).fill(kept ? 0 : 1);
+    for (const channel of kept ?? []) filters[channel] = 1;
     return [name, tf.tidy(() => tf.mul(tf.ones(kernel.shape as number[]), tf.tensor1d(filters)))];
   }));
 }

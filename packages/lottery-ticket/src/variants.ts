@@ -1,6 +1,9 @@
 import { L1_VARIANTS } from '@rethink-prune/method-l1';
 import type { MethodVariant, Profile } from '@rethink-prune/core';
 
+/** Frankle & Carbin's schedule: 20% of the remaining conv weights per round. */
+export const DEFAULT_RATE = 0.2;
+
 /**
  * A lottery-ticket experiment of the seed's `cifar/lottery-ticket/` folder. Structured: an L1-norm variant of
  * method-l1 (one-shot, as lottery_vggprune.py / lottery_resprune.py), kept full size with its pruned filters zero
@@ -10,13 +13,13 @@ import type { MethodVariant, Profile } from '@rethink-prune/core';
  */
 export type TicketVariant = MethodVariant & (
   | { kind: 'structured'; l1: string; form: 'mask' | 'compact' }
-  | { kind: 'unstructured'; schedule: 'iterative' | 'one-shot' }
+  | { kind: 'unstructured'; schedule: 'iterative' | 'one-shot'; rate: number }
 );
 
 const structured = (l1: string, form: 'mask' | 'compact'): TicketVariant =>
   ({ base: L1_VARIANTS[l1].base, kind: 'structured', l1, form });
 const unstructured = (base: string, schedule: 'iterative' | 'one-shot'): TicketVariant =>
-  ({ base, kind: 'unstructured', schedule });
+  ({ base, kind: 'unstructured', schedule, rate: DEFAULT_RATE });
 
 /** The L1-norm variants the folder prunes (VGG-16-A, ResNet-56-A/B, ResNet-110-A/B). */
 const L1_TICKETS = ['vgg16-A', 'resnet56-A', 'resnet56-B', 'resnet110-A', 'resnet110-B'];
@@ -31,13 +34,6 @@ export const TICKET_VARIANTS: Record<string, TicketVariant> = Object.fromEntries
     [`${short}-oneshot`, unstructured(base, 'one-shot')],
   ]),
 ]);
-
-export function ticketVariant(name: string): TicketVariant {
-  if (!Object.prototype.hasOwnProperty.call(TICKET_VARIANTS, name)) {
-    throw new Error(`unknown lottery-ticket variant '${name}'; known: ${Object.keys(TICKET_VARIANTS).join(', ')}`);
-  }
-  return TICKET_VARIANTS[name];
-}
 
 /**
  * What a run compares when no variants are named: the paper's VGG-16 in both kinds (quick: the unstructured
@@ -54,8 +50,11 @@ export function defaultLearningRates(profile: Profile): number[] {
   return [large, Number((large / 10).toPrecision(6))];
 }
 
-/** Frankle & Carbin's schedule: 20% of the remaining conv weights per round; rounds per profile. */
-export const DEFAULT_RATE = 0.2;
-export function defaultRounds(profile: Profile): number {
-  return profile.name === 'paper' ? 10 : profile.name === 'quick' ? 3 : 2;
+/**
+ * Rounds of an unstructured variant: as asked (`--rounds`), else 10 where the profile runs the paper's full grid (89%
+ * of conv weights pruned at 20% a round), 3 at a few epochs' length (quick), 2 below (smoke). Structured: one-shot.
+ */
+export function ticketRounds(variant: TicketVariant, profile: Profile, requested?: number): number {
+  if (variant.kind === 'structured') return 1;
+  return requested ?? (profile.fullGrid ? 10 : profile.epochs >= 4 ? 3 : 2);
 }

@@ -71,7 +71,7 @@ describe('the L1 experiment end to end on an easy set', () => {
     };
     const profile = { ...PROFILES.smoke, epochs: 3, trainLimit: 64, testLimit: 20 };
     const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-scratch-b-'));
-    const row = (await runExperiment(l1Method, 'vgg16-A', { profile, seed: 0, data, runRoot }))!;
+    const [row] = await runExperiment(l1Method, 'vgg16-A', { profile, seed: 0, data, runRoot });
     // VGG-16-A keeps about 66% of the FLOPs: 3 epochs × 1.5 → 4.
     expect(row.epochs_scratch_b).toBe(Math.floor((3 * (row.flops as number)) / (row.pruned_flops as number)));
     expect(row.epochs_scratch_b).toBe(4);

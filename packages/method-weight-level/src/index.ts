@@ -1,3 +1,4 @@
 export { weightLevelMethod } from './method';
-export { iterativeMagnitudeMasks, magnitudeMasks, magnitudeThreshold, remainingThreshold } from './prune';
+/** The magnitude prune lives in core (lottery tickets use it too); re-exported here as before. */
+export { magnitudeMasks, magnitudeThreshold } from '@rethink-prune/core';
 export { parsePercent, PERCENTS, tableVariants, WEIGHT_LEVEL_MODELS, WEIGHT_LEVEL_VARIANTS, type WeightLevelVariant } from './variants';

@@ -6,12 +6,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildModel, initBackend, loadModelDir, namedWeights, saveModelDir, shutdownBackend, train,
-  type ArchSpec, type MaskSet, type Recipe, type TrainingData,
-} from '@rethink-prune/core';
+  buildModel, initBackend, loadModelDir, magnitudeMasks, namedWeights, saveModelDir, shutdownBackend, train,
+  type ArchSpec, type MaskSet, type Recipe, type TrainingData } from '@rethink-prune/core';
 import { DATASETS } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { magnitudeMasks } from './prune';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

@@ -1,6 +1,7 @@
 import * as path from 'path';
-import { imagenetProportionalRecipes, readReference, sparseScratchInit, type MethodDefinition } from '@rethink-prune/core';
-import { magnitudeMasks } from './prune';
+import {
+  imagenetProportionalRecipes, magnitudeMasks, readReference, sparseScratchInit, type MethodDefinition,
+} from '@rethink-prune/core';
 import { parsePercent, tableVariants, WEIGHT_LEVEL_VARIANTS, type WeightLevelVariant } from './variants';
 
 /**

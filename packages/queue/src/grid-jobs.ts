@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import {
-  experimentRecipes, methodVariant, resultsBase, STAGE_GRAPH, stageNeeds, type GraphStage, type MethodDefinition,
+  experimentRecipes, gridLearningRates, methodVariant, variantPruner, resultsBase, STAGE_GRAPH, stageNeeds, type GraphStage, type MethodDefinition,
   type MethodVariant, type Profile, type StageName, type TrainedStage,
 } from '@rethink-prune/core';
 import type { DatasetName } from '@rethink-prune/datasets';
@@ -20,6 +20,9 @@ export interface JobGrid {
   /** Relative to the worker's `--run-dir` unless absolute. */
   runDir: string;
   fresh: boolean;
+  /** The LR axis and prune rounds, where the grid names them (GridOptions). */
+  lrs?: number[];
+  rounds?: number;
 }
 
 /** What a worker needs to run one stage; jobs with these ids must be completed first. */
@@ -31,6 +34,8 @@ export interface StageJobData {
   /** The experiment that runs the stage (a shared baseline: the first variant trained on it). */
   variant?: string;
   seed?: number;
+  /** The experiment's initial LR, on a grid with an LR axis. */
+  lr?: number;
   grid: JobGrid;
   needs: string[];
   /** `l1-norm resnet56-A seed0 finetune`. */
@@ -54,11 +59,12 @@ const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
  */
 export function gridJobs(method: MethodDefinition<any>, methodPackage: string, grid: JobGrid): GridJob[] {
   const jobs = new Map<string, GridJob>();
-  const common = { methodPackage, command: method.command, method: method.name, pruner: method.pruner.version,
+  const common = { methodPackage, command: method.command, method: method.name, pruner: grid.variants.map((v) => variantPruner(method, methodVariant(method, v)).version),
     profile: grid.profile, dataset: grid.dataset, runDir: grid.runDir, fresh: grid.fresh };
   /** A job for `stage` of `subject` (a model, a variant, the grid): its label and id say both. */
-  const add = (stage: QueueStage, subject: string, key: unknown, data: Pick<StageJobData, 'variant' | 'seed' | 'needs'>) => {
-    const at = data.seed === undefined ? '' : ` seed${data.seed}`;
+  const add = (stage: QueueStage, subject: string, key: unknown,
+    data: Pick<StageJobData, 'variant' | 'seed' | 'needs' | 'lr'>) => {
+    const at = `${data.seed === undefined ? '' : ` seed${data.seed}`}${data.lr === undefined ? '' : ` lr${data.lr}`}`;
     const label = `${method.name} ${subject}${at} ${stage}`;
     const id = [method.name, grid.profile.name, grid.dataset, subject, `${at.trim()}`, stage, hash({ common, stage, key })]
       .filter(Boolean).map(slug).join('.');
@@ -68,25 +74,27 @@ export function gridJobs(method: MethodDefinition<any>, methodPackage: string, g
   const trained: string[] = [];
   const firstBaseline = new Map<string, string>();
   for (let seed = 0; seed < grid.seeds; seed++) {
-    for (const name of grid.variants) {
+    for (const [name, lr] of grid.variants.flatMap((v) => gridLearningRates(method, grid).map((x) => [v, x] as const))) {
       const variant: MethodVariant = methodVariant(method, name);
+      const axis = lr === undefined ? {} : { lr };
       const defaults = experimentRecipes(grid.profile, grid.dataset);
       const recipes = method.recipes?.(defaults, grid.profile, grid.dataset, variant) ?? defaults;
       const training = (stage: TrainedStage) => method.training?.(stage, variant) ?? null;
       const baselineKey = { base: variant.base, seed, training: training('baseline'), recipe: recipes.baseline,
-        plain: method.plainBaseline ?? false };
+        plain: method.plainBaseline ?? false, ...axis };
       // Baselines of one model and seed with other hooks (SFP from scratch and from a trained model) share its plain
       // baseline's folder: a later one waits for the first, which trains that plain baseline.
-      const first = firstBaseline.get(`${variant.base}/${seed}`);
-      const baseline = add('baseline', variant.base, baselineKey, { variant: name, seed, needs: first ? [first] : [] });
-      if (!first) firstBaseline.set(`${variant.base}/${seed}`, baseline);
-      const variantKey = { name, variant, baselineKey, recipes };
+      const first = firstBaseline.get(`${variant.base}/${seed}/${lr}`);
+      const baseline = add('baseline', variant.base, baselineKey, { variant: name, seed, needs: first ? [first] : [], ...axis });
+      if (!first) firstBaseline.set(`${variant.base}/${seed}/${lr}`, baseline);
+      const variantKey = { name, variant, baselineKey, recipes, rounds: grid.rounds ?? null };
       const stage = (s: StageName, needs: string[]) =>
         add(s, name, { variantKey, training: s === 'prune' ? null : training(s) },
-          { variant: name, seed, needs });
+          { variant: name, seed, needs, ...axis });
       // The variant's stages as core's graph orders them, each waiting for the jobs of what it needs. A published
-      // architecture is trained from scratch only: it has no prune (what needs it waits for the baseline) or fine-tune.
-      const absent: StageName[] = variant.architecture ? ['prune', 'finetune'] : [];
+      // architecture is trained from scratch only: it has no prune (what needs it waits for the baseline) or fine-tune;
+      // a method's skipped stages are absent the same way.
+      const absent: StageName[] = [...(variant.architecture ? ['prune', 'finetune'] as const : []), ...(method.skips ?? [])];
       const ids = new Map<GraphStage, string[]>([['baseline', [baseline]]]);
       for (const { name: s, needs } of STAGE_GRAPH.filter((x) => x.per === 'variant')) {
         const needed = needs.flatMap((n) => ids.get(n) ?? []);
@@ -100,7 +108,8 @@ export function gridJobs(method: MethodDefinition<any>, methodPackage: string, g
       }
     }
   }
-  const report = { grid: { variants: grid.variants, seeds: grid.seeds }, needs: trained };
+  const report = { grid: { variants: grid.variants, seeds: grid.seeds, lrs: grid.lrs ?? null, rounds: grid.rounds ?? null },
+    needs: trained };
   add('report', grid.variants.join(','), report, { needs: trained });
   return [...jobs.values()];
 }

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend, PROFILES, runGrid, shutdownBackend, THREADS_ENV, type Profile } from '@rethink-prune/core';
+import { lotteryMethod } from '@rethink-prune/lottery-ticket';
 import { l1Method } from '@rethink-prune/method-l1';
 import { Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
@@ -171,6 +172,26 @@ describe.runIf(REDIS_TESTED)('the grid on a Redis queue (redis-server on 127.0.0
     expect(status.out()).toContain(csv);
     expect(status.out()).not.toContain('test-secret');
   }, 600_000);
+
+  it('a lottery-ticket grid (an LR axis, iterative rounds, two scratch starts) runs on workers as in one process', async () => {
+    const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, variants: ['vgg16-A', 'vgg16-iterative'],
+      seeds: 1, runDir: 'tickets', fresh: false, lrs: [0.1, 0.01] };
+    const enqueue = () => enqueueGrid({ url: redis.url, method: lotteryMethod,
+      methodPackage: '@rethink-prune/lottery-ticket', grid, attempts: 1 });
+    // Per LR: a baseline per model (vgg16, vgg16-wl), and per variant its prune (every round) and Scratch-E (both
+    // starts, every round); no fine-tuning and no Scratch-B, which lottery tickets skip; then one report.
+    expect(await enqueue()).toMatchObject({ added: 2 * (2 + 2 * 2) + 1, existing: 0 });
+    const shared = tmp('shared-');
+    workers.push(worker(redis.url, shared), worker(redis.url, shared));
+    const reference = tmp('reference-');
+    await runGrid(lotteryMethod, { ...grid, runDir: reference, dataDir });
+    await waitFor('the report', async () => (await counts()).done === 13, 300_000);
+    const csv = path.join(shared, 'tickets', 'smoke', 'results-fashion-mnist.csv');
+    expect(computedColumns(csv)).toEqual(computedColumns(path.join(reference, 'smoke', 'results-fashion-mnist.csv')));
+    // Two rounds of the iterative variant and one of VGG-16-A, at each LR.
+    expect(computedColumns(csv).filter((row) => row.row_kind === 'run')).toHaveLength(2 * (2 + 1));
+    expect(fs.existsSync(path.join(shared, 'tickets', 'smoke', 'results-fashion-mnist-tickets.md'))).toBe(true);
+  }, 400_000);
 
   it('a stage that throws is tried as often as configured, then failed; status shows its error and --retry queues it again', async () => {
     const grid = { profile: PROFILES.smoke, dataset: 'cifar10' as const, variants: ['vgg16-A'], seeds: 1, runDir: 'grid', fresh: false };

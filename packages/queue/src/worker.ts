@@ -113,7 +113,8 @@ export async function startWorker(o: WorkerOptions): Promise<Worker<StageJobData
       await runExperiment(method, job.data.variant!, {
         profile: grid.profile, seed: job.data.seed!, data: dataOf(grid.dataset),
         runRoot: path.join(runDir, grid.profile.name), only: stage, fresh: grid.fresh, onEpoch,
-        signal: current.abort.signal,
+        signal: current.abort.signal, ...(job.data.lr === undefined ? {} : { lr: job.data.lr }),
+        ...(grid.rounds === undefined ? {} : { rounds: grid.rounds }),
       });
       return { seconds: Math.round((Date.now() - started) / 1000) };
     } catch (e) {

@@ -11,8 +11,9 @@ export {
 } from '../profiles';
 export { experiments, RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from '../results';
 export {
-  methodVariant, UnknownVariantError, type MethodDefinition, type MethodVariant, type PruneContext, type Pruner,
-  type Reconstruction, type StageRecipes, type Transformed, type StageTraining,
+  methodVariant, UnknownVariantError, variantPruner, type MethodDefinition, type MethodReport, type MethodVariant,
+  type PruneContext, type Pruner, type Reconstruction, type ScratchStart, type StageRecipes, type Transformed,
+  type StageTraining,
 } from '../experiment/method';
 export { paperNumbers, readReference, ReferenceError, type PaperNumbers, type PrintedDeltas, type ReferenceRow } from '../experiment/reference';
 export { relativeMarkdown } from '../experiment/relative-report';
@@ -29,7 +30,7 @@ export {
   type StageName,
   type TrainedStage,
 } from '../experiment/stage-graph';
-export { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from '../experiment/grid';
+export { checkGrid, gridLearningRates, methodReportBase, resultsBase, runGrid, widthsPath, type GridOptions } from '../experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from '../experiment/widths-report';
 export { loadQueueLink, methodPackageName, QUEUE_PACKAGE, requireInstalled, type EnqueueRequest, type EnqueueSummary, type QueueLink } from '../experiment/queue-link';
 export { parseShare, reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from '../experiment/cli';

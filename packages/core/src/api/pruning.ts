@@ -2,6 +2,7 @@
 export { countModel, countSpec, type Counts } from '../pruning/counting';
 export { channelGroups, residualTies, withWidths, type ChannelGroup, type ChannelMember, type MemberKind, type TiedChannels } from '../pruning/graph';
 export { pruneChannels, type KeepSets } from '../pruning/surgery';
+export { iterativeMagnitudeMasks, magnitudeMasks, magnitudeThreshold, remainingThreshold } from '../pruning/magnitude';
 export { applyMasks, convKernels, keptWeights, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from '../pruning/masks';
 export { scaleTargets, TargetWidthError } from '../pruning/targets';
 export {

@@ -11,8 +11,8 @@ import { loadModelDir, saveModelDir } from '../model-io';
 import { OVERRIDABLE, PROFILES, profileByName, RECIPE_FIELDS, withOverrides, type Profile } from '../profiles';
 import { resultsMarkdown } from '../results';
 import { namedSpec } from '../spec';
-import { checkGrid, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
-import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { checkGrid, methodReportBase, resultsBase, runGrid, widthsPath, type GridOptions } from './grid';
+import { methodVariant, variantPruner, type MethodDefinition, type MethodVariant } from './method';
 import { pruneModel } from './prune-stage';
 import { loadQueueLink, methodPackageName } from './queue-link';
 import { relativeMarkdown } from './relative-report';
@@ -52,6 +52,8 @@ const OPTIONS = {
   lr: { type: 'string' },
   'train-limit': { type: 'string' },
   'test-limit': { type: 'string' },
+  lrs: { type: 'string' },
+  rounds: { type: 'string' },
   queue: { type: 'string' },
   attempts: { type: 'string', default: '2' },
   model: { type: 'string' },
@@ -68,9 +70,11 @@ function paperTables(method: MethodDefinition<any>): string {
   const tables = [...new Set(method.reference.map((row) => row.table))];
   const ours = tables.filter((t) => /^Table \d/.test(t));
   const others = tables.filter((t) => !ours.includes(t));
+  const numbers = method.reference.some((row) => [row.baseline, row.finetuned, row.scratchE, row.scratchB].some((v) => v !== null));
   const lines = [
     ...(ours.length > 0 ? [`Reproduces ${ours.join(', ')} of Liu et al., "Rethinking the Value of Network Pruning" (ICLR 2019).`] : []),
-    ...(others.length > 0 ? [`Reference numbers from ${others.join(', ')}.`] : []),
+    ...(others.length > 0 && numbers ? [`Reference numbers from ${others.join(', ')}.`] : []),
+    ...(others.length > 0 && !numbers ? [`Compares with ${others.join('; ')} (no printed numbers: its reference.json names the rows).`] : []),
   ];
   return lines.join('\n') || 'No paper numbers in its reference.json.';
 }
@@ -83,7 +87,8 @@ function help(method: MethodDefinition<any>): string {
     ? `  ${c} prune --model <dir> --${option.name} <${option.value}> --out <dir>\n` +
       `${indent}                        ${option.help}\n`
     : '';
-  return `${c}: ${method.title}, and the paper's fine-tune / Scratch-E / Scratch-B comparison
+  const comparison = method.skips?.includes('finetune') ? '' : ", and the paper's fine-tune / Scratch-E / Scratch-B comparison";
+  return `${c}: ${method.title}${comparison}
 ${paperTables(method)}
 
 Usage:
@@ -91,7 +96,7 @@ Usage:
   ${c} prune --model <dir> --variant <name> --out <dir>
   ${indent}                        prune a trained model directory (model.json + spec.json); a model trained
   ${indent}                        by the quick or smoke profile is pruned by the same fractions
-${adHoc}  ${c} sparsity --model <dir>   the zeros of every kernel of a saved model, per layer and in all
+${adHoc}${Object.entries(method.commands ?? {}).map(([name, { usage }]) => `  ${c} ${name} ${usage}\n`).join('')}  ${c} sparsity --model <dir>   the zeros of every kernel of a saved model, per layer and in all
   ${c} variants                 list the variants, their base models and defaults
   ${c} --help                   this text
 
@@ -109,7 +114,9 @@ reproduce options:
   --seed K                      run seed K alone (processes sharing a --run-dir can split the seeds; a last run
                                 with --seeds N then trains nothing and writes the whole table)
   --run-dir <dir>               checkpoints and results (default ${defaultRunDir(method)})
-  --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
+  --lrs a,b                     an LR axis: the whole grid at each initial LR (runs under lr<a>/)${method.learningRates
+    ? `; default ${method.learningRates(PROFILES.paper).join(',')} on paper` : ''}
+${method.rounds ? `  --rounds N                    prune rounds (prune → train → prune again; default per profile)\n` : ''}  --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
   --fresh                       train stages whose run key changed again, instead of stopping
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
   --queue redis://host:port     put the grid's stages on this Redis queue instead of running them here; workers
@@ -217,6 +224,13 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     : method.defaultVariants(profile, dataset);
   if (variants.length === 0) throw new UsageError('--models names no variant');
   asUsage(() => checkGrid(method, { variants, dataset, profile }));
+  const lrs = values.lrs === undefined ? undefined : values.lrs.split(',').map(Number);
+  if (lrs && (lrs.length === 0 || lrs.some((lr) => !Number.isFinite(lr) || lr <= 0)))
+    throw new UsageError(`--lrs ${values.lrs}: give initial learning rates above 0, separated by commas (0.1,0.01)`);
+  if (values.rounds !== undefined && !method.rounds) throw new UsageError(`--rounds: ${method.name} prunes once`);
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+  if (rounds !== undefined && (!/^\d+$/.test(values.rounds!) || rounds < 1))
+    throw new UsageError(`--rounds ${values.rounds}: give a whole number ≥ 1`);
   const runDir = values['run-dir'] ?? defaultRunDir(method);
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory())
     throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
@@ -230,6 +244,8 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     runDir,
     stage,
     fresh: values.fresh ?? false,
+    ...(lrs ? { lrs } : {}),
+    ...(rounds === undefined ? {} : { rounds }),
   };
 }
 
@@ -288,9 +304,12 @@ async function reproduceCommand(method: MethodDefinition<any>, values: Values): 
   );
   const relative = relativeMarkdown(rows, method.reference);
   if (relative) process.stdout.write(`\n${relative}\n\n(as Tables 2 and 3 print it: changes of top-1 from the unpruned model)\n`);
+  if (method.report) process.stdout.write(`\n${method.report.markdown(rows)}\n`);
   const perLayer = fs.existsSync(widthsPath(request, method)) ? `, per layer: ${widthsPath(request, method)}` : '';
+  const own = methodReportBase(request, method);
+  const report = own ? `, ${method.report!.name}: ${own}.md${method.report!.chart ? ` and .svg` : ''}` : '';
   process.stdout.write(
-    `results: ${resultsBase(request)}.csv${perLayer}; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
+    `results: ${resultsBase(request)}.csv${perLayer}${report}; this run took ${((Date.now() - started) / 1000).toFixed(0)} s ` +
       '(finished stages are reused)\n',
   );
 }
@@ -328,14 +347,15 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
     throw new UsageError('--out must differ from --model (the trained model is kept)');
   checkBackend(values.backend);
   await startBackend(method, values.backend);
-  const { model, spec } = await loadModelDir(values.model!);
+  const { model, spec, masks } = await loadModelDir(values.model!);
   // A named variant's targets are set on its full-width model; one from the command line applies to this model.
   const fullSpec = named ? namedSpec(variant.base, spec.dataset) : spec;
   // A data-driven pruner reads training images of the dataset the model was trained on.
-  const count = method.pruner.images;
+  const count = variantPruner(method, variant).images;
   const images = count === undefined ? undefined
     : await trainingImages(loadTrainingData(spec.dataset, resolveDataDir(values['data-dir'])), count, { seed: 0 });
-  const pruned = pruneModel(method, name, model, spec, fullSpec, { variant, images });
+  // The masks of an earlier prune stay in force for a pruner that iterates (lottery tickets' next round).
+  const pruned = pruneModel(method, name, model, spec, fullSpec, { variant, images, ...(masks ? { previous: masks } : {}) });
   images?.dispose();
   await saveModelDir(values.out!, pruned.model, pruned.spec, pruned.masks);
   const [before, after] = [countSpec(spec), countSpec(pruned.spec, pruned.masks)];
@@ -394,6 +414,11 @@ function endQuietlyOnClosedPipe(): void {
 export async function runMethodCli(method: MethodDefinition<any>, argv: string[]): Promise<number> {
   endQuietlyOnClosedPipe();
   try {
+    const own = method.commands?.[argv[0]];
+    if (own && !argv.includes('--help') && !argv.includes('-h')) {
+      await own.run(argv.slice(1));
+      return 0;
+    }
     const { values, positionals } = parse(method, argv);
     const command = positionals[0];
     if (values.help || command === undefined || command === 'help') {
@@ -405,7 +430,11 @@ export async function runMethodCli(method: MethodDefinition<any>, argv: string[]
     else if (command === 'prune') await pruneCommand(method, values);
     else if (command === 'reproduce') await reproduceCommand(method, values);
     else if (command === 'sparsity') await sparsityCommand(method, values);
-    else throw new UsageError(`unknown command '${command}'; use reproduce, prune, sparsity or variants`);
+    else if (method.commands?.[command]) process.stdout.write(help(method));
+    else {
+      const all = ['reproduce', 'prune', 'sparsity', 'variants', ...Object.keys(method.commands ?? {})];
+      throw new UsageError(`unknown command '${command}'; use ${all.join(', ')}`);
+    }
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;

@@ -24,6 +24,10 @@ export interface GridOptions {
   /** Run one stage (and what it needs) of every experiment; `report` or undefined runs all and writes the table. */
   stage?: StageName | 'report';
   fresh?: boolean;
+  /** The initial LRs compared (an LR axis: runs under `lr<lr>/`); default the method's `learningRates`, else none. */
+  lrs?: number[];
+  /** Prune rounds of a method with rounds (default: the method's). */
+  rounds?: number;
 }
 
 /** Where a grid writes its tables (without extension). */
@@ -52,18 +56,22 @@ export async function runGrid<V extends MethodVariant>(
   const rows: ResultRow[] = [];
   const widths = new Map<string, LayerWidth[][]>(o.variants.map((v) => [v, []]));
   const seeds = o.onlySeed !== undefined ? [o.onlySeed] : Array.from({ length: o.seeds }, (_, k) => k);
+  const lrs = gridLearningRates(method, o);
   for (const seed of seeds) {
     for (const variant of o.variants) {
-      const row = await runExperiment(method, variant, {
-        profile: o.profile,
-        seed,
-        data,
-        runRoot: path.join(o.runDir, o.profile.name),
-        only,
-        fresh: o.fresh,
-        onPruned: (w) => widths.get(variant)!.push(w),
-      });
-      if (row) rows.push(row);
+      for (const lr of lrs) {
+        rows.push(...await runExperiment(method, variant, {
+          profile: o.profile,
+          seed,
+          data,
+          runRoot: path.join(o.runDir, o.profile.name),
+          only,
+          fresh: o.fresh,
+          onPruned: (w) => widths.get(variant)!.push(w),
+          ...(lr === undefined ? {} : { lr }),
+          ...(o.rounds === undefined ? {} : { rounds: o.rounds }),
+        }));
+      }
     }
   }
   if (rows.length > 0) {
@@ -75,8 +83,26 @@ export async function runGrid<V extends MethodVariant>(
     if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
     const relative = relativeMarkdown(rows, method.reference);
     if (relative) writeFileAtomic(`${resultsBase(o)}-relative.md`, `${relative}\n`);
+    await writeMethodReport(method, rows, o);
   }
   return rows;
+}
+
+/** The LRs of a grid: given, or the method's, or one run at the profile's (undefined: no LR axis). */
+export function gridLearningRates(method: MethodDefinition<any>, o: Pick<GridOptions, 'lrs' | 'profile'>): Array<number | undefined> {
+  return o.lrs ?? method.learningRates?.(o.profile) ?? [undefined];
+}
+
+/** Where a method's own report goes (`results-<dataset>-<name>.md`, `.svg`). */
+export const methodReportBase = (o: Pick<GridOptions, 'runDir' | 'profile' | 'dataset'>, method: MethodDefinition<any>) =>
+  method.report ? `${resultsBase(o)}-${method.report.name}` : undefined;
+
+async function writeMethodReport(method: MethodDefinition<any>, rows: ResultRow[], o: GridOptions): Promise<void> {
+  const base = methodReportBase(o, method);
+  if (!method.report || !base) return;
+  writeFileAtomic(`${base}.md`, `${method.report.markdown(rows)}\n`);
+  const title = `${method.title}, ${o.dataset} (${o.profile.name} profile)`;
+  if (method.report.chart) writeFileAtomic(`${base}.svg`, await method.report.chart(rows, title));
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ArchSpec } from '../spec';
 import type { KeepSets } from '../pruning/surgery';
 import type { TrainingHooks } from '../train/loop';
 import type { Recipe } from '../train/recipe';
+import type { ResultRow } from '../results';
 import type { ReferenceRow } from './reference';
 import type { TrainedStage } from './stage-graph';
 
@@ -33,6 +34,10 @@ export interface PruneContext<V extends MethodVariant> {
   fullSpec: ArchSpec;
   variant: V;
   variantName: string;
+  /** The prune round, from 1 (methods with `rounds`: prune → train → prune again). */
+  round: number;
+  /** The masks of the previous round's prune, which an iterative round keeps in force. */
+  previous?: MaskSet;
   /**
    * Training images (normalised, NHWC), for a pruner that names a count in `images`: data-driven criteria
    * (ThiNet, feature reconstruction) sample the network's activations on them.
@@ -122,24 +127,65 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
   pruneOption?: { name: string; value: string; help: string; variant(value: string): Omit<V, 'base'> };
   /** The method's own recipes, from the paper experiment's defaults; `variant` for per-model rules (VGG at LR 0.01). */
   recipes?(defaults: StageRecipes, profile: Profile, dataset: DatasetName, variant: V): StageRecipes;
-  /** How scratch runs start: a fresh initialisation (default) or the baseline's saved initial weights. */
-  scratchInit?: 'fresh' | 'saved-init';
   /**
-   * Re-draws a scratch model's weights before its masks apply (weight-level: the conv init's fan counts only the
+   * Where the pruned architecture's scratch runs start: `fresh`, a new initialisation (the paper's Scratch-E and
+   * Scratch-B; the default), and/or `saved-init`, the baseline's own initial weights cut to the pruned architecture
+   * (a winning ticket, Frankle & Carbin). Each start is a run of its own (`scratch-e/`, `scratch-e-saved-init/`).
+   */
+  scratchStarts?: readonly ScratchStart[];
+  /** Trained stages the method does not run (lottery tickets compare two scratch starts: no fine-tuning, no Scratch-B). */
+  skips?: readonly TrainedStage[];
+  /**
+   * Prune rounds (default: one, and no round folders). Round r > 1 prunes the baseline again (one-shot at the round's
+   * target) or, where `iterate` says so, the previous round's Scratch-E from the saved initialisation: prune → rewind
+   * → train. Each round is a result row.
+   */
+  rounds?(variant: V, profile: Profile, requested?: number): number;
+  iterate?(variant: V): boolean;
+  /** The initial LRs a grid compares when none are given (lottery tickets: 0.1 and 0.01); default: the profile's. */
+  learningRates?(profile: Profile): number[];
+  /**
+   * A pruner per variant, where one method has several kinds (lottery tickets: filters zeroed by masks, or cut out);
+   * default `pruner`.
+   */
+  prunerOf?(variant: V): Pruner<V>;
+  /**
+   * The method's own view of its rows, written beside the results table (`results-<dataset>-<name>.md`, and `.svg`
+   * where it draws one) and printed after it: lottery tickets put the winning ticket beside the random init.
+   */
+  report?: MethodReport;
+  /**
+   * Re-draws a fresh scratch model's weights before its masks apply (weight-level: the conv init's fan counts only the
    * weights its mask keeps, as the seed's cifar_E.py); `seed` is the scratch run's.
    */
-  initScratch?(model: tf.LayersModel, masks: MaskSet | undefined, seed: number): void;
-  /** The FLOPs that set the Scratch-B budget (default: counts of the two specs, non-zero conv weights where masked). */
-  budgetFlops?(full: ArchSpec, pruned: ArchSpec, masks?: MaskSet): { full: number; pruned: number };
+  initScratch?(model: tf.LayersModel, masks: MaskSet | undefined, seed: number, variant: V): void;
   /**
    * What else a prune should report (SFP: the dense model its zeros allow): printed by `prune` and the prune
    * stage, kept in prune.json. `evaluate` (top-1 %) is given where test data is at hand.
    */
   pruneReport?(ctx: PruneContext<V> & { pruned: { spec: ArchSpec; model: tf.LayersModel; masks?: MaskSet };
     evaluate?: (model: tf.LayersModel) => number }): Record<string, string | number>;
+  /**
+   * Commands of the method's own beside reproduce, prune, sparsity and variants (lottery tickets: `rewind`): each
+   * takes the arguments after its name; `usage` is its line in --help. A UsageError it throws is reported as one.
+   */
+  commands?: Record<string, { usage: string; run(argv: string[]): Promise<void> }>;
   /** The paper's numbers, from the package's reference.json. */
   reference: ReferenceRow[];
 }
+
+/** Where a scratch run of the pruned architecture starts (see `MethodDefinition.scratchStarts`). */
+export type ScratchStart = 'fresh' | 'saved-init';
+
+export interface MethodReport {
+  name: string;
+  markdown(rows: ResultRow[]): string;
+  chart?(rows: ResultRow[], title: string): Promise<string>;
+}
+
+/** The pruner of one variant. */
+export const variantPruner = <V extends MethodVariant>(method: MethodDefinition<V>, variant: V): Pruner<V> =>
+  method.prunerOf?.(variant) ?? method.pruner;
 
 export class UnknownVariantError extends Error {
   constructor(method: MethodDefinition<any>, name: string) {

@@ -11,7 +11,7 @@ import { pruneChannels, type KeepSets } from '../pruning/surgery';
 import { testBatches, trainingImages, type TrainingData } from '../data/source';
 import { evaluate } from '../train/evaluate';
 import { RunDirError } from '../errors';
-import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { methodVariant, variantPruner, type MethodDefinition, type MethodVariant } from './method';
 import { cachedStage } from './cached-stage';
 
 export class NothingPrunedError extends Error {
@@ -42,6 +42,9 @@ export interface PruneExtras<V extends MethodVariant> {
   evaluate?: (model: tf.LayersModel) => number;
   /** Training images for a pruner that reads them (`pruner.images`). */
   images?: tf.Tensor4D;
+  /** The prune round (default 1) and the previous round's masks (PruneContext). */
+  round?: number;
+  previous?: MaskSet;
 }
 
 /**
@@ -57,12 +60,13 @@ export function pruneModel<V extends MethodVariant>(
   fullSpec: ArchSpec,
   extras: PruneExtras<V> = {},
 ): PrunedModel {
-  const { variant = methodVariant(method, variantName), evaluate, images } = extras;
-  const pruner = method.pruner;
+  const { variant = methodVariant(method, variantName), evaluate, images, round = 1, previous } = extras;
+  const pruner = variantPruner(method, variant);
   if (pruner.images !== undefined && images === undefined) {
     throw new Error(`${method.name} reads ${pruner.images} training images to prune; none were given`);
   }
-  const ctx = { model, spec, fullSpec, variant, variantName, ...(images ? { images } : {}) };
+  const ctx = { model, spec, fullSpec, variant, variantName, round, ...(previous ? { previous } : {}),
+    ...(images ? { images } : {}) };
   const withReport = (pruned: PrunedModel): PrunedModel => {
     const report = method.pruneReport?.({ ...ctx, pruned, evaluate });
     return report ? { ...pruned, report } : pruned;
@@ -112,7 +116,11 @@ export interface PruneRecord {
 
 export interface PruneStageOptions {
   dir: string;
-  baselineDir: string;
+  /** The trained model to prune (its `best/`): the baseline, or an iterative round's previous ticket. */
+  sourceDir: string;
+  round: number;
+  /** The previous round's pruned model directory (its masks stay in force), for rounds after the first. */
+  previousDir?: string;
   fullSpec: ArchSpec;
   identity: Record<string, unknown>;
   data: TrainingData;
@@ -123,7 +131,9 @@ export interface PruneStageOptions {
 
 export const PRUNE_JSON = 'prune.json';
 
-/** Prunes the best baseline checkpoint (the seed's scripts prune model_best) once, and records what it did. */
+/**
+ * Prunes the best checkpoint of the source (the seed's scripts prune model_best) once, and records what it did.
+ */
 export async function pruneStage<V extends MethodVariant>(
   method: MethodDefinition<V>,
   variantName: string,
@@ -148,14 +158,18 @@ async function prune<V extends MethodVariant>(
   o: PruneStageOptions,
   file: string,
 ): Promise<PruneRecord> {
-  const trained = await loadModelDir(path.join(o.baselineDir, 'best'));
-  const count = method.pruner.images;
+  const trained = await loadModelDir(path.join(o.sourceDir, 'best'));
+  const variant = methodVariant(method, variantName);
+  const count = variantPruner(method, variant).images;
   const images = count === undefined ? undefined : await trainingImages(o.data, count, { seed: 0, limit: o.trainLimit });
+  const previous = o.previousDir ? (await loadModelDir(o.previousDir)) : undefined;
+  previous?.model.dispose();
   try {
     const info = o.data.info;
     const top1 = (model: tf.LayersModel) =>
       evaluate(model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]).top1;
-    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec, { evaluate: top1, images });
+    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec,
+      { evaluate: top1, images, round: o.round, previous: previous?.masks });
     const accuracy = { top1: top1(pruned.model) };
     await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
     const record: PruneRecord = {
@@ -172,10 +186,11 @@ async function prune<V extends MethodVariant>(
     const removed = pruned.sparsity === undefined
       ? `params ${fewer(before.params, after.params)}, FLOPs ${fewer(before.flops, after.flops)}`
       : `${(100 * pruned.sparsity).toFixed(1)}% of masked weights zero`;
-    process.stderr.write(`${method.name} ${variantName} prune: ${removed}, top-1 before fine-tuning ` +
+    const label = o.round > 1 ? `${method.name} ${variantName} round ${o.round}` : `${method.name} ${variantName}`;
+    process.stderr.write(`${label} prune: ${removed}, top-1 before fine-tuning ` +
       `${accuracy.top1.toFixed(2)}%\n`);
     for (const [key, value] of Object.entries(pruned.report ?? {})) {
-      process.stderr.write(`${method.name} ${variantName} prune: ${key}: ${value}\n`);
+      process.stderr.write(`${label} prune: ${key}: ${value}\n`);
     }
     if (pruned.model !== trained.model) pruned.model.dispose();
     for (const m of pruned.masks?.values() ?? []) m.dispose();
@@ -183,5 +198,6 @@ async function prune<V extends MethodVariant>(
   } finally {
     trained.model.dispose();
     images?.dispose();
+    for (const m of previous?.masks?.values() ?? []) m.dispose();
   }
 }

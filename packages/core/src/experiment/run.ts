@@ -17,12 +17,15 @@ import type { Recipe } from '../train/recipe';
 import { narrowSpec } from '../widths';
 import {
   methodVariant,
+  variantPruner,
   type MethodDefinition,
   type MethodVariant,
+  type ScratchStart,
+  type StageRecipes,
   type StageTraining,
 } from './method';
 import { pruneStage, type PruneRecord } from './prune-stage';
-import { experimentRecipes } from './recipes';
+import { experimentRecipes, withInitialLr } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
 import { runStage, type StageJob, type StageOptions } from './stage';
@@ -52,6 +55,10 @@ export interface ExperimentOptions {
   onEpoch?: StageOptions['onEpoch'];
   /** Stops the stage that is training before its next step. */
   signal?: AbortSignal;
+  /** The initial LR of the baseline and scratch runs, for a grid with an LR axis (runs under `lr<lr>/`). */
+  lr?: number;
+  /** Prune rounds, for a method with rounds (default: the method's). */
+  rounds?: number;
 }
 
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
@@ -136,31 +143,34 @@ async function measuredLatency(file: string, baselineDir: string, prunedDir: str
  *   baseline → prune → fine-tune,  Scratch-E (same epochs),  Scratch-B (epochs × FLOPs ratio)
  * Every stage reads and writes files under the run directory and records the key of what produced it; a
  * finished stage is reused only when its key matches, an interrupted one resumes from its checkpoint, and the
- * baseline is shared by the variants of a model. Returns the result row once every stage is done.
+ * baseline is shared by the variants of a model. A method with rounds prunes again after each (from the baseline,
+ * or from the previous round's ticket: prune → rewind → train). Returns a result row per round once its stages are
+ * done (none when `only` stops the run early).
  */
 export async function runExperiment<V extends MethodVariant>(
   method: MethodDefinition<V>,
   variantName: string,
   o: ExperimentOptions,
-): Promise<ResultRow | undefined> {
+): Promise<ResultRow[]> {
   const variant = methodVariant(method, variantName);
   const dataset = o.data.info.name;
   const { fullSpec, spec } = experimentSpecs(variant, variantName, dataset, o.profile);
   const defaults = experimentRecipes(o.profile, dataset);
-  const recipes = method.recipes?.(defaults, o.profile, dataset, variant) ?? defaults;
+  const ownRecipes = method.recipes?.(defaults, o.profile, dataset, variant) ?? defaults;
+  const recipes = o.lr === undefined ? ownRecipes : withInitialLr(ownRecipes, o.lr);
   const limit = { train: o.profile.trainLimit, test: o.profile.testLimit };
-  const modelDir = path.join(o.runRoot, dataset, variant.base, `seed${o.seed}`);
-  const variantDir = path.join(modelDir, variantName);
+  const seedDir = path.join(o.runRoot, dataset, variant.base, `seed${o.seed}`);
+  const modelDir = o.lr === undefined ? seedDir : path.join(seedDir, `lr${o.lr}`);
   const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
 
   const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false, onEpoch: o.onEpoch, signal: o.signal };
-  /** A stage of this experiment: its kind, and the method's training for it (undefined trains plainly). */
-  type Job = Omit<StageJob, 'label' | 'hooks'> & { stage: TrainedStage; training?: StageTraining };
-  const trainStage = ({ stage, training, ...job }: Job) =>
+  const lrLabel = o.lr === undefined ? '' : ` lr ${o.lr}`;
+  const trainStage = ({ stage, training, label, startLabel, ...job }: Job) =>
     runStage({
       ...job,
       hooks: training ? (model) => training.hooks(model) : undefined,
-      label: `${method.name} ${stage === 'baseline' ? variant.base : variantName} ${stage}`,
+      label: `${method.name} ${stage === 'baseline' ? variant.base : variantName}${lrLabel}${label ?? ''} ${stage}` +
+        `${startLabel ?? ''}`,
     }, stageOptions);
 
   const baselineTraining = method.training?.('baseline', variant);
@@ -183,106 +193,183 @@ export async function runExperiment<V extends MethodVariant>(
         return model;
       } };
   };
-  const { dir: baselineDir, identity: baselineIdentity } = baselineJob(baselineTraining);
-  const initDir = path.join(baselineDir, 'init');
+  const baselineStage = baselineJob(baselineTraining);
   // The plain baseline first: a hooked one may start from it.
   const wantsPlain = (method.plainBaseline || baselineTraining?.start === 'plain-baseline') && baselineTraining;
   const plainBase = wantsPlain ? await trainStage(baselineJob(undefined)) : undefined;
-  const base = await trainStage(baselineJob(baselineTraining));
-  if (o.only === 'baseline') return undefined;
+  const base = await trainStage(baselineStage);
+  if (o.only === 'baseline') return [];
 
+  const context: ExperimentContext<V> = { method, variant, variantName, o, spec, fullSpec, recipes, common,
+    baselineDir: baselineStage.dir, trainStage };
+  const rounds = method.rounds?.(variant, o.profile, o.rounds) ?? 1;
+  const rows: ResultRow[] = [];
+  let source = { dir: baselineStage.dir, identity: baselineStage.identity };
+  for (let round = 1; round <= rounds; round++) {
+    const roundDir = method.rounds ? path.join(modelDir, variantName, `round${round}`) : path.join(modelDir, variantName);
+    const last = round === rounds;
+    const done = await runRound(context, { round, dir: roundDir, source, last,
+      previousDir: round > 1 ? path.join(path.dirname(roundDir), `round${round - 1}`, 'pruned') : undefined });
+    if (!done) continue;
+    if (done.stages) rows.push(resultRow(context, done.stages, { base, plainBase, round, rounds }));
+    if (method.iterate?.(variant) && !last) {
+      source = { dir: path.join(roundDir, scratchDir('scratch-e', 'saved-init')), identity: done.ticketIdentity! };
+    }
+  }
+  return rows;
+}
+
+/** A stage of an experiment: its kind, and the method's training for it (undefined trains plainly). */
+type Job = Omit<StageJob, 'label' | 'hooks'> & {
+  stage: TrainedStage; training?: StageTraining; label?: string; startLabel?: string;
+};
+
+/** What every round of one experiment shares. */
+interface ExperimentContext<V extends MethodVariant> {
+  method: MethodDefinition<V>;
+  variant: V;
+  variantName: string;
+  o: ExperimentOptions;
+  spec: ArchSpec;
+  fullSpec: ArchSpec;
+  recipes: StageRecipes;
+  common: Record<string, unknown>;
+  baselineDir: string;
+  trainStage(job: Job): Promise<TrainResult>;
+}
+
+/** One round: what it prunes, where it runs, and whether it is the last (earlier ones train only what the next needs). */
+interface Round {
+  round: number;
+  dir: string;
+  source: { dir: string; identity: Record<string, unknown> };
+  previousDir?: string;
+  last: boolean;
+}
+
+/** The trained stages of a round, by stage and start (`scratch-e`, `scratch-e-saved-init`). */
+type RoundStages = Map<string, TrainResult>;
+
+interface RoundResult {
+  /** Every stage the round trains, once it has run them all; undefined when `only` asked for less. */
+  stages?: RoundStages & { pruned: PruneRecord; prunedSpec: ArchSpec; masks?: MaskSet; latency: Latency; dir: string };
+  /** The run key of the round's Scratch-E from the saved initialisation: the source of an iterative next round. */
+  ticketIdentity?: Record<string, unknown>;
+}
+
+/** `scratch-e` for a fresh start, `scratch-e-saved-init` for the saved initialisation. */
+const scratchDir = (stage: TrainedStage, start: ScratchStart) => (start === 'fresh' ? stage : `${stage}-${start}`);
+
+async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Round): Promise<RoundResult | undefined> {
+  const { method, variant, variantName, o, spec, recipes, common } = c;
+  const dataset = o.data.info.name;
   const pruneIdentity = {
     ...common,
     stage: 'prune',
     variant: variantName,
-    pruner: `${method.pruner.kind} ${method.pruner.version}`,
-    baseline: baselineIdentity,
+    pruner: `${variantPruner(method, variant).kind} ${variantPruner(method, variant).version}`,
+    // A method with rounds keys each round's prune by the variant's settings (a ticket's rate) and its source model.
+    ...(method.rounds
+      ? { round: r.round, settings: { ...variant, base: undefined }, source: r.source.identity }
+      : { baseline: r.source.identity }),
   };
   // A published architecture is not pruned from the baseline: it is trained from scratch only.
   const architecture = variant.architecture && narrowSpec({ ...variant.architecture, dataset }, o.profile.widthDivisor);
+  const prunedDir = path.join(r.dir, 'pruned');
   const pruned: PruneRecord = architecture
     ? { identity: pruneIdentity, spec: architecture, accuracyBeforeFineTune: null }
     : await pruneStage(method, variantName, {
-      dir: path.join(variantDir, 'pruned'),
-      baselineDir,
-      fullSpec,
+      dir: prunedDir,
+      sourceDir: r.source.dir,
+      round: r.round,
+      ...(r.previousDir ? { previousDir: r.previousDir } : {}),
+      fullSpec: c.fullSpec,
       identity: pruneIdentity,
       data: o.data,
-      trainLimit: limit.train,
-      testLimit: limit.test,
+      trainLimit: o.profile.trainLimit,
+      testLimit: o.profile.testLimit,
       fresh: o.fresh ?? false,
     });
-  const prunedDir = path.join(variantDir, 'pruned');
   const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
   if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec));
   if (masks) o.onPruned?.(maskedCounts(masks));
-  if (o.only === 'prune') return undefined;
+  const iterateFrom = method.iterate?.(variant) && !r.last;
+  if (o.only === 'prune' && !iterateFrom) return undefined;
 
   // A masked model counts its non-zero conv weights only, as the seed's weight-level counter does.
   const [full, small] = [countSpec(spec), countSpec(pruned.spec, masks)];
-  const budget = method.budgetFlops?.(spec, pruned.spec, masks) ?? { full: full.flops, pruned: small.flops };
-  const recipeB = recipes.scratchB(budget.full, budget.pruned);
+  const recipeB = recipes.scratchB(full.flops, small.flops);
   const scratchSeed = o.seed + 1000;
-  const scratchInit = method.scratchInit ?? 'fresh';
+  const label = method.rounds ? ` round ${r.round}` : '';
   /** A stage of the pruned model: its key names the init it starts from and the prune it follows. */
-  const variantStage = (
-    stage: TrainedStage,
-    recipe: Recipe,
-    seed: number,
-    init: string,
-    makeModel: Job['makeModel'],
-  ): Promise<TrainResult> =>
-    trainStage({
-      stage,
-      dir: path.join(variantDir, stage),
-      identity: {
-        ...common,
-        stage,
-        variant: variantName,
-        spec: pruned.spec,
-        recipe,
-        init,
-        hooks: describeTraining(method.training?.(stage, variant)),
-        pruned: pruneIdentity,
-      },
-      spec: pruned.spec,
-      recipe,
-      seed,
-      makeModel,
-      training: method.training?.(stage, variant),
-      masks,
-    });
-  const scratchModel = async () => {
+  const variantStage = (stage: TrainedStage, dir: string, recipe: Recipe, seed: number, init: string,
+    makeModel: Job['makeModel'], startLabel = ''): Promise<TrainResult> => {
+    const training = method.training?.(stage, variant);
+    const identity = { ...common, stage, variant: variantName, spec: pruned.spec, recipe, init,
+      hooks: describeTraining(training), pruned: pruneIdentity };
+    return c.trainStage({ stage, dir: path.join(r.dir, dir), identity, spec: pruned.spec, recipe, seed, makeModel,
+      training, masks, label, startLabel });
+  };
+  const scratchModel = (start: ScratchStart) => async () => {
     let model: tf.LayersModel;
-    if (scratchInit === 'fresh') {
+    if (start === 'fresh') {
       model = buildModel(pruned.spec, scratchSeed);
+      method.initScratch?.(model, masks, scratchSeed, variant);
     } else {
-      const init = await loadModelDir(initDir);
+      const init = await loadModelDir(path.join(c.baselineDir, 'init'));
       model = pruned.keep ? pruneChannels(init.model, spec, pruned.keep).model : init.model;
       if (model !== init.model) init.model.dispose();
     }
-    method.initScratch?.(model, masks, scratchSeed);
     if (masks) applyMasks(model, masks);
     return model;
   };
-  const wanted = (s: StageName) => o.only === undefined || o.only === s;
+  const wanted = (s: StageName) => !method.skips?.includes(s as TrainedStage) && (o.only === undefined || o.only === s);
+  const stages: RoundStages = new Map();
+  let ticketIdentity: Record<string, unknown> | undefined;
 
-  const loadPruned = async () => (await loadModelDir(prunedDir)).model;
-  const tuned = wanted('finetune') && !architecture
-    ? await variantStage('finetune', recipes.finetune, o.seed, 'pruned', loadPruned)
-    : undefined;
-  const scratchE = wanted('scratch-e')
-    ? await variantStage('scratch-e', recipes.baseline, scratchSeed, scratchInit, scratchModel)
-    : undefined;
-  const scratchB = wanted('scratch-b')
-    ? await variantStage('scratch-b', recipeB, scratchSeed, scratchInit, scratchModel)
-    : undefined;
-  if ((!tuned && !architecture) || !scratchE || !scratchB) return undefined;
+  if (wanted('finetune') && !architecture) {
+    const loadPruned = async () => (await loadModelDir(prunedDir)).model;
+    stages.set('finetune', await variantStage('finetune', 'finetune', recipes.finetune, o.seed, 'pruned', loadPruned));
+  }
+  for (const start of method.scratchStarts ?? ['fresh']) {
+    // The saved initialisation trains on the baseline's data order, as a lottery ticket reruns its baseline.
+    const seed = start === 'fresh' ? scratchSeed : o.seed;
+    for (const [stage, recipe] of [['scratch-e', recipes.baseline], ['scratch-b', recipeB]] as const) {
+      const ticket = stage === 'scratch-e' && start === 'saved-init' && iterateFrom;
+      if (!wanted(stage) && !ticket) continue;
+      const dir = scratchDir(stage, start);
+      const result = await variantStage(stage, dir, recipe, seed, start, scratchModel(start),
+        start === 'fresh' ? '' : ` (${start})`);
+      stages.set(dir, result);
+      if (ticket) ticketIdentity = result.identity;
+    }
+  }
+  const expected = [...(method.skips?.includes('finetune') || architecture ? [] : ['finetune']),
+    ...(method.scratchStarts ?? ['fresh']).flatMap((start) => (['scratch-e', 'scratch-b'] as const)
+      .filter((stage) => !method.skips?.includes(stage)).map((stage) => scratchDir(stage, start)))];
+  if (o.only !== undefined || expected.some((name) => !stages.has(name))) return { ticketIdentity };
 
   // An architecture has no pruned model: its speed is that of the trained Scratch-E model.
-  const latencyModelDir = architecture ? path.join(variantDir, 'scratch-e', 'best') : prunedDir;
-  const latency = await measuredLatency(path.join(variantDir, LATENCY_JSON), baselineDir, latencyModelDir);
-  const stages = [base, ...(tuned ? [tuned] : []), scratchE, scratchB];
+  const firstScratch = [...stages.keys()].find((name) => name.startsWith('scratch-'))!;
+  const latencyModelDir = architecture ? path.join(r.dir, firstScratch, 'best') : prunedDir;
+  const latency = await measuredLatency(path.join(r.dir, LATENCY_JSON), c.baselineDir, latencyModelDir);
+  return { ticketIdentity, stages: Object.assign(stages, { pruned, prunedSpec: pruned.spec, masks, latency, dir: r.dir }) };
+}
+
+/** The result row of one round, from the baseline and the round's trained stages. */
+function resultRow<V extends MethodVariant>(
+  c: ExperimentContext<V>,
+  stages: NonNullable<RoundResult['stages']>,
+  o: { base: TrainResult; plainBase?: TrainResult; round: number; rounds: number },
+): ResultRow {
+  const { method, variant, variantName, spec } = c;
+  const dataset = c.o.data.info.name;
+  const [full, small] = [countSpec(spec), countSpec(stages.prunedSpec, stages.masks)];
+  const { pruned, latency } = stages;
+  const trained = [...stages.values()];
+  const all = [o.base, ...trained];
+  const acc = (name: string) => stages.get(name)?.bestTop1 ?? null;
+  const epochs = (name: string) => stages.get(name)?.epochs ?? null;
   const paper = paperNumbers(method.reference, variantName, dataset);
   return {
     row_kind: 'run',
@@ -290,10 +377,12 @@ export async function runExperiment<V extends MethodVariant>(
     model: variant.base,
     dataset,
     variant: variantName,
-    profile: profileLabel(o.profile),
-    backend: agreed(stages.map((s) => s.backend)),
-    threads: agreed(stages.map((s) => s.threads)),
-    seed: o.seed,
+    profile: profileLabel(c.o.profile),
+    lr: c.recipes.baseline.lr,
+    round: method.rounds ? o.round : null,
+    backend: agreed(all.map((s) => s.backend)),
+    threads: agreed(all.map((s) => s.threads)),
+    seed: c.o.seed,
     params: full.params,
     flops: full.flops,
     pruned_params: small.params,
@@ -307,21 +396,23 @@ export async function runExperiment<V extends MethodVariant>(
     latency_ms_b64: latency.unpruned.b64,
     pruned_latency_ms_b64: latency.pruned.b64,
     acc_before_finetune: pruned.accuracyBeforeFineTune,
-    acc_baseline: base.bestTop1,
-    acc_baseline_plain: plainBase?.bestTop1 ?? null,
-    acc_finetuned: tuned?.bestTop1 ?? null,
-    acc_scratch_e: scratchE.bestTop1,
-    acc_scratch_b: scratchB.bestTop1,
-    epochs_baseline: base.epochs,
-    epochs_finetune: tuned?.epochs ?? null,
-    epochs_scratch_e: scratchE.epochs,
-    epochs_scratch_b: scratchB.epochs,
+    acc_baseline: o.base.bestTop1,
+    acc_baseline_plain: o.plainBase?.bestTop1 ?? null,
+    acc_finetuned: acc('finetune'),
+    acc_scratch_e: acc('scratch-e'),
+    acc_scratch_b: acc('scratch-b'),
+    acc_scratch_e_saved_init: acc('scratch-e-saved-init'),
+    acc_scratch_b_saved_init: acc('scratch-b-saved-init'),
+    epochs_baseline: o.base.epochs,
+    epochs_finetune: epochs('finetune'),
+    epochs_scratch_e: epochs('scratch-e') ?? epochs('scratch-e-saved-init'),
+    epochs_scratch_b: epochs('scratch-b') ?? epochs('scratch-b-saved-init'),
     paper_acc_baseline: paper?.baseline ?? null,
     paper_acc_finetuned: paper?.finetuned ?? null,
     paper_acc_scratch_e: paper?.scratchE ?? null,
     paper_acc_scratch_b: paper?.scratchB ?? null,
     paper_source: paper?.source ?? null,
-    baseline_seconds: Math.round(base.trainSeconds + (plainBase?.trainSeconds ?? 0)),
-    train_seconds: Math.round((tuned?.trainSeconds ?? 0) + scratchE.trainSeconds + scratchB.trainSeconds),
+    baseline_seconds: Math.round(o.base.trainSeconds + (o.plainBase?.trainSeconds ?? 0)),
+    train_seconds: Math.round(trained.reduce((sum, s) => sum + s.trainSeconds, 0)),
   };
 }

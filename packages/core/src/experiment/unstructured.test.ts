@@ -40,7 +40,7 @@ const lotteryLike: MethodDefinition<{ base: string }> = {
   defaultVariants: () => ['vgg11-half'],
   reference: [],
   pruner: { kind: 'unstructured', version: '1', masks: ({ model }) => halfMagnitudeMasks(model) },
-  scratchInit: 'saved-init',
+  scratchStarts: ['saved-init'],
   training: (stage) => ({
     id: 'record',
     hooks: () => ({
@@ -63,12 +63,17 @@ describe('an unstructured method with scratch runs from the saved initial weight
   it('keeps masked weights at zero in every stage and starts scratch runs from init × mask', async () => {
     const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'unstructured-'));
     const data = loadTrainingData('fashion-mnist', fs.mkdtempSync(path.join(os.tmpdir(), 'data-')));
-    const row = (await runExperiment(lotteryLike, 'vgg11-half', {
+    const [row, ...more] = await runExperiment(lotteryLike, 'vgg11-half', {
       profile: PROFILES.smoke,
       seed: 0,
       data,
       runRoot,
-    }))!;
+    });
+    expect(more).toEqual([]);
+    // The scratch runs start from the saved initialisation only: their own columns, none from a fresh start.
+    expect([row.acc_scratch_e, row.acc_scratch_b]).toEqual([null, null]);
+    expect(typeof row.acc_scratch_e_saved_init).toBe('number');
+    expect(typeof row.acc_scratch_b_saved_init).toBe('number');
     expect(row.sparsity_pct as number).toBeCloseTo(50, 0);
     // The same spec, counted as the seed's sparse counter: half of every conv's weights cost nothing.
     expect(row.pruned_flops as number).toBeLessThan(0.6 * (row.flops as number));
@@ -83,8 +88,9 @@ describe('an unstructured method with scratch runs from the saved initial weight
       }
     }
     for (const stage of ['finetune', 'scratch-e', 'scratch-b']) {
+      const dir = stage === 'finetune' ? stage : `${stage}-saved-init`;
       const trained = namedWeights(
-        (await loadModelDir(path.join(modelDir, 'vgg11-half', stage, 'final'))).model,
+        (await loadModelDir(path.join(modelDir, 'vgg11-half', dir, 'final'))).model,
       );
       for (const [name, mask] of masks!) {
         const [weights, keep] = [trained.get(name)!.read().dataSync(), mask.dataSync()];

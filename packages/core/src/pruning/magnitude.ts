@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { convKernels, type MaskSet } from '@rethink-prune/core';
+import { convKernels, type MaskSet } from './masks';
+
+/**
+ * Magnitude pruning of conv weights (Han et al., as the seed's weight-level and lottery-ticket folders do it): one
+ * global threshold over every conv kernel's |w|, one-shot or as a round of iterative pruning.
+ */
 
 /** Every |w| of the kernels, ascending. */
 function sortedMagnitudes(kernels: tf.Tensor[]): Float32Array {

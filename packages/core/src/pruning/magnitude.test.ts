@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildModel, convKernels, countSpec, initBackend, namedWeights, scratchBEpochs, shutdownBackend,
-  type ArchSpec, type MaskSet,
-} from '@rethink-prune/core';
+import { initBackend, shutdownBackend } from '../backend';
+import { buildModel, type ArchSpec } from '../spec';
+import { scratchBEpochs } from '../train/recipe';
+import { countSpec } from './counting';
+import { convKernels, namedWeights, type MaskSet } from './masks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { iterativeMagnitudeMasks, magnitudeMasks, magnitudeThreshold } from './prune';
+import { iterativeMagnitudeMasks, magnitudeMasks, magnitudeThreshold } from './magnitude';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
