@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from './backend';
 import { SpecError } from './errors';
-import { buildModel, namedSpec, validateSpec } from './spec';
+import { buildModel, namedSpec, registerModelNames, validateSpec, type ArchSpec } from './spec';
+import { WEIGHT_LEVEL_FORMS } from './test-util/folder-forms';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -57,15 +58,31 @@ describe('validateSpec', () => {
 
 describe('namedSpec', () => {
   it('answers every family\'s names and lists them all for an unknown one', () => {
-    const names = ['vgg19-wl', 'resnet110', 'preresnet110-wl', 'densenet-bc100', 'resnet101-imagenet',
-      'vgg16-imagenet', 'sss-resnet41'];
+    const names = ['vgg19-linear', 'resnet110', 'preresnet110', 'densenet40', 'resnet101-imagenet',
+      'vgg16-imagenet', 'preresnet50-imagenet'];
     expect(names.map((name) => namedSpec(name).arch)).toEqual(
       ['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet', 'preresnet-imagenet']);
     expect(() => namedSpec('resnet57')).toThrow("unknown model name 'resnet57'; known: vgg11|13|16|19 " +
-      '(l1-norm head), vgg…-slimming, vgg…-wl, resnet20|32|56|110 (l1-norm), resnet…-sfp, resnet…-sss, preresnet110|164 (slimming), ' +
-      'preresnet110-wl, densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level), ' +
-      'resnet18|34|50|101-imagenet, ' +
-      'vgg11-imagenet (slimming, BN), vgg16-imagenet, preresnet50-imagenet, sss-resnet41|32|26');
+      '(BN-MLP head), vgg…-linear, resnet20|32|56|110, preresnet110|164, densenet40, resnet18|34|50|101-imagenet, ' +
+      'vgg11-imagenet (slimming, BN), vgg16-imagenet, preresnet50-imagenet (a method package adds its own models ' +
+      'when it is loaded)');
+  });
+
+  it('answers the names a method package registers, after core\'s, and names them for an unknown one', () => {
+    expect(() => namedSpec('vgg16-test')).toThrow(/unknown model name/);
+    registerModelNames({ modelNames: 'vgg…-test', namedSpec: (name, dataset) =>
+      (name === 'vgg16-test' ? { ...namedSpec('vgg16', dataset), bnGamma: 1 } as ArchSpec : undefined) });
+    expect(namedSpec('vgg16-test', 'mnist')).toMatchObject({ arch: 'vgg', dataset: 'mnist', bnGamma: 1 });
+    expect(() => namedSpec('resnet57')).toThrow(/preresnet50-imagenet, vgg…-test \(a method package/);
+  });
+
+  it('refuses the method-named fields of earlier versions, naming what replaces them', () => {
+    expect(() => validateSpec({ ...namedSpec('vgg19-linear'), weightLevel: true }))
+      .toThrow(/weightLevel: a field of earlier versions; .*"convBias": true, "bnGamma": 1, "convInit": "fan-in"/);
+    expect(() => validateSpec({ ...namedSpec('resnet56'), form: 'sfp' })).toThrow(/form: .*"shortcutPool": 1/);
+    expect(() => validateSpec({ ...namedSpec('densenet40'), variant: 'slimming' })).toThrow(/variant: .*default/);
+    expect(() => validateSpec({ ...namedSpec('preresnet110'), weightLevel: true })).toThrow(/"channelSelection": false/);
+    expect(() => validateSpec({ ...namedSpec('vgg16'), bnGamma: 0 })).toThrow(/bnGamma: 0; give the initial BN scale/);
   });
 });
 
@@ -104,12 +121,12 @@ describe('buildModel', () => {
     const slim = buildModel(namedSpec('densenet40'));
     expect(slim.layers.filter((l) => l.name.endsWith('select')).length).toBe(39);
     expect(slim.getLayer('dense3.11.conv1').getWeights()[0].shape).toEqual([3, 3, 444, 12]);
-    const bc = buildModel(namedSpec('densenet-bc100'));
+    const bc = buildModel(WEIGHT_LEVEL_FORMS['densenet-bc100']());
     expect(bc.layers.some((l) => l.name.endsWith('select'))).toBe(false);
     expect(bc.getLayer('dense1.0.conv1').getWeights()[0].shape).toEqual([1, 1, 24, 48]);
     expect(bc.getLayer('trans1.conv1').getWeights()[0].shape).toEqual([1, 1, 216, 108]);
     expect(bc.getLayer('fc').getWeights()[0].shape).toEqual([342, 10]);
-    expect(() => validateSpec({ ...namedSpec('densenet40-wl'), cfg: [1] })).toThrow(/only the slimming variant/);
+    expect(() => validateSpec({ ...WEIGHT_LEVEL_FORMS['densenet40-wl'](), cfg: [1] })).toThrow(/without channel selections has no cfg/);
   });
 
   it('the same seed gives the same weights; another seed does not', () => {
@@ -123,8 +140,8 @@ describe('buildModel', () => {
 
 describe('conv initialisation', () => {
   /** Sample std of a conv kernel's weights. */
-  const kernelStd = (name: string, layer: string) => {
-    const model = buildModel(namedSpec(name), 3);
+  const kernelStd = (spec: ArchSpec, layer: string) => {
+    const model = buildModel(spec, 3);
     const values = Array.from(model.getLayer(layer).getWeights()[0].dataSync());
     model.dispose();
     const mean = values.reduce((a, v) => a + v, 0) / values.length;
@@ -133,7 +150,7 @@ describe('conv initialisation', () => {
 
   it('the weight-level VGG draws by fan-in √(2/(9·C_in)), the slimming VGG by fan-out √(2/(9·C_out))', () => {
     // features.2.conv maps 64 → 128 channels (73 728 weights): the two rules differ by √2.
-    expect(kernelStd('vgg19-wl', 'features.2.conv') / Math.sqrt(2 / (9 * 64))).toBeCloseTo(1, 1);
-    expect(kernelStd('vgg19-slimming', 'features.2.conv') / Math.sqrt(2 / (9 * 128))).toBeCloseTo(1, 1);
+    expect(kernelStd(WEIGHT_LEVEL_FORMS['vgg19-wl'](), 'features.2.conv') / Math.sqrt(2 / (9 * 64))).toBeCloseTo(1, 1);
+    expect(kernelStd(namedSpec('vgg19-linear'), 'features.2.conv') / Math.sqrt(2 / (9 * 128))).toBeCloseTo(1, 1);
   });
 });

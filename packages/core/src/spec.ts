@@ -43,12 +43,33 @@ export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
   return familyOf(valid).build(valid, seed);
 }
 
-/** Named specs of the paper's unpruned models, e.g. `vgg16`, `resnet56`, with the folder's variant. */
+/**
+ * Named models a method package adds to core's: its folder's form of a family's model, written in the family's
+ * fields (method-weight-level: `vgg19-wl` is a VGG with `convBias`, `bnGamma: 1`, `convInit: 'fan-in'`).
+ */
+export interface NamedModels {
+  /** What the names look like, for error messages (`vgg11|13|16|19-wl`). */
+  modelNames: string;
+  namedSpec(name: string, dataset: DatasetName): ArchSpec | undefined;
+}
+
+const REGISTERED: NamedModels[] = [];
+
+/** Adds a method package's named models; a source registered twice (a module loaded twice) counts once. */
+export function registerModelNames(models: NamedModels): void {
+  if (!REGISTERED.some((known) => known.modelNames === models.modelNames)) REGISTERED.push(models);
+}
+
+/**
+ * Named specs of the paper's unpruned models, e.g. `vgg16`, `resnet56`, and those method packages registered
+ * (`resnet56-sfp`, `vgg19-wl`, …), once their package is loaded.
+ */
 export function namedSpec(name: string, dataset: DatasetName = 'cifar10'): ArchSpec {
-  for (const family of FAMILIES) {
-    const spec = family.namedSpec(name, dataset);
+  for (const source of [...FAMILIES, ...REGISTERED]) {
+    const spec = source.namedSpec(name, dataset);
     if (spec) return spec;
   }
-  const known = FAMILIES.map((family) => family.modelNames).join(', ');
-  throw new SpecError([`unknown model name '${name}'; known: ${known}`]);
+  const known = [...FAMILIES, ...REGISTERED].map((source) => source.modelNames).join(', ');
+  throw new SpecError([`unknown model name '${name}'; known: ${known} (a method package adds its own models ` +
+    'when it is loaded)']);
 }

@@ -8,6 +8,7 @@ import {
   buildModel, namedSpec, validateSpec, type ArchSpec, type DenseNetSpec, type ImageNetVggSpec, type PreResNetSpec,
 } from './spec';
 import { narrow, narrowSpec } from './widths';
+import { WEIGHT_LEVEL_FORMS } from './test-util/folder-forms';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -49,7 +50,7 @@ describe('narrowSpec', () => {
     // Block 1 reads the stem (4) and has planes 4; block 2 reads 4·4; the final selection keeps all 4·16.
     expect(small.cfg.slice(0, 6)).toEqual([4, 4, 4, 16, 4, 4]);
     expect(small.cfg[small.cfg.length - 1]).toBe(64);
-    const weightLevel = narrowSpec(namedSpec('preresnet110-wl'), 8) as PreResNetSpec;
+    const weightLevel = narrowSpec(WEIGHT_LEVEL_FORMS['preresnet110-wl'](), 8) as PreResNetSpec;
     expect(weightLevel.planes).toEqual([2, 4, 8]);
     expect(weightLevel.cfg).toEqual(defaultPreResNetCfg(110, [2, 4, 8]));
   });
@@ -59,7 +60,7 @@ describe('narrowSpec', () => {
     expect(slim.growthRate).toBe(3);
     // Stem 2·3 = 6, then +3 per layer: the first dense block reads 6, 9, ..., 39; transition 1 reads 42.
     expect(slim.cfg!.slice(0, 13)).toEqual([6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42]);
-    const bc = narrowSpec(namedSpec('densenet-bc100'), 8) as DenseNetSpec;
+    const bc = narrowSpec(WEIGHT_LEVEL_FORMS['densenet-bc100'](), 8) as DenseNetSpec;
     expect([bc.growthRate, bc.compressionRate, bc.bottleneck, bc.cfg]).toEqual([2, 2, true, undefined]);
   });
 
@@ -93,7 +94,7 @@ const NEWLY_NARROWED = [
 
 describe.each(NEWLY_NARROWED)('narrow copies of %s', (name) => {
   it('÷4 and ÷8 build, keep depth and layer names, and have about 1/divisor² of the FLOPs (1.5×)', () => {
-    const spec = namedSpec(name);
+    const spec = WEIGHT_LEVEL_FORMS[name]?.() ?? namedSpec(name);
     const full = describeModel(spec);
     for (const divisor of [4, 8]) {
       const small = narrowSpec(spec, divisor);

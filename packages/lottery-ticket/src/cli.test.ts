@@ -28,7 +28,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 /** Weight-level VGG: convs 1→4 and 4→8 (3×3): 36 + 288 = 324 conv weights. */
-const TINY: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear', weightLevel: true };
+const TINY: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear', convBias: true, bnGamma: 1, convInit: 'fan-in' };
 const CONV = 'features.1.conv/kernel';
 
 describe('lottery-ticket prune and rewind on saved models', () => {

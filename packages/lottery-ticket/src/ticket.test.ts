@@ -13,7 +13,7 @@ beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
 
 /** Weight-level VGG: convs 1→4 (3×3) and 4→8 on 28×28, with conv biases: 36 + 288 = 324 conv weights. */
-const TINY: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear', weightLevel: true };
+const TINY: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear', convBias: true, bnGamma: 1, convInit: 'fan-in' };
 const TINY_CONV_WEIGHTS = 36 + 288;
 const INIT_SEED = 11;
 

@@ -1,4 +1,6 @@
 import { L1_VARIANTS } from '@rethink-prune/method-l1';
+// Registers the weight-level folder's models (`vgg16-wl`, …) with core: the unstructured tickets train them.
+import '@rethink-prune/method-weight-level';
 import type { MethodVariant, Profile } from '@rethink-prune/core';
 
 /** Frankle & Carbin's schedule: 20% of the remaining conv weights per round. */

@@ -5,6 +5,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactModel } from './compact';
 import { softPrune } from './soft-prune';
+import './models'; // the folder's named models
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -71,7 +72,7 @@ describe('compactModel: the dense model a soft-pruned ResNet allows', () => {
     const spec = compact.spec as ResNetSpec;
     expect(spec.cfg).toEqual([6, 6, 6, 12, 12, 12, 23, 23, 23]);
     expect(spec.stageWidths).toEqual([8, 16, 32]);
-    expect(spec.form).toBe('sfp');
+    expect([spec.shortcutPool, spec.shortcutGradient, spec.fcInit]).toEqual([1, true, 'kaiming-normal']);
     expect(kernelShape(compact.model, 'conv1')).toEqual([3, 3, 3, 8]);
     expect(kernelShape(compact.model, 'layer1.0.conv1')).toEqual([3, 3, 8, 6]);
     expect(kernelShape(compact.model, 'layer1.0.conv2')).toEqual([3, 3, 6, 8]);

@@ -1,6 +1,7 @@
 import { buildModel, countSpec, initBackend, namedSpec, shutdownBackend } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { softPruneMasks } from './soft-prune';
+import './models'; // the folder's named models
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

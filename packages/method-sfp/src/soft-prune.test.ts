@@ -9,6 +9,7 @@ import {
 import { DATASETS } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { softPrune, softPruneMasks, softPruneTraining, zeroedFilterCount } from './soft-prune';
+import './models'; // the folder's named models
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

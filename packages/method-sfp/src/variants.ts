@@ -1,4 +1,6 @@
 import { parseShare, type MethodVariant } from '@rethink-prune/core';
+// Registers this folder's named models with core (the variants' `base` names them).
+import './models';
 
 /**
  * SFP on one of its CIFAR ResNets: `rate` is the share of filters each conv keeps (the seed's `--rate 0.7`),

@@ -1,5 +1,6 @@
 import { countSpec, initBackend, namedSpec, shutdownBackend } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import './models'; // the folder's named models
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

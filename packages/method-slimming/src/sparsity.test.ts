@@ -6,6 +6,7 @@ import { buildModel, initBackend, namedSpec, namedWeights, narrowSpec, shutdownB
 import { DATASETS } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormGammas, sparsityTraining } from './sparsity';
+import './models'; // the folder's named models
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel, channelGroups, initBackend, namedSpec, namedWeights, narrowSpec, shutdownBackend, type ArchSpec } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalThreshold, groupScales, NoBatchNormError, slimmingKeepSets, type GroupScales } from './threshold';
+import './models'; // the folder's named models
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());

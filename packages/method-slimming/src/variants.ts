@@ -1,4 +1,6 @@
 import { parseShare, type MethodVariant } from '@rethink-prune/core';
+// Registers this folder's named models with core (the variants' `base` names them).
+import './models';
 
 /**
  * A row of the paper's Table 4: the model that is sparsity-trained (`base`, as namedSpec names it), the share

@@ -1,4 +1,6 @@
 import { namedSpec, type MethodVariant } from '@rethink-prune/core';
+// Registers this folder's named models with core (the variants' `base` names them).
+import './models';
 
 /**
  * An SSS search: a CIFAR ResNet with a factor λ per residual block (`resnet56-sss`: core's l1-norm ResNet with

@@ -16,7 +16,7 @@ afterAll(() => shutdownBackend());
 
 /** Two convs with biases (1→4, 4→8) as the weight-level VGG has them, BN, one max pool, Linear(8·8·8, 10). */
 const SPEC: ArchSpec =
-  { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear', weightLevel: true };
+  { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear', convBias: true, bnGamma: 1, convInit: 'fan-in' };
 const KERNELS = ['features.0.conv/kernel', 'features.1.conv/kernel'];
 
 /** `count` 32×32×1 images of deterministic noise, labels cycling over the 10 classes (train = test). */

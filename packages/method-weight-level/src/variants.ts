@@ -1,4 +1,6 @@
 import { parseShare, type MethodVariant } from '@rethink-prune/core';
+// Registers this folder's named models with core (the variants' `base` names them).
+import './models';
 
 /** A model of the weight-level folder and the share of all its conv weights pruned by the global threshold. */
 export interface WeightLevelVariant extends MethodVariant {

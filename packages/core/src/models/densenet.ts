@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
 import type { ChannelGroup } from './channels';
 import {
-  allChannels, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow,
+  allChannels, cfgWithWidths, initProblems, isPositiveInt, isSelectionList, lengthOrValue, narrow,
   prunedNarrowError, type ArchFamily,
 } from './family';
 import {
@@ -11,17 +11,22 @@ import {
 
 /**
  * CIFAR DenseNet (depth 3n+4, three dense blocks and two transitions), in the two forms of the seed:
- * - `slimming` (network-slimming folder, DenseNet-40): basic blocks bn → channel selection → ReLU → conv 3×3
- *   (growth rate) → concat; transitions bn → selection → ReLU → 1×1 conv → 2×2 avg pool; BN γ starts at 0.5.
- *   `cfg` holds the selected width of every selection (3n+3 entries), `selections` the kept BN channels.
- * - `weight-level` (DenseNet-40, DenseNet-BC-100): the same without selections, γ = 1, optionally bottleneck
- *   blocks (bn → ReLU → 1×1 conv to 4·growth → bn → ReLU → 3×3 conv) and compression (compressionRate 2).
+ * - with channel selections (the network-slimming folder's DenseNet-40, the default): basic blocks bn → channel
+ *   selection → ReLU → conv 3×3 (growth rate) → concat; transitions bn → selection → ReLU → 1×1 conv → 2×2 avg pool;
+ *   BN γ starts at 0.5. `cfg` holds the selected width of every selection (3n+3 entries), `selections` the kept BN
+ *   channels.
+ * - `channelSelection: false` (the weight-level folder's DenseNet-40 and DenseNet-BC-100, with `bnGamma: 1`): the same
+ *   without selections, optionally bottleneck blocks (bn → ReLU → 1×1 conv to 4·growth → bn → ReLU → 3×3 conv) and
+ *   compression (compressionRate 2).
  */
 export interface DenseNetSpec {
   arch: 'densenet';
   dataset: DatasetName;
   depth: number;
-  variant: 'slimming' | 'weight-level';
+  /** A channel selection after every BN (absent: true); false: none, and no `cfg` or `selections`. */
+  channelSelection?: boolean;
+  /** The BN scale γ starts at this; absent: 0.5 (the slimming folder's; the weight-level folder's is 1). */
+  bnGamma?: number;
   /** Channels each dense layer adds; absent: 12. Narrow copies set it (the other widths follow from it). */
   growthRate?: number;
   bottleneck?: boolean;
@@ -78,8 +83,8 @@ const join = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : n
 export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
-  const slimming = spec.variant === 'slimming';
-  const gamma = slimming ? 0.5 : 1;
+  const slimming = spec.channelSelection ?? true;
+  const gamma = spec.bnGamma ?? 0.5;
   const g = densenetGrowth(spec);
   const units = densenetUnits(spec);
   const cfg = spec.cfg ?? units.map((u) => u.inplanes);
@@ -124,9 +129,15 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
 }
 
 function densenetProblems(spec: Record<string, unknown>): string[] {
-  if (spec.variant !== 'slimming' && spec.variant !== 'weight-level') {
-    return [`variant: ${JSON.stringify(spec.variant)}; use "slimming" or "weight-level"`];
+  if (spec.variant !== undefined) {
+    return ['variant: a field of earlier versions; the slimming form is the default, write the weight-level one as ' +
+      '"channelSelection": false, "bnGamma": 1'];
   }
+  if (spec.channelSelection !== undefined && typeof spec.channelSelection !== 'boolean') {
+    return [`channelSelection: ${JSON.stringify(spec.channelSelection)}; use false (no selections) or omit it`];
+  }
+  const init = initProblems(spec);
+  if (init.length > 0) return init;
   if (spec.growthRate !== undefined && !isPositiveInt(spec.growthRate)) {
     return [`growthRate: ${JSON.stringify(spec.growthRate)} is not a positive integer`];
   }
@@ -139,11 +150,11 @@ function densenetProblems(spec: Record<string, unknown>): string[] {
   if (!Number.isInteger(n) || n < 1) {
     return [`depth: ${JSON.stringify(spec.depth)}; a DenseNet has depth 3n+4 (6n+4 with bottlenecks)`];
   }
-  if (spec.variant === 'weight-level') {
+  if (spec.channelSelection === false) {
     const selects = spec.cfg !== undefined || spec.selections !== undefined;
-    return selects ? ['cfg/selections: only the slimming variant has channel selections'] : [];
+    return selects ? ['cfg/selections: a DenseNet without channel selections has no cfg or selections'] : [];
   }
-  if (spec.bottleneck) return ['bottleneck: the slimming DenseNet has basic blocks only'];
+  if (spec.bottleneck) return ['bottleneck: the DenseNet with channel selections has basic blocks only'];
   const units = densenetUnits(typed);
   if (!Array.isArray(spec.cfg) || spec.cfg.length !== units.length) {
     const got = lengthOrValue(spec.cfg);
@@ -169,26 +180,16 @@ function densenetProblems(spec: Record<string, unknown>): string[] {
 
 const selectionName = (unit: DenseUnit) => join(unit.name, 'select');
 
-/** `densenet40` (slimming), `densenet40-wl`, `densenet-bc100` and `densenet100-basic` (weight-level folder). */
+/** `densenet40` (with channel selections, the network-slimming folder's). */
 function namedDenseNet(name: string, dataset: DatasetName): DenseNetSpec | undefined {
+  if (name !== 'densenet40') return undefined;
   const base = { arch: 'densenet' as const, dataset, depth: 40 };
-  const slimming = { ...base, variant: 'slimming' as const };
-  switch (name) {
-    case 'densenet40': return { ...slimming, cfg: defaultDenseNetCfg(slimming) };
-    case 'densenet40-wl': return { ...base, variant: 'weight-level' };
-    case 'densenet-bc100':
-      return { ...base, depth: 100, variant: 'weight-level', bottleneck: true, compressionRate: 2 };
-    // What the seed's weight-level scripts build for "DenseNet-BC-100": 32 basic 3×3 layers per block (its
-    // constructor's default block; no script passes Bottleneck) with compression 0.5, ≈4.07M parameters.
-    case 'densenet100-basic':
-      return { ...base, depth: 100, variant: 'weight-level', compressionRate: 2 };
-    default: return undefined;
-  }
+  return { ...base, cfg: defaultDenseNetCfg(base) };
 }
 
 function densenetGroups(spec: DenseNetSpec): ChannelGroup[] {
   // Concatenated channels never leave the conv outputs; slimming prunes what each selection reads.
-  if (spec.variant !== 'slimming') return [];
+  if (spec.channelSelection === false) return [];
   return densenetUnits(spec).map((unit, i) => {
     const layer = selectionName(unit);
     const current = spec.selections?.[layer] ?? allChannels(unit.inplanes);
@@ -217,7 +218,7 @@ function narrowDenseNet(spec: DenseNetSpec, divisor: number): DenseNetSpec {
 export const densenetFamily: ArchFamily<DenseNetSpec> = {
   withSelection: (spec, layer, kept) => ({ ...spec, selections: { ...spec.selections, [layer]: kept } }),
   arch: 'densenet',
-  modelNames: 'densenet40 (slimming), densenet40-wl, densenet-bc100, densenet100-basic (weight-level)',
+  modelNames: 'densenet40',
   specProblems: densenetProblems,
   namedSpec: namedDenseNet,
   build: buildDenseNet,

@@ -83,3 +83,19 @@ export function prunedNarrowError(family: string): SpecError {
 
 /** All channels of a layer, in order: the selection of a layer that has not been pruned. */
 export const allChannels = (count: number) => Array.from({ length: count }, (_, channel) => channel);
+
+/** The fields of how a model starts, which several families share (`convBias`, `bnGamma`, `convInit`). */
+export function initProblems(spec: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (spec.convBias !== undefined && typeof spec.convBias !== 'boolean') {
+    problems.push(`convBias: ${JSON.stringify(spec.convBias)}; use true (convs with a bias) or omit it`);
+  }
+  const gamma = spec.bnGamma;
+  if (gamma !== undefined && (typeof gamma !== 'number' || !Number.isFinite(gamma) || gamma <= 0)) {
+    problems.push(`bnGamma: ${JSON.stringify(gamma)}; give the initial BN scale, a number > 0 (0.5 or 1)`);
+  }
+  if (spec.convInit !== undefined && spec.convInit !== 'fan-in' && spec.convInit !== 'fan-out') {
+    problems.push(`convInit: ${JSON.stringify(spec.convInit)}; use "fan-in" or "fan-out" (the default)`);
+  }
+  return problems;
+}

@@ -42,12 +42,20 @@ function handMacs(units: Array<[number, boolean]>): number {
 }
 
 const FULL = 'preresnet50-imagenet';
+/** The SSS README's `config.units` of its pruned nets (method-sss registers them under these names). */
+const SSS_UNITS: Record<string, Array<[number, boolean]>> = {
+  'sss-resnet41': [[0, false], [4, true], [6, true], [3, true]],
+  'sss-resnet32': [[1, false], [4, true], [4, true], [1, true]],
+  'sss-resnet26': [[0, false], [2, false], [5, false], [1, true]],
+};
+const specOf = (name: string): ArchSpec => (SSS_UNITS[name]
+  ? { arch: 'preresnet-imagenet', dataset: 'imagenet', units: SSS_UNITS[name] } : namedSpec(name, 'imagenet'));
 const PRUNED = [['sss-resnet41', 1.178], ['sss-resnet32', 1.451], ['sss-resnet26', 1.795]] as const;
 
 describe('pre-activation ImageNet ResNet (SSS, Table 5)', () => {
   it('a narrowed copy (planes ÷16) maps a 224×224 image to [1, 1000]', () => {
     for (const name of [FULL, 'sss-resnet26']) {
-      const spec = narrowSpec(namedSpec(name, 'imagenet'), 16) as unknown as PreResNetImageNetSpec;
+      const spec = narrowSpec(specOf(name), 16) as unknown as PreResNetImageNetSpec;
       expect(spec.planes).toEqual([4, 8, 16, 32]);
       const model = buildModel(spec as unknown as ArchSpec, 0);
       const logits = tf.tidy(() => (model.predict(tf.ones([1, 224, 224, 3])) as tf.Tensor).shape);
@@ -57,7 +65,7 @@ describe('pre-activation ImageNet ResNet (SSS, Table 5)', () => {
   });
 
   it('ResNet-41 keeps only the 1×1 projection in stage 1, on the pre-activated stem output', () => {
-    const spec = narrowSpec(namedSpec('sss-resnet41', 'imagenet'), 16);
+    const spec = narrowSpec(specOf('sss-resnet41'), 16);
     const model = buildModel(spec, 0);
     const names = model.layers.map((layer) => layer.name);
     expect(names.filter((name) => name.startsWith('layer1.'))).toEqual(
@@ -83,15 +91,15 @@ describe('pre-activation ImageNet ResNet (SSS, Table 5)', () => {
     const head = 2 * 2048 + 2048 * 1000 + 1000;
     expect([stage1, stage2, stage3, stage4]).toEqual([214912, 1218048, 7095296, 14958592]);
     expect(stem + stage1 + stage2 + stage3 + stage4 + head).toBe(25549480);
-    expect(countSpec(namedSpec(FULL, 'imagenet')).params).toBe(25549480);
+    expect(countSpec(specOf(FULL)).params).toBe(25549480);
   });
 
   it('full/pruned multiply-adds: 1.178, 1.451, 1.795 (Scratch-B ratios); countSpec within 1%', () => {
     const fullUnits: Array<[number, boolean]> = [[3, true], [4, true], [6, true], [3, true]];
     expect(handMacs(fullUnits)).toBe(4087136256 + 2048000);
-    const fullFlops = countSpec(namedSpec(FULL, 'imagenet')).flops;
+    const fullFlops = countSpec(specOf(FULL)).flops;
     for (const [name, ratio] of PRUNED) {
-      const spec = namedSpec(name, 'imagenet') as unknown as PreResNetImageNetSpec;
+      const spec = specOf(name) as unknown as PreResNetImageNetSpec;
       expect(handMacs(fullUnits) / handMacs(spec.units)).toBeCloseTo(ratio, 3);
       const flopsRatio = fullFlops / countSpec(spec as unknown as ArchSpec).flops;
       expect(Math.abs(flopsRatio / ratio - 1)).toBeLessThan(0.01);

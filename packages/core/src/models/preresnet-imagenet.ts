@@ -22,19 +22,14 @@ export interface PreResNetImageNetSpec {
   planes?: number[];
 }
 
-export const SSS_PLANES = [64, 128, 256, 512];
+export const PRERESNET50_PLANES = [64, 128, 256, 512];
 /** ResNet-50's blocks per stage: the most a stage can keep. */
-export const SSS_STAGE_BLOCKS = [3, 4, 6, 3];
+export const PRERESNET50_STAGE_BLOCKS = [3, 4, 6, 3];
 
-/** The README's `config.units` of the full net and the three pruned ones. */
-export const SSS_UNITS: Record<string, Array<[number, boolean]>> = {
-  'preresnet50-imagenet': [[3, true], [4, true], [6, true], [3, true]],
-  'sss-resnet41': [[0, false], [4, true], [6, true], [3, true]],
-  'sss-resnet32': [[1, false], [4, true], [4, true], [1, true]],
-  'sss-resnet26': [[0, false], [2, false], [5, false], [1, true]],
-};
+/** ResNet-50's units: [blocks, whether the stage's first block has its projection shortcut] per stage. */
+export const PRERESNET50_UNITS: Array<[number, boolean]> = [[3, true], [4, true], [6, true], [3, true]];
 
-const planesOf = (spec: Pick<PreResNetImageNetSpec, 'planes'>) => spec.planes ?? SSS_PLANES;
+const planesOf = (spec: Pick<PreResNetImageNetSpec, 'planes'>) => spec.planes ?? PRERESNET50_PLANES;
 
 /** BN-ReLU-conv, the pre-activation step every conv of a branch takes. */
 function preActConv(x: Sym, name: string, index: number, filters: number,
@@ -97,7 +92,7 @@ function unitProblems(units: unknown): string[] {
     const [count, keepFirst] = unit as [unknown, boolean];
     // With the first branch kept a counts it too; without, a counts the stage's other blocks.
     const low = keepFirst ? 1 : 0;
-    const high = keepFirst ? SSS_STAGE_BLOCKS[stage] : SSS_STAGE_BLOCKS[stage] - 1;
+    const high = keepFirst ? PRERESNET50_STAGE_BLOCKS[stage] : PRERESNET50_STAGE_BLOCKS[stage] - 1;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < low || count > high) {
       return [`units[${stage}]: ${JSON.stringify(count)} blocks with keepFirst ${keepFirst}; ` +
         `stage ${stage + 1} of ResNet-50 allows ${low}..${high}`];
@@ -119,17 +114,16 @@ function preResNetImageNetProblems(spec: Record<string, unknown>): string[] {
   return problems;
 }
 
-/** `preresnet50-imagenet`, `sss-resnet41|32|26` (always on the imagenet dataset). */
+/** `preresnet50-imagenet` (always on the imagenet dataset). */
 function namedPreResNetImageNet(name: string): PreResNetImageNetSpec | undefined {
-  const units = SSS_UNITS[name];
-  if (!units) return undefined;
-  const copied = units.map(([count, keepFirst]): [number, boolean] => [count, keepFirst]);
-  return { arch: 'preresnet-imagenet', dataset: 'imagenet', units: copied };
+  if (name !== 'preresnet50-imagenet') return undefined;
+  const units = PRERESNET50_UNITS.map(([count, keepFirst]): [number, boolean] => [count, keepFirst]);
+  return { arch: 'preresnet-imagenet', dataset: 'imagenet', units };
 }
 
 export const preresnetImageNetFamily: ArchFamily<PreResNetImageNetSpec> = {
   arch: 'preresnet-imagenet',
-  modelNames: 'preresnet50-imagenet, sss-resnet41|32|26',
+  modelNames: 'preresnet50-imagenet',
   specProblems: preResNetImageNetProblems,
   namedSpec: namedPreResNetImageNet,
   build: buildPreResNetImageNet,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
 import type { ChannelGroup, TiedChannels } from './channels';
 import {
-  allChannels, cfgEntryProblems, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow,
+  allChannels, cfgEntryProblems, cfgWithWidths, initProblems, isPositiveInt, isSelectionList, lengthOrValue, narrow,
   prunedNarrowError, type ArchFamily,
 } from './family';
 import {
@@ -25,10 +25,12 @@ export interface PreResNetSpec {
   /** Kept BN channels of each selection layer (`layer1.0.select`, `select`); absent = all. */
   selections?: Record<string, number[]>;
   /**
-   * The weight-level folder's PreResNet (bearpaw's): no channel selection layers and BN γ starting at 1;
-   * `cfg` must then be the default widths.
+   * Channel selection layers after the BNs that feed a block (absent: true); false: none (the weight-level folder's
+   * PreResNet, bearpaw's), and `cfg` must then be the default widths.
    */
-  weightLevel?: boolean;
+  channelSelection?: boolean;
+  /** The BN scale γ starts at this; absent: 0.5 (the slimming folder's; the weight-level folder's is 1). */
+  bnGamma?: number;
   /**
    * The three stages' planes (each stage's blocks output 4× planes; the stem has the first); absent: the
    * seed's [16, 32, 64]. Narrow copies set them.
@@ -96,8 +98,8 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
   const n = preresnetBlocksPerStage(spec.depth);
-  const select = !spec.weightLevel;
-  const gamma = spec.weightLevel ? 1 : 0.5;
+  const select = spec.channelSelection ?? true;
+  const gamma = spec.bnGamma ?? 0.5;
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
   const stagePlanes = preresnetPlanesOf(spec);
   let x = conv(input, 'conv1', stagePlanes[0], { seeds });
@@ -144,11 +146,19 @@ function preresnetProblems(spec: Record<string, unknown>): string[] {
   }
   const problems = cfgEntryProblems(spec.cfg);
   const typed = spec as unknown as PreResNetSpec;
-  if (spec.weightLevel) {
+  if (spec.weightLevel !== undefined) {
+    problems.push('weightLevel: a field of earlier versions; write the weight-level folder\'s PreResNet as ' +
+      '"channelSelection": false, "bnGamma": 1');
+  }
+  if (spec.channelSelection !== undefined && typeof spec.channelSelection !== 'boolean') {
+    problems.push(`channelSelection: ${JSON.stringify(spec.channelSelection)}; use false (no selections) or omit it`);
+  }
+  problems.push(...initProblems(spec));
+  if (spec.channelSelection === false) {
     const defaults = defaultPreResNetCfg(typed.depth, preresnetPlanesOf(typed));
     if (spec.selections !== undefined || typed.cfg.some((width, i) => width !== defaults[i])) {
-      problems.push('weightLevel: the weight-level PreResNet has no channel selection; cfg must be the ' +
-        'default and selections absent');
+      problems.push('channelSelection: a PreResNet without channel selections keeps the default cfg and has no ' +
+        'selections');
     }
     return problems;
   }
@@ -175,18 +185,17 @@ function preresnetProblems(spec: Record<string, unknown>): string[] {
   return problems;
 }
 
-/** `preresnet164` (slimming, with channel selections), `preresnet110-wl` (weight-level folder). */
+/** `preresnet164` (with channel selections, the slimming folder's). */
 function namedPreResNet(name: string, dataset: DatasetName): PreResNetSpec | undefined {
-  const match = /^preresnet(\d+)(-wl)?$/.exec(name);
+  const match = /^preresnet(\d+)$/.exec(name);
   const depth = Number(match?.[1]);
   if (!match || (depth - 2) % 9 !== 0) return undefined;
-  const spec: PreResNetSpec = { arch: 'preresnet', dataset, depth, cfg: defaultPreResNetCfg(depth) };
-  return match[2] ? { ...spec, weightLevel: true } : spec;
+  return { arch: 'preresnet', dataset, depth, cfg: defaultPreResNetCfg(depth) };
 }
 
 function preresnetGroups(spec: PreResNetSpec): ChannelGroup[] {
   const groups: ChannelGroup[] = [];
-  for (const sel of spec.weightLevel ? [] : preresnetSelections(spec)) {
+  for (const sel of spec.channelSelection === false ? [] : preresnetSelections(spec)) {
     const current = spec.selections?.[sel.name] ?? allChannels(sel.channels);
     groups.push({
       id: sel.name, size: sel.channels, specIndex: sel.cfgIndex,
@@ -227,7 +236,7 @@ function preresnetTies(spec: PreResNetSpec): TiedChannels[] {
       const name = `layer${s + 1}.${b}`;
       const current = ties[ties.length - 1];
       current.members.push({ layer: `${name}.bn1`, kind: 'bn' });
-      current.members.push({ layer: spec.weightLevel ? `${name}.conv1` : `${name}.select`, kind: 'conv-in' });
+      current.members.push({ layer: spec.channelSelection === false ? `${name}.conv1` : `${name}.select`, kind: 'conv-in' });
       if (b === 0) {
         current.members.push({ layer: `${name}.downsample`, kind: 'conv-in' });
         const shortcut = { layer: `${name}.downsample`, kind: 'conv-out' as const };
@@ -237,7 +246,7 @@ function preresnetTies(spec: PreResNetSpec): TiedChannels[] {
     }
   });
   ties[ties.length - 1].members.push({ layer: 'bn', kind: 'bn' },
-    spec.weightLevel ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: 'select', kind: 'conv-in' });
+    spec.channelSelection === false ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: 'select', kind: 'conv-in' });
   return ties;
 }
 
@@ -258,7 +267,7 @@ function narrowPreResNet(spec: PreResNetSpec, divisor: number): PreResNetSpec {
 export const preresnetFamily: ArchFamily<PreResNetSpec> = {
   withSelection: (spec, layer, kept) => ({ ...spec, selections: { ...spec.selections, [layer]: kept } }),
   arch: 'preresnet',
-  modelNames: 'preresnet110|164 (slimming), preresnet110-wl',
+  modelNames: 'preresnet110|164',
   specProblems: preresnetProblems,
   namedSpec: namedPreResNet,
   build: buildPreResNet,

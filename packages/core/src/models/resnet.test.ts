@@ -11,6 +11,7 @@ import { namedSpec, validateSpec } from '../spec';
 import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
 import { randomArray, seededRandom } from '../test-util/naive-conv';
 import { buildResNet, type ResNetSpec } from './resnet';
+import { SFP_RESNET } from '../test-util/folder-forms';
 
 beforeAll(setUpTestBackends);
 
@@ -62,7 +63,7 @@ describe.each(TEST_BACKENDS)('CIFAR ResNet zero-padding shortcut on %s', (backen
 describe.each(TEST_BACKENDS)('SFP ResNet (form sfp) on %s', (backend) => {
   it('its shortcut subsamples x[::2, ::2], pads zero channels and passes the gradient', async () => {
     await useBackend(backend);
-    const model = buildResNet({ ...spec, form: 'sfp' }, 3);
+    const model = buildResNet({ ...spec, ...SFP_RESNET }, 3);
     const pool = model.getLayer('layer2.0.downsample').getConfig() as { poolSize: number[]; strides: number[] };
     expect([pool.poolSize, pool.strides]).toEqual([[1, 1], [2, 2]]); // AvgPool2d(kernel 1, stride 2)
     silenceMainBranch(model, 'layer2.0');

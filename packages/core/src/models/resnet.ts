@@ -26,11 +26,19 @@ export interface ResNetSpec {
   /** Output widths of the three stages; default [16, 32, 64] (narrower for the quick profile). */
   stageWidths?: number[];
   /**
-   * `sfp`: the ResNet of Soft Filter Pruning (he-y/soft-filter-pruning, which the seed's SFP folder imports): its
-   * shortcut subsamples (AvgPool kernel 1, stride 2) and pads zero channels with the gradient passing, the fc is
-   * Kaiming-normal, and its ReLUs are functions (its FLOPs counter does not see them). Absent: the l1-norm folder's.
+   * The kernel of the average pool (stride 2) on a shortcut that halves the size: 2 (absent; the l1-norm folder's)
+   * or 1, a subsampling (Soft Filter Pruning's DownsampleA, he-y/soft-filter-pruning).
    */
-  form?: 'sfp';
+  shortcutPool?: 1 | 2;
+  /** The zero-padding shortcut passes the gradient (SFP's); absent: it does not (the l1-norm folder builds it from x.data). */
+  shortcutGradient?: boolean;
+  /** The fc starts Kaiming-normal (SFP's); absent: PyTorch's uniform default (the l1-norm folder's). */
+  fcInit?: 'uniform' | 'kaiming-normal';
+  /**
+   * The reference code applies its ReLUs as functions (SFP's F.relu), which the seed's FLOPs counter does not see;
+   * counting only (`countSpec` with the seed's rules).
+   */
+  functionalReLU?: boolean;
   /**
    * Blocks per stage of a net whose blocks were removed (Sparse Structure Selection); default (depth−2)/6.
    * `depth` stays the nominal depth of the unpruned net (`resnet56` stays the base's name, and each count is
@@ -136,22 +144,19 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
     if (spec.blockScales) out = new BlockScale({ name: `${name}${BLOCK_SCALE_SUFFIX}` }).apply(out) as Sym;
     let residual = x;
     if (stride !== 1 || inplanes !== planes) {
-      const sfp = spec.form === 'sfp';
-      // SFP's DownsampleA is AvgPool2d(kernel 1, stride 2), a subsampling; the l1-norm folder pools 2×2.
-      const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, sfp ? 1 : 2, 2) : x;
+      const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, spec.shortcutPool ?? 2, 2) : x;
       const padding = {
         name: `${name}${SHORTCUT_SUFFIX}`, filters: planes, kernelSize: 1, useBias: false, trainable: false,
         kernelInitializer: 'zeros' as const,
       };
-      // The l1-norm folder builds the shortcut from x.data (no gradient); SFP's passes the gradient.
-      residual = (sfp ? tf.layers.conv2d(padding) : new StopGradientConv2D(padding)).apply(pooled) as Sym;
+      residual = (spec.shortcutGradient ? tf.layers.conv2d(padding) : new StopGradientConv2D(padding)).apply(pooled) as Sym;
       shortcuts.push({ name: `${name}${SHORTCUT_SUFFIX}`, from: inplanes, to: planes });
     }
     x = relu(tf.layers.add({ name: `${name}.add` }).apply([out, residual]) as Sym, `${name}.relu2`);
     inplanes = planes;
   }
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
-  x = spec.form === 'sfp'
+  x = spec.fcInit === 'kaiming-normal'
     ? kaimingLinear(x, 'fc', shape.classes, widths[2], seeds)
     : pytorchLinear(x, 'fc', shape.classes, widths[2], seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'resnet' });
@@ -181,8 +186,21 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
   } else if (Array.isArray(spec.cfg)) {
     problems.push(...cfgEntryProblems(spec.cfg));
   }
-  if (spec.form !== undefined && spec.form !== 'sfp') {
-    problems.push(`form: ${JSON.stringify(spec.form)}; use "sfp" (Soft Filter Pruning's ResNet) or leave it out`);
+  if (spec.form !== undefined) {
+    problems.push('form: a field of earlier versions; write Soft Filter Pruning\'s ResNet as "shortcutPool": 1, ' +
+      '"shortcutGradient": true, "fcInit": "kaiming-normal"');
+  }
+  if (spec.shortcutPool !== undefined && spec.shortcutPool !== 1 && spec.shortcutPool !== 2) {
+    problems.push(`shortcutPool: ${JSON.stringify(spec.shortcutPool)}; use 2 (2×2 average, the default) or 1 (subsample)`);
+  }
+  if (spec.shortcutGradient !== undefined && typeof spec.shortcutGradient !== 'boolean') {
+    problems.push(`shortcutGradient: ${JSON.stringify(spec.shortcutGradient)}; use true or omit it`);
+  }
+  if (spec.functionalReLU !== undefined && typeof spec.functionalReLU !== 'boolean') {
+    problems.push(`functionalReLU: ${JSON.stringify(spec.functionalReLU)}; use true or omit it`);
+  }
+  if (spec.fcInit !== undefined && spec.fcInit !== 'uniform' && spec.fcInit !== 'kaiming-normal') {
+    problems.push(`fcInit: ${JSON.stringify(spec.fcInit)}; use "uniform" (the default) or "kaiming-normal"`);
   }
   if (spec.blockScales !== undefined && typeof spec.blockScales !== 'boolean') {
     problems.push(`blockScales: ${JSON.stringify(spec.blockScales)}; use true (a λ per block) or omit it`);
@@ -206,14 +224,12 @@ function stageBlocksProblem(blocks: unknown, depth: number): string | undefined 
     `1..${most} (ResNet-${depth} has ${most} per stage; stages 2 and 3 keep the block that changes width)`;
 }
 
-/** `resnet56` (l1-norm folder), `resnet56-sfp` (Soft Filter Pruning's), `resnet56-sss` (with SSS's block factors λ). */
+/** `resnet56` (the l1-norm folder's CIFAR ResNet). */
 function namedResNet(name: string, dataset: DatasetName): ResNetSpec | undefined {
-  const match = /^resnet(\d+)(-sfp|-sss)?$/.exec(name);
+  const match = /^resnet(\d+)$/.exec(name);
   const depth = Number(match?.[1]);
   if (!match || (depth - 2) % 6 !== 0) return undefined;
-  const spec: ResNetSpec = { arch: 'resnet', dataset, depth, cfg: defaultResNetCfg(depth) };
-  if (match[2] === '-sfp') return { ...spec, form: 'sfp' };
-  return match[2] === '-sss' ? { ...spec, blockScales: true } : spec;
+  return { arch: 'resnet', dataset, depth, cfg: defaultResNetCfg(depth) };
 }
 
 function resnetGroups(spec: ResNetSpec): ChannelGroup[] {
@@ -255,7 +271,7 @@ function resnetTies(spec: ResNetSpec): TiedChannels[] {
 
 export const resnetFamily: ArchFamily<ResNetSpec> = {
   arch: 'resnet',
-  modelNames: 'resnet20|32|56|110 (l1-norm), resnet…-sfp, resnet…-sss',
+  modelNames: 'resnet20|32|56|110',
   specProblems: resnetProblems,
   namedSpec: namedResNet,
   build: buildResNet,
@@ -268,7 +284,8 @@ export const resnetFamily: ArchFamily<ResNetSpec> = {
     cfg: spec.cfg.map((width) => narrow(width, divisor)),
   }),
   // l1-norm: the shortcut's 2×2 pooling is an nn.AvgPool2d made and called inside a function, outside the hooks.
-  // SFP: every ReLU is F.relu; its DownsampleA pooling is a module.
+  // SFP: every ReLU is F.relu (functionalReLU); its DownsampleA subsampling (shortcutPool 1) is a module.
   functionalInSeed: (layerName, spec) =>
-    (spec.form === 'sfp' ? /(^|\.)relu\d?$/.test(layerName) : layerName.endsWith('.downsample')),
+    (spec.functionalReLU === true && /(^|\.)relu\d?$/.test(layerName)) ||
+    ((spec.shortcutPool ?? 2) === 2 && layerName.endsWith('.downsample')),
 };

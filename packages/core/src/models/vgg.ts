@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
 import type { ChannelGroup, ChannelMember } from './channels';
-import { cfgEntryProblems, cfgWithWidths, narrowedWidths, type ArchFamily } from './family';
+import { cfgEntryProblems, cfgWithWidths, initProblems, narrowedWidths, type ArchFamily } from './family';
 import { avgPool, batchNorm, conv, flatten, linear, maxPool, relu, SeedSequence, type Sym } from './layers';
 
 /** CIFAR VGG, as the seed repository defines it: 3×3 conv–BN–ReLU blocks and 2×2 max pools from a cfg list. */
@@ -17,12 +17,12 @@ export interface VggSpec {
    * `bn-mlp` (l1-norm folder): Linear(cfg[-1], 512) → BatchNorm1d → ReLU → Linear(512, classes).
    */
   classifier: 'linear' | 'bn-mlp';
-  /**
-   * The weight-level folder's VGG (bearpaw's): convs with a bias, initialised by fan-in, and BN γ starting at 1,
-   * with the `linear` head.
-   * Absent: the l1-norm / slimming form (no conv bias, γ = 0.5).
-   */
-  weightLevel?: boolean;
+  /** Convs with a bias (the weight-level folder's VGG, bearpaw's); absent: none (the l1-norm and slimming folders'). */
+  convBias?: boolean;
+  /** The BN scale γ starts at this; absent: 0.5 (the l1-norm and slimming folders'; the weight-level folder's is 1). */
+  bnGamma?: number;
+  /** Conv weights N(0, √(2/n)) with n = k²·C_out (`fan-out`, absent) or k²·C_in (`fan-in`, the weight-level folder's). */
+  convInit?: 'fan-out' | 'fan-in';
 }
 
 export const VGG_CFGS: Record<11 | 13 | 16 | 19, VggCfg> = {
@@ -61,8 +61,8 @@ export function buildVgg(spec: VggSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  const weightLevel = spec.weightLevel ?? false;
-  let x = vggFeatures(input, spec.cfg, seeds, { bias: weightLevel, gamma: weightLevel ? 1 : 0.5, fanIn: weightLevel });
+  let x = vggFeatures(input, spec.cfg, seeds,
+    { bias: spec.convBias ?? false, gamma: spec.bnGamma ?? 0.5, fanIn: spec.convInit === 'fan-in' });
   x = flatten(avgPool(x, 'avgpool', 2), 'flatten');
   if (spec.classifier === 'bn-mlp') {
     x = linear(x, 'classifier.0', 512, seeds);
@@ -91,15 +91,19 @@ function vggProblems(spec: Record<string, unknown>): string[] {
     const classifier = JSON.stringify(spec.classifier);
     problems.push(`classifier: ${classifier}; use "linear" (network-slimming VGG) or "bn-mlp" (l1-norm VGG)`);
   }
-  return problems;
+  if (spec.weightLevel !== undefined) {
+    problems.push('weightLevel: a field of earlier versions; write the weight-level folder\'s VGG as ' +
+      '"convBias": true, "bnGamma": 1, "convInit": "fan-in"');
+  }
+  return [...problems, ...initProblems(spec)];
 }
 
-/** `vgg16` (l1-norm head), `vgg19-slimming` (one linear layer), `vgg19-wl` (weight-level folder). */
+
+/** `vgg16` (the l1-norm folder's BN-MLP head), `vgg19-linear` (one linear layer, as the slimming folder's). */
 function namedVgg(name: string, dataset: DatasetName): VggSpec | undefined {
-  const match = /^vgg(11|13|16|19)(-slimming|-wl)?$/.exec(name);
+  const match = /^vgg(11|13|16|19)(-linear)?$/.exec(name);
   if (!match) return undefined;
   const cfg = [...VGG_CFGS[Number(match[1]) as 16]];
-  if (match[2] === '-wl') return { arch: 'vgg', dataset, cfg, classifier: 'linear', weightLevel: true };
   return { arch: 'vgg', dataset, cfg, classifier: match[2] ? 'linear' : 'bn-mlp' };
 }
 
@@ -133,7 +137,7 @@ const vggWithWidths = (spec: VggSpec, widths: ReadonlyMap<string, number>): VggS
 
 export const vggFamily: ArchFamily<VggSpec> = {
   arch: 'vgg',
-  modelNames: 'vgg11|13|16|19 (l1-norm head), vgg…-slimming, vgg…-wl',
+  modelNames: 'vgg11|13|16|19 (BN-MLP head), vgg…-linear',
   specProblems: vggProblems,
   namedSpec: namedVgg,
   build: buildVgg,

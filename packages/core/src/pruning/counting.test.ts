@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
 import { countModel, countSpec } from './counting';
 import { buildModel, namedSpec, type ArchSpec, type VggSpec } from '../spec';
+import { WEIGHT_LEVEL_FORMS } from '../test-util/folder-forms';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -87,7 +88,7 @@ describe('countSpec (compute_flops.py conventions)', () => {
     ['preresnet164', 18, true, 1.7], // network slimming (Liu et al. 2017), Table 1: 1.70M
     ['preresnet110-wl', 12, false, 1.15], // bearpaw's PreResNet-110 (bottleneck), ≈1.15M
   ] as const)('%s on CIFAR-10: params and FLOPs equal the per-module sums', (name, n, selection, millions) => {
-    const counts = countSpec(namedSpec(name));
+    const counts = countSpec(WEIGHT_LEVEL_FORMS[name]?.() ?? namedSpec(name));
     let params = 3 * 16 * 9;
     let flops = 3 * 16 * 9 * 2 * 32 * 32;
     let inplanes = 16;
@@ -122,7 +123,7 @@ describe('countSpec (compute_flops.py conventions)', () => {
     ['densenet-bc100', 0.8, true, 2],
   ] as const)('%s: params ≈ %fM; params and FLOPs equal the per-module sums', (name, millions, bottleneck, compression) => {
     const slimming = name === 'densenet40';
-    const counts = countSpec(namedSpec(name));
+    const counts = countSpec(WEIGHT_LEVEL_FORMS[name]?.() ?? namedSpec(name));
     const g = 12;
     const n = bottleneck ? 16 : 12;
     let c = 2 * g;
@@ -180,7 +181,7 @@ describe('countSpec (compute_flops.py conventions)', () => {
   });
 
   it('VGG-19-BN of the weight-level folder (conv bias, one linear layer): 20.04M parameters', () => {
-    const spec = namedSpec('vgg19-wl');
+    const spec = WEIGHT_LEVEL_FORMS['vgg19-wl']();
     const counts = countSpec(spec);
     expect(counts).toEqual(vggWeightLevelByHand((spec as VggSpec).cfg, 10));
     expect(counts.params / 1e6).toBeCloseTo(20.04, 2);
@@ -188,11 +189,11 @@ describe('countSpec (compute_flops.py conventions)', () => {
 
   it('the seed\'s weight-level "DenseNet-BC-100" (basic blocks, compression 0.5) has 3 989 232 conv weights', () => {
     // method-facts.md §3.1: widths 24→408 →204→588 →294→678, ≈4.07M parameters in all.
-    const model = buildModel(namedSpec('densenet100-basic'), 0);
+    const model = buildModel(WEIGHT_LEVEL_FORMS['densenet100-basic'](), 0);
     const convWeights = model.layers.filter((l) => l.getClassName() === 'Conv2D')
       .reduce((sum, l) => sum + l.getWeights()[0].size, 0);
     expect(convWeights).toBe(3_989_232);
-    expect(Math.abs(countModel(namedSpec('densenet100-basic'), model).params / 1e6 - 4.07)).toBeLessThan(0.01);
+    expect(Math.abs(countModel(WEIGHT_LEVEL_FORMS['densenet100-basic'](), model).params / 1e6 - 4.07)).toBeLessThan(0.01);
     model.dispose();
   });
 

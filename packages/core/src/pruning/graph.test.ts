@@ -5,6 +5,7 @@ import { channelGroups, residualTies, type ChannelGroup, type ChannelMember } fr
 import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from './surgery';
 import { narrowSpec } from '../widths';
+import { WEIGHT_LEVEL_FORMS } from '../test-util/folder-forms';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -25,7 +26,7 @@ describe.each([
   'vgg16', 'resnet56', 'preresnet164', 'preresnet110-wl', 'densenet40', 'resnet18-imagenet', 'resnet50-imagenet', 'vgg11-imagenet',
 ])('channel graph of %s', (name) => {
   it('every member of every group and residual tie indexes an axis of the group\'s size in the built model', () => {
-    const spec = namedSpec(name) as ArchSpec;
+    const spec = (WEIGHT_LEVEL_FORMS[name]?.() ?? namedSpec(name)) as ArchSpec;
     const model = buildModel(spec, 0);
     const all = [...channelGroups(spec), ...residualTies(spec)];
     expect(all.length).toBeGreaterThan(0);
@@ -51,7 +52,7 @@ const NARROWED = ['preresnet164', 'densenet40', 'resnet56', 'vgg11-imagenet'];
 
 describe.each(NARROWED)('channel graph of %s ÷8 (narrowSpec)', (name) => {
   it('every member of every group and residual tie indexes an axis of the group\'s size', () => {
-    const spec = narrowSpec(namedSpec(name), 8);
+    const spec = narrowSpec(WEIGHT_LEVEL_FORMS[name]?.() ?? namedSpec(name), 8);
     const model = buildModel(spec, 0);
     for (const group of [...channelGroups(spec), ...residualTies(spec)]) {
       const want = (group as ChannelGroup).selection?.current.length ?? group.size;

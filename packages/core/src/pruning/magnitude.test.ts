@@ -15,7 +15,7 @@ afterAll(() => shutdownBackend());
  * average pool and Linear(8·8·2 = 128, 10): 18 + 36 = 54 conv weights.
  */
 const TINY: ArchSpec =
-  { arch: 'vgg', dataset: 'mnist', cfg: [2, 'M', 2], classifier: 'linear', weightLevel: true };
+  { arch: 'vgg', dataset: 'mnist', cfg: [2, 'M', 2], classifier: 'linear', convBias: true, bnGamma: 1, convInit: 'fan-in' };
 const CONV0 = 'features.0.conv/kernel';
 const CONV1 = 'features.1.conv/kernel';
 const CONV0_SIZE = 18;

@@ -5,6 +5,7 @@ import { convKernels, namedWeights, sparseScratchInit, type MaskSet } from './ma
 import { buildModel, namedSpec } from '../spec';
 import { TINY_SPEC } from '../test-util/tiny-run';
 import { narrowSpec } from '../widths';
+import { WEIGHT_LEVEL_FORMS } from '../test-util/folder-forms';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -42,7 +43,7 @@ function keptMoments(values: ArrayLike<number>, mask: ArrayLike<number>): { mean
 
 describe('sparseScratchInit (cifar_E.py: N(0, √(2/n)) with n = non-zero weights of the mask / C_in)', () => {
   it('re-draws each kernel with std √(2·C_in/nnz) on a ÷2 VGG-19 with 90% of every kernel masked', () => {
-    const model = buildModel(narrowSpec(namedSpec('vgg19-wl'), 2), 1);
+    const model = buildModel(narrowSpec(WEIGHT_LEVEL_FORMS['vgg19-wl'](), 2), 1);
     const kernels = convKernels(model);
     expect(kernels).toHaveLength(16);
     // A random 10% of each kernel kept, drawn here with its own seed (not the init's).

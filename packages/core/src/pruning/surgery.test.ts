@@ -48,15 +48,15 @@ function randomKeep(spec: ArchSpec, rand: () => number, fraction: number): KeepS
 
 describe.each([
   ['VGG-11 (l1 head)', namedSpec('vgg11')],
-  ['VGG-13 (slimming head)', namedSpec('vgg13-slimming')],
+  ['VGG-13 (slimming head)', namedSpec('vgg13-linear')],
   ['ResNet-20 (inner block channels)', namedSpec('resnet20')],
   ['PreResNet-20 (bottlenecks and channel selections)', namedSpec('preresnet20')],
   ['narrow PreResNet-20 (planes [4, 8, 16])', narrowSpec(namedSpec('preresnet20'), 4)],
   ['ResNet-18 ImageNet (inner block channels)', namedSpec('resnet18-imagenet')],
   ['narrow ImageNet VGG with BN (convs and fc layers)', { arch: 'vgg-imagenet', dataset: 'imagenet', batchNorm: true,
     cfg: [8, 'M', 8, 'M', 16, 'M', 16, 'M', 16, 'M'], classifier: [32, 24] } as ArchSpec],
-  ['DenseNet-16 (slimming: concatenations and channel selections)', { arch: 'densenet', dataset: 'cifar10', depth: 16, variant: 'slimming',
-    cfg: defaultDenseNetCfg({ arch: 'densenet', dataset: 'cifar10', depth: 16, variant: 'slimming' }) } as ArchSpec],
+  ['DenseNet-16 (slimming: concatenations and channel selections)', { arch: 'densenet', dataset: 'cifar10', depth: 16,
+    cfg: defaultDenseNetCfg({ arch: 'densenet', dataset: 'cifar10', depth: 16 }) } as ArchSpec],
 ])('surgery on %s', (_, spec) => {
   it('the pruned model gives the logits of the original with dropped channels silenced (1e-5)', () => {
     const rand = seededRandom(21);
