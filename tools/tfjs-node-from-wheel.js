@@ -9,10 +9,12 @@ const { pathToFileURL } = require('url');
 /** The version measured with tfjs-node 4.22.0: every C API symbol its binding uses is present. */
 const DEFAULT_TF_VERSION = '2.21.0';
 
-const USAGE = `Usage: node tools/tfjs-node-from-wheel.js [--tf-version <x.y.z>] [--root <dir>]
+const USAGE = `Usage: node tools/tfjs-node-from-wheel.js [--package tfjs-node|tfjs-node-gpu] [--tf-version <x.y.z>] [--root <dir>]
 
-Provides @tensorflow/tfjs-node where its own install cannot download libtensorflow (offline machines, or a
-network that reaches only a package mirror). It takes TensorFlow's C library from the tensorflow-cpu wheel:
+Provides @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu, the same binding) where its own install cannot download
+libtensorflow (offline machines, or a network that reaches only a package mirror). It takes TensorFlow's C library
+from the tensorflow-cpu wheel; tfjs-node-gpu built so runs TensorFlow's CPU kernels (no CUDA library is in the
+wheel), which lets a machine without a GPU test the package's loading, registration and kernels:
   1. pip download --no-deps tensorflow-cpu==<version>  (cached in <root>/.cache/tfjs-node-wheel/)
   2. puts @tensorflow/tfjs-node in node_modules at the lockfile's version if npm ci left it out
   3. lays the wheel's libraries and C headers out in node_modules/@tensorflow/tfjs-node/deps/{lib,include}
@@ -21,6 +23,7 @@ network that reaches only a package mirror). It takes TensorFlow's C library fro
 A second run finds the binding built from the same wheel and does nothing.
 
 Options:
+  --package <name>      tfjs-node (default) or tfjs-node-gpu
   --tf-version <x.y.z>  the wheel's version (default ${DEFAULT_TF_VERSION}; pip must be able to get it)
   --root <dir>          the workspace (default: the folder above tools/)
   --help                this text
@@ -32,7 +35,9 @@ was changed; 1 any other failure, with the step that failed.`;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_NO_WHEEL = 3;
-const PACKAGE = '@tensorflow/tfjs-node';
+const PACKAGES = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+/** The package this run builds (`--package`). */
+let PACKAGE = PACKAGES[0];
 
 class WheelUnavailableError extends Error {}
 class BuildStepError extends Error {}
@@ -43,13 +48,18 @@ const say = (message) => process.stderr.write(`tfjs-node-from-wheel: ${message}\
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  const options = { tfVersion: DEFAULT_TF_VERSION, root: path.resolve(__dirname, '..'), help: false };
+  const options = { tfVersion: DEFAULT_TF_VERSION, root: path.resolve(__dirname, '..'), help: false, pkg: PACKAGES[0] };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     if (argv[i] === '--help') return { ...options, help: true };
+    if (argv[i] === '--package' && PACKAGES.includes(`@tensorflow/${value}`)) {
+      options.pkg = `@tensorflow/${argv[++i]}`;
+      continue;
+    }
     if (argv[i] === '--tf-version' && /^\d+\.\d+\.\d+$/.test(value ?? '')) options.tfVersion = argv[++i];
     else if (argv[i] === '--root' && value) options.root = path.resolve(argv[++i]);
-    else throw new UsageError(`unknown or incomplete option '${argv[i]}' (--tf-version needs x.y.z)\n${USAGE}`);
+    else throw new UsageError(`unknown or incomplete option '${argv[i]}' (--tf-version needs x.y.z, --package ` +
+      `tfjs-node or tfjs-node-gpu)\n${USAGE}`);
   }
   return options;
 }
@@ -226,7 +236,15 @@ function rebuild(root, packageDir, wheel) {
   fs.writeFileSync(path.join(packageDir, 'scripts', 'custom-binary.json'),
     JSON.stringify({ 'tf-lib': pathToFileURL(wheel).href }));
   const env = { ...process.env, npm_config_nodedir: nodePrefix };
-  run('npm rebuild', 'npm', ['rebuild', PACKAGE, '--foreground-scripts'], { cwd: root, env });
+  if (PACKAGE.endsWith('-gpu')) {
+    // tfjs-node-gpu's install script is `install.js gpu download`, which always downloads the CUDA library; without
+    // `download` it builds on the deps laid out in step 3.
+    const bins = [path.join(packageDir, 'node_modules', '.bin'), path.join(root, 'node_modules', '.bin')];
+    const withBins = { ...env, PATH: [...bins, process.env.PATH].join(path.delimiter) };
+    run('building the binding', process.execPath, ['scripts/install.js', 'gpu'], { cwd: packageDir, env: withBins });
+  } else {
+    run('npm rebuild', 'npm', ['rebuild', PACKAGE, '--foreground-scripts'], { cwd: root, env });
+  }
   if (!builtBinding(packageDir)) {
     throw new BuildStepError(`npm rebuild left no ${packageDir}/lib/napi-v*/tfjs_binding.node`);
   }
@@ -236,6 +254,7 @@ function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) return void process.stdout.write(`${USAGE}\n`);
   const { root, tfVersion } = options;
+  PACKAGE = options.pkg;
   const packageDir = path.join(root, 'node_modules', ...PACKAGE.split('/'));
   const markerFile = path.join(packageDir, 'deps', 'from-wheel.json');
   const version = lockedVersion(root);
@@ -246,7 +265,7 @@ function main() {
     const smoke = smokeTest(root);
     if (smoke.ok) {
       say(`nothing to do: ${PACKAGE}@${version} is built on TensorFlow ${smoke.tfVersion} (${markerFile})`);
-      return void process.stdout.write(`tfjs-node ${version} on TensorFlow ${smoke.tfVersion}: ready\n`);
+      return void process.stdout.write(`${PACKAGE.split('/')[1]} ${version} on TensorFlow ${smoke.tfVersion}: ready\n`);
     }
     say(`the built binding does not load (${smoke.why}); building again`);
   }
@@ -262,7 +281,7 @@ function main() {
   if (!smoke.ok) throw new BuildStepError(`5. the rebuilt binding does not load: ${smoke.why}`);
   say(`5. loaded: ${PACKAGE}@${version} runs on TensorFlow ${smoke.tfVersion}`);
   fs.writeFileSync(markerFile, JSON.stringify(wanted));
-  process.stdout.write(`tfjs-node ${version} on TensorFlow ${smoke.tfVersion}: ready\n`);
+  process.stdout.write(`${PACKAGE.split('/')[1]} ${version} on TensorFlow ${smoke.tfVersion}: ready\n`);
 }
 
 try {

@@ -83,5 +83,8 @@ describe('tfjs-node-from-wheel.js', () => {
     expect(result.status).toBe(2);
     expect(result.stderr)
       .toMatch(/unknown or incomplete option '--tf-version'[^]*Usage: node tools\/tfjs-node-from-wheel/);
+    const gpu = spawnSync(process.execPath, [DRIVER, '--package', 'tfjs-node-cuda'], { encoding: 'utf8' });
+    expect(gpu.status).toBe(2);
+    expect(gpu.stderr).toMatch(/unknown or incomplete option '--package' \(.*--package tfjs-node or tfjs-node-gpu\)/);
   });
 });

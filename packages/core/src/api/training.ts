@@ -7,6 +7,7 @@ export { evaluate, type Evaluation } from '../train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type EpochProgress, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 export { identityMismatch } from '../train/run-key';
 export { inferenceLatencies, type LatencyOptions } from '../bench/latency';
+export { BATCH as BENCH_BATCH, benchModel } from '../bench/bench-model';
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, trainingImages, type BatchStream, type TrainingData } from '../data/source';
 export { PrefetchingLoader } from '../data/prefetch';
 export { ImageFolderLoader } from '../data/image-folder-loader';

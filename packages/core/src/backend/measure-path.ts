@@ -14,6 +14,9 @@ async function main(): Promise<void> {
   const backend = candidate === 'wasm+native' || candidate === 'wasm' ? 'wasm' : candidate;
   const info = await initBackend(backend);
   if (candidate === 'wasm+native' && !info.nativeConv) throw new Error('wasm+native unavailable: the oneDNN kernels did not load');
+  // Without a GPU, tfjs-node-gpu runs tfjs-node's CPU kernels: measuring it would time tfjs-node again, and choosing it
+  // would name a GPU path that has none.
+  if (info.device && info.device !== 'GPU') throw new Error(`tfjs-node-gpu unavailable: ${info.device}`);
   setNativeConvEnabled(candidate === 'wasm+native');
   const bench = benchModel(narrowSpec(namedSpec(FAMILY_MODELS[family] ?? 'vgg16'), 4));
   const step = bench.train;

@@ -31,6 +31,12 @@ export interface BackendInfo {
   nativeConv?: string;
   /** How `auto` chose, where it measured (describeChoice). */
   autoChoice?: string;
+  /**
+   * tfjs-node-gpu only: where its kernels run. `GPU` when TensorFlow sees one; `no GPU visible: CPU kernels` when
+   * it does not (no CUDA device, or a binding built on the CPU library: tools/tfjs-node-from-wheel.js --package
+   * tfjs-node-gpu), which runs as tfjs-node would.
+   */
+  device?: string;
 }
 
 export interface InitOptions {
@@ -81,7 +87,8 @@ export function nativeBindingFile(pkg: 'tfjs-node-gpu' | 'tfjs-node'): string | 
 }
 
 function installHint(pkg: 'tfjs-node-gpu' | 'tfjs-node'): string {
-  const fromWheel = pkg === 'tfjs-node' ? `, or offline from the tensorflow-cpu wheel: ${FROM_WHEEL_TOOL}` : '';
+  const fromWheel = `, or offline from the tensorflow-cpu wheel: ${FROM_WHEEL_TOOL}${pkg === 'tfjs-node' ? ''
+    : ' --package tfjs-node-gpu (CPU kernels only: for testing without a GPU)'}`;
   return `It is an optional dependency; install it on a machine that can download libtensorflow ` +
     `(npm install @tensorflow/${pkg}@${tf.version.tfjs})${fromWheel}.`;
 }
@@ -109,7 +116,9 @@ async function initNative(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<BackendIn
     throw new BackendError(`backend ${pkg} loaded but failed to initialise`);
   }
   registerTrainingKernels('tensorflow'); // the closed-form BN gradient, as on every other backend
-  return { name: pkg, tfjsBackend: 'tensorflow', threads: os.cpus().length, tfjsVersion: tf.version.tfjs };
+  const onGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+  const device = pkg === 'tfjs-node-gpu' ? { device: onGpu ? 'GPU' : 'no GPU visible: CPU kernels' } : {};
+  return { name: pkg, tfjsBackend: 'tensorflow', threads: os.cpus().length, tfjsVersion: tf.version.tfjs, ...device };
 }
 
 async function initWasm(useNative = true): Promise<BackendInfo> {

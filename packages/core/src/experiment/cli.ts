@@ -260,7 +260,8 @@ async function startBackend(method: MethodDefinition<any>, name: string | undefi
   const info = await initBackend(name, { family });
   const native = info.nativeConv ? `, convolutions in ${info.nativeConv}` : '';
   const why = info.autoChoice ? ` (${info.autoChoice})` : '';
-  process.stderr.write(`${method.command}: backend ${info.name}, ${info.threads} threads${native}${why}\n`);
+  const device = info.device ? ` (${info.device})` : '';
+  process.stderr.write(`${method.command}: backend ${info.name}${device}, ${info.threads} threads${native}${why}\n`);
 }
 
 /** `reproduce --queue`: the grid's stages go on the queue; workers run them. */
