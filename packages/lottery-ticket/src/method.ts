@@ -1,6 +1,6 @@
 import * as path from 'path';
 import {
-  magnitudeMasks, parseShare, readReference, scaleTargets, sparseScratchInit, type MethodDefinition,
+  channelGroups, magnitudeMasks, parseShare, readReference, scaleTargets, sparseScratchInit, type MethodDefinition,
   type PruneContext, type Pruner,
 } from '@rethink-prune/core';
 import { l1KeepSets, L1_VARIANTS, targetWidths } from '@rethink-prune/method-l1';
@@ -13,10 +13,22 @@ import { defaultLearningRates, defaultTicketVariants, ticketRounds, TICKET_VARIA
 /** The sparsity `round` iterative rounds at `rate` reach: 1 − (1 − rate)^round, pruned at once by one-shot runs. */
 export const oneShotShare = (rate: number, round: number) => 1 - (1 - rate) ** round;
 
-/** The L1-norm keep-sets of a structured ticket: method-l1's variant, its targets scaled to the model's widths. */
-function l1Keep({ model, spec, fullSpec, variant }: PruneContext<TicketVariant>) {
+/**
+ * The L1-norm keep-sets of a structured ticket: method-l1's variant, its targets scaled to the model's widths. An
+ * iterative one's round r of R keeps full − round((full − target) · r/R) filters of a group (at full width): the
+ * last round reaches the variant. Filters an earlier round zeroed have the smallest norm (0), so they go first.
+ */
+function l1Keep({ model, spec, fullSpec, variant, round, rounds }: PruneContext<TicketVariant>) {
   if (variant.kind !== 'structured') throw new Error('a structured ticket prunes by an L1-norm variant');
-  return l1KeepSets(model, spec, scaleTargets(targetWidths(fullSpec, L1_VARIANTS[variant.l1]), fullSpec, spec));
+  const targets = targetWidths(fullSpec, L1_VARIANTS[variant.l1]);
+  if (variant.schedule === 'iterative') {
+    const full = new Map(channelGroups(fullSpec).map((group) => [group.id, group.size]));
+    for (const [id, target] of targets) {
+      const size = full.get(id)!;
+      targets.set(id, size - Math.round(((size - target) * round) / rounds));
+    }
+  }
+  return l1KeepSets(model, spec, scaleTargets(targets, fullSpec, spec));
 }
 
 /**
@@ -58,7 +70,7 @@ export const lotteryMethod: MethodDefinition<TicketVariant> = {
   scratchStarts: ['saved-init', 'fresh'],
   skips: ['finetune', 'scratch-b'],
   rounds: ticketRounds,
-  iterate: (variant) => variant.kind === 'unstructured' && variant.schedule === 'iterative',
+  iterate: (variant) => variant.schedule === 'iterative',
   learningRates: defaultLearningRates,
   // cifar_scratch_no_longer.py re-draws each conv with the fan its kept weights give; main_scratch_mask.py
   // (structured) keeps the full-width init.

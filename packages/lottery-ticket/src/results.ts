@@ -51,7 +51,8 @@ export function ticketsMarkdown(rows: ResultRow[]): string {
 function panelOf(name: string): string {
   const variant = TICKET_VARIANTS[name];
   if (!variant) return name;
-  return `${name} (${variant.kind}, ${variant.kind === 'structured' ? `${variant.form} form` : variant.schedule})`;
+  const form = variant.kind === 'structured' ? `${variant.form} form, ` : '';
+  return `${name} (${variant.kind}, ${form}${variant.schedule})`;
 }
 
 /**

@@ -8,18 +8,19 @@ export const DEFAULT_RATE = 0.2;
 
 /**
  * A lottery-ticket experiment of the seed's `cifar/lottery-ticket/` folder. Structured: an L1-norm variant of
- * method-l1 (one-shot, as lottery_vggprune.py / lottery_resprune.py), kept full size with its pruned filters zero
- * (`mask`, the seed's form) or cut down by surgery (`compact`). Unstructured: the weight-level magnitude prune of a
+ * method-l1, kept full size with its pruned filters zero (`mask`, the seed's form) or cut down by surgery
+ * (`compact`); one-shot (as lottery_vggprune.py / lottery_resprune.py), or `iterative`: round r of R prunes each
+ * group to r/R of the way from its full width to the variant's, from the previous round's trained ticket. Unstructured: the weight-level magnitude prune of a
  * weight-level model, `iterative` (prune → rewind → train, rounds at a rate of the remaining weights) or `one-shot`
  * (each round's sparsity pruned at once from the baseline).
  */
 export type TicketVariant = MethodVariant & (
-  | { kind: 'structured'; l1: string; form: 'mask' | 'compact' }
+  | { kind: 'structured'; l1: string; form: 'mask' | 'compact'; schedule: 'one-shot' | 'iterative' }
   | { kind: 'unstructured'; schedule: 'iterative' | 'one-shot'; rate: number }
 );
 
-const structured = (l1: string, form: 'mask' | 'compact'): TicketVariant =>
-  ({ base: L1_VARIANTS[l1].base, kind: 'structured', l1, form });
+const structured = (l1: string, form: 'mask' | 'compact', schedule: 'one-shot' | 'iterative' = 'one-shot'): TicketVariant =>
+  ({ base: L1_VARIANTS[l1].base, kind: 'structured', l1, form, schedule });
 const unstructured = (base: string, schedule: 'iterative' | 'one-shot'): TicketVariant =>
   ({ base, kind: 'unstructured', schedule, rate: DEFAULT_RATE });
 
@@ -31,6 +32,7 @@ const WEIGHT_LEVEL_TICKETS: Record<string, string> = { vgg16: 'vgg16-wl', vgg19:
 export const TICKET_VARIANTS: Record<string, TicketVariant> = Object.fromEntries([
   ...L1_TICKETS.map((l1) => [l1, structured(l1, 'mask')]),
   ...L1_TICKETS.map((l1) => [`${l1}-compact`, structured(l1, 'compact')]),
+  ...L1_TICKETS.map((l1) => [`${l1}-iterative`, structured(l1, 'mask', 'iterative')]),
   ...Object.entries(WEIGHT_LEVEL_TICKETS).flatMap(([short, base]) => [
     [`${short}-iterative`, unstructured(base, 'iterative')],
     [`${short}-oneshot`, unstructured(base, 'one-shot')],
@@ -54,9 +56,10 @@ export function defaultLearningRates(profile: Profile): number[] {
 
 /**
  * Rounds of an unstructured variant: as asked (`--rounds`), else 10 where the profile runs the paper's full grid (89%
- * of conv weights pruned at 20% a round), 3 at a few epochs' length (quick), 2 below (smoke). Structured: one-shot.
+ * of conv weights pruned at 20% a round), 3 at a few epochs' length (quick), 2 below (smoke); the same for a
+ * structured iterative one. A structured one-shot variant: one round.
  */
 export function ticketRounds(variant: TicketVariant, profile: Profile, requested?: number): number {
-  if (variant.kind === 'structured') return 1;
+  if (variant.schedule === 'one-shot' && variant.kind === 'structured') return 1;
   return requested ?? (profile.fullGrid ? 10 : profile.epochs >= 4 ? 3 : 2);
 }

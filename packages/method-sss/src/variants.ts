@@ -12,7 +12,7 @@ export interface SssVariant extends MethodVariant {
 
 /** γ values: 0.01 is the authors' default (ImageNet, 100 epochs); the short profiles need a larger one to zero any λ. */
 export const SSS_GAMMAS = [0.01, 0.03, 0.1, 0.3, 1];
-const DEPTHS = [20, 56, 110];
+const DEPTHS = [20, 32, 56, 110];
 
 /** `resnet56-g0.01` … : every depth at every γ. */
 const SEARCH_VARIANTS = DEPTHS.flatMap((depth) => SSS_GAMMAS.map((gamma): [string, SssVariant] =>

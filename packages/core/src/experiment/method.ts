@@ -34,8 +34,9 @@ export interface PruneContext<V extends MethodVariant> {
   fullSpec: ArchSpec;
   variant: V;
   variantName: string;
-  /** The prune round, from 1 (methods with `rounds`: prune → train → prune again). */
+  /** The prune round, from 1, of `rounds` (methods with `rounds`: prune → train → prune again). */
   round: number;
+  rounds: number;
   /** The masks of the previous round's prune, which an iterative round keeps in force. */
   previous?: MaskSet;
   /**

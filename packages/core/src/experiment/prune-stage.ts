@@ -42,8 +42,9 @@ export interface PruneExtras<V extends MethodVariant> {
   evaluate?: (model: tf.LayersModel) => number;
   /** Training images for a pruner that reads them (`pruner.images`). */
   images?: tf.Tensor4D;
-  /** The prune round (default 1) and the previous round's masks (PruneContext). */
+  /** The prune round (default 1) of `rounds` (default 1), and the previous round's masks (PruneContext). */
   round?: number;
+  rounds?: number;
   previous?: MaskSet;
 }
 
@@ -60,12 +61,12 @@ export function pruneModel<V extends MethodVariant>(
   fullSpec: ArchSpec,
   extras: PruneExtras<V> = {},
 ): PrunedModel {
-  const { variant = methodVariant(method, variantName), evaluate, images, round = 1, previous } = extras;
+  const { variant = methodVariant(method, variantName), evaluate, images, round = 1, rounds = 1, previous } = extras;
   const pruner = variantPruner(method, variant);
   if (pruner.images !== undefined && images === undefined) {
     throw new Error(`${method.name} reads ${pruner.images} training images to prune; none were given`);
   }
-  const ctx = { model, spec, fullSpec, variant, variantName, round, ...(previous ? { previous } : {}),
+  const ctx = { model, spec, fullSpec, variant, variantName, round, rounds, ...(previous ? { previous } : {}),
     ...(images ? { images } : {}) };
   const withReport = (pruned: PrunedModel): PrunedModel => {
     const report = method.pruneReport?.({ ...ctx, pruned, evaluate });
@@ -119,6 +120,7 @@ export interface PruneStageOptions {
   /** The trained model to prune (its `best/`): the baseline, or an iterative round's previous ticket. */
   sourceDir: string;
   round: number;
+  rounds: number;
   /** The previous round's pruned model directory (its masks stay in force), for rounds after the first. */
   previousDir?: string;
   fullSpec: ArchSpec;
@@ -169,7 +171,7 @@ async function prune<V extends MethodVariant>(
     const top1 = (model: tf.LayersModel) =>
       evaluate(model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]).top1;
     const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec,
-      { evaluate: top1, images, round: o.round, previous: previous?.masks });
+      { evaluate: top1, images, round: o.round, rounds: o.rounds, previous: previous?.masks });
     const accuracy = { top1: top1(pruned.model) };
     await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
     const record: PruneRecord = {

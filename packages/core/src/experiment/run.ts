@@ -208,7 +208,7 @@ export async function runExperiment<V extends MethodVariant>(
   for (let round = 1; round <= rounds; round++) {
     const roundDir = method.rounds ? path.join(modelDir, variantName, `round${round}`) : path.join(modelDir, variantName);
     const last = round === rounds;
-    const done = await runRound(context, { round, dir: roundDir, source, last,
+    const done = await runRound(context, { round, rounds, dir: roundDir, source, last,
       previousDir: round > 1 ? path.join(path.dirname(roundDir), `round${round - 1}`, 'pruned') : undefined });
     if (!done) continue;
     if (done.stages) rows.push(resultRow(context, done.stages, { base, plainBase, round, rounds }));
@@ -241,6 +241,7 @@ interface ExperimentContext<V extends MethodVariant> {
 /** One round: what it prunes, where it runs, and whether it is the last (earlier ones train only what the next needs). */
 interface Round {
   round: number;
+  rounds: number;
   dir: string;
   source: { dir: string; identity: Record<string, unknown> };
   previousDir?: string;
@@ -270,7 +271,7 @@ async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Rou
     pruner: `${variantPruner(method, variant).kind} ${variantPruner(method, variant).version}`,
     // A method with rounds keys each round's prune by the variant's settings (a ticket's rate) and its source model.
     ...(method.rounds
-      ? { round: r.round, settings: { ...variant, base: undefined }, source: r.source.identity }
+      ? { round: r.round, rounds: r.rounds, settings: { ...variant, base: undefined }, source: r.source.identity }
       : { baseline: r.source.identity }),
   };
   // A published architecture is not pruned from the baseline: it is trained from scratch only.
@@ -282,6 +283,7 @@ async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Rou
       dir: prunedDir,
       sourceDir: r.source.dir,
       round: r.round,
+      rounds: r.rounds,
       ...(r.previousDir ? { previousDir: r.previousDir } : {}),
       fullSpec: c.fullSpec,
       identity: pruneIdentity,
