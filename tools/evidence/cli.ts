@@ -25,6 +25,8 @@ options:
                      a later run of all reuses their finished stages)
   --seed K           with run: train seed K alone (processes can split the seeds; a last run without it writes
                      the whole table from their stages)
+  --seeds N          with run: seeds 0..N-1 instead of the study's 3 (a table of the seeds finished so far: a
+                     run over them trains nothing; the table says how many of the study's seeds it holds)
 `;
 
 /** Every invocation of `run` on a study's run directory, one JSON line each: which commit trained which seeds. */
@@ -42,13 +44,17 @@ function gitCommit(): string {
   }
 }
 
-function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string): number {
+function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string, seeds?: string): number {
   const unknown = only?.filter((v) => !s.variants.includes(v)) ?? [];
   if (unknown.length > 0) throw new Error(`--variants: ${unknown.join(', ')} not in study ${s.id} (${s.variants.join(', ')})`);
   if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
     throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
   }
-  const args = [...studyCommand(only ? { ...s, variants: only } : s, dataDir, runDir), ...(seed ? ['--seed', seed] : [])];
+  if (seeds !== undefined && !(/^\d+$/.test(seeds) && Number(seeds) >= 1 && Number(seeds) <= s.seeds)) {
+    throw new Error(`--seeds ${seeds}: give a whole number from 1 to the study's ${s.seeds}`);
+  }
+  const study = { ...s, ...(only ? { variants: only } : {}), ...(seeds ? { seeds: Number(seeds) } : {}) };
+  const args = [...studyCommand(study, dataDir, runDir), ...(seed ? ['--seed', seed] : [])];
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}) };
   fs.mkdirSync(runDir, { recursive: true });
@@ -155,7 +161,8 @@ async function writeSummary(results: string): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     help: { type: 'boolean', short: 'h' }, 'run-dir': { type: 'string' }, 'data-dir': { type: 'string' },
-    results: { type: 'string', default: 'results' }, variants: { type: 'string' }, seed: { type: 'string' } } });
+    results: { type: 'string', default: 'results' }, variants: { type: 'string' }, seed: { type: 'string' },
+    seeds: { type: 'string' } } });
   const [command, id] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
@@ -171,7 +178,8 @@ export async function main(argv: string[]): Promise<number> {
   const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
   if (command === 'run') {
     const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
-    const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean), values.seed);
+    const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean), values.seed,
+      values.seeds);
     if (status !== 0 || values.seed !== undefined) return status;
   }
   const rows = await writeTable(s, runDir, values.results!);

@@ -64,6 +64,13 @@ describe('an evidence table', () => {
     expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,vgg16,0 1 2,34.2,71,1,93.63');
   });
 
+  it('says how many of the study\'s seeds a table of the finished ones holds', () => {
+    const rows = evidenceRows(study, fakeRuns());
+    expect(evidenceMarkdown(study, rows)).toContain('seeds 0, 1, 2.');
+    expect(evidenceMarkdown({ ...study, seeds: 5 }, rows))
+      .toContain('seeds 0, 1, 2 (3 of the study\'s 5: the others are not finished).');
+  });
+
   it('refuses a baseline too short to have a last quarter, naming the file', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-')), 'metrics.jsonl');
     fs.writeFileSync(file, '{"testTop1":1}\n{"testTop1":2}\n');

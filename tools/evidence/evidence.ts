@@ -127,7 +127,8 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
   return [
     `# ${s.id}${s.note ? ` (${s.note})` : ''}: fine-tuned vs Scratch-E / Scratch-B`,
     '',
-    `Profile \`${s.profile}\` on the CIFAR-10 subset (10 000 train / 2 000 test images), seeds ${rows[0]?.seeds.join(', ') ?? '–'}.`,
+    `Profile \`${s.profile}\` on the CIFAR-10 subset (10 000 train / 2 000 test images), seeds ${rows[0]?.seeds.join(', ') ?? '–'}` +
+      `${(rows[0]?.seeds.length ?? s.seeds) < s.seeds ? ` (${rows[0].seeds.length} of the study's ${s.seeds}: the others are not finished)` : ''}.`,
     'Top-1 % as mean ± sample std over seeds, the paper\'s full-scale CIFAR-10 number in brackets. Differences are',
     'paired by seed (same pruned architecture); the interval is mean ± t(0.975, n−1)·s/√n. Verdict: the interval above',
     'zero (scratch ≥ fine-tuned), below it (fine-tuned better) or across it (inconclusive); the paper\'s verdict is the',
