@@ -1,7 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
-// the one loader of ES-only packages, by path: tools runs from source, without core's build
-import { importEsm } from '../../packages/core/src/import-esm';
-import type * as Vega from 'vega';
+// the one chart renderer, by path: tools runs from source, without core's build
+import { CHART_FONT, vegaLiteSvg } from '../../packages/core/src/chart';
 // vega-lite's types sit behind its `exports` map, which our moduleResolution ("node") cannot read
 import type * as VegaLite from 'vega-lite/build/index';
 
@@ -120,24 +119,10 @@ export async function accuracyChart(points: ChartPoint[], options: AccuracyChart
   return vegaLiteSvg(accuracySpec(points, options));
 }
 
-/** The fonts resvg finds for our SVGs: common sans fonts, unquoted (resvg 2.6 skips quoted ones). */
-export const CHART_FONT = 'Helvetica, Arial, DejaVu Sans, Liberation Sans, sans-serif';
-
-/** SVG of a Vega-Lite spec, rendered without a browser: the one renderer of every chart of the project. */
-export async function vegaLiteSvg(spec: VegaLite.TopLevelSpec): Promise<string> {
-  const vegaLite = (await importEsm('vega-lite')) as typeof VegaLite;
-  const vega = (await importEsm('vega')) as typeof Vega;
-  const vegaSpec = vegaLite.compile(spec).spec;
-  const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
 /** PNG bytes of an SVG at its own size, text drawn with the system fonts; `pixels` is the RGBA buffer. */
 export function svgToPng(svg: string): { png: Buffer; width: number; height: number; pixels: Uint8Array } {
   const rendered = new Resvg(svg, { font: { loadSystemFonts: true } }).render();
   return { png: rendered.asPng(), width: rendered.width, height: rendered.height, pixels: rendered.pixels };
 }
+
+export { CHART_FONT, vegaLiteSvg };

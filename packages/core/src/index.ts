@@ -6,6 +6,7 @@ export * from './backend';
 export { RunDirError, SpecError, StaleStageError, UnknownWeightError } from './errors';
 export { writeFileAtomic } from './fs-atomic';
 export { importEsm } from './import-esm';
+export { CHART_FONT, vegaLiteSvg } from './chart';
 export { mean, median, sampleStd } from './stats';
 export * from './api/models';
 export * from './api/pruning';

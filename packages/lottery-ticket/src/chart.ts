@@ -1,8 +1,7 @@
 /**
  * Winning ticket vs random re-init, accuracy against sparsity (the paper's v2 Figures 6-7), as SVG text.
  */
-import { importEsm } from '@rethink-prune/core';
-import type * as Vega from 'vega';
+import { CHART_FONT, vegaLiteSvg } from '@rethink-prune/core';
 // vega-lite's types sit behind its `exports` map, which our moduleResolution ("node") cannot read
 import type * as VegaLite from 'vega-lite/build/index';
 
@@ -96,8 +95,7 @@ function ticketSpec(points: TicketPoint[], title: string): VegaLite.TopLevelSpec
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start', fontSize: 12 },
-    // resvg reads 'sans-serif' as Arial only: list common sans fonts, unquoted (resvg 2.6 skips quoted ones)
-    config: { font: 'Helvetica, Arial, DejaVu Sans, Liberation Sans, sans-serif' },
+    config: { font: CHART_FONT },
     data: { values: points.map((point) => ({ ...point, lrLabel: lrLabel(point.lr) })) },
     // panels in the order the caller lists them, not alphabetical
     facet: { column: { field: 'panel', type: 'nominal', title: null, sort: panels } },
@@ -136,13 +134,5 @@ function ticketSpec(points: TicketPoint[], title: string): VegaLite.TopLevelSpec
 /** SVG of top-1 accuracy against % conv weights pruned: a column per panel, colour = init, dash = LR. */
 export async function ticketChart(points: TicketPoint[], title: string): Promise<string> {
   checkPoints(points);
-  const vegaLite = (await importEsm('vega-lite')) as typeof VegaLite;
-  const vega = (await importEsm('vega')) as typeof Vega;
-  const vegaSpec = vegaLite.compile(ticketSpec(points, title)).spec;
-  const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return vegaLiteSvg(ticketSpec(points, title));
 }
