@@ -4,6 +4,7 @@ import * as path from 'path';
 import {
   initBackend, loadModelDir, namedWeights, PROFILES, runGrid, shutdownBackend, widthsPath, type PruneRecord,
 } from '@rethink-prune/core';
+import { readFashionMnist, writeImageFolder } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { weightLevelMethod } from './method';
 
@@ -87,5 +88,24 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
     expect(report).toContain('| # | layer | weights | non-zero (mean ± std) |');
     expect(report).toContain(`| 1 | features.0.conv/kernel | 72 | ${kept[0].toFixed(1)} ± 0.0 |`);
     expect(report).toContain(`| | total | ${TOTAL_WEIGHTS} | ${(TOTAL_WEIGHTS - zeros).toFixed(1)} ± 0.0 |`);
+  });
+});
+
+describe('reproduce on an ImageNet-layout folder (smoke profile)', () => {
+  it('prunes 30% of torchvision VGG-16-BN\'s conv weights and trains every stage (Table 6, ImageNet VGG-16)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-'));
+    const root = path.join(dataDir, 'imagenet');
+    writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
+    writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weight-level-imagenet-'));
+    const [row] = await runGrid(weightLevelMethod,
+      { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['vgg16-30'], seeds: 1, runDir });
+    expect([row.model, row.paper_source]).toEqual(['vgg16-bn-imagenet',
+      'Table 6 (v1): ImageNet / VGG-16 (torchvision vgg16_bn, as the seed\'s README trains it) / 30%']);
+    expect(row.paper_acc_finetuned).toBe(73.68);
+    expect(row.sparsity_pct as number).toBeCloseTo(30, 1);
+    for (const column of ['acc_finetuned', 'acc_scratch_e', 'acc_scratch_b'] as const) {
+      expect(typeof row[column]).toBe('number');
+    }
   });
 });

@@ -10,7 +10,7 @@ export interface WeightLevelVariant extends MethodVariant {
 /**
  * The paper's models (Table 6) by short name: the weight-level folder's VGG-19-BN and PreResNet-110, the
  * DenseNet-100 its scripts really build for "DenseNet-BC-100" (basic blocks, compression 0.5, 4.07M params) and
- * the bottleneck DenseNet-BC-100 (0.8M) the name means; ResNet-50 on ImageNet.
+ * the bottleneck DenseNet-BC-100 (0.8M) the name means; torchvision's VGG-16-BN and ResNet-50 on ImageNet.
  */
 export const WEIGHT_LEVEL_MODELS: Record<string, string> = {
   vgg19: 'vgg19-wl',
@@ -18,6 +18,7 @@ export const WEIGHT_LEVEL_MODELS: Record<string, string> = {
   densenet100: 'densenet100-basic',
   'densenet-bc100': 'densenet-bc100',
   resnet50: 'resnet50-imagenet',
+  vgg16: 'vgg16-bn-imagenet',
 };
 
 /** Table 6's ratios (30/80 on CIFAR-10, 30/50 on CIFAR-100, 30/60 on ImageNet) and a sweep up to 95%. */
@@ -31,7 +32,7 @@ export const WEIGHT_LEVEL_VARIANTS: Record<string, WeightLevelVariant> = Object.
 
 /** Table 6's rows for a dataset. */
 export function tableVariants(dataset: string): string[] {
-  if (dataset === 'imagenet') return ['resnet50-30', 'resnet50-60'];
+  if (dataset === 'imagenet') return ['vgg16-30', 'vgg16-60', 'resnet50-30', 'resnet50-60'];
   const ratios = dataset === 'cifar100' ? [30, 50] : [30, 80];
   return ['vgg19', 'preresnet110', 'densenet100'].flatMap((model) => ratios.map((r) => `${model}-${r}`));
 }

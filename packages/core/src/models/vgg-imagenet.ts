@@ -15,6 +15,8 @@ import { vggFeatures, type VggCfg } from './vgg';
  *   → ReLU.
  * - `batchNorm: false` (torchvision VGG-16 of ThiNet / regression pruning): conv → ReLU; fc → ReLU
  *   → Dropout(0.5).
+ * - `batchNorm: 'convs'` (torchvision's `vgg16_bn`, the weight-level folder's ImageNet VGG-16): conv → BN (γ 1) →
+ *   ReLU; fc → ReLU → Dropout(0.5).
  * Layer names: `features.i.conv`/`.bn` for conv i, `fc1`, `fc1.bn`, `fc2`, `fc2.bn`, `fc3`; `avgpool`, `fc`.
  */
 export interface ImageNetVggSpec {
@@ -23,7 +25,7 @@ export interface ImageNetVggSpec {
   cfg: VggCfg;
   /** The two hidden fc widths of the `fc` head; absent with `head: 'gap'`. */
   classifier?: [number, number];
-  batchNorm: boolean;
+  batchNorm: boolean | 'convs';
   /** Absent: 'fc'. */
   head?: 'fc' | 'gap';
 }
@@ -42,7 +44,8 @@ export function buildImageNetVgg(spec: ImageNetVggSpec, seed: number): tf.Layers
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
-  let x = vggFeatures(input, spec.cfg, seeds, { bias: true, gamma: spec.batchNorm ? 0.5 : null });
+  const gamma = spec.batchNorm === true ? 0.5 : spec.batchNorm === 'convs' ? 1 : null;
+  let x = vggFeatures(input, spec.cfg, seeds, { bias: true, gamma });
   if (isGapHead(spec)) x = avgPool(x, 'avgpool', GAP_POOL.size, GAP_POOL.stride);
   x = flatten(x, 'flatten');
   const dense = (t: Sym, name: string, units: number) => tf.layers.dense({
@@ -54,9 +57,9 @@ export function buildImageNetVgg(spec: ImageNetVggSpec, seed: number): tf.Layers
   hiddenWidths(spec).forEach((units, i) => {
     const name = `fc${i + 1}`;
     x = dense(x, name, units);
-    if (spec.batchNorm) x = batchNorm(x, `${name}.bn`, 0.5);
+    if (spec.batchNorm === true) x = batchNorm(x, `${name}.bn`, 0.5);
     x = relu(x, `${name}.relu`);
-    if (!spec.batchNorm) {
+    if (spec.batchNorm !== true) {
       x = tf.layers.dropout({ name: `${name}.dropout`, rate: 0.5, seed: seeds.take() }).apply(x) as Sym;
     }
   });
@@ -91,8 +94,8 @@ function imagenetVggProblems(spec: Record<string, unknown>): string[] {
     const given = JSON.stringify(classifier);
     problems.push(`classifier: ${given}; give the two hidden fc widths, e.g. [4096, 4096]`);
   }
-  if (typeof spec.batchNorm !== 'boolean') {
-    problems.push('batchNorm: true (slimming VGG-11) or false (torchvision VGG-16)');
+  if (typeof spec.batchNorm !== 'boolean' && spec.batchNorm !== 'convs') {
+    problems.push('batchNorm: true (slimming VGG-11), false (torchvision VGG-16) or "convs" (torchvision VGG-16-BN)');
   }
   if (isDatasetName(spec.dataset) && DATASET_SHAPES[spec.dataset].height !== 224) {
     problems.push(`dataset: ${spec.dataset}; ImageNet VGGs take 224×224 input`);
@@ -100,12 +103,16 @@ function imagenetVggProblems(spec: Record<string, unknown>): string[] {
   return problems;
 }
 
-/** `vgg11-imagenet` (network slimming, with BN) and `vgg16-imagenet` (torchvision's, without). */
+/**
+ * `vgg11-imagenet` (network slimming, with BN also in the fc layers), `vgg16-imagenet` (torchvision's `vgg16`, no BN)
+ * and `vgg16-bn-imagenet` (torchvision's `vgg16_bn`: BN after each conv).
+ */
 function namedImageNetVgg(name: string): ImageNetVggSpec | undefined {
-  const depth = { 'vgg11-imagenet': 11, 'vgg16-imagenet': 16 }[name] as 11 | 16 | undefined;
-  if (depth === undefined) return undefined;
-  const cfg = [...IMAGENET_VGG_CFGS[depth]];
-  return { arch: 'vgg-imagenet', dataset: 'imagenet', cfg, classifier: [4096, 4096], batchNorm: depth === 11 };
+  const forms: Record<string, [11 | 16, boolean | 'convs']> =
+    { 'vgg11-imagenet': [11, true], 'vgg16-imagenet': [16, false], 'vgg16-bn-imagenet': [16, 'convs'] };
+  if (!Object.prototype.hasOwnProperty.call(forms, name)) return undefined;
+  const [depth, batchNorm] = forms[name];
+  return { arch: 'vgg-imagenet', dataset: 'imagenet', cfg: [...IMAGENET_VGG_CFGS[depth]], classifier: [4096, 4096], batchNorm };
 }
 
 /**
@@ -115,6 +122,7 @@ function namedImageNetVgg(name: string): ImageNetVggSpec | undefined {
 function imagenetVggGroups(spec: ImageNetVggSpec): ChannelGroup[] {
   const convs = spec.cfg.map((width, index) => ({ width, index })).filter((entry) => entry.width !== 'M');
   const batchNorm = (layer: string): ChannelMember[] => (spec.batchNorm ? [{ layer, kind: 'bn' }] : []);
+  const fcBatchNorm = (layer: string): ChannelMember[] => (spec.batchNorm === true ? [{ layer, kind: 'bn' }] : []);
   const lastConvReader: ChannelMember = isGapHead(spec)
     ? { layer: 'fc', kind: 'dense-in', repeat: 1 }
     : { layer: 'fc1', kind: 'dense-in', repeat: 49 }; // 7×7 positions
@@ -132,7 +140,7 @@ function imagenetVggGroups(spec: ImageNetVggSpec): ChannelGroup[] {
     id: `fc${j + 1}`, size: units, specIndex: spec.cfg.length + j,
     members: [
       { layer: `fc${j + 1}`, kind: 'dense-out' },
-      ...batchNorm(`fc${j + 1}.bn`),
+      ...fcBatchNorm(`fc${j + 1}.bn`),
       { layer: `fc${j + 2}`, kind: 'dense-in', repeat: 1 },
     ],
   }));
@@ -148,7 +156,7 @@ function imagenetVggWithWidths(spec: ImageNetVggSpec, widths: ReadonlyMap<string
 
 export const imagenetVggFamily: ArchFamily<ImageNetVggSpec> = {
   arch: 'vgg-imagenet',
-  modelNames: 'vgg11-imagenet (slimming, BN), vgg16-imagenet',
+  modelNames: 'vgg11-imagenet (slimming, BN), vgg16-imagenet, vgg16-bn-imagenet',
   specProblems: imagenetVggProblems,
   namedSpec: namedImageNetVgg,
   build: buildImageNetVgg,

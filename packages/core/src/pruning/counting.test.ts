@@ -175,6 +175,7 @@ describe('countSpec (compute_flops.py conventions)', () => {
 
   it.each([
     ['vgg16-imagenet', 138_357_544], // torchvision vgg16
+    ['vgg16-bn-imagenet', 138_365_992], // torchvision vgg16_bn: vgg16 + γ, β of 4 224 conv channels
     ['vgg11-imagenet', 132_868_840 + 2 * 2 * 4096], // torchvision vgg11_bn + the slimming model's two BatchNorm1d
   ] as const)('%s: %i parameters', (name, params) => {
     expect(countSpec(namedSpec(name)).params).toBe(params);
