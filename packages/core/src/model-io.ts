@@ -46,7 +46,12 @@ export async function saveModelDir(dir: string, model: tf.LayersModel, spec: Arc
   masks?: MaskSet): Promise<void> {
   await writeModelFiles(dir, model);
   writeFileAtomic(path.join(dir, SPEC_JSON), `${JSON.stringify(spec, null, 2)}\n`);
-  if (masks && masks.size > 0) {
+  if (masks) writeMasks(dir, masks);
+}
+
+/** `masks.json` (name → { shape, offset }) and `masks.bin` (a 0/1 byte per weight) of unstructured pruning. */
+export function writeMasks(dir: string, masks: MaskSet): void {
+  if (masks.size > 0) {
     const index: Record<string, { shape: number[]; offset: number }> = {};
     const total = [...masks.values()].reduce((a, m) => a + m.size, 0);
     const bytes = new Uint8Array(total);

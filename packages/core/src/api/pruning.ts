@@ -10,6 +10,6 @@ export {
 } from '../pruning/reconstruction';
 export { BlockRemovalError, foldBlockScales, removeBlocks } from '../pruning/block-removal';
 export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from '../trace/traced-graph';
-export { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from '../trace/prune-traced';
+export { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from '../trace/prune-traced';
 export { isKeras3Config, KerasConfigError, keras3ToTfjs } from '../trace/keras3';
 export { layerFlops, readLayersModel } from '../trace/model-files';

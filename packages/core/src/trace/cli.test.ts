@@ -46,7 +46,35 @@ describe('rethink-prune-model', () => {
     expect((pruned.predict(tf.zeros([1, 6, 6, 2])) as tf.Tensor).shape).toEqual([1, 2]);
   });
 
+  it('--flops-target takes the smallest ratio that removes at least that share of the multiply-adds', async () => {
+    const original = path.join(dir, 'original', 'model.json');
+    const { out, error } = await printed(['prune', '--model', original, '--out', path.join(dir, 'flops'),
+      '--flops-target', '0.3', '--backend', 'cpu']);
+    expect(error).toBeUndefined();
+    // a keeps k of 6 filters: conv 16·(18k+k) + BN and ReLU + head 2k+2: FLOPs fall in steps of 1/6 of the filters,
+    // so 30% needs 2 of the 6 gone (1 gone removes about 17%).
+    expect(out).toMatch(/a +6 → 4\n/);
+    const flops = /multiply-adds (\d+) → (\d+)/.exec(out)!.slice(1).map(Number);
+    expect(1 - flops[1] / flops[0]).toBeGreaterThanOrEqual(0.3);
+    const { error: unreachable } = await printed(['prune', '--model', original, '--out', path.join(dir, 'x'),
+      '--flops-target', '0.99', '--backend', 'cpu']);
+    expect(unreachable?.message).toMatch(/--flops-target 0.99: removing 99.0% of the multiply-adds is out of reach/);
+  });
+
+  it('--unstructured zeroes that share of all conv weights by magnitude and writes the masks beside the model', async () => {
+    const { out, error } = await printed(['prune', '--model', path.join(dir, 'original'), '--out',
+      path.join(dir, 'sparse'), '--unstructured', '0.5', '--backend', 'cpu']);
+    expect(error).toBeUndefined();
+    // a's kernel has 3·3·2·6 = 108 weights: the threshold at index int(108 · 0.5) = 54 keeps |w| > t, 53 of them.
+    expect(out).toContain('50.93% of the weights of 1 conv kernels zeroed');
+    const sparse = await readLayersModel(path.join(dir, 'sparse'));
+    const kernel = Array.from(sparse.getLayer('a').getWeights()[0].dataSync());
+    expect(kernel.filter((w) => w === 0)).toHaveLength(55);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'sparse', 'masks.json'), 'utf8'))).toHaveProperty(['a/kernel']);
+  });
+
   it.each([
+    [['prune', '--model', 'x', '--out', 'y', '--ratio', '0.3', '--flops-target', '0.3'], /--ratio and --flops-target: give one/],
     [['prune', '--model', '/no/such/dir', '--out', '/tmp/x'], /--model \/no\/such\/dir: no model.json there/],
     [['prune', '--model', 'x', '--out', 'y', '--ratio', '1'], /--ratio 1: give a share between 0 and 1/],
     [['prune', '--model', 'x', '--out', 'y', '--criterion', 'taylor'], /--criterion taylor: choose one of l1/],

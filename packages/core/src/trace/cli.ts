@@ -6,9 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
 import { inferenceLatencies } from '../bench/latency';
 import { UsageError, USAGE_EXIT_CODE } from '../experiment/cli';
-import { writeModelFiles } from '../model-io';
+import { writeMasks, writeModelFiles } from '../model-io';
+import { magnitudeMasks } from '../pruning/magnitude';
+import { applyMasks, maskSparsity } from '../pruning/masks';
 import { layerFlops, readLayersModel } from './model-files';
-import { paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion } from './prune-traced';
+import { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion } from './prune-traced';
 import { traceModel } from './traced-graph';
 
 const CRITERIA: TracedCriterion[] = ['l1', 'bn-scale', 'random'];
@@ -19,14 +21,20 @@ converted from Keras), with the channel graph traced from its layers.
 Usage:
   rethink-prune-model trace --model <dir|model.json> [--barriers]
         the channel groups: which layers lose a channel together, and which are fixed (input, outputs, barriers)
-  rethink-prune-model prune --model <dir|model.json> --out <dir> [--criterion l1|bn-scale|random] [--ratio 0.5]
+  rethink-prune-model prune --model <dir|model.json> --out <dir> [--criterion l1|bn-scale|random]
+                            [--ratio 0.5 | --flops-target 0.5]
         a smaller model.json + weights.bin with the same layer names; prints params, multiply-adds and measured
         latency before and after
+  rethink-prune-model prune --model <dir|model.json> --out <dir> --unstructured 0.8
+        the same model with the smallest |w| of all its conv kernels zeroed (one global threshold, as Han et al.),
+        masks.json + masks.bin beside it: its size and speed do not change, only its non-zero weights
 
 Options:
   --criterion  l1: drop each group's filters of smallest L1 norm (Li et al.); bn-scale: drop the channels of
                smallest |γ| under one global threshold (network slimming); random (default l1)
   --ratio      share of each prunable group's channels to drop; bn-scale: share of all BN channels (default 0.5)
+  --flops-target  share of the multiply-adds to remove instead: the smallest --ratio that removes at least it
+  --unstructured  share of all conv weights to zero instead of removing channels
   --barriers   treat layers the tracer does not know as barriers (their channels stay) instead of an error
   --seed N     for --criterion random (default 0)
   --backend    ${['auto', ...BACKEND_ORDER].join(', ')} (default auto)
@@ -37,7 +45,8 @@ async function run(argv: string[]): Promise<void> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {
       help: { type: 'boolean', short: 'h' }, model: { type: 'string' }, out: { type: 'string' },
-      criterion: { type: 'string', default: 'l1' }, ratio: { type: 'string', default: '0.5' },
+      criterion: { type: 'string', default: 'l1' }, ratio: { type: 'string' }, 'flops-target': { type: 'string' },
+      unstructured: { type: 'string' },
       barriers: { type: 'boolean', default: false }, seed: { type: 'string', default: '0' }, backend: { type: 'string' } } });
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -52,8 +61,18 @@ async function run(argv: string[]): Promise<void> {
   if (!values.model) throw new UsageError(`${command} needs --model <dir|model.json>`);
   const criterion = values.criterion as TracedCriterion;
   if (!CRITERIA.includes(criterion)) throw new UsageError(`--criterion ${criterion}: choose one of ${CRITERIA.join(', ')}`);
-  const ratio = Number(values.ratio);
-  if (!(ratio > 0 && ratio < 1)) throw new UsageError(`--ratio ${values.ratio}: give a share between 0 and 1`);
+  const given = (['ratio', 'flops-target', 'unstructured'] as const).filter((o) => values[o] !== undefined);
+  if (given.length > 1) throw new UsageError(`${given.map((o) => `--${o}`).join(' and ')}: give one of them`);
+  const share = (option: 'ratio' | 'flops-target' | 'unstructured', fallback?: string) => {
+    const text = values[option] ?? fallback;
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!(value > 0 && value < 1)) throw new UsageError(`--${option} ${text}: give a share between 0 and 1`);
+    return value;
+  };
+  const flopsTarget = share('flops-target');
+  const unstructured = share('unstructured');
+  const ratio = share('ratio', flopsTarget === undefined && unstructured === undefined ? '0.5' : undefined);
   if (command === 'prune' && !values.out) throw new UsageError('prune needs --out <dir>');
   const modelDir = fs.existsSync(values.model) && fs.statSync(values.model).isDirectory() ? values.model : path.dirname(values.model);
   if (values.out && path.resolve(values.out) === path.resolve(modelDir)) {
@@ -64,6 +83,8 @@ async function run(argv: string[]): Promise<void> {
   const info = await initBackend(values.backend);
   process.stderr.write(`rethink-prune-model: backend ${info.name}, ${info.threads} threads\n`);
   const model = await readLayersModel(values.model);
+  // Unstructured masks need no channel graph: any layer the tracer does not know is fine.
+  if (command === 'prune' && unstructured !== undefined) return unstructuredPrune(model, unstructured, values.out!);
   const groups = traceModel(model, { barriers: values.barriers });
   if (command === 'trace') {
     for (const g of groups) {
@@ -72,7 +93,13 @@ async function run(argv: string[]): Promise<void> {
     }
     return;
   }
-  const keep = tracedKeepSets(model, groups, { criterion, ratio, seed: Number(values.seed) });
+  const seed = Number(values.seed);
+  const chosen = flopsTarget === undefined
+    ? { keep: tracedKeepSets(model, groups, { criterion, ratio: ratio!, seed }), ratio: ratio! }
+    : await keepSetsForFlops(model, groups, { criterion, reduction: flopsTarget, seed, flops: layerFlops })
+      .catch((e: Error) => { throw new UsageError(`--flops-target ${flopsTarget}: ${e.message}`); });
+  if (flopsTarget !== undefined) process.stdout.write(`--flops-target ${flopsTarget}: ratio ${chosen.ratio.toFixed(4)}\n`);
+  const keep = chosen.keep;
   const pruned = await pruneTracedModel(model, groups, keep);
   await writeModelFiles(values.out!, pruned);
   const [before, after] = [model, pruned].map((m) => ({ params: paramCount(m), flops: layerFlops(m) }));
@@ -85,6 +112,18 @@ async function run(argv: string[]): Promise<void> {
   process.stdout.write(`params ${before.params} → ${after.params} (${fewer(before.params, after.params)}), ` +
     `multiply-adds ${before.flops} → ${after.flops} (${fewer(before.flops, after.flops)}), ` +
     `latency at batch 1 ${latency[0].toFixed(2)} → ${latency[1].toFixed(2)} ms on ${tf.getBackend()}; saved to ${values.out}\n`);
+}
+
+/** `--unstructured p`: zero the share p of all conv weights by magnitude; the same model with its masks beside it. */
+async function unstructuredPrune(model: tf.LayersModel, share: number, out: string): Promise<void> {
+  const masks = magnitudeMasks(model, share);
+  if (masks.size === 0) throw new UsageError('--unstructured: the model has no Conv2D kernel to prune');
+  applyMasks(model, masks);
+  await writeModelFiles(out, model);
+  writeMasks(out, masks);
+  process.stdout.write(`${(100 * maskSparsity(masks)).toFixed(2)}% of the weights of ${masks.size} conv kernels ` +
+    `zeroed (params and multiply-adds unchanged: a dense kernel runs its zeros); saved with masks.json to ${out}\n`);
+  for (const m of masks.values()) m.dispose();
 }
 
 if (require.main === module) {

@@ -147,6 +147,38 @@ export async function pruneTracedModel(model: tf.LayersModel, groups: TracedGrou
   return pruned;
 }
 
+/**
+ * Keep-sets that remove at least `reduction` of the model's multiply-adds (`layerFlops`), with the smallest uniform
+ * ratio (l1, random: the share of each group; bn-scale: the share of all BN channels) that does: a bisection over the
+ * ratio, each step counted on the pruned model. Returns the ratio and the reduction it gives.
+ */
+export async function keepSetsForFlops(model: tf.LayersModel, groups: TracedGroup[],
+  o: { criterion: TracedCriterion; reduction: number; seed?: number; flops: (m: tf.LayersModel) => number }):
+  Promise<{ keep: TracedKeepSets; ratio: number; reduction: number }> {
+  if (!(o.reduction > 0 && o.reduction < 1)) throw new Error(`FLOPs reduction ${o.reduction}: give a share between 0 and 1`);
+  const full = o.flops(model);
+  const reductionAt = async (ratio: number) => {
+    const keep = tracedKeepSets(model, groups, { criterion: o.criterion, ratio, seed: o.seed });
+    const pruned = await pruneTracedModel(model, groups, keep);
+    const reduction = 1 - o.flops(pruned) / full;
+    pruned.dispose();
+    return { keep, ratio, reduction };
+  };
+  let [low, high] = [0, 0.999];
+  let best = await reductionAt(high);
+  if (best.reduction < o.reduction) {
+    throw new Error(`removing ${(100 * o.reduction).toFixed(1)}% of the multiply-adds is out of reach: pruning every ` +
+      `prunable group to one channel removes ${(100 * best.reduction).toFixed(1)}% (the rest is in fixed groups)`);
+  }
+  for (let step = 0; step < 14; step++) {
+    const middle = (low + high) / 2;
+    const at = await reductionAt(middle);
+    if (at.reduction >= o.reduction) [high, best] = [middle, at];
+    else low = middle;
+  }
+  return best;
+}
+
 /** Every trainable and non-trainable weight's element count: what a pruned model saves. */
 export const paramCount = (model: tf.LayersModel) =>
   model.weights.reduce((a, w) => a + w.shape.reduce((x: number, d) => x * (d ?? 1), 1), 0);
