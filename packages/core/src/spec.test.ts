@@ -83,6 +83,8 @@ describe('namedSpec', () => {
     expect(() => validateSpec({ ...namedSpec('densenet40'), variant: 'slimming' })).toThrow(/variant: .*default/);
     expect(() => validateSpec({ ...namedSpec('preresnet110'), weightLevel: true })).toThrow(/"channelSelection": false/);
     expect(() => validateSpec({ ...namedSpec('vgg16'), bnGamma: 0 })).toThrow(/bnGamma: 0; give the initial BN scale/);
+    expect(() => validateSpec({ ...namedSpec('resnet56'), shortcut: 'projection' }))
+      .toThrow(/shortcut: "projection"; use "zero-pad" \(the default\) or "conv"/);
   });
 });
 

@@ -1,5 +1,5 @@
 import {
-  applyMasks, buildModel, initBackend, namedSpec, narrowSpec, shutdownBackend, type MaskSet,
+  applyMasks, buildModel, convKernels, countSpec, initBackend, namedSpec, narrowSpec, shutdownBackend, type MaskSet,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lotteryMethod } from './method';
@@ -63,3 +63,20 @@ function namedSpecProfile() {
   return { name: 'quick' as const, epochs: 4, finetuneEpochs: 1, widthDivisor: 4, batchSize: 64,
     imagenet: { epochs: 2, finetuneEpochs: 1, batchSize: 32 } };
 }
+
+describe('the lottery folder\'s CIFAR ResNet-50 (resnet50-lottery)', () => {
+  it('has 8 basic blocks per stage and 1×1 conv + BN shortcuts: 758 554 parameters, counted by hand', () => {
+    // conv1 432 + bn 32; stage 1: 8 · (2 · 2 304 + 64) = 37 376; stage 2: block 0 4 608 + 9 216 + 128 + 512 + 64 and
+    // 7 · (2 · 9 216 + 128) = 144 448; stage 3: block 0 18 432 + 36 864 + 256 + 2 048 + 128 and 7 · (2 · 36 864 + 256)
+    // = 575 616; fc 650.
+    const spec = namedSpec(TICKET_VARIANTS['resnet50-iterative'].base);
+    expect(countSpec(spec).params).toBe(758_554);
+    const model = buildModel(spec, 1);
+    expect(model.getLayer('layer2.0.shortcut').getWeights()[0].shape).toEqual([1, 1, 16, 32]);
+    expect(model.getLayer('layer2.0.shortcut').trainable).toBe(true);
+    expect(model.layers.filter((layer) => layer.name.endsWith('.conv1'))).toHaveLength(24);
+    // Unstructured pruning reaches the shortcut convs too, as cifar_prune_iterative.py prunes every Conv2d.
+    expect(convKernels(model).map(([name]) => name)).toContain('layer3.0.shortcut/kernel');
+    model.dispose();
+  });
+});

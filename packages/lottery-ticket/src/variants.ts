@@ -1,6 +1,7 @@
 import { L1_VARIANTS } from '@rethink-prune/method-l1';
-// Registers the weight-level folder's models (`vgg16-wl`, …) with core: the unstructured tickets train them.
+// Registers the weight-level folder's models (`vgg16-wl`, …) and this folder's ResNet-50 with core.
 import '@rethink-prune/method-weight-level';
+import './models';
 import type { MethodVariant, Profile } from '@rethink-prune/core';
 
 /** Frankle & Carbin's schedule: 20% of the remaining conv weights per round. */
@@ -26,8 +27,12 @@ const unstructured = (base: string, schedule: 'iterative' | 'one-shot'): TicketV
 
 /** The L1-norm variants the folder prunes (VGG-16-A, ResNet-56-A/B, ResNet-110-A/B). */
 const L1_TICKETS = ['vgg16-A', 'resnet56-A', 'resnet56-B', 'resnet110-A', 'resnet110-B'];
-/** The weight-level models we build of those the folder trains (README: vgg16_bn; also VGG-19 and PreResNet-110). */
-const WEIGHT_LEVEL_TICKETS: Record<string, string> = { vgg16: 'vgg16-wl', vgg19: 'vgg19-wl', preresnet110: 'preresnet110-wl' };
+/**
+ * The unstructured tickets' models: the weight-level folder's VGG-16/19 and PreResNet-110 (README: vgg16_bn), and the
+ * lottery folder's own CIFAR "ResNet-50" (the paper's unstructured ResNet-50 arm).
+ */
+const WEIGHT_LEVEL_TICKETS: Record<string, string> =
+  { vgg16: 'vgg16-wl', vgg19: 'vgg19-wl', preresnet110: 'preresnet110-wl', resnet50: 'resnet50-lottery' };
 
 export const TICKET_VARIANTS: Record<string, TicketVariant> = Object.fromEntries([
   ...L1_TICKETS.map((l1) => [l1, structured(l1, 'mask')]),

@@ -32,6 +32,12 @@ export interface ResNetSpec {
   shortcutPool?: 1 | 2;
   /** The zero-padding shortcut passes the gradient (SFP's); absent: it does not (the l1-norm folder builds it from x.data). */
   shortcutGradient?: boolean;
+  /**
+   * `conv`: a shortcut that changes shape is a trainable 1×1 conv (stride 2 where the size halves) and a BN,
+   * `<block>.shortcut` and `<block>.shortcut.bn` (bearpaw's CIFAR ResNet, which the lottery-ticket folder trains as
+   * "ResNet-50": depth 50, 8 basic blocks per stage). Absent: the parameter-free zero-padding shortcut.
+   */
+  shortcut?: 'zero-pad' | 'conv';
   /** The fc starts Kaiming-normal (SFP's); absent: PyTorch's uniform default (the l1-norm folder's). */
   fcInit?: 'uniform' | 'kaiming-normal';
   /**
@@ -143,7 +149,10 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
     out = batchNorm(conv(out, `${name}.conv2`, planes, { seeds }), `${name}.bn2`);
     if (spec.blockScales) out = new BlockScale({ name: `${name}${BLOCK_SCALE_SUFFIX}` }).apply(out) as Sym;
     let residual = x;
-    if (stride !== 1 || inplanes !== planes) {
+    if ((stride !== 1 || inplanes !== planes) && spec.shortcut === 'conv') {
+      residual = batchNorm(conv(x, `${name}${SHORTCUT_SUFFIX}`, planes, { kernel: 1, stride, seeds }),
+        `${name}${SHORTCUT_SUFFIX}.bn`);
+    } else if (stride !== 1 || inplanes !== planes) {
       const pooled = stride === 2 ? avgPool(x, `${name}.downsample`, spec.shortcutPool ?? 2, 2) : x;
       const padding = {
         name: `${name}${SHORTCUT_SUFFIX}`, filters: planes, kernelSize: 1, useBias: false, trainable: false,
@@ -189,6 +198,9 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
   if (spec.form !== undefined) {
     problems.push('form: a field of earlier versions; write Soft Filter Pruning\'s ResNet as "shortcutPool": 1, ' +
       '"shortcutGradient": true, "fcInit": "kaiming-normal"');
+  }
+  if (spec.shortcut !== undefined && spec.shortcut !== 'zero-pad' && spec.shortcut !== 'conv') {
+    problems.push(`shortcut: ${JSON.stringify(spec.shortcut)}; use "zero-pad" (the default) or "conv" (1×1 conv + BN)`);
   }
   if (spec.shortcutPool !== undefined && spec.shortcutPool !== 1 && spec.shortcutPool !== 2) {
     problems.push(`shortcutPool: ${JSON.stringify(spec.shortcutPool)}; use 2 (2×2 average, the default) or 1 (subsample)`);
@@ -252,7 +264,9 @@ function resnetTies(spec: ResNetSpec): TiedChannels[] {
   return stageWidthsOf(spec).map((width, stage) => {
     const members: ChannelMember[] = stage === 0
       ? [{ layer: 'conv1', kind: 'conv-out' }, { layer: 'bn1', kind: 'bn' }]
-      : [{ layer: `${resnetBlockName(stage, 0)}${SHORTCUT_SUFFIX}`, kind: 'conv-out' }];
+      : [{ layer: `${resnetBlockName(stage, 0)}${SHORTCUT_SUFFIX}`, kind: 'conv-out' },
+        ...(spec.shortcut === 'conv'
+          ? [{ layer: `${resnetBlockName(stage, 0)}${SHORTCUT_SUFFIX}.bn`, kind: 'bn' as const }] : [])];
     for (let block = 0; block < stageBlocks[stage]; block++) {
       const name = resnetBlockName(stage, block);
       members.push({ layer: `${name}.conv2`, kind: 'conv-out' }, { layer: `${name}.bn2`, kind: 'bn' });
