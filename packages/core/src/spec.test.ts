@@ -64,7 +64,7 @@ describe('namedSpec', () => {
       ['vgg', 'resnet', 'preresnet', 'densenet', 'resnet-imagenet', 'vgg-imagenet', 'preresnet-imagenet']);
     expect(() => namedSpec('resnet57')).toThrow("unknown model name 'resnet57'; known: vgg11|13|16|19 " +
       '(BN-MLP head), vgg…-linear, resnet20|32|56|110, preresnet110|164, densenet40, resnet18|34|50|101-imagenet, ' +
-      'vgg11-imagenet (slimming, BN), vgg16-imagenet, vgg16-bn-imagenet, preresnet50-imagenet (a method package adds its own models ' +
+      'vgg11-imagenet (BN, also in fc), vgg16-imagenet, vgg16-bn-imagenet, preresnet50-imagenet (a method package adds its own models ' +
       'when it is loaded)');
   });
 

@@ -156,7 +156,7 @@ function imagenetVggWithWidths(spec: ImageNetVggSpec, widths: ReadonlyMap<string
 
 export const imagenetVggFamily: ArchFamily<ImageNetVggSpec> = {
   arch: 'vgg-imagenet',
-  modelNames: 'vgg11-imagenet (slimming, BN), vgg16-imagenet, vgg16-bn-imagenet',
+  modelNames: 'vgg11-imagenet (BN, also in fc), vgg16-imagenet, vgg16-bn-imagenet',
   specProblems: imagenetVggProblems,
   namedSpec: namedImageNetVgg,
   build: buildImageNetVgg,
