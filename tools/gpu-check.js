@@ -74,7 +74,9 @@ const core = require('@rethink-prune/core');
 /** @param {string} command @param {string[]} args @param {string} cwd */
 function run(command, args, cwd) {
   process.stderr.write(`gpu-check: $ ${command} ${args.join(' ')}\n`);
-  const result = spawnSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  // TensorFlow takes most of the GPU's memory up front unless told to grow: the peak would then be that reservation.
+  const env = { ...process.env, TF_FORCE_GPU_ALLOW_GROWTH: 'true' };
+  const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${command} ${args[0]} failed (exit ${result.status})`);
   return result.stdout;
 }

@@ -23,7 +23,9 @@ wheel), which lets a machine without a GPU test the package's loading, registrat
 A second run finds the binding built from the same wheel and does nothing.
 
 Options:
-  --package <name>      tfjs-node (default) or tfjs-node-gpu
+  --package <name>      tfjs-node (default) or tfjs-node-gpu (a tfjs-node-gpu that npm installed on the CUDA library
+                        is left as it is unless --force)
+  --force               build even so
   --tf-version <x.y.z>  the wheel's version (default ${DEFAULT_TF_VERSION}; pip must be able to get it)
   --root <dir>          the workspace (default: the folder above tools/)
   --help                this text
@@ -48,10 +50,15 @@ const say = (message) => process.stderr.write(`tfjs-node-from-wheel: ${message}\
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  const options = { tfVersion: DEFAULT_TF_VERSION, root: path.resolve(__dirname, '..'), help: false, pkg: PACKAGES[0] };
+  const options = { tfVersion: DEFAULT_TF_VERSION, root: path.resolve(__dirname, '..'), help: false, pkg: PACKAGES[0],
+    force: false };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     if (argv[i] === '--help') return { ...options, help: true };
+    if (argv[i] === '--force') {
+      options.force = true;
+      continue;
+    }
     if (argv[i] === '--package' && PACKAGES.includes(`@tensorflow/${value}`)) {
       options.pkg = `@tensorflow/${argv[++i]}`;
       continue;
@@ -268,6 +275,12 @@ function main() {
       return void process.stdout.write(`${PACKAGE.split('/')[1]} ${version} on TensorFlow ${smoke.tfVersion}: ready\n`);
     }
     say(`the built binding does not load (${smoke.why}); building again`);
+  }
+  if (PACKAGE.endsWith('-gpu') && built && !marker && !options.force && smokeTest(root).ok) {
+    // A binding this tool did not build: npm's own install, on the CUDA library. Replacing it with the CPU one
+    // would take the GPU away.
+    say(`leaving ${PACKAGE}@${version} as installed (not built from the wheel; --force replaces it)`);
+    return void process.stdout.write(`${PACKAGE.split('/')[1]} ${version}: installed by npm, left as it is\n`);
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new WheelUnavailableError('the tensorflow-cpu wheel route is for Linux x86_64, not ' +

@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { experiments, findResultFiles, readRows, reportCsv, reportMarkdown } from './report';
 
-const COLUMNS = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'backend', 'threads', 'seed', 'params',
+const COLUMNS = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'lr', 'round', 'backend', 'threads', 'seed', 'params',
   'flops', 'pruned_params', 'pruned_flops', 'flops_reduction_pct', 'sparsity_pct', 'latency_backend', 'latency_ms_b1',
   'pruned_latency_ms_b1', 'latency_ms_b64', 'pruned_latency_ms_b64', 'acc_baseline', 'acc_finetuned', 'acc_scratch_e',
   'acc_scratch_b', 'acc_baseline_plain', 'paper_acc_baseline', 'paper_acc_finetuned', 'paper_acc_scratch_e', 'paper_acc_scratch_b',
@@ -91,6 +91,17 @@ describe('the cross-method report', () => {
     expect(sfp.cells.unpruned.mean).toBe(66.9);
     expect(sfp.hookedBaseline).toBe(38.7);
     expect(reportCsv([sfp])).toMatch(/,38\.7,/);
+  });
+
+  it('keeps an LR axis apart and leaves out prune-round rows (lottery tickets: no fine-tune comparison)', () => {
+    const dir = runsDir({ 'lottery-ticket/quick/results-cifar10.csv': [
+      { ...base, method: 'lottery-ticket', seed: 0, lr: 0.1, round: 1, acc_baseline: 70, acc_scratch_e: 60 },
+      { ...base, method: 'lottery-ticket', seed: 0, lr: 0.1, round: 2, acc_baseline: 70, acc_scratch_e: 58 },
+      { ...base, method: 'other', seed: 0, lr: 0.1, round: '', acc_baseline: 71, acc_finetuned: 69 },
+      { ...base, method: 'other', seed: 0, lr: 0.01, round: '', acc_baseline: 65, acc_finetuned: 64 },
+    ] });
+    const all = experiments(findResultFiles(dir).flatMap(readRows));
+    expect(all.map((e) => [e.cells.unpruned.mean, e.cells['fine-tuned'].mean])).toEqual([[71, 69], [65, 64]]);
   });
 
   it('refuses a CSV that is not a results table, naming the file', () => {

@@ -100,11 +100,15 @@ function speedupOf(runs: Row[], batch: 'b1' | 'b64'): number | null {
   return ratios.every(Number.isFinite) ? round2(mean(ratios)) : null;
 }
 
-/** The experiments of a set of run rows, in first-seen order. */
+/**
+ * The experiments of a set of run rows, in first-seen order, one per LR where a grid has an LR axis. Rows of prune
+ * rounds (lottery tickets: a winning ticket against a random init, no fine-tuning) are not this report's comparison
+ * and are left out; lottery-ticket writes its own table.
+ */
 export function experiments(rows: Row[]): Experiment[] {
   const groups = new Map<string, Row[]>();
-  for (const r of rows) {
-    const key = [r.method, r.dataset, r.model, r.variant, r.profile].join('\u0000');
+  for (const r of rows.filter((row) => row.round === undefined || row.round === '')) {
+    const key = [r.method, r.dataset, r.model, r.variant, r.profile, r.lr ?? ''].join('\u0000');
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((runs) => {

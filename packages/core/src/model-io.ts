@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SpecError } from './errors';
 import { readJsonFile, writeFileAtomic } from './fs-atomic';
 import { namedWeights, type MaskSet } from './pruning/masks';
-import { buildModel, validateSpec, type ArchSpec } from './spec';
+import { buildModel, upgradeSpec, validateSpec, type ArchSpec } from './spec';
 
 /**
  * A model directory: tfjs `model.json` + `weights.bin` (loadable as is by `tf.loadLayersModel(url)` in a
@@ -71,7 +71,7 @@ export function readModelSpec(dir: string): ArchSpec {
   const file = path.join(dir, SPEC_JSON);
   const json = readJsonFile(file, (problem) => new ModelDirError(file, problem));
   try {
-    return validateSpec(json as ArchSpec);
+    return validateSpec(upgradeSpec(json) as ArchSpec);
   } catch (e) {
     if (e instanceof SpecError) throw new ModelDirError(file, `not a valid spec: ${e.problems.join('; ')}`);
     throw e;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from './backend';
 import { SpecError } from './errors';
-import { buildModel, namedSpec, registerModelNames, validateSpec, type ArchSpec } from './spec';
-import { WEIGHT_LEVEL_FORMS } from './test-util/folder-forms';
+import { buildModel, namedSpec, registerModelNames, upgradeSpec, validateSpec, type ArchSpec } from './spec';
+import { SFP_RESNET, WEIGHT_LEVEL_FORMS } from './test-util/folder-forms';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -76,6 +76,18 @@ describe('namedSpec', () => {
     expect(() => namedSpec('resnet57')).toThrow(/preresnet50-imagenet, vgg…-test \(a method package/);
   });
 
+  it('reads a spec.json of earlier versions as the same model in today\'s fields', () => {
+    expect(upgradeSpec({ ...namedSpec('vgg19-linear'), weightLevel: true })).toEqual(WEIGHT_LEVEL_FORMS['vgg19-wl']());
+    expect(upgradeSpec({ ...namedSpec('preresnet110'), weightLevel: true })).toEqual(WEIGHT_LEVEL_FORMS['preresnet110-wl']());
+    const { cfg: _, ...densenet } = namedSpec('densenet40') as ArchSpec & { cfg: number[] };
+    expect(upgradeSpec({ ...densenet, variant: 'weight-level' })).toEqual(WEIGHT_LEVEL_FORMS['densenet40-wl']());
+    expect(upgradeSpec({ ...namedSpec('densenet40'), variant: 'slimming' })).toEqual(namedSpec('densenet40'));
+    expect(upgradeSpec({ ...namedSpec('resnet56'), form: 'sfp' })).toEqual({ ...namedSpec('resnet56'), ...SFP_RESNET });
+    expect(upgradeSpec({ ...namedSpec('vgg16'), weightLevel: false })).toEqual(namedSpec('vgg16'));
+    // Anything else is left for validateSpec to name.
+    expect(upgradeSpec({ ...namedSpec('resnet56'), form: 'other' })).toMatchObject({ form: 'other' });
+  });
+
   it('refuses the method-named fields of earlier versions, naming what replaces them', () => {
     expect(() => validateSpec({ ...namedSpec('vgg19-linear'), weightLevel: true }))
       .toThrow(/weightLevel: a field of earlier versions; .*"convBias": true, "bnGamma": 1, "convInit": "fan-in"/);
@@ -83,6 +95,9 @@ describe('namedSpec', () => {
     expect(() => validateSpec({ ...namedSpec('densenet40'), variant: 'slimming' })).toThrow(/variant: .*default/);
     expect(() => validateSpec({ ...namedSpec('preresnet110'), weightLevel: true })).toThrow(/"channelSelection": false/);
     expect(() => validateSpec({ ...namedSpec('vgg16'), bnGamma: 0 })).toThrow(/bnGamma: 0; give the initial BN scale/);
+    expect(() => validateSpec({ ...namedSpec('preresnet110'), convBias: true })).toThrow(/convBias: this family does not have it/);
+    expect(() => validateSpec({ ...namedSpec('resnet56'), shortcut: 'conv', shortcutPool: 1 }))
+      .toThrow(/a 1×1 conv shortcut \(shortcut: "conv"\) has no pooling/);
     expect(() => validateSpec({ ...namedSpec('resnet56'), shortcut: 'projection' }))
       .toThrow(/shortcut: "projection"; use "zero-pad" \(the default\) or "conv"/);
   });

@@ -37,6 +37,27 @@ export function validateSpec(input: unknown): ArchSpec {
   return input as ArchSpec;
 }
 
+/**
+ * A spec.json written before core named no method in its specs, in today's fields: VGG `weightLevel` → `convBias`,
+ * `bnGamma: 1`, `convInit: 'fan-in'`; PreResNet `weightLevel` and DenseNet `variant: 'weight-level'` →
+ * `channelSelection: false`, `bnGamma: 1` (DenseNet `variant: 'slimming'` is today's default); ResNet `form: 'sfp'` →
+ * `shortcutPool: 1`, `shortcutGradient: true`, `fcInit: 'kaiming-normal'`, `functionalReLU: true`. The same model;
+ * a run key that holds the old spec still differs (its stages are stale: --fresh trains them again).
+ */
+export function upgradeSpec(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const { weightLevel, variant, form, ...spec } = input as Record<string, unknown>;
+  if (spec.arch === 'vgg' && weightLevel === true) return { ...spec, convBias: true, bnGamma: 1, convInit: 'fan-in' };
+  if (spec.arch === 'preresnet' && weightLevel === true) return { ...spec, channelSelection: false, bnGamma: 1 };
+  if (spec.arch === 'densenet' && variant === 'weight-level') return { ...spec, channelSelection: false, bnGamma: 1 };
+  if (spec.arch === 'resnet' && form === 'sfp') {
+    return { ...spec, shortcutPool: 1, shortcutGradient: true, fcInit: 'kaiming-normal', functionalReLU: true };
+  }
+  const old = (weightLevel === false || weightLevel === undefined) && (variant === 'slimming' || variant === undefined) &&
+    form === undefined;
+  return old ? spec : input; // anything else stays as it was, for validateSpec to name
+}
+
 /** Builds the tfjs model a spec describes, initialised as the seed repository does, from `seed`. */
 export function buildModel(spec: ArchSpec, seed = 0): tf.LayersModel {
   const valid = validateSpec(spec);

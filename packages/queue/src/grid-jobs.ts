@@ -59,7 +59,7 @@ const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
  */
 export function gridJobs(method: MethodDefinition<any>, methodPackage: string, grid: JobGrid): GridJob[] {
   const jobs = new Map<string, GridJob>();
-  const common = { methodPackage, command: method.command, method: method.name, pruner: grid.variants.map((v) => variantPruner(method, methodVariant(method, v)).version),
+  const common = { methodPackage, command: method.command, method: method.name, pruner: method.pruner.version,
     profile: grid.profile, dataset: grid.dataset, runDir: grid.runDir, fresh: grid.fresh };
   /** A job for `stage` of `subject` (a model, a variant, the grid): its label and id say both. */
   const add = (stage: QueueStage, subject: string, key: unknown,
@@ -87,7 +87,8 @@ export function gridJobs(method: MethodDefinition<any>, methodPackage: string, g
       const first = firstBaseline.get(`${variant.base}/${seed}/${lr}`);
       const baseline = add('baseline', variant.base, baselineKey, { variant: name, seed, needs: first ? [first] : [], ...axis });
       if (!first) firstBaseline.set(`${variant.base}/${seed}/${lr}`, baseline);
-      const variantKey = { name, variant, baselineKey, recipes, rounds: grid.rounds ?? null };
+      const variantKey = { name, variant, baselineKey, recipes, rounds: grid.rounds ?? null,
+        pruner: variantPruner(method, variant).version };
       const stage = (s: StageName, needs: string[]) =>
         add(s, name, { variantKey, training: s === 'prune' ? null : training(s) },
           { variant: name, seed, needs, ...axis });

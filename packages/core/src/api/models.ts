@@ -1,6 +1,6 @@
 /** @rethink-prune/core/models: Architecture specs and models: build, name, validate and narrow a spec; the families; model directories. */
 export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from '../datasets-info';
-export { ARCHS, buildModel, namedSpec, registerModelNames, validateSpec, type NamedModels, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetImageNetSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from '../spec';
+export { ARCHS, buildModel, namedSpec, registerModelNames, upgradeSpec, validateSpec, type NamedModels, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetImageNetSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from '../spec';
 export {
   defaultPreResNetCfg, PRERESNET_PLANES, preresnetBlocksPerStage, preresnetPlanesOf, preresnetSelections,
   type PreResNetSelection,

@@ -224,7 +224,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     : method.defaultVariants(profile, dataset);
   if (variants.length === 0) throw new UsageError('--models names no variant');
   asUsage(() => checkGrid(method, { variants, dataset, profile }));
-  const lrs = values.lrs === undefined ? undefined : values.lrs.split(',').map(Number);
+  const lrs = values.lrs === undefined ? undefined : [...new Set(values.lrs.split(',').map(Number))];
   if (lrs && (lrs.length === 0 || lrs.some((lr) => !Number.isFinite(lr) || lr <= 0)))
     throw new UsageError(`--lrs ${values.lrs}: give initial learning rates above 0, separated by commas (0.1,0.01)`);
   if (values.rounds !== undefined && !method.rounds) throw new UsageError(`--rounds: ${method.name} prunes once`);
@@ -415,7 +415,8 @@ function endQuietlyOnClosedPipe(): void {
 export async function runMethodCli(method: MethodDefinition<any>, argv: string[]): Promise<number> {
   endQuietlyOnClosedPipe();
   try {
-    const own = method.commands?.[argv[0]];
+    const own = method.commands && Object.prototype.hasOwnProperty.call(method.commands, argv[0])
+      ? method.commands[argv[0]] : undefined;
     if (own && !argv.includes('--help') && !argv.includes('-h')) {
       await own.run(argv.slice(1));
       return 0;
@@ -431,7 +432,9 @@ export async function runMethodCli(method: MethodDefinition<any>, argv: string[]
     else if (command === 'prune') await pruneCommand(method, values);
     else if (command === 'reproduce') await reproduceCommand(method, values);
     else if (command === 'sparsity') await sparsityCommand(method, values);
-    else if (method.commands?.[command]) process.stdout.write(help(method));
+    else if (method.commands && Object.prototype.hasOwnProperty.call(method.commands, command)) {
+      process.stdout.write(help(method));
+    }
     else {
       const all = ['reproduce', 'prune', 'sparsity', 'variants', ...Object.keys(method.commands ?? {})];
       throw new UsageError(`unknown command '${command}'; use ${all.join(', ')}`);

@@ -4,7 +4,7 @@ import { loadTrainingData } from '../data/source';
 import { writeFileAtomic } from '../fs-atomic';
 import type { Profile } from '../profiles';
 import { resultsCsv, resultsMarkdown, type ResultRow } from '../results';
-import { methodVariant, type MethodDefinition, type MethodVariant } from './method';
+import { methodVariant, variantPruner, type MethodDefinition, type MethodVariant } from './method';
 import { relativeMarkdown } from './relative-report';
 import { experimentSpecs, runExperiment } from './run';
 import type { StageName } from './stage-graph';
@@ -54,7 +54,8 @@ export async function runGrid<V extends MethodVariant>(
   checkGrid(method, o);
   const only = o.stage === 'report' ? undefined : o.stage;
   const rows: ResultRow[] = [];
-  const widths = new Map<string, LayerWidth[][]>(o.variants.map((v) => [v, []]));
+  // Per variant, LR and round: the seeds of one prune, which the report averages.
+  const widths = new Map<string, { structured: boolean; seeds: LayerWidth[][] }>();
   const seeds = o.onlySeed !== undefined ? [o.onlySeed] : Array.from({ length: o.seeds }, (_, k) => k);
   const lrs = gridLearningRates(method, o);
   for (const seed of seeds) {
@@ -67,7 +68,14 @@ export async function runGrid<V extends MethodVariant>(
           runRoot: path.join(o.runDir, o.profile.name),
           only,
           fresh: o.fresh,
-          onPruned: (w) => widths.get(variant)!.push(w),
+          onPruned: (w, where) => {
+            const key = [variant, ...(where.lr === undefined ? [] : [`lr ${where.lr}`]),
+              ...(method.rounds ? [`round ${where.round}`] : [])].join(' ');
+            const structured = variantPruner(method, methodVariant(method, variant)).kind === 'structured';
+            const entry = widths.get(key) ?? { structured, seeds: [] };
+            entry.seeds.push(w);
+            widths.set(key, entry);
+          },
           ...(lr === undefined ? {} : { lr }),
           ...(o.rounds === undefined ? {} : { rounds: o.rounds }),
         }));
@@ -77,9 +85,8 @@ export async function runGrid<V extends MethodVariant>(
   if (rows.length > 0) {
     writeFileAtomic(`${resultsBase(o)}.csv`, resultsCsv(rows));
     writeFileAtomic(`${resultsBase(o)}.md`, `${resultsMarkdown(rows)}\n`);
-    const headers = method.pruner.kind === 'structured' ? ['width', 'width*'] : ['weights', 'non-zero'];
-    const tables = [...widths].filter(([, seeds]) => seeds.length > 0)
-      .map(([variant, seeds]) => widthsMarkdown(`${method.name} ${variant} on ${o.dataset}`, seeds, headers));
+    const tables = [...widths].map(([key, { structured, seeds }]) => widthsMarkdown(`${method.name} ${key} on ${o.dataset}`,
+      seeds, structured ? ['width', 'width*'] : ['weights', 'non-zero']));
     if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
     const relative = relativeMarkdown(rows, method.reference);
     if (relative) writeFileAtomic(`${resultsBase(o)}-relative.md`, `${relative}\n`);

@@ -199,6 +199,7 @@ async function prune<V extends MethodVariant>(
     return record;
   } finally {
     trained.model.dispose();
+    for (const m of trained.masks?.values() ?? []) m.dispose(); // an iterative round's source ticket has masks
     images?.dispose();
     for (const m of previous?.masks?.values() ?? []) m.dispose();
   }

@@ -50,7 +50,7 @@ export interface ExperimentOptions {
    * Told the layer widths of a structured prune (the weights and non-zero weights of an unstructured one), once
    * its stage is done or read, for the widths report.
    */
-  onPruned?(widths: LayerWidth[]): void;
+  onPruned?(widths: LayerWidth[], where: { round: number; lr?: number }): void;
   /** Told each training stage's epochs as it trains (a queue worker's progress). */
   onEpoch?: StageOptions['onEpoch'];
   /** Stops the stage that is training before its next step. */
@@ -208,8 +208,10 @@ export async function runExperiment<V extends MethodVariant>(
   for (let round = 1; round <= rounds; round++) {
     const roundDir = method.rounds ? path.join(modelDir, variantName, `round${round}`) : path.join(modelDir, variantName);
     const last = round === rounds;
-    const done = await runRound(context, { round, rounds, dir: roundDir, source, last,
-      previousDir: round > 1 ? path.join(path.dirname(roundDir), `round${round - 1}`, 'pruned') : undefined });
+    // An iterative round keeps the previous round's masks in force; a one-shot round prunes the baseline afresh.
+    const previousDir = round > 1 && method.iterate?.(variant)
+      ? path.join(path.dirname(roundDir), `round${round - 1}`, 'pruned') : undefined;
+    const done = await runRound(context, { round, rounds, dir: roundDir, source, last, previousDir });
     if (!done) continue;
     if (done.stages) rows.push(resultRow(context, done.stages, { base, plainBase, round, rounds }));
     if (method.iterate?.(variant) && !last) {
@@ -253,7 +255,8 @@ type RoundStages = Map<string, TrainResult>;
 
 interface RoundResult {
   /** Every stage the round trains, once it has run them all; undefined when `only` asked for less. */
-  stages?: RoundStages & { pruned: PruneRecord; prunedSpec: ArchSpec; masks?: MaskSet; latency: Latency; dir: string };
+  stages?: RoundStages & { pruned: PruneRecord; counts: Record<'full' | 'small', { params: number; flops: number }>;
+    latency: Latency; dir: string };
   /** The run key of the round's Scratch-E from the saved initialisation: the source of an iterative next round. */
   ticketIdentity?: Record<string, unknown>;
 }
@@ -293,8 +296,22 @@ async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Rou
       fresh: o.fresh ?? false,
     });
   const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
-  if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec));
-  if (masks) o.onPruned?.(maskedCounts(masks));
+  try {
+    return await trainRound(c, r, pruned, masks, architecture);
+  } finally {
+    for (const mask of masks?.values() ?? []) mask.dispose();
+  }
+}
+
+/** The trained stages of a round's pruned model (its masks, where unstructured, are the caller's to dispose). */
+async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Round, pruned: PruneRecord,
+  masks: MaskSet | undefined, architecture: ArchSpec | undefined): Promise<RoundResult | undefined> {
+  const { method, variant, variantName, o, spec, recipes, common } = c;
+  const prunedDir = path.join(r.dir, 'pruned');
+  const pruneIdentity = pruned.identity;
+  const where = { round: r.round, lr: o.lr };
+  if (pruned.keep) o.onPruned?.(layerWidths(spec, pruned.spec), where);
+  if (masks) o.onPruned?.(maskedCounts(masks), where);
   const iterateFrom = method.iterate?.(variant) && !r.last;
   if (o.only === 'prune' && !iterateFrom) return undefined;
 
@@ -355,7 +372,7 @@ async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Rou
   const firstScratch = [...stages.keys()].find((name) => name.startsWith('scratch-'))!;
   const latencyModelDir = architecture ? path.join(r.dir, firstScratch, 'best') : prunedDir;
   const latency = await measuredLatency(path.join(r.dir, LATENCY_JSON), c.baselineDir, latencyModelDir);
-  return { ticketIdentity, stages: Object.assign(stages, { pruned, prunedSpec: pruned.spec, masks, latency, dir: r.dir }) };
+  return { ticketIdentity, stages: Object.assign(stages, { pruned, counts: { full, small }, latency, dir: r.dir }) };
 }
 
 /** The result row of one round, from the baseline and the round's trained stages. */
@@ -366,8 +383,7 @@ function resultRow<V extends MethodVariant>(
 ): ResultRow {
   const { method, variant, variantName, spec } = c;
   const dataset = c.o.data.info.name;
-  const [full, small] = [countSpec(spec), countSpec(stages.prunedSpec, stages.masks)];
-  const { pruned, latency } = stages;
+  const { pruned, latency, counts: { full, small } } = stages;
   const trained = [...stages.values()];
   const all = [o.base, ...trained];
   const acc = (name: string) => stages.get(name)?.bestTop1 ?? null;

@@ -136,7 +136,7 @@ function densenetProblems(spec: Record<string, unknown>): string[] {
   if (spec.channelSelection !== undefined && typeof spec.channelSelection !== 'boolean') {
     return [`channelSelection: ${JSON.stringify(spec.channelSelection)}; use false (no selections) or omit it`];
   }
-  const init = initProblems(spec);
+  const init = initProblems(spec, ['bnGamma']);
   if (init.length > 0) return init;
   if (spec.growthRate !== undefined && !isPositiveInt(spec.growthRate)) {
     return [`growthRate: ${JSON.stringify(spec.growthRate)} is not a positive integer`];

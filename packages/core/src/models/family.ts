@@ -84,9 +84,16 @@ export function prunedNarrowError(family: string): SpecError {
 /** All channels of a layer, in order: the selection of a layer that has not been pruned. */
 export const allChannels = (count: number) => Array.from({ length: count }, (_, channel) => channel);
 
-/** The fields of how a model starts, which several families share (`convBias`, `bnGamma`, `convInit`). */
-export function initProblems(spec: Record<string, unknown>): string[] {
+/**
+ * The fields of how a model starts, which several families share (`convBias`, `bnGamma`, `convInit`); a family that
+ * applies only some names them in `applies`, and the others are refused rather than ignored.
+ */
+export function initProblems(spec: Record<string, unknown>,
+  applies: ReadonlyArray<'convBias' | 'bnGamma' | 'convInit'> = ['convBias', 'bnGamma', 'convInit']): string[] {
   const problems: string[] = [];
+  for (const field of (['convBias', 'bnGamma', 'convInit'] as const).filter((f) => !applies.includes(f))) {
+    if (spec[field] !== undefined) problems.push(`${field}: this family does not have it; leave it out`);
+  }
   if (spec.convBias !== undefined && typeof spec.convBias !== 'boolean') {
     problems.push(`convBias: ${JSON.stringify(spec.convBias)}; use true (convs with a bias) or omit it`);
   }

@@ -153,7 +153,7 @@ function preresnetProblems(spec: Record<string, unknown>): string[] {
   if (spec.channelSelection !== undefined && typeof spec.channelSelection !== 'boolean') {
     problems.push(`channelSelection: ${JSON.stringify(spec.channelSelection)}; use false (no selections) or omit it`);
   }
-  problems.push(...initProblems(spec));
+  problems.push(...initProblems(spec, ['bnGamma']));
   if (spec.channelSelection === false) {
     const defaults = defaultPreResNetCfg(typed.depth, preresnetPlanesOf(typed));
     if (spec.selections !== undefined || typed.cfg.some((width, i) => width !== defaults[i])) {

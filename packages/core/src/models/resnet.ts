@@ -202,6 +202,10 @@ function resnetProblems(spec: Record<string, unknown>): string[] {
   if (spec.shortcut !== undefined && spec.shortcut !== 'zero-pad' && spec.shortcut !== 'conv') {
     problems.push(`shortcut: ${JSON.stringify(spec.shortcut)}; use "zero-pad" (the default) or "conv" (1×1 conv + BN)`);
   }
+  if (spec.shortcut === 'conv' && (spec.shortcutPool !== undefined || spec.shortcutGradient !== undefined)) {
+    problems.push('shortcutPool, shortcutGradient: a 1×1 conv shortcut (shortcut: "conv") has no pooling or padding; ' +
+      'leave them out');
+  }
   if (spec.shortcutPool !== undefined && spec.shortcutPool !== 1 && spec.shortcutPool !== 2) {
     problems.push(`shortcutPool: ${JSON.stringify(spec.shortcutPool)}; use 2 (2×2 average, the default) or 1 (subsample)`);
   }
