@@ -4,7 +4,9 @@ import * as path from 'path';
 import * as jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { readFashionMnist } from './embedded';
-import { decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion, writeImageFolder } from './image-folder';
+import {
+  decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion, writeImageFolder, writeTinyImageNet,
+} from './image-folder';
 
 /** Writes a real JPEG (jpeg-js encoder): a horizontal gradient in red, a flat 90 in green, 200 in blue. */
 function writeJpeg(file: string, width: number, height: number): void {
@@ -69,6 +71,15 @@ describe('ImageNet folder', () => {
     fs.writeFileSync(bad, 'nope');
     expect(() => decodeJpeg(bad)).toThrow(/broken\.JPEG: not a readable JPEG/);
     expect(() => readImageFolder(path.join(root, 'missing'), 'train')).toThrow(/no train\/ folder/);
+  });
+});
+
+describe('writeTinyImageNet', () => {
+  it('writes 4 training and 2 validation JPEGs of each of 3 classes, in the layout readImageFolder takes', () => {
+    const dir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'tiny-imagenet-')));
+    const count = (split: string) => fs.readdirSync(path.join(dir, 'imagenet', split))
+      .map((c) => fs.readdirSync(path.join(dir, 'imagenet', split, c)).length);
+    expect([count('train'), count('val')]).toEqual([[4, 4, 4], [2, 2, 2]]);
   });
 });
 

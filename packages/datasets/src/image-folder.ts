@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as jpeg from 'jpeg-js';
 import { DatasetFormatError } from './errors';
 import type { ImageSet } from './image-set';
+import { readFashionMnist } from './embedded';
 
 /**
  * ImageNet in its usual folder layout, `<root>/<split>/<wnid>/*.JPEG`: classes are the sorted folder names
@@ -141,4 +142,15 @@ export function randomResizedCrop(img: RgbImage, rand: () => number, size = 224)
     }
   }
   return out;
+}
+
+/**
+ * A tiny ImageNet-layout data folder made of real Fashion-MNIST images as JPEGs (`<dir>/imagenet/{train,val}/c00k/`,
+ * 4 training and 2 validation images of each of 3 classes): what the methods' ImageNet smoke runs read.
+ */
+export function writeTinyImageNet(dataDir: string): string {
+  const root = path.join(dataDir, 'imagenet');
+  writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
+  writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+  return dataDir;
 }

@@ -9,4 +9,4 @@ export { CIFAR_DIRS, DATASETS, isDatasetName, loadImageSet, type DatasetInfo, ty
 export { sharedDatasetsDir } from './shared-data';
 export { ChecksumError, download, DownloadError, md5OfFile, type ProgressFn, type RemoteFile } from './download';
 export { ARCHIVES, datasetStatus, fetchDataset, verifyDataset, type DatasetStatus } from './remote';
-export { decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion, writeImageFolder, type ImageFolder, type RgbImage } from './image-folder';
+export { decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion, writeImageFolder, writeTinyImageNet, type ImageFolder, type RgbImage } from './image-folder';

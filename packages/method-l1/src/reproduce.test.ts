@@ -4,7 +4,7 @@ import * as path from 'path';
 import {
   initBackend, PROFILES, RESULT_COLUMNS, runGrid, shutdownBackend, type GridOptions,
 } from '@rethink-prune/core';
-import { readFashionMnist, writeImageFolder } from '@rethink-prune/datasets';
+import { writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { l1Method } from './method';
 
@@ -48,10 +48,7 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
 
 describe('reproduce on an ImageNet-layout folder (smoke profile, real Fashion-MNIST images as JPEGs)', () => {
   it('runs every stage of ResNet-34-A with the ImageNet recipes and writes the ImageNet row', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-'));
-    const root = path.join(dataDir, 'imagenet');
-    writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
-    writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-imagenet-'));
     const [row, ...rest] = await reproduce({ profile: PROFILES.smoke, dataset: 'imagenet', dataDir, models: ['resnet34-A'], seeds: 1, runDir });
     expect(rest).toHaveLength(0);

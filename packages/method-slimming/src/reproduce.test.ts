@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend, PROFILES, runGrid, shutdownBackend, widthsPath, type PruneRecord } from '@rethink-prune/core';
-import { readFashionMnist, writeImageFolder } from '@rethink-prune/datasets';
+import { writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slimmingMethod } from './method';
 
@@ -47,10 +47,7 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
 
 describe('reproduce on an ImageNet-layout folder (smoke profile)', () => {
   it('runs VGG-11 (BN) at 50% with the ImageNet recipes: fine-tune ≤ 5 epochs, Scratch-B int(E × ratio)', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-'));
-    const root = path.join(dataDir, 'imagenet');
-    writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
-    writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slimming-imagenet-'));
     const [row] = await runGrid(slimmingMethod,
       { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['vgg11-imagenet-50'], seeds: 1, runDir });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import {
   initBackend, loadModelDir, namedWeights, PROFILES, runGrid, shutdownBackend, widthsPath, type PruneRecord,
 } from '@rethink-prune/core';
-import { readFashionMnist, writeImageFolder } from '@rethink-prune/datasets';
+import { writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { weightLevelMethod } from './method';
 
@@ -93,10 +93,7 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
 
 describe('reproduce on an ImageNet-layout folder (smoke profile)', () => {
   it('prunes 30% of torchvision VGG-16-BN\'s conv weights and trains every stage (Table 6, ImageNet VGG-16)', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-'));
-    const root = path.join(dataDir, 'imagenet');
-    writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
-    writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weight-level-imagenet-'));
     const [row] = await runGrid(weightLevelMethod,
       { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['vgg16-30'], seeds: 1, runDir });
