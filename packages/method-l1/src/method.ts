@@ -17,14 +17,15 @@ export const l1Method: MethodDefinition<L1Variant> = {
   package: '@rethink-prune/method-l1',
   title: 'L1-norm filter pruning (Li et al., 2017)',
   variants: L1_VARIANTS,
-  // quick runs VGG-16-A alone: the ÷4 ResNet-56 costs as much per image on a CPU and would push the README's main
-  // command past 10 minutes (`--models vgg16-A,resnet56-B` adds it).
+  // A run of a few epochs (quick, smoke) trains VGG-16-A alone: the ÷4 ResNet-56 costs as much per image on a CPU and
+  // would push the README's main command past 10 minutes (`--models vgg16-A,resnet56-B` adds it); a run long enough to
+  // converge (small) adds ResNet-56-B.
   defaultVariants: (profile, dataset) =>
     dataset === 'imagenet'
       ? IMAGENET_VARIANTS
       : profile.fullGrid
         ? CIFAR_VARIANTS
-        : profile.name === 'quick'
+        : profile.epochs < 10
           ? ['vgg16-A']
           : ['vgg16-A', 'resnet56-B'],
   pruner: {
