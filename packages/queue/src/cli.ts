@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'util';
-import { BACKEND_ORDER, initBackend, shutdownBackend, USAGE_EXIT_CODE, UsageError } from '@rethink-prune/core';
+import {
+  BACKEND_NAMES, checkBackendName, describeBackend, initBackend, shutdownBackend, USAGE_EXIT_CODE, UsageError,
+} from '@rethink-prune/core';
 import { resolveDataDir } from '@rethink-prune/datasets';
 import { queueStatus, retryFailed, statusText } from './status';
 import { redactUrl } from './redis-url';
@@ -24,7 +26,7 @@ worker options:
   --run-dir <dir>        shared directory (every worker must see the same files, e.g. over NFS); a grid's
                          --run-dir is taken relative to it (default: the current directory)
   --data-dir <dir>       this machine's datasets (default $RETHINK_PRUNE_DATA, then ~/.cache/rethink-prune/data)
-  --backend <name>       auto, ${BACKEND_ORDER.join(', ')} (default auto)
+  --backend <name>       ${BACKEND_NAMES.join(', ')} (default auto)
   --lock-seconds N       a stage whose worker is silent this long (killed, machine lost) goes to another
                          worker, which resumes it from its last checkpoint; longer than any evaluation or
                          prune step, which hold the worker busy (default 120)
@@ -56,8 +58,7 @@ function seconds(option: string, value: string): number {
 
 async function worker(values: Record<string, string | boolean | undefined>, url: string): Promise<void> {
   const backend = values.backend as string | undefined;
-  if (backend !== undefined && !['auto', ...BACKEND_ORDER].includes(backend))
-    throw new UsageError(`unknown backend '${backend}'; choose one of auto, ${BACKEND_ORDER.join(', ')}`);
+  checkBackendName(backend);
   const lockMs = seconds('lock-seconds', values['lock-seconds'] as string);
   const pollMs = seconds('poll-seconds', values['poll-seconds'] as string);
   const info = await initBackend(backend);
@@ -66,7 +67,7 @@ async function worker(values: Record<string, string | boolean | undefined>, url:
   const w = await startWorker({ url, runDir, dataDir: resolveDataDir(values['data-dir'] as string | undefined), lockMs,
     pollMs, methodPackages });
   process.stderr.write(`rethink-prune worker ${WORKER_ID}: queue at ${redactUrl(url)}, run dir ${runDir}, ` +
-    `backend ${info.name} (${info.threads} threads${info.nativeConv ? `, convolutions in ${info.nativeConv}` : ''}); ` +
+    `${describeBackend(info)}; ` +
     'waiting for stages (Ctrl-C stops)\n');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -33,4 +33,5 @@ export {
 export { checkGrid, gridLearningRates, methodReportBase, resultsBase, runGrid, widthsPath, type GridOptions } from '../experiment/grid';
 export { layerWidthLines, layerWidths, maskedCounts, sparsityLines, widthsMarkdown, type LayerWidth } from '../experiment/widths-report';
 export { loadQueueLink, methodPackageName, QUEUE_PACKAGE, requireInstalled, type EnqueueRequest, type EnqueueSummary, type QueueLink } from '../experiment/queue-link';
-export { parseShare, reproduceRequest, runMethodCli, UsageError, USAGE_EXIT_CODE } from '../experiment/cli';
+export { parseShare, reproduceRequest, runMethodCli } from '../experiment/cli';
+export { BACKEND_NAMES, checkBackendName, describeBackend, startBackend, UsageError, USAGE_EXIT_CODE } from '../cli-kit';

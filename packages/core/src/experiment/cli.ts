@@ -3,7 +3,8 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { DATASETS, isDatasetName, resolveDataDir } from '@rethink-prune/datasets';
-import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
+import { shutdownBackend } from '../backend';
+import { BACKEND_NAMES, checkBackendName, startBackend, UsageError, USAGE_EXIT_CODE } from '../cli-kit';
 import { countSpec } from '../pruning/counting';
 import { loadTrainingData, trainingImages } from '../data/source';
 import { namedWeights } from '../pruning/masks';
@@ -19,18 +20,7 @@ import { relativeMarkdown } from './relative-report';
 import { STAGES } from './stage-graph';
 import { layerWidthLines, layerWidths, maskedCounts, sparsityLines } from './widths-report';
 
-/** A mistake in the command line: printed with a pointer to --help, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-export const USAGE_EXIT_CODE = 2;
-
-/** `--backend` values: auto or one of the backends. */
-const BACKEND_NAMES = ['auto', ...BACKEND_ORDER];
+export { UsageError, USAGE_EXIT_CODE };
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -249,20 +239,6 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   };
 }
 
-function checkBackend(name: string | undefined): void {
-  if (name !== undefined && !(BACKEND_NAMES as readonly string[]).includes(name)) {
-    throw new UsageError(`unknown backend '${name}'; choose one of ${BACKEND_NAMES.join(', ')}`);
-  }
-}
-
-/** Starts the backend and says which; `auto` measures the paths on `family` (the model about to train). */
-async function startBackend(method: MethodDefinition<any>, name: string | undefined, family?: string): Promise<void> {
-  const info = await initBackend(name, { family });
-  const native = info.nativeConv ? `, convolutions in ${info.nativeConv}` : '';
-  const why = info.autoChoice ? ` (${info.autoChoice})` : '';
-  const device = info.device ? ` (${info.device})` : '';
-  process.stderr.write(`${method.command}: backend ${info.name}${device}, ${info.threads} threads${native}${why}\n`);
-}
 
 /** `reproduce --queue`: the grid's stages go on the queue; workers run them. */
 async function enqueueCommand(method: MethodDefinition<any>, request: GridOptions, values: Values): Promise<void> {
@@ -288,11 +264,11 @@ async function enqueueCommand(method: MethodDefinition<any>, request: GridOption
 async function reproduceCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
   const request = reproduceRequest(method, values);
   if (values.queue !== undefined) return enqueueCommand(method, request, values);
-  checkBackend(values.backend);
+  checkBackendName(values.backend);
   const data = loadTrainingData(request.dataset, request.dataDir); // a missing dataset stops us before the backend starts
   // The family of the first model trained: what `auto` measures the paths on.
   const family = namedSpec(methodVariant(method, request.variants[0]).base, request.dataset).arch;
-  await startBackend(method, values.backend, family);
+  await startBackend(method.command, values.backend, family);
   const started = Date.now();
   const rows = await runGrid(method, request, data);
   if (rows.length === 0) return;
@@ -346,8 +322,7 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
   if (!fs.existsSync(values.model!)) throw new UsageError(`--model ${values.model}: no such directory`);
   if (path.resolve(values.out!) === path.resolve(values.model!))
     throw new UsageError('--out must differ from --model (the trained model is kept)');
-  checkBackend(values.backend);
-  await startBackend(method, values.backend);
+  await startBackend(method.command, values.backend);
   const { model, spec, masks } = await loadModelDir(values.model!);
   // A named variant's targets are set on its full-width model; one from the command line applies to this model.
   const fullSpec = named ? namedSpec(variant.base, spec.dataset) : spec;
@@ -378,8 +353,7 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
 async function sparsityCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
   if (!values.model) throw new UsageError('sparsity needs --model <dir>');
   if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
-  checkBackend(values.backend);
-  await startBackend(method, values.backend);
+  await startBackend(method.command, values.backend);
   const { model, masks } = await loadModelDir(values.model);
   const kernels = [...namedWeights(model)].filter(([name]) => name.endsWith('/kernel'));
   const counts = kernels.map(([layer, weight]) => ({

@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_ORDER, initBackend, shutdownBackend } from '../backend';
+import { shutdownBackend } from '../backend';
 import { inferenceLatencies } from '../bench/latency';
-import { UsageError, USAGE_EXIT_CODE } from '../experiment/cli';
+import { BACKEND_NAMES, startBackend, UsageError, USAGE_EXIT_CODE } from '../cli-kit';
 import { writeMasks, writeModelFiles } from '../model-io';
 import { magnitudeMasks } from '../pruning/magnitude';
 import { applyMasks, maskSparsity } from '../pruning/masks';
@@ -37,7 +37,7 @@ Options:
   --unstructured  share of all conv weights to zero instead of removing channels
   --barriers   treat layers the tracer does not know as barriers (their channels stay) instead of an error
   --seed N     for --criterion random (default 0)
-  --backend    ${['auto', ...BACKEND_ORDER].join(', ')} (default auto)
+  --backend    ${BACKEND_NAMES.join(', ')} (default auto)
 `;
 
 async function run(argv: string[]): Promise<void> {
@@ -80,8 +80,7 @@ async function run(argv: string[]): Promise<void> {
   }
   const modelJson = modelDir === values.model ? path.join(modelDir, 'model.json') : values.model;
   if (!fs.existsSync(modelJson)) throw new UsageError(`--model ${values.model}: no model.json there`);
-  const info = await initBackend(values.backend);
-  process.stderr.write(`rethink-prune-model: backend ${info.name}, ${info.threads} threads\n`);
+  await startBackend('rethink-prune-model', values.backend);
   const model = await readLayersModel(values.model);
   // Unstructured masks need no channel graph: any layer the tracer does not know is fine.
   if (command === 'prune' && unstructured !== undefined) return unstructuredPrune(model, unstructured, values.out!);
