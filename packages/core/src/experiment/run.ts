@@ -29,7 +29,7 @@ import { experimentRecipes, withInitialLr } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
 import { runStage, type StageJob, type StageOptions } from './stage';
-import type { StageName, TrainedStage } from './stage-graph';
+import { STAGES, type StageName, type TrainedStage } from './stage-graph';
 import { layerWidths, maskedCounts, type LayerWidth } from './widths-report';
 
 
@@ -363,9 +363,11 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
       if (ticket) ticketIdentity = result.identity;
     }
   }
-  const expected = [...(method.skips?.includes('finetune') || architecture ? [] : ['finetune']),
-    ...(method.scratchStarts ?? ['fresh']).flatMap((start) => (['scratch-e', 'scratch-b'] as const)
-      .filter((stage) => !method.skips?.includes(stage)).map((stage) => scratchDir(stage, start)))];
+  // Every trained stage of the graph after the prune, once per scratch start, but those skipped or absent.
+  const expected = STAGES.filter((stage): stage is TrainedStage => stage !== 'baseline' && stage !== 'prune')
+    .filter((stage) => !method.skips?.includes(stage) && !(architecture && stage === 'finetune'))
+    .flatMap((stage) => (stage === 'finetune' ? [stage]
+      : (method.scratchStarts ?? ['fresh']).map((start) => scratchDir(stage, start))));
   if (o.only !== undefined || expected.some((name) => !stages.has(name))) return { ticketIdentity };
 
   // An architecture has no pruned model: its speed is that of the trained Scratch-E model.
