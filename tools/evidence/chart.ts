@@ -1,6 +1,7 @@
 // vega-lite's types sit behind its `exports` map, which our moduleResolution ("node") cannot read
 import type * as VegaLite from 'vega-lite/build/index';
-import { CHART_FONT, REGIME_COLOURS, vegaLiteSvg } from '../report/chart';
+import { CHART_FONT, vegaLiteSvg } from '../../packages/core/src/chart';
+import { REGIME_COLOURS } from '../report/chart';
 import type { EvidenceRow } from './evidence';
 
 interface DifferencePoint {

@@ -125,4 +125,3 @@ export function svgToPng(svg: string): { png: Buffer; width: number; height: num
   return { png: rendered.asPng(), width: rendered.width, height: rendered.height, pixels: rendered.pixels };
 }
 
-export { CHART_FONT, vegaLiteSvg };
