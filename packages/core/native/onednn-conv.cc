@@ -19,6 +19,7 @@
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "oneapi/dnnl/dnnl_version.h"
+#include "signals-blocked.h"
 #include "training-ops.h"
 
 using dnnl::memory;
@@ -434,6 +435,7 @@ napi_value call(napi_env env, napi_callback_info info) {
   try {
     static std::mutex convMutex;  // the plan cache and the scratch buffers are shared by the whole process
     std::lock_guard<std::mutex> lock(convMutex);
+    SignalsBlocked quiet;  // oneDNN's GEMM kernels must not be interrupted (signals-blocked.h)
     Run(g, a, aLength, b, bLength, out, outLength);
   } catch (const GeometryError &e) {
     napi_throw_range_error(env, "ERR_NATIVE_CONV_GEOMETRY", e.what());

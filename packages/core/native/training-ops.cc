@@ -5,6 +5,8 @@
 // and train/sgd.ts.
 #include "training-ops.h"
 
+#include "signals-blocked.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -289,6 +291,7 @@ napi_value call(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   try {
+    SignalsBlocked quiet;  // OpenMP's threads start here too and keep the mask (signals-blocked.h)
     Run(env, args);
   } catch (const ArgumentError &e) {
     napi_throw_range_error(env, "ERR_NATIVE_OP_ARGS", e.message.c_str());

@@ -16,9 +16,9 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const nativeDir = path.join(root, 'native');
 const source = path.join(nativeDir, 'onednn-conv.cc');
-/** Every file the addon is built from: the compiled sources and the header they share. */
+/** Every file the addon is built from: the compiled sources and the headers they share. */
 const sources = [source, path.join(nativeDir, 'training-ops.cc')];
-const header = path.join(nativeDir, 'training-ops.h');
+const headers = ['training-ops.h', 'signals-blocked.h'].map((name) => path.join(nativeDir, name));
 const target = path.join(root, 'build', 'onednn-conv.node');
 /** Beside the addon: the hash of everything it was built from. */
 const stampFile = path.join(root, 'build', 'onednn-conv.stamp');
@@ -81,7 +81,9 @@ function main() {
   // -ffp-contract=off: no fused multiply-adds, so the SGD step rounds as the wasm one does.
   const args = ['-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-fopenmp', ...extraFlags, `-I${nodeInclude}`, `-I${include}`,
     ...sources, ...(libDir ? [`-L${libDir}`, `-Wl,-rpath,${libDir}`] : []), '-ldnnl', '-o', target];
-  const sourceText = Buffer.concat([...sources, header].map((file) => fs.readFileSync(file)));
+  // Built beside the target and renamed over it: a process that has the old addon loaded keeps its copy intact.
+  const building = target.replace(/\.node$/, `.building-${process.pid}.node`);
+  const sourceText = Buffer.concat([...sources, ...headers].map((file) => fs.readFileSync(file)));
   const hash = buildHash(sourceText, [cxx, ...args], include);
   if (!process.argv.includes('--force') && !needsBuild(target, stampFile, hash)) {
     return say('native convolutions up to date');
@@ -89,12 +91,14 @@ function main() {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.rmSync(stampFile, { force: true });
   try {
-    execFileSync(cxx, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const version = execFileSync(process.execPath, ['-p', `require(${JSON.stringify(target)}).version()`],
+    execFileSync(cxx, [...args.slice(0, -1), building], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const version = execFileSync(process.execPath, ['-p', `require(${JSON.stringify(building)}).version()`],
       { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+    fs.renameSync(building, target);
     fs.writeFileSync(stampFile, `${hash}\n`);
     say(`native convolutions built with oneDNN ${version}`);
   } catch (e) {
+    fs.rmSync(building, { force: true });
     fs.rmSync(target, { force: true });
     const detail = (e.stderr ? e.stderr.toString() : e.message).split('\n').filter(Boolean).slice(0, 3).join(' | ');
     say(`native convolutions not built (${cxx} failed: ${detail}); the wasm backend uses its own kernels`);

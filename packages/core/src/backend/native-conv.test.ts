@@ -1,7 +1,8 @@
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type NativeConv, nativeConv, nativeConvKernels, setNativeConvEnabled, wasmInternalsProblem }
+import { type NativeConv, NATIVE_ADDON, nativeConv, nativeConvKernels, setNativeConvEnabled, wasmInternalsProblem }
   from './kernels/native-conv';
 import { setUpTestBackends } from '../test-util/backends';
 import {
@@ -158,6 +159,30 @@ describe.skipIf(!lib)('native oneDNN addon, called directly', () => {
     expect(lib!.planCount()).toBe(before + 1);
     lib!.conv2dBackpropInput(geometry, y, filter, x);
     expect(lib!.planCount()).toBe(before + 2);
+  });
+
+  // oneDNN's JIT GEMM points the stack pointer into the heap (oneDNN issue 4845): a signal handled on a thread inside
+  // it wrote its frame over the heap, and glibc aborted later. The V8 profiler's SIGPROF every 0.1 ms made that
+  // happen within the first few hundred GEMMs, every time, before the addon held signals back during its calls.
+  it('survives the CPU profiler sampling while its GEMM paths run', () => {
+    const child = `
+      const session = new (require('inspector').Session)();
+      session.connect();
+      const lib = require(${JSON.stringify(NATIVE_ADDON)});
+      const geometry = new Int32Array([8, 2, 2, 128, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1]);
+      const x = new Float32Array(8 * 2 * 2 * 128).fill(1), w = new Float32Array(9 * 128 * 128).fill(0.5);
+      const y = new Float32Array(8 * 2 * 2 * 128), dw = new Float32Array(w.length);
+      session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 100 }, () =>
+        session.post('Profiler.start', () => {
+          for (let i = 0; i < 400; i++) { lib.conv2d(geometry, x, w, y); lib.conv2dBackpropFilter(geometry, x, y, dw); }
+          console.log('done', lib.batchGemmPlanCount(), y[0]);
+        })));`;
+    const run = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 120_000,
+      env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    expect(run.stderr).not.toMatch(/corrupt|double free|malloc/);
+    expect(run.status).toBe(0);
+    // Both ops ran as one GEMM over the batch; each output of a 2×2 map reads 4 of its 9 taps: 4·128 × 1 × 0.5.
+    expect(run.stdout.trim()).toBe(`done 2 ${4 * 128 * 0.5}`);
   });
 });
 
