@@ -39,6 +39,10 @@ const CASES: Case[] = [
   // the addon one GEMM over the batch instead.
   { n: 4, h: 2, w: 2, ci: 128, co: 64, k: 3, s: 1, pad: 'same' },
   { n: 3, h: 1, w: 3, ci: 64, co: 32, k: 3, s: 1, pad: 'same' },
+  // Wider than 128 channels on both sides: oneDNN's blocked layout, with reorders (narrower layers stay NHWC), one
+  // of them with a cropped input.
+  { n: 2, h: 5, w: 5, ci: 160, co: 144, k: 3, s: 1, pad: 'same' },
+  { n: 2, h: 7, w: 6, ci: 136, co: 144, k: 3, s: 2, pad: 'valid' },
   ...BATCH_GEMM_CASES,
 ];
 
