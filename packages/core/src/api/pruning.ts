@@ -13,3 +13,4 @@ export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember,
 export { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from '../trace/prune-traced';
 export { isKeras3Config, KerasConfigError, keras3ToTfjs } from '../trace/keras3';
 export { layerFlops, readLayersModel } from '../trace/model-files';
+export { isKerasModel, readKerasModel } from '../trace/keras3-weights';

@@ -16,16 +16,16 @@ import { traceModel } from './traced-graph';
 const CRITERIA: TracedCriterion[] = ['l1', 'bn-scale', 'random'];
 
 const HELP = `rethink-prune-model: structured pruning of any tfjs Layers model (Sequential or functional, e.g. one
-converted from Keras), with the channel graph traced from its layers.
+converted from Keras) or Keras 3 model (a .keras file, weights included), with the channel graph traced from its layers.
 
 Usage:
-  rethink-prune-model trace --model <dir|model.json> [--barriers]
+  rethink-prune-model trace --model <dir|model.json|m.keras> [--barriers]
         the channel groups: which layers lose a channel together, and which are fixed (input, outputs, barriers)
-  rethink-prune-model prune --model <dir|model.json> --out <dir> [--criterion l1|bn-scale|random]
+  rethink-prune-model prune --model <dir|model.json|m.keras> --out <dir> [--criterion l1|bn-scale|random]
                             [--ratio 0.5 | --flops-target 0.5]
         a smaller model.json + weights.bin with the same layer names; prints params, multiply-adds and measured
         latency before and after
-  rethink-prune-model prune --model <dir|model.json> --out <dir> --unstructured 0.8
+  rethink-prune-model prune --model <dir|model.json|m.keras> --out <dir> --unstructured 0.8
         the same model with the smallest |w| of all its conv kernels zeroed (one global threshold, as Han et al.),
         masks.json + masks.bin beside it: its size and speed do not change, only its non-zero weights
 
@@ -58,7 +58,7 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   if (command !== 'trace' && command !== 'prune') throw new UsageError(`unknown command '${command}'; use trace or prune`);
-  if (!values.model) throw new UsageError(`${command} needs --model <dir|model.json>`);
+  if (!values.model) throw new UsageError(`${command} needs --model <dir|model.json|m.keras>`);
   const criterion = values.criterion as TracedCriterion;
   if (!CRITERIA.includes(criterion)) throw new UsageError(`--criterion ${criterion}: choose one of ${CRITERIA.join(', ')}`);
   const given = (['ratio', 'flops-target', 'unstructured'] as const).filter((o) => values[o] !== undefined);

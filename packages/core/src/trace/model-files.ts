@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelDirError } from '../model-io';
 import { isKeras3Config, keras3ToTfjs } from './keras3';
+import { isKerasModel, readKerasModel } from './keras3-weights';
 
 /** The model.json of a directory, or the file itself. */
 const modelJsonOf = (given: string) =>
@@ -10,9 +11,11 @@ const modelJsonOf = (given: string) =>
 
 /**
  * Any tfjs Layers model saved as model.json + weight files (tf.io's format, as `model.save('file://…')`,
- * tensorflowjs_converter or our own saveModelDir write it), read without tfjs-node.
+ * tensorflowjs_converter or our own saveModelDir write it), read without tfjs-node; or a Keras 3 model (a `.keras`
+ * file, or a folder with its config.json and model.weights.h5) with its weights.
  */
 export async function readLayersModel(given: string): Promise<tf.LayersModel> {
+  if (isKerasModel(given)) return readKerasModel(given);
   const file = modelJsonOf(given);
   if (!fs.existsSync(file)) throw new ModelDirError(file, 'no such file: give a model.json or the folder holding it');
   let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
