@@ -90,7 +90,7 @@ export function namedSpec(name: string, dataset: DatasetName = 'cifar10'): ArchS
     const spec = source.namedSpec(name, dataset);
     if (spec) return spec;
   }
-  const known = [...FAMILIES, ...REGISTERED].map((source) => source.modelNames).join(', ');
+  const known = [...FAMILIES, ...REGISTERED].map((source) => source.modelNames).filter(Boolean).join(', ');
   throw new SpecError([`unknown model name '${name}'; known: ${known} (a method package adds its own models ` +
     'when it is loaded)']);
 }

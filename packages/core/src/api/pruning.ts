@@ -14,3 +14,5 @@ export { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type Tr
 export { isKeras3Config, KerasConfigError, keras3ToTfjs } from '../trace/keras3';
 export { layerFlops, readLayersModel } from '../trace/model-files';
 export { isKerasModel, readKerasModel } from '../trace/keras3-weights';
+export { modelFingerprint, runComparison, type CompareOptions, type CompareResult } from '../trace/compare';
+export { layersSpec, tracedFamily, type LayersSpec } from '../models/traced';

@@ -5,6 +5,7 @@ import { preresnetFamily, type PreResNetSpec } from './preresnet';
 import { preresnetImageNetFamily, type PreResNetImageNetSpec } from './preresnet-imagenet';
 import { imagenetResNetFamily, type ImageNetResNetSpec } from './resnet-imagenet';
 import { resnetFamily, type ResNetSpec } from './resnet';
+import { tracedFamily, type LayersSpec } from './traced';
 import { imagenetVggFamily, type ImageNetVggSpec } from './vgg-imagenet';
 import { vggFamily, type VggSpec } from './vgg';
 
@@ -13,12 +14,13 @@ import { vggFamily, type VggSpec } from './vgg';
  * spec with smaller widths; it round-trips through JSON and is what a user edits or shares.
  */
 export type ArchSpec =
-  | VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec | ImageNetVggSpec | PreResNetImageNetSpec;
+  | VggSpec | ResNetSpec | PreResNetSpec | DenseNetSpec | ImageNetResNetSpec | ImageNetVggSpec | PreResNetImageNetSpec
+  | LayersSpec;
 
 /** Every family, once; namedSpec tries them in this order and lists their names in it. */
 export const FAMILIES: ReadonlyArray<ArchFamily<ArchSpec>> = [
   vggFamily, resnetFamily, preresnetFamily, densenetFamily, imagenetResNetFamily, imagenetVggFamily,
-  preresnetImageNetFamily,
+  preresnetImageNetFamily, tracedFamily,
 ] as Array<ArchFamily<any>>;
 
 /** The family whose `arch` is `arch`, or undefined. */

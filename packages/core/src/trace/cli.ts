@@ -9,6 +9,7 @@ import { BACKEND_NAMES, startBackend, UsageError, USAGE_EXIT_CODE } from '../cli
 import { writeMasks, writeModelFiles } from '../model-io';
 import { magnitudeMasks } from '../pruning/magnitude';
 import { applyMasks, maskSparsity } from '../pruning/masks';
+import { COMPARE_OPTIONS, COMPARE_OPTIONS_HELP, COMPARE_USAGE, compareCommand } from './compare-cli';
 import { layerFlops, readLayersModel } from './model-files';
 import { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion } from './prune-traced';
 import { traceModel } from './traced-graph';
@@ -28,7 +29,7 @@ Usage:
   rethink-prune-model prune --model <dir|model.json|m.keras> --out <dir> --unstructured 0.8
         the same model with the smallest |w| of all its conv kernels zeroed (one global threshold, as Han et al.),
         masks.json + masks.bin beside it: its size and speed do not change, only its non-zero weights
-
+${COMPARE_USAGE}
 Options:
   --criterion  l1: drop each group's filters of smallest L1 norm (Li et al.); bn-scale: drop the channels of
                smallest |γ| under one global threshold (network slimming); random (default l1)
@@ -36,9 +37,9 @@ Options:
   --flops-target  share of the multiply-adds to remove instead: the smallest --ratio that removes at least it
   --unstructured  share of all conv weights to zero instead of removing channels
   --barriers   treat layers the tracer does not know as barriers (their channels stay) instead of an error
-  --seed N     for --criterion random (default 0)
+  --seed N     for --criterion random, and compare's initial weights and batch order (default 0)
   --backend    ${BACKEND_NAMES.join(', ')} (default auto)
-`;
+${COMPARE_OPTIONS_HELP}`;
 
 async function run(argv: string[]): Promise<void> {
   let parsed;
@@ -47,7 +48,8 @@ async function run(argv: string[]): Promise<void> {
       help: { type: 'boolean', short: 'h' }, model: { type: 'string' }, out: { type: 'string' },
       criterion: { type: 'string', default: 'l1' }, ratio: { type: 'string' }, 'flops-target': { type: 'string' },
       unstructured: { type: 'string' },
-      barriers: { type: 'boolean', default: false }, seed: { type: 'string', default: '0' }, backend: { type: 'string' } } });
+      barriers: { type: 'boolean', default: false }, seed: { type: 'string', default: '0' }, backend: { type: 'string' },
+      ...COMPARE_OPTIONS } });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -57,7 +59,9 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (command !== 'trace' && command !== 'prune') throw new UsageError(`unknown command '${command}'; use trace or prune`);
+  if (!['trace', 'prune', 'compare'].includes(command)) {
+    throw new UsageError(`unknown command '${command}'; use trace, prune or compare`);
+  }
   if (!values.model) throw new UsageError(`${command} needs --model <dir|model.json|m.keras>`);
   const criterion = values.criterion as TracedCriterion;
   if (!CRITERIA.includes(criterion)) throw new UsageError(`--criterion ${criterion}: choose one of ${CRITERIA.join(', ')}`);
@@ -73,6 +77,11 @@ async function run(argv: string[]): Promise<void> {
   const flopsTarget = share('flops-target');
   const unstructured = share('unstructured');
   const ratio = share('ratio', flopsTarget === undefined && unstructured === undefined ? '0.5' : undefined);
+  if (command === 'compare') {
+    if (unstructured !== undefined) throw new UsageError('compare prunes channels: give --ratio or --flops-target');
+    return compareCommand(values, { model: values.model, criterion, ratio, flopsTarget, seed: Number(values.seed),
+      barriers: values.barriers, backend: values.backend });
+  }
   if (command === 'prune' && !values.out) throw new UsageError('prune needs --out <dir>');
   const modelDir = fs.existsSync(values.model) && fs.statSync(values.model).isDirectory() ? values.model : path.dirname(values.model);
   if (values.out && path.resolve(values.out) === path.resolve(modelDir)) {
