@@ -1,9 +1,10 @@
+import * as tf from '@tensorflow/tfjs';
 import {
-  countSpec, imagenetScratchBRecipe, initBackend, namedSpec, shutdownBackend, validateSpec, type Counts,
-  type ImageNetVggSpec,
+  buildModel, countSpec, imagenetScratchBRecipe, initBackend, namedSpec, shutdownBackend, validateSpec, type Counts,
+  type ImageNetResNetSpec, type ImageNetVggSpec,
 } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REGRESSION_VARIANTS, VGG16_5X } from './variants';
+import { REGRESSION_VARIANTS, RESNET50_2X, VGG16_5X } from './variants';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -68,5 +69,61 @@ describe('Scratch-B of VGG-16-5x (main_B.py through core\'s imagenetScratchBReci
     // Seed README: "180 epochs" for VGG-5x; main_B.py: r ≥ 2 → 180 epochs, step_size = 60.
     expect(recipe.epochs).toBe(180);
     expect(recipe.milestones).toEqual([60, 120]);
+  });
+});
+
+/**
+ * ResNet-50-2x against the seed, printed the same way (count.py as above, building models.resnet_2x() then
+ * models.resnet50_official(), 2026-12-05): the params include the 13 120 entries of the 16 channel_selection
+ * `indexes` (nn.Parameters, which print_model_param_nums counts), and the FLOPs are float32 sums of non-zero weights.
+ * Its ratio gave main_B.py's epochs: 8 213 618 176 / 5 493 782 016 = 1.4951 → int(90 × 1.4951) = 134.
+ */
+const SEED_2X = { params: 19_710_544, flops: 5_493_782_016, selectionParams: 13_120, keptPerBlock:
+  [35, 101, 97, 144, 205, 198, 288, 278, 418, 407, 423, 412, 595, 606, 1222, 1147] };
+const SEED_RESNET50_OFFICIAL = { params: 25_560_872, flops: 8_213_618_176 };
+
+describe('ResNet-50-2x: the seed\'s resnet_2x.py, counted as its compute_flops.py counts it', () => {
+  const counts = new Map<string, Counts>();
+  const countOf2x = (name: 'resnet50-2x' | 'resnet50-official') => {
+    if (!counts.has(name)) {
+      counts.set(name, countSpec(name === 'resnet50-2x' ? RESNET50_2X : namedSpec('resnet50-official', 'imagenet')));
+    }
+    return counts.get(name)!;
+  };
+
+  it('has the seed\'s per-block input selections and widths, and a selection is a valid, trainable spec', () => {
+    const spec = validateSpec(RESNET50_2X) as ImageNetResNetSpec;
+    expect(Object.values(spec.inputSelections!).map((kept) => kept.length)).toEqual(SEED_2X.keptPerBlock);
+    expect(REGRESSION_VARIANTS['resnet50-2x']).toMatchObject({ base: 'resnet50-official', architecture: RESNET50_2X });
+    expect(() => validateSpec({ ...spec, inputSelections: { 'layer1.0': [3, 1] } })).toThrow(/inputSelections\.layer1\.0/);
+    expect(() => validateSpec({ ...spec, inputSelections: { 'layer9.0': [1] } })).toThrow(/no such block/);
+  });
+
+  it.each([
+    ['resnet50-2x', SEED_2X.params, SEED_2X.flops],
+    ['resnet50-official', SEED_RESNET50_OFFICIAL.params, SEED_RESNET50_OFFICIAL.flops],
+  ] as const)('%s: params equal the seed\'s, FLOPs within its float32 rounding', (name, params, flops) => {
+    expect(countOf2x(name).params).toBe(params);
+    expect(Math.abs(countOf2x(name).flops - flops) / flops).toBeLessThan(2e-6);
+  }, 120_000);
+
+  it('Scratch-B: 134 epochs by the seed\'s own ratio (its README says 132), LR steps every third', () => {
+    const recipe = imagenetScratchBRecipe(90, countOf2x('resnet50-official').flops, countOf2x('resnet50-2x').flops);
+    expect(recipe.epochs).toBe(134);
+    expect(recipe.milestones).toEqual([44, 88, 132]);
+  }, 120_000);
+
+  it('a block with a selection reads only its kept input channels (the selection copies them in order)', async () => {
+    const small = { arch: 'resnet-imagenet', dataset: 'imagenet', depth: 50, planes: [4, 4, 4, 4],
+      cfg: new Array(32).fill(2), inputSelections: { 'layer1.1': [0, 2, 3] } } as ImageNetResNetSpec;
+    const model = buildModel(small, 1);
+    const select = model.getLayer('layer1.1.select');
+    // layer1.1 reads stage 1's 4·4 = 16 channels; channel c of the two pixels holds c and 100 + c.
+    const x = tf.tensor4d([...Array.from({ length: 16 }, (_, c) => c), ...Array.from({ length: 16 }, (_, c) => 100 + c)],
+      [1, 1, 2, 16]);
+    const y = select.apply(x) as tf.Tensor;
+    expect(Array.from(y.dataSync())).toEqual([0, 2, 3, 100, 102, 103]);
+    expect(model.getLayer('layer1.1.conv1').getWeights()[0].shape).toEqual([1, 1, 3, 2]);
+    model.dispose();
   });
 });

@@ -6,6 +6,7 @@ import {
   initBackend, layerActivation, loadModelDir, loadTrainingData, namedWeights, PROFILES, runGrid, shutdownBackend,
   trainingImages, type PruneRecord,
 } from '@rethink-prune/core';
+import { writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { regressionMethod } from './method';
 import { channelPrune, keptKernelSlices, reconstructWeights, relativeError, samplePatches } from './regression';
@@ -49,4 +50,18 @@ describe('Channel Pruning on a trained VGG-16 (smoke profile, real Fashion-MNIST
     expect(lasso.error.after).toBeLessThan(relativeError(sampled, lasso.kept, keptKernelSlices(sampled, kernel, lasso.kept)));
     tf.dispose([input, target, images]);
   });
+});
+
+describe('ResNet-50-2x on an ImageNet-layout folder (smoke profile)', () => {
+  it('trains the published architecture from scratch (Scratch-E and Scratch-B) and names Table 3\'s row', async () => {
+    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'regression-2x-'));
+    const [row] = await runGrid(regressionMethod,
+      { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['resnet50-2x'], seeds: 1, runDir });
+    expect([row.model, row.variant]).toEqual(['resnet50-official', 'resnet50-2x']);
+    expect(row.paper_source).toMatch(/Table 3.*ResNet-50-2x/);
+    for (const column of ['acc_scratch_e', 'acc_scratch_b'] as const) expect(typeof row[column]).toBe('number');
+    // Fewer FLOPs than the reference through the narrowed selections and widths (the smoke copy is ÷8).
+    expect(row.flops_reduction_pct as number).toBeGreaterThan(0);
+  }, 300_000);
 });

@@ -371,7 +371,9 @@ function variantsCommand(method: MethodDefinition<any>): void {
   );
   // Each variant's own settings (target cfg, skip list and ratios, percent...), as its method defines them.
   for (const [name, { base, ...settings }] of Object.entries(method.variants as Record<string, MethodVariant>)) {
-    process.stdout.write(`${name.padEnd(16)} base ${base.padEnd(18)} ${JSON.stringify(settings)}\n`);
+    // An architecture's channel lists (ResNet-50-2x's input selections) would fill the screen: the line is cut.
+    const text = JSON.stringify(settings);
+    process.stdout.write(`${name.padEnd(16)} base ${base.padEnd(18)} ${text.length > 240 ? `${text.slice(0, 240)}…` : text}\n`);
   }
   process.stdout.write(`defaults (CIFAR-size data) — ${defaults.join('; ')}\n`);
 }

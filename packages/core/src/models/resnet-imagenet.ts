@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
 import type { ChannelGroup, TiedChannels } from './channels';
 import {
-  cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
+  allChannels, cfgEntryProblems, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow, type ArchFamily,
 } from './family';
-import { avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
+import {
+  avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
+} from './layers';
 
 /**
  * ImageNet ResNet-18/34 (basic blocks) and ResNet-50/101 (bottlenecks), torchvision's layout as the seed's
@@ -19,6 +21,13 @@ export interface ImageNetResNetSpec {
   cfg: number[];
   /** Stage widths (the stem has the first); absent: torchvision's 64, 128, 256, 512. Narrow copies set them. */
   planes?: number[];
+  /** The shortcut's 1×1 conv has a bias (the seed's imagenet folders' ResNet-50, unlike torchvision's); absent: none. */
+  shortcutBias?: boolean;
+  /**
+   * Per bottleneck block (`layer1.0` …), the block-input channels its conv1 reads (a fixed channel selection before
+   * it; the shortcut reads them all): Channel Pruning's ResNet-50-2x. Absent: every channel.
+   */
+  inputSelections?: Record<string, number[]>;
 }
 
 export const IMAGENET_RESNET_LAYERS: Record<ImageNetResNetSpec['depth'], number[]> = {
@@ -33,13 +42,20 @@ export function defaultImageNetResNetCfg(depth: ImageNetResNetSpec['depth']): nu
   return IMAGENET_RESNET_LAYERS[depth].flatMap((blocks, s) => new Array(blocks * per).fill(IMAGENET_PLANES[s]));
 }
 
-/** Blocks in order with their stage, index and the position of their widths in cfg. */
-export function imagenetBlocks(depth: ImageNetResNetSpec['depth']): Array<{ name: string; stage: number; index: number; cfgIndex: number }> {
+/** Blocks in order with their stage, index, the position of their widths in cfg and their input width. */
+export function imagenetBlocks(depth: ImageNetResNetSpec['depth'], planes = IMAGENET_PLANES):
+  Array<{ name: string; stage: number; index: number; cfgIndex: number; inputs: number }> {
   const per = isBottleneckDepth(depth) ? 2 : 1;
+  const expansion = isBottleneckDepth(depth) ? 4 : 1;
   let k = 0;
-  return IMAGENET_RESNET_LAYERS[depth].flatMap((blocks, s) =>
-    Array.from({ length: blocks }, (_, b) => ({ name: `layer${s + 1}.${b}`, stage: s, index: b, cfgIndex: per * k++ })));
+  return IMAGENET_RESNET_LAYERS[depth].flatMap((blocks, s) => Array.from({ length: blocks }, (_, b) => ({
+    name: `layer${s + 1}.${b}`, stage: s, index: b, cfgIndex: per * k++,
+    inputs: b > 0 ? planes[s] * expansion : s === 0 ? planes[0] : planes[s - 1] * expansion,
+  })));
 }
+
+/** The selection layer before a block's conv1 (counted as the seed's channel_selection: one parameter per input). */
+const selectionName = (block: string) => `${block}.select`;
 
 export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
@@ -59,7 +75,9 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
     let out: Sym;
     if (bottleneck) {
       const [w1, w2] = spec.cfg.slice(blk.cfgIndex, blk.cfgIndex + 2);
-      out = relu(batchNorm(conv(x, `${n}.conv1`, w1, { kernel: 1, seeds }), `${n}.bn1`), `${n}.relu1`);
+      const kept = spec.inputSelections?.[n];
+      const branch = kept ? selectionLayer(x, selectionName(n), kept.length) : x;
+      out = relu(batchNorm(conv(branch, `${n}.conv1`, w1, { kernel: 1, seeds }), `${n}.bn1`), `${n}.relu1`);
       out = relu(batchNorm(conv(out, `${n}.conv2`, w2, { stride, seeds }), `${n}.bn2`), `${n}.relu2`);
       out = batchNorm(conv(out, `${n}.conv3`, planes * 4, { kernel: 1, seeds }), `${n}.bn3`);
     } else {
@@ -68,14 +86,20 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
     }
     let residual = x;
     if (stride !== 1 || inplanes !== planes * expansion) {
-      residual = batchNorm(conv(x, `${n}.downsample.0`, planes * expansion, { kernel: 1, stride, seeds, padding: 'valid' }), `${n}.downsample.1`);
+      residual = batchNorm(conv(x, `${n}.downsample.0`, planes * expansion,
+        { kernel: 1, stride, seeds, padding: 'valid', bias: spec.shortcutBias ?? false }), `${n}.downsample.1`);
     }
     x = relu(tf.layers.add({ name: `${n}.add` }).apply([out, residual]) as Sym, `${n}.relu`);
     inplanes = planes * expansion;
   }
   x = flatten(avgPool(x, 'avgpool', shape.height / 32, 1), 'flatten');
   x = pytorchLinear(x, 'fc', shape.classes, inplanes, seeds);
-  return tf.model({ inputs: input, outputs: x, name: `resnet${spec.depth}` });
+  const model = tf.model({ inputs: input, outputs: x, name: `resnet${spec.depth}` });
+  setSelections(model, imagenetBlocks(spec.depth, stagePlanes).flatMap((blk) => {
+    const kept = spec.inputSelections?.[blk.name];
+    return kept ? [{ name: selectionName(blk.name), channels: blk.inputs, kept }] : [];
+  }));
+  return model;
 }
 
 function imagenetResNetProblems(spec: Record<string, unknown>): string[] {
@@ -99,7 +123,31 @@ function imagenetResNetProblems(spec: Record<string, unknown>): string[] {
   if (isDatasetName(spec.dataset) && DATASET_SHAPES[spec.dataset].height !== 224) {
     problems.push(`dataset: ${spec.dataset}; ImageNet ResNets take 224×224 input`);
   }
+  if (spec.shortcutBias !== undefined && typeof spec.shortcutBias !== 'boolean') {
+    problems.push(`shortcutBias: ${JSON.stringify(spec.shortcutBias)}; use true (a shortcut conv with a bias) or omit it`);
+  }
+  problems.push(...selectionProblems(spec));
   return problems;
+}
+
+function selectionProblems(spec: Record<string, unknown>): string[] {
+  const selections = spec.inputSelections;
+  if (selections === undefined) return [];
+  if (typeof selections !== 'object' || selections === null || Array.isArray(selections)) {
+    return ['inputSelections: an object of kept input channels by block name ({ "layer1.0": [0, 3, …] })'];
+  }
+  if (!isBottleneckDepth(spec.depth as number) || !IMAGENET_RESNET_LAYERS[spec.depth as ImageNetResNetSpec['depth']]) {
+    return ['inputSelections: only the bottleneck ResNets (depth 50, 101) select their blocks\' inputs'];
+  }
+  const planes = Array.isArray(spec.planes) ? spec.planes as number[] : IMAGENET_PLANES;
+  const blocks = new Map(imagenetBlocks(spec.depth as ImageNetResNetSpec['depth'], planes).map((b) => [b.name, b]));
+  return Object.entries(selections as Record<string, unknown>).flatMap(([name, kept]) => {
+    const block = blocks.get(name);
+    if (!block) return [`inputSelections.${name}: no such block (layer1.0 … layer4.2)`];
+    const count = Array.isArray(kept) ? kept.length : 0;
+    return count > 0 && isSelectionList(kept, count, block.inputs) ? []
+      : [`inputSelections.${name}: give increasing channel indices in 0..${block.inputs - 1}, at least one`];
+  });
 }
 
 /** `resnet18-imagenet` … `resnet101-imagenet` (always on the imagenet dataset). */
@@ -135,14 +183,16 @@ function imagenetResNetTies(spec: ImageNetResNetSpec): TiedChannels[] {
   const stream = () => ties[ties.length - 1].members;
   for (const block of imagenetBlocks(spec.depth)) {
     const name = block.name;
+    // A block with an input selection reads the stream through it (its 0/1 kernel's input rows).
+    const reader = spec.inputSelections?.[name] ? selectionName(name) : `${name}.conv1`;
     if (block.index === 0 && (block.stage > 0 || expansion > 1)) {
-      stream().push({ layer: `${name}.conv1`, kind: 'conv-in' });
+      stream().push({ layer: reader, kind: 'conv-in' });
       stream().push({ layer: `${name}.downsample.0`, kind: 'conv-in' });
       ties.push({ id: `stage${block.stage + 1}`, size: planes[block.stage] * expansion, members: [
         { layer: `${name}.downsample.0`, kind: 'conv-out' }, { layer: `${name}.downsample.1`, kind: 'bn' },
       ] });
     } else {
-      stream().push({ layer: `${name}.conv1`, kind: 'conv-in' });
+      stream().push({ layer: reader, kind: 'conv-in' });
     }
     stream().push({ layer: `${name}.conv${last}`, kind: 'conv-out' });
     stream().push({ layer: `${name}.bn${last}`, kind: 'bn' });
@@ -167,6 +217,9 @@ export const imagenetResNetFamily: ArchFamily<ImageNetResNetSpec> = {
     ...spec,
     planes: planesOf(spec).map((width) => narrow(width, divisor)),
     cfg: spec.cfg.map((width) => narrow(width, divisor)),
+    // A narrow copy (quick and smoke runs) reads the first k/divisor channels of each block's input.
+    ...(spec.inputSelections ? { inputSelections: Object.fromEntries(Object.entries(spec.inputSelections)
+      .map(([block, kept]) => [block, allChannels(narrow(kept.length, divisor))])) } : {}),
   }),
   functionalInSeed: () => false,
 };
