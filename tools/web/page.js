@@ -9,7 +9,7 @@ const MODELS = {
   original: params.get('original') || '/models/original/model.json',
   pruned: params.get('pruned') || '/models/pruned/model.json',
 };
-const RUNS = Number(params.get('runs') || 30);
+const RUNS = Math.max(1, Math.floor(Number(params.get('runs')) || 30));
 const BACKENDS = (params.get('backends') || 'webgl,wasm').split(',');
 
 const status = (text) => { document.getElementById('status').textContent = text; };
@@ -42,7 +42,9 @@ async function measure(backend) {
   const x = fixedInput(loaded.original);
   const out = {};
   for (const [which, model] of Object.entries(loaded)) {
-    out[which] = { params: model.countParams(), ms: await latency(model, x), prediction: await model.predict(x).data() };
+    const y = model.predict(x);
+    out[which] = { params: model.countParams(), ms: await latency(model, x), prediction: await y.data() };
+    y.dispose();
   }
   let maxDiff = 0;
   out.original.prediction.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - out.pruned.prediction[i])); });

@@ -30,7 +30,13 @@ async function startServer({ original, pruned, port = 0, host = '127.0.0.1' }) {
   const roots = { '/tfjs/': packageDist('@tensorflow/tfjs'), '/tfjs-wasm/': packageDist('@tensorflow/tfjs-backend-wasm'),
     '/models/original/': String(original), '/models/pruned/': String(pruned), '/': __dirname };
   const server = http.createServer((req, res) => {
-    const url = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let url;
+    try {
+      url = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400).end('bad request path');
+      return;
+    }
     const prefix = Object.keys(roots).find((p) => url.startsWith(p)) ?? '/';
     const root = path.resolve(roots[prefix]);
     const file = path.resolve(root, `.${url.slice(prefix.length - 1)}`.replace(/\/$/, '/index.html'));
@@ -41,7 +47,7 @@ async function startServer({ original, pruned, port = 0, host = '127.0.0.1' }) {
     // Cross-origin isolation, so that the wasm backend may use its threads (SharedArrayBuffer).
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
       'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-    fs.createReadStream(file).pipe(res);
+    fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -424,6 +424,9 @@ bool geometryOf(napi_env env, napi_value v, Geometry *g) {
 
 using Operation = void (*)(const Geometry &, float *, size_t, float *, size_t, float *, size_t);
 
+// One lock for the three ops: they share the plan cache and the scratch buffers.
+std::mutex convMutex;
+
 // fn(geometry: Int32Array(17), a: Float32Array, b: Float32Array, out: Float32Array). Errors carry a code:
 // ERR_NATIVE_CONV_ARGS / ERR_NATIVE_CONV_GEOMETRY for the caller's mistakes, ERR_ONEDNN for oneDNN's failures.
 template <Operation Run>
@@ -441,7 +444,6 @@ napi_value call(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   try {
-    static std::mutex convMutex;  // the plan cache and the scratch buffers are shared by the whole process
     std::lock_guard<std::mutex> lock(convMutex);
     SignalsBlocked quiet;  // oneDNN's GEMM kernels must not be interrupted (signals-blocked.h)
     Run(g, a, aLength, b, bLength, out, outLength);

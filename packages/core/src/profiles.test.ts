@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { experimentRecipes } from './experiment/recipes';
-import { PROFILES, profileLabel, withOverrides } from './profiles';
+import { experimentSpecs } from './experiment/run';
+import { PROFILES, profileLabel, widthDivisorOf, withOverrides, type Profile } from './profiles';
 
 describe('profile overrides', () => {
   it('change only the named fields, and the label says which', () => {
@@ -34,5 +35,17 @@ describe('profile overrides', () => {
     [{ lr: true }, /lr true: give a positive number/],
   ])('refuse %j', (fields, message) => {
     expect(() => withOverrides(PROFILES.quick, fields)).toThrow(message);
+  });
+
+  it('narrow a family by its own divisor until the user sets one for all', () => {
+    const profile: Profile = { ...PROFILES.small, widthDivisor: 4, familyWidthDivisors: { resnet: 2 } };
+    expect([widthDivisorOf(profile, 'resnet'), widthDivisorOf(profile, 'vgg')]).toEqual([2, 4]);
+    // ResNet-20's 16/32/64 channels: ÷2 under the family's divisor, ÷8 once --width-divisor 8 is given.
+    const cfgOf = (p: Profile) => (experimentSpecs({ base: 'resnet20' }, 'r', 'cifar10', p).spec as { cfg: number[] }).cfg;
+    expect(cfgOf(profile)).toEqual([8, 8, 8, 16, 16, 16, 32, 32, 32]);
+    expect(cfgOf(withOverrides(profile, { epochs: 20 }))).toEqual([8, 8, 8, 16, 16, 16, 32, 32, 32]);
+    const all8 = withOverrides(profile, { widthDivisor: 8 });
+    expect(cfgOf(all8)).toEqual([2, 2, 2, 4, 4, 4, 8, 8, 8]);
+    expect([widthDivisorOf(all8, 'resnet'), widthDivisorOf(all8, 'vgg')]).toEqual([8, 8]);
   });
 });

@@ -12,8 +12,13 @@ export interface Profile {
   epochs: number;
   /** Fine-tuning epochs (seed: 40). */
   finetuneEpochs: number;
-  /** Divide every width of the paper's models by this. */
+  /** Divide every width of the paper's models by this (the families in `familyWidthDivisors` excepted). */
   widthDivisor: number;
+  /**
+   * A family's own divisor (by spec `arch`), where one width does not fit all: a ÷4 CIFAR ResNet has 4-channel
+   * layers. A user's `--width-divisor` sets every family's.
+   */
+  familyWidthDivisors?: Partial<Record<string, number>>;
   batchSize: number;
   /** The baseline and scratch runs' initial LR, where it is not the seed's 0.1. */
   lr?: number;
@@ -88,7 +93,14 @@ export function withOverrides(profile: Profile, overrides: Record<string, unknow
   }
   if (Object.keys(checked).length === 0) return profile;
   const recipeChanged = RECIPE_FIELDS.some((f) => f in checked);
-  return { ...profile, ...checked, overrides: checked, ...(recipeChanged ? { seedRecipes: false } : {}) };
+  const { familyWidthDivisors, ...rest } = profile;
+  return { ...rest, ...('widthDivisor' in checked ? {} : { familyWidthDivisors }), ...checked, overrides: checked,
+    ...(recipeChanged ? { seedRecipes: false } : {}) };
+}
+
+/** The divisor of a model's widths under `profile`: its family's own, else the profile's. */
+export function widthDivisorOf(profile: Profile, arch: string): number {
+  return profile.familyWidthDivisors?.[arch] ?? profile.widthDivisor;
 }
 
 /** The profile as result rows and tables name it: `small`, or `small epochs=20 lr=0.02` where fields changed. */

@@ -13,3 +13,6 @@ export function median(xs: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** How much smaller `part` is than `whole`, in percent with two decimals (the result rows' `_reduction_pct`). */
+export const reductionPct = (part: number, whole: number) => Math.round(10000 * (1 - part / whole)) / 100;

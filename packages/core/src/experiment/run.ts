@@ -8,7 +8,7 @@ import type { DatasetInfo, DatasetName } from '@rethink-prune/datasets';
 import { countSpec } from '../pruning/counting';
 import { applyMasks, type MaskSet } from '../pruning/masks';
 import { loadModelDir, saveModelDir } from '../model-io';
-import { profileLabel, type Profile } from '../profiles';
+import { profileLabel, widthDivisorOf, type Profile } from '../profiles';
 import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from '../pruning/surgery';
 import type { TrainingData } from '../data/source';
@@ -28,6 +28,7 @@ import { pruneStage, type PruneRecord } from './prune-stage';
 import { experimentRecipes, withInitialLr } from './recipes';
 import { paperNumbers } from './reference';
 import type { ResultRow } from '../results';
+import { reductionPct } from '../stats';
 import { runStage, type StageJob, type StageOptions } from './stage';
 import { STAGES, type StageName, type TrainedStage } from './stage-graph';
 import { layerWidths, maskedCounts, type LayerWidth } from './widths-report';
@@ -77,7 +78,7 @@ export function experimentSpecs(
     );
   }
   const fullSpec = namedSpec(variant.base, dataset);
-  return { fullSpec, spec: narrowSpec(fullSpec, profile.widthDivisor) };
+  return { fullSpec, spec: narrowSpec(fullSpec, widthDivisorOf(profile, fullSpec.arch)) };
 }
 
 /** The masks saved with a pruned model (the model itself is not kept). */
@@ -87,7 +88,6 @@ async function loadMasks(dir: string): Promise<MaskSet | undefined> {
   return masks;
 }
 
-const pct = (part: number, whole: number) => Math.round(10000 * (1 - part / whole)) / 100;
 const describeTraining = (t?: StageTraining) => (t ? { id: t.id, params: t.params ?? {} } : null);
 
 /** One value when every stage agrees (backend, threads), else each stage's joined with '+'. */
@@ -278,7 +278,8 @@ async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Rou
       : { baseline: r.source.identity }),
   };
   // A published architecture is not pruned from the baseline: it is trained from scratch only.
-  const architecture = variant.architecture && narrowSpec({ ...variant.architecture, dataset }, o.profile.widthDivisor);
+  const architecture = variant.architecture &&
+    narrowSpec({ ...variant.architecture, dataset }, widthDivisorOf(o.profile, variant.architecture.arch));
   const prunedDir = path.join(r.dir, 'pruned');
   const pruned: PruneRecord = architecture
     ? { identity: pruneIdentity, spec: architecture, accuracyBeforeFineTune: null }
@@ -407,8 +408,8 @@ function resultRow<V extends MethodVariant>(
     flops: full.flops,
     pruned_params: small.params,
     pruned_flops: small.flops,
-    params_reduction_pct: pct(small.params, full.params),
-    flops_reduction_pct: pct(small.flops, full.flops),
+    params_reduction_pct: reductionPct(small.params, full.params),
+    flops_reduction_pct: reductionPct(small.flops, full.flops),
     sparsity_pct: pruned.sparsity === undefined ? null : Math.round(10000 * pruned.sparsity) / 100,
     latency_backend: latency.backend,
     latency_ms_b1: latency.unpruned.b1,

@@ -25,17 +25,20 @@ export function layersSpec(model: tf.LayersModel, dataset: DatasetName): LayersS
   return { arch: 'layers', dataset, className, config: JSON.parse(JSON.stringify(model.getConfig())) };
 }
 
+/** A number for a config key, so that two initialisers of one layer (depthwise, pointwise) get different seeds. */
+const keyNumber = (key: string) => [...key].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
+
 /** Every initialiser in a layer config gets a seed of its own: the same spec and seed build the same weights. */
-function seeded(value: unknown, seed: number, path: number[]): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => seeded(v, seed, [...path, i]));
+function withSeededInitialisers(value: unknown, seed: number, path: number[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => withSeededInitialisers(v, seed, [...path, i]));
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     const initialiser = key.endsWith('Initializer') && typeof v === 'object' && v !== null &&
       typeof (v as { config?: unknown }).config === 'object';
     out[key] = initialiser
-      ? { ...(v as object), config: { ...(v as { config: object }).config, seed: mixSeed(seed, ...path, key.length) } }
-      : seeded(v, seed, [...path, key.length]);
+      ? { ...(v as object), config: { ...(v as { config: object }).config, seed: mixSeed(seed, ...path, keyNumber(key)) } }
+      : withSeededInitialisers(v, seed, [...path, keyNumber(key)]);
   }
   return out;
 }
@@ -59,7 +62,7 @@ export const tracedFamily: ArchFamily<LayersSpec> = {
   },
   namedSpec: () => undefined,
   build(spec, seed) {
-    const config = seeded(spec.config, seed, []) as tf.serialization.ConfigDict;
+    const config = withSeededInitialisers(spec.config, seed, []) as tf.serialization.ConfigDict;
     return spec.className === 'Sequential'
       ? tf.Sequential.fromConfig(tf.Sequential, config) as tf.LayersModel
       : tf.LayersModel.fromConfig(tf.LayersModel, config) as tf.LayersModel;

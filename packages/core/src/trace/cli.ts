@@ -10,6 +10,7 @@ import { writeMasks, writeModelFiles } from '../model-io';
 import { magnitudeMasks } from '../pruning/magnitude';
 import { applyMasks, maskSparsity } from '../pruning/masks';
 import { COMPARE_OPTIONS, COMPARE_OPTIONS_HELP, COMPARE_USAGE, compareCommand } from './compare-cli';
+import { isKerasModel } from './keras3-weights';
 import { layerFlops, readLayersModel } from './model-files';
 import { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion } from './prune-traced';
 import { traceModel } from './traced-graph';
@@ -88,7 +89,9 @@ async function run(argv: string[]): Promise<void> {
     throw new UsageError('--out must differ from --model (the original is kept)');
   }
   const modelJson = modelDir === values.model ? path.join(modelDir, 'model.json') : values.model;
-  if (!fs.existsSync(modelJson)) throw new UsageError(`--model ${values.model}: no model.json there`);
+  if (!isKerasModel(values.model) && !fs.existsSync(modelJson)) {
+    throw new UsageError(`--model ${values.model}: no model.json there (nor a Keras 3 config.json + model.weights.h5)`);
+  }
   await startBackend('rethink-prune-model', values.backend);
   const model = await readLayersModel(values.model);
   // Unstructured masks need no channel graph: any layer the tracer does not know is fine.

@@ -83,6 +83,22 @@ describe('rethink-prune-model compare', () => {
     expect((await cli(changed)).error?.message).toMatch(/ratio/);
   }, 120_000);
 
+  it('takes another image folder as other data: its finished stages are stale, not reused', async () => {
+    const copy = path.join(work, 'images-copy');
+    fs.cpSync(images, copy, { recursive: true });
+    const other = args.map((a) => (a === images ? copy : a));
+    expect((await cli(other)).error?.message).toMatch(/run\/baseline holds a finished stage produced with a different data/);
+  }, 60_000);
+
+  it('refuses train/ and val/ folders with different classes, naming both lists', async () => {
+    const odd = path.join(work, 'odd');
+    fs.cpSync(images, odd, { recursive: true });
+    fs.renameSync(path.join(odd, 'val', 'c002'), path.join(odd, 'val', 'x002'));
+    const { error } = await cli(['compare', '--model', modelDir, '--images', odd, '--run-dir', path.join(work, 'r3'),
+      '--backend', 'cpu']);
+    expect(error?.message).toMatch(/same class folders \(train: c000, c001, c002; val: c000, c001, x002\)/);
+  }, 60_000);
+
   it('says when the data does not fit the model', async () => {
     const wrong = path.join(work, 'ten');
     await writeModelFiles(wrong, userModel(10));

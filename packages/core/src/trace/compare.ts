@@ -16,10 +16,11 @@ import type { DatasetName } from '../datasets-info';
 import { cachedStage } from '../experiment/cached-stage';
 import { runStage } from '../experiment/stage';
 import { writeFileAtomic } from '../fs-atomic';
-import { loadModelDir, saveModelDir } from '../model-io';
+import { loadModelDir, readModelSpec, saveModelDir } from '../model-io';
 import { layersSpec, type LayersSpec } from '../models/traced';
 import { resultsCsv, resultsMarkdown, RESULT_COLUMNS, type ResultRow } from '../results';
 import { buildModel } from '../spec';
+import { reductionPct } from '../stats';
 import { evaluate } from '../train/evaluate';
 import { cifarRecipe, fineTuneRecipe, scratchBEpochs, type Recipe } from '../train/recipe';
 import { layerFlops } from './model-files';
@@ -32,7 +33,12 @@ export interface CompareOptions {
   /** Its name in the table (the model file's or folder's). */
   name: string;
   data: TrainingData;
+  /** The spec's dataset label (`imagenet` for an image folder: its format). */
   dataset: DatasetName;
+  /** What identifies the data in the run keys (the folder and its classes, the normalisation). */
+  dataKey: Record<string, unknown>;
+  /** The data's name in the table (`images:<folder>`, `cifar10`). */
+  dataName: string;
   criterion: TracedCriterion;
   /** Share of every prunable group's channels to remove, or of the multiply-adds (`flopsTarget`). */
   ratio?: number;
@@ -60,13 +66,23 @@ export function modelFingerprint(model: tf.LayersModel): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** The model as a `layers` spec trained on logits: a softmax on the last layer is taken off (the argmax stays). */
+/**
+ * The model as a `layers` spec trained on logits: a softmax activation of the output layer is taken off (the argmax
+ * stays); a separate Softmax layer at the output is refused, as is a model with several outputs.
+ */
 function logitsModel(model: tf.LayersModel, dataset: DatasetName): { spec: LayersSpec; model: tf.LayersModel; softmax: boolean } {
+  if (model.outputLayers.length !== 1) {
+    throw new CompareInputError(`the model has ${model.outputLayers.length} outputs; compare trains a classifier with one`);
+  }
+  const output = model.outputLayers[0];
+  if (output.getClassName() === 'Softmax') {
+    throw new CompareInputError(`the output layer '${output.name}' is a Softmax layer; remove it (the loss takes logits)`);
+  }
   const spec = layersSpec(model, dataset);
-  const layers = spec.config.layers as Array<{ config: { activation?: string } }>;
-  const last = layers[layers.length - 1].config;
-  const softmax = last.activation === 'softmax';
-  if (softmax) last.activation = 'linear';
+  const layers = spec.config.layers as Array<{ name?: string; config: { name?: string; activation?: string } }>;
+  const entry = layers.find((l) => (l.name ?? l.config.name) === output.name)!.config;
+  const softmax = entry.activation === 'softmax';
+  if (softmax) entry.activation = 'linear';
   const copy = buildModel(spec, 0);
   copy.setWeights(model.getWeights());
   return { spec, model: copy, softmax };
@@ -94,8 +110,7 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
   checkFit(o.model, o.data);
   const { spec, model: baseline, softmax } = logitsModel(o.model, o.dataset);
   const dir = (stage: string) => path.join(o.runDir, stage);
-  const data = { dataset: o.dataset, limit: o.limit };
-  const base = { model: modelFingerprint(baseline), data };
+  const base = { model: modelFingerprint(baseline), data: { ...o.dataKey, limit: o.limit } };
   try {
     const baselineIdentity = { ...base, stage: 'baseline' };
     const { top1: baselineTop1 } = await cachedStage<{ identity: unknown; top1: number }>({
@@ -107,18 +122,18 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
         return record;
       },
     });
-    const pruneIdentity = { ...base, stage: 'prune', criterion: o.criterion, seed: o.seed,
+    const pruneIdentity = { ...base, stage: 'prune', criterion: o.criterion, seed: o.seed, barriers: o.barriers ?? false,
       ...(o.flopsTarget !== undefined ? { flopsTarget: o.flopsTarget } : { ratio: o.ratio }) };
     const pruned = await cachedStage<PruneRecord>({
       dir: dir('pruned'), identity: pruneIdentity, fresh: o.fresh,
       finished: () => readJson<PruneRecord>(path.join(dir('pruned'), 'prune.json')),
       run: () => prune(baseline, o, pruneIdentity, dir('pruned')),
     });
-    const prunedSpec = (await loadModelDir(dir('pruned'))).spec;
-    const shape = (recipe: Recipe) => ({ ...recipe, batchSize: o.batchSize });
-    const scratch = (epochs: number) => shape({ ...cifarRecipe(epochs), lr: o.lr });
+    const prunedSpec = readModelSpec(dir('pruned'));
+    const withBatch = (recipe: Recipe) => ({ ...recipe, batchSize: o.batchSize });
+    const scratch = (epochs: number) => withBatch({ ...cifarRecipe(epochs), lr: o.lr });
     const recipes = {
-      finetune: shape({ ...fineTuneRecipe(o.finetuneEpochs), lr: o.finetuneLr }),
+      finetune: withBatch({ ...fineTuneRecipe(o.finetuneEpochs), lr: o.finetuneLr }),
       'scratch-e': scratch(o.epochs),
       'scratch-b': scratch(scratchBEpochs(o.epochs, layerFlops(baseline), pruned.flops)),
     };
@@ -144,6 +159,7 @@ async function prune(model: tf.LayersModel, o: CompareOptions, identity: Record<
   const groups = traceModel(model, { barriers: o.barriers });
   const chosen = o.flopsTarget !== undefined
     ? await keepSetsForFlops(model, groups, { criterion: o.criterion, reduction: o.flopsTarget, seed: o.seed, flops: layerFlops })
+      .catch((e: Error) => { throw new CompareInputError(`--flops-target ${o.flopsTarget}: ${e.message}`); })
     : { keep: tracedKeepSets(model, groups, { criterion: o.criterion, ratio: o.ratio!, seed: o.seed }), ratio: o.ratio! };
   const pruned = await pruneTracedModel(model, groups, chosen.keep);
   try {
@@ -157,18 +173,17 @@ async function prune(model: tf.LayersModel, o: CompareOptions, identity: Record<
   }
 }
 
-const pctFewer = (full: number, part: number) => Math.round(10000 * (1 - part / full)) / 100;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 function comparisonRow(o: CompareOptions, r: { baselineTop1: number; pruned: PruneRecord; accuracy: Record<string, number>;
   recipes: Record<string, Recipe>; full: { params: number; flops: number } }): ResultRow {
   const row = Object.fromEntries(RESULT_COLUMNS.map((c) => [c, null])) as ResultRow;
   return Object.assign(row, {
-    row_kind: 'run', method: `traced-${o.criterion}`, model: o.name, dataset: o.dataset,
+    row_kind: 'run', method: `traced-${o.criterion}`, model: o.name, dataset: o.dataName,
     variant: o.flopsTarget !== undefined ? `flops-${o.flopsTarget}` : `ratio-${o.ratio}`, profile: 'custom', lr: o.lr,
     backend: tf.getBackend(), seed: o.seed, params: r.full.params, flops: r.full.flops, pruned_params: r.pruned.params,
-    pruned_flops: r.pruned.flops, params_reduction_pct: pctFewer(r.full.params, r.pruned.params),
-    flops_reduction_pct: pctFewer(r.full.flops, r.pruned.flops), acc_before_finetune: r2(r.pruned.accuracyBeforeFineTune),
+    pruned_flops: r.pruned.flops, params_reduction_pct: reductionPct(r.pruned.params, r.full.params),
+    flops_reduction_pct: reductionPct(r.pruned.flops, r.full.flops), acc_before_finetune: r2(r.pruned.accuracyBeforeFineTune),
     acc_baseline: r2(r.baselineTop1), acc_finetuned: r2(r.accuracy.finetune), acc_scratch_e: r2(r.accuracy['scratch-e']),
     acc_scratch_b: r2(r.accuracy['scratch-b']), epochs_finetune: r.recipes.finetune.epochs,
     epochs_scratch_e: r.recipes['scratch-e'].epochs, epochs_scratch_b: r.recipes['scratch-b'].epochs,

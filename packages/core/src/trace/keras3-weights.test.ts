@@ -4,9 +4,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync, zipSync } from 'fflate';
 import { File, Group } from 'jsfive';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { kerasSnakeCase, kerasWeightGroups, readKerasModel } from './keras3-weights';
 import { readLayersModel } from './model-files';
+import { runModelCli } from './cli';
 import { traceModel } from './traced-graph';
 import { pruneTracedModel, tracedKeepSets } from './prune-traced';
 
@@ -31,6 +32,19 @@ describe('Keras 3 models with their weights', () => {
     for (const [name, bytes] of Object.entries(unzipSync(fs.readFileSync(FIXTURE)))) fs.writeFileSync(path.join(dir, name), bytes);
     const ours = predict(await readLayersModel(dir));
     ours.forEach((v, i) => expect(v).toBeCloseTo(expected.output[i], 4));
+  });
+
+  it('prune from a Keras 3 folder through rethink-prune-model, as the README says', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keras3-cli-'));
+    for (const [name, bytes] of Object.entries(unzipSync(fs.readFileSync(FIXTURE)))) fs.writeFileSync(path.join(dir, name), bytes);
+    const out = path.join(os.tmpdir(), `keras3-pruned-${process.pid}`);
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await runModelCli(['prune', '--model', dir, '--out', out, '--ratio', '0.3', '--backend', 'cpu']);
+    } finally {
+      write.mockRestore();
+    }
+    expect((await readLayersModel(out)).countParams()).toBeLessThan(3159);
   });
 
   it('name the weight groups as Keras does when the file does not name the layers', async () => {
