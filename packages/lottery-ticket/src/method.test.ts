@@ -80,3 +80,17 @@ describe('the lottery folder\'s CIFAR ResNet-50 (resnet50-lottery)', () => {
     model.dispose();
   });
 });
+
+describe('the lottery folder\'s PreResNet (preresnet110-lottery)', () => {
+  it('has 18 bottlenecks per stage as its preresnet.py counts (depth − 2) / 6: the seed\'s 1 703 258 parameters', () => {
+    // Printed by the seed's file itself: models/cifar/preresnet.py, preresnet(depth=110, num_classes=10), torch 1.13,
+    // sum of p.numel() over its parameters (166 convs); the same file at depth 56: 868 634.
+    const spec = namedSpec(TICKET_VARIANTS['preresnet110-iterative'].base);
+    expect(countSpec(spec).params).toBe(1_703_258);
+    expect(countSpec(namedSpec('preresnet56-lottery')).params).toBe(868_634);
+    const model = buildModel(spec, 1);
+    expect(model.layers.filter((layer) => layer.getClassName() === 'Conv2D')).toHaveLength(166);
+    model.dispose();
+    expect(() => namedSpec('preresnet20-lottery')).toThrow(/unknown model/);
+  });
+});

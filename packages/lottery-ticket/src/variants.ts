@@ -28,11 +28,11 @@ const unstructured = (base: string, schedule: 'iterative' | 'one-shot'): TicketV
 /** The L1-norm variants the folder prunes (VGG-16-A, ResNet-56-A/B, ResNet-110-A/B). */
 const L1_TICKETS = ['vgg16-A', 'resnet56-A', 'resnet56-B', 'resnet110-A', 'resnet110-B'];
 /**
- * The unstructured tickets' models: the weight-level folder's VGG-16/19 and PreResNet-110 (README: vgg16_bn), and the
- * lottery folder's own CIFAR "ResNet-50" (the paper's unstructured ResNet-50 arm).
+ * The unstructured tickets' models: the weight-level folder's VGG-16/19 (README: vgg16_bn), and the lottery folder's
+ * own CIFAR "ResNet-50" (the paper's unstructured ResNet-50 arm) and "PreResNet-110" (18 bottlenecks per stage).
  */
 const WEIGHT_LEVEL_TICKETS: Record<string, string> =
-  { vgg16: 'vgg16-wl', vgg19: 'vgg19-wl', preresnet110: 'preresnet110-wl', resnet50: 'resnet50-lottery' };
+  { vgg16: 'vgg16-wl', vgg19: 'vgg19-wl', preresnet110: 'preresnet110-lottery', resnet50: 'resnet50-lottery' };
 
 export const TICKET_VARIANTS: Record<string, TicketVariant> = Object.fromEntries([
   ...L1_TICKETS.map((l1) => [l1, structured(l1, 'mask')]),
