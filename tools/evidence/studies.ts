@@ -26,7 +26,7 @@ const study = (id: string, packageDir: string, variants: string[], note?: string
 
 export const STUDIES: Study[] = [
   study('l1-norm', 'method-l1', ['vgg16-A', 'resnet56-A', 'resnet56-B']),
-  study('slimming', 'method-slimming', ['vgg19-70', 'densenet40-40']),
+  study('slimming', 'method-slimming', ['vgg19-70', 'vgg19-50', 'densenet40-40']),
   study('sfp', 'method-sfp', ['resnet20', 'resnet20-pretrained', 'resnet56', 'resnet56-pretrained']),
   study('weight-level', 'method-weight-level', ['vgg19-30', 'vgg19-80']),
   study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'], 'CIFAR analogue of an ImageNet method'),

@@ -48,4 +48,10 @@ describe('profile overrides', () => {
     expect(cfgOf(all8)).toEqual([2, 2, 2, 4, 4, 4, 8, 8, 8]);
     expect([widthDivisorOf(all8, 'resnet'), widthDivisorOf(all8, 'vgg')]).toEqual([8, 8]);
   });
+
+  it('give small\'s CIFAR ResNets half their width, and its VGGs a quarter', () => {
+    const cfgOf = (base: string) => (experimentSpecs({ base }, 'v', 'cifar10', PROFILES.small).spec as { cfg: unknown[] }).cfg;
+    expect(cfgOf('resnet20')).toEqual([8, 8, 8, 16, 16, 16, 32, 32, 32]);
+    expect(cfgOf('vgg16').slice(0, 3)).toEqual([16, 16, 'M']);
+  });
 });
