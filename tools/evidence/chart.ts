@@ -2,11 +2,11 @@
 import type * as VegaLite from 'vega-lite/build/index';
 import { CHART_FONT, vegaLiteSvg } from '../../packages/core/src/chart';
 import { REGIME_COLOURS } from '../report/chart';
-import type { EvidenceRow } from './evidence';
+import type { ComparisonName, EvidenceRow } from './evidence';
 
 interface DifferencePoint {
   row: string;
-  comparison: 'Scratch-E' | 'Scratch-B';
+  comparison: ComparisonName;
   source: 'ours (95% CI)' | 'paper';
   difference: number;
   low?: number;
@@ -24,18 +24,24 @@ export function differencePoints(rows: EvidenceRow[], label: (r: EvidenceRow) =>
   }));
 }
 
+/** The random-init comparison's colour (the Scratch regimes take the report's). */
+const RANDOM_INIT_COLOUR = '#7b3294';
+
 /**
  * Scratch − fine-tuned (points) per row and regime, ours with 95% error bars and the paper's as open shapes, and a
- * rule at zero: above it training from scratch did at least as well as fine-tuning.
+ * rule at zero: above it training from scratch did at least as well as fine-tuning (for lottery tickets: random
+ * init − winning ticket; above zero the ticket did not help).
  */
-export async function differenceChart(points: DifferencePoint[], title: string): Promise<string> {
+export async function differenceChart(points: DifferencePoint[], title: string,
+  yTitle = 'scratch − fine-tuned, top-1 points'): Promise<string> {
   if (points.length === 0) throw new Error('differenceChart: no comparisons to draw');
-  const comparisons = ['Scratch-E', 'Scratch-B'] as const;
-  const colour = { field: 'comparison', type: 'nominal', title: 'scratch regime',
-    scale: { domain: comparisons, range: comparisons.map((c) => REGIME_COLOURS[c]) } } as const;
+  const comparisons = (['Scratch-E', 'Scratch-B', 'Random init'] as const).filter((c) => points.some((p) => p.comparison === c));
+  const colourOf = (c: ComparisonName) => (c === 'Random init' ? RANDOM_INIT_COLOUR : REGIME_COLOURS[c]);
+  const colour = { field: 'comparison', type: 'nominal', title: 'compared',
+    scale: { domain: comparisons, range: comparisons.map(colourOf) } } as const;
   const x = { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelAngle: -30 } } as const;
   const offset = { field: 'comparison', type: 'nominal', sort: comparisons } as const;
-  const y = { field: 'difference', type: 'quantitative', title: 'scratch − fine-tuned, top-1 points' } as const;
+  const y = { field: 'difference', type: 'quantitative', title: yTitle } as const;
   const spec: VegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start', fontSize: 12,

@@ -6,7 +6,7 @@ import { parseArgs } from 'util';
 import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
-  evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, seedDir, studyResultsCsv, type EvidenceRow,
+  evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, rowLabel, seedDir, studyResultsCsv, type EvidenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
@@ -66,17 +66,17 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
 }
 
 /** Seconds each stage of one seed's experiment trained (its result.json), null where it has none. */
-function stageSeconds(dir: string): Record<string, number | null> {
+function stageSeconds(seed: string, dir: string): Record<string, number | null> {
   const read = (d: string) => {
     const file = path.join(d, 'result.json');
     return fs.existsSync(file) ? Math.round(JSON.parse(fs.readFileSync(file, 'utf8')).trainSeconds) : null;
   };
-  const seed = path.join(dir, '..');
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.
   const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d));
+  const stages = ['finetune', 'scratch-e', 'scratch-b', 'scratch-e-saved-init'].filter((d) => fs.existsSync(path.join(dir, d)));
   return { ...Object.fromEntries(baselines.map((b) => [b, read(path.join(seed, b))])),
-    finetune: read(path.join(dir, 'finetune')), 'scratch-e': read(path.join(dir, 'scratch-e')),
-    'scratch-b': read(path.join(dir, 'scratch-b')) };
+    ...Object.fromEntries(['finetune', 'scratch-e', 'scratch-b'].map((d) => [d, null])),
+    ...Object.fromEntries(stages.map((d) => [d, read(path.join(dir, d))])) };
 }
 
 /** A command as anyone can run it from the workspace: the CIFAR subset's folder as ../shared/datasets/… */
@@ -107,12 +107,14 @@ function manifest(s: Study, runDir: string) {
     const last = mine[mine.length - 1];
     const rerun = (last?.command ?? 'node <cli> reproduce ...').replace(/ --seed \d+/, '').replace(/ --models \S+/, '')
       .replace(/ --backend \S+/, '');
-    const variantDir = path.join(seedDir(s, runDir, r.model, r.seed), r.variant);
+    const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
+    const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
     return {
-      variant: r.variant, seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
+      variant: r.variant, ...(r.lr ? { lr: Number(r.lr) } : {}), ...(r.round ? { round: Number(r.round) } : {}),
+      seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
       runs: mine.map(({ commit, command, cpu, cores, started }) => ({ commit, command, cpu, cores, started })),
       backend: r.backend, threads: r.threads,
-      trainSeconds: stageSeconds(variantDir),
+      trainSeconds: stageSeconds(seed, variantDir),
       // A finished stage whose run key matches is reused: to train one again, move its directory away first.
       rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${rerun} --models ${r.variant} --seed ${r.seed} ` +
         `--backend ${s.backend} --stage <stage>`,
@@ -120,7 +122,7 @@ function manifest(s: Study, runDir: string) {
   });
 }
 
-const label = (r: EvidenceRow) => `${r.study} ${r.variant}`;
+const label = (r: EvidenceRow) => `${r.study} ${rowLabel(r)}`;
 
 async function writeTable(s: Study, runDir: string, results: string): Promise<EvidenceRow[]> {
   const rows = evidenceRows(s, runDir);
@@ -131,8 +133,11 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   fs.writeFileSync(path.join(out, 'table.csv'), evidenceCsv(rows));
   fs.writeFileSync(path.join(out, 'rows.json'), `${JSON.stringify(rows, null, 2)}\n`);
   fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest(s, runDir), null, 2)}\n`);
-  const title = `${s.id}: scratch − fine-tuned (${s.profile}, CIFAR-10 subset, ${rows[0].seeds.length} seeds)`;
-  fs.writeFileSync(path.join(out, 'chart.svg'), await differenceChart(differencePoints(rows, (r) => r.variant), title));
+  const ticket = s.reference === 'ticket';
+  const compared = ticket ? 'random init − winning ticket' : 'scratch − fine-tuned';
+  const title = `${s.id}: ${compared} (${s.profile}, CIFAR-10 subset, ${rows[0].seeds.length} seeds)`;
+  fs.writeFileSync(path.join(out, 'chart.svg'),
+    await differenceChart(differencePoints(rows, rowLabel), title, `${compared}, top-1 points`));
   return rows;
 }
 
@@ -142,19 +147,20 @@ async function writeSummary(results: string): Promise<void> {
     const file = path.join(results, s.id, 'rows.json');
     return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as EvidenceRow[]) : [];
   });
-  const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, r.variant, c.name,
+  const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, rowLabel(r), c.name,
     intervalText(c.ours),
     c.ours.verdict, c.paper ? `${c.paper.difference >= 0 ? '+' : ''}${c.paper.difference.toFixed(2)}` : '–',
     c.paper?.verdict ?? '–', r.converged ? 'yes' : 'NO']));
-  const head = ['method', 'variant', 'regime', 'scratch − fine-tuned [95% CI]', 'ours', 'paper', 'paper\'s verdict',
+  const head = ['method', 'variant', 'regime', 'scratch − reference [95% CI]', 'ours', 'paper', 'paper\'s verdict',
     'baselines converged'];
   fs.writeFileSync(path.join(results, 'summary.md'), [
-    '# Every study: scratch − fine-tuned', '',
+    '# Every study: scratch − fine-tuned (lottery tickets: random init − winning ticket)', '',
     'Generated by `npm run evidence -- table <study>` from results/*/rows.json; see each study\'s table.md.', '',
     ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`), ''].join('\n'));
   if (all.length > 0) {
     fs.writeFileSync(path.join(results, 'summary.svg'),
-      await differenceChart(differencePoints(all, label), 'scratch − fine-tuned, every study (small profile)'));
+      await differenceChart(differencePoints(all, label), 'scratch − reference, every study (small profile)',
+        'scratch − reference, top-1 points'));
   }
 }
 

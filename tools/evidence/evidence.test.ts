@@ -61,7 +61,7 @@ describe('an evidence table', () => {
     expect(table).toContain('| vgg16-A | 34.2 | 3 | 71.00 ± 1.00 (93.63) | 69.00 ± 1.00 (93.41) |');
     expect(table).toContain('+2.00 [-0.48, +4.48] | **inconclusive** (paper +0.21: scratch ≥ fine-tuned)');
     expect(table).toContain('+0.50, +1.00, +1.50 (NOT converged)');
-    expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,vgg16,0 1 2,34.2,71,1,93.63');
+    expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,,,vgg16,0 1 2,34.2,71,1,93.63');
   });
 
   it('says how many of the study\'s seeds a table of the finished ones holds', () => {
@@ -75,6 +75,52 @@ describe('an evidence table', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-')), 'metrics.jsonl');
     fs.writeFileSync(file, '{"testTop1":1}\n{"testTop1":2}\n');
     expect(() => lastQuarterGain(file)).toThrow(`${file}: 2 epochs`);
+  });
+});
+
+describe('a lottery-ticket evidence table', () => {
+  const lottery: Study = { ...study, id: 'lottery-ticket', packageDir: 'lottery-ticket', variants: ['vgg16-A'],
+    lrs: [0.1, 0.01], reference: 'ticket' };
+
+  /** Two LRs × 3 seeds: random init (Scratch-E) and winning ticket (from the saved init), baselines under lr<lr>/. */
+  function lotteryRuns(): string {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-lottery-'));
+    const columns = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'lr', 'round', 'seed',
+      'flops_reduction_pct', 'acc_baseline', 'acc_scratch_e', 'acc_scratch_e_saved_init'];
+    const runs = [
+      // lr, seed, baseline, random init, winning ticket
+      [0.1, 0, 73, 72, 71], [0.1, 1, 74, 73, 72], [0.1, 2, 73, 72.5, 72],
+      [0.01, 0, 68, 66, 68], [0.01, 1, 69, 66.5, 68.5], [0.01, 2, 68, 66, 69],
+    ].map(([lr, seed, ...acc]) => ['run', 'lottery-ticket', 'vgg16', 'cifar10', 'vgg16-A', 'small', lr, '', seed, 34.2,
+      ...acc].join(','));
+    fs.mkdirSync(path.join(runDir, 'small'), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'small', 'results-cifar10.csv'), [columns.join(','), ...runs].join('\n'));
+    for (const lr of [0.1, 0.01]) {
+      for (const seed of [0, 1, 2]) {
+        const dir = path.join(runDir, 'small', 'cifar10', 'vgg16', `seed${seed}`, `lr${lr}`, 'baseline');
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, 'metrics.jsonl'),
+          [10, 20, 30, 40, 50, 60, 60.1, 60.2].map((t) => JSON.stringify({ testTop1: t })).join('\n'));
+      }
+    }
+    return runDir;
+  }
+
+  it('compares random init with the winning ticket per LR, paired by seed', () => {
+    const rows = evidenceRows(lottery, lotteryRuns());
+    expect(rows.map((r) => [r.variant, r.lr, r.round])).toEqual([['vgg16-A', 0.1, null], ['vgg16-A', 0.01, null]]);
+    const [large, small] = rows.map((r) => r.comparisons);
+    // LR 0.1: random − ticket = 1, 1, 0.5 → mean 0.83, s = 0.2887, half-width 4.303·0.2887/√3 = 0.717: above zero.
+    expect(large.map((c) => c.name)).toEqual(['Random init']);
+    expect(large[0].ours.mean).toBeCloseTo(0.8333, 3);
+    expect(large[0].ours.low).toBeCloseTo(0.1162, 3);
+    expect(large[0].ours.verdict).toBe('random init ≥ ticket');
+    // LR 0.01: −2, −2, −3 → mean −2.33, half-width 1.434: below zero, the ticket helped.
+    expect(small[0].ours.verdict).toBe('ticket better');
+    expect(small[0].paper).toBeNull();
+    const table = evidenceMarkdown(lottery, rows);
+    expect(table).toContain('| vgg16-A LR 0.1 | 34.2 | 3 | 73.33 ± 0.58 | 71.67 ± 0.58 | 72.50 ± 0.50 | +0.83 [+0.12, +1.55] |');
+    expect(table).toContain('Random init − winning ticket [95% CI]');
   });
 });
 

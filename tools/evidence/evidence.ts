@@ -4,7 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 // the project's one mean and sample std, by path: tools runs from source, without core's build
 import { mean, sampleStd } from '../../packages/core/src/stats';
 import { readRows, type Row } from '../report/report';
-import { pairedInterval, paperVerdict, verdict, type Interval, type Verdict } from './interval';
+import { pairedInterval, paperVerdict, verdict, type Interval, type Reference, type Verdict } from './interval';
 import type { Study } from './studies';
 
 /**
@@ -15,6 +15,9 @@ import type { Study } from './studies';
 export interface EvidenceRow {
   study: string;
   variant: string;
+  /** The initial LR of a study with an LR axis, and the prune round of a method with rounds (else null). */
+  lr: number | null;
+  round: number | null;
   model: string;
   seeds: number[];
   flopsReductionPct: number;
@@ -25,15 +28,34 @@ export interface EvidenceRow {
   converged: boolean;
 }
 
-export const REGIMES = ['baseline', 'finetuned', 'scratch_e', 'scratch_b'] as const;
+export const REGIMES = ['baseline', 'finetuned', 'scratch_e', 'scratch_b', 'scratch_e_saved_init'] as const;
 export type Regime = (typeof REGIMES)[number];
 
+/** The accuracies a study's table shows: a lottery study's scratch runs are random init and winning ticket. */
+export const regimesOf = (s: Study): Regime[] => (s.reference === 'ticket'
+  ? ['baseline', 'scratch_e_saved_init', 'scratch_e'] : ['baseline', 'finetuned', 'scratch_e', 'scratch_b']);
+const REGIME_TITLES: Record<Regime, string> = { baseline: 'baseline', finetuned: 'fine-tuned', scratch_e: 'Scratch-E',
+  scratch_b: 'Scratch-B', scratch_e_saved_init: 'winning ticket' };
+const regimeTitle = (s: Study, g: Regime) => (s.reference === 'ticket' && g === 'scratch_e' ? 'random init' : REGIME_TITLES[g]);
+
+export type ComparisonName = 'Scratch-E' | 'Scratch-B' | 'Random init';
+/** The comparisons of a study's rows: each scratch regime against fine-tuning, or random init against the ticket. */
+export const comparisonNames = (s: Study): ComparisonName[] =>
+  (s.reference === 'ticket' ? ['Random init'] : ['Scratch-E', 'Scratch-B']);
+
 export interface Comparison {
-  name: 'Scratch-E' | 'Scratch-B';
+  name: ComparisonName;
   ours: Interval & { verdict: Verdict };
   /** The paper's scratch − fine-tuned, with the sign as its verdict; null where it printed no pair. */
   paper: { difference: number; verdict: Verdict } | null;
 }
+
+/** The column each comparison takes, and the one it is paired with. */
+const COMPARED: Record<ComparisonName, { column: string; reference: string }> = {
+  'Scratch-E': { column: 'acc_scratch_e', reference: 'acc_finetuned' },
+  'Scratch-B': { column: 'acc_scratch_b', reference: 'acc_finetuned' },
+  'Random init': { column: 'acc_scratch_e', reference: 'acc_scratch_e_saved_init' },
+};
 
 const num = (value: string | undefined) => (value === undefined || value === '' ? null : Number(value));
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -41,9 +63,12 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 /** Where a study's runs write their table: `<runDir>/<profile>/results-<dataset>.csv`. */
 export const studyResultsCsv = (s: Study, runDir: string) => path.join(runDir, s.profile, `results-${s.dataset}.csv`);
 
-/** The directory of one seed's experiment: `<runDir>/<profile>/<dataset>/<model>/seed<k>`. */
-export const seedDir = (s: Study, runDir: string, model: string, seed: number | string) =>
-  path.join(runDir, s.profile, s.dataset, model, `seed${seed}`);
+/**
+ * The directory of one seed's experiment: `<runDir>/<profile>/<dataset>/<model>/seed<k>`, and `lr<lr>/` in it for a
+ * study with an LR axis (every row records its LR; only an axis puts runs in their own folders).
+ */
+export const seedDir = (s: Study, runDir: string, model: string, seed: number | string, lr?: string | number | null) =>
+  path.join(runDir, s.profile, s.dataset, model, `seed${seed}`, ...(s.lrs && lr !== undefined && lr !== null ? [`lr${lr}`] : []));
 
 /** The last-quarter gain of a baseline from its metrics.jsonl (one JSON line per epoch with testTop1). */
 export function lastQuarterGain(metricsFile: string): number {
@@ -64,40 +89,51 @@ function baselineGain(dir: string): number {
   return Math.max(...files.map(lastQuarterGain));
 }
 
-function comparison(name: Comparison['name'], column: string, runs: Row[]): Comparison | null {
-  const pairs = runs.map((r) => [num(r[column]), num(r.acc_finetuned)]);
-  if (pairs.some(([scratch, tuned]) => scratch === null || tuned === null)) return null;
-  const ours = pairedInterval(pairs.map(([scratch, tuned]) => scratch! - tuned!));
-  const [paperScratch, paperTuned] = [num(runs[0][`paper_${column}`]), num(runs[0].paper_acc_finetuned)];
-  const paper = paperScratch === null || paperTuned === null ? null
-    : { difference: round(paperScratch - paperTuned), verdict: paperVerdict(paperScratch, paperTuned) };
-  return { name, ours: { ...ours, verdict: verdict(ours) }, paper };
+function comparison(name: ComparisonName, runs: Row[], reference: Reference): Comparison | null {
+  const { column, reference: against } = COMPARED[name];
+  const pairs = runs.map((r) => [num(r[column]), num(r[against])]);
+  if (pairs.some(([scratch, other]) => scratch === null || other === null)) return null;
+  const ours = pairedInterval(pairs.map(([scratch, other]) => scratch! - other!));
+  const [paperScratch, paperOther] = [num(runs[0][`paper_${column}`]), num(runs[0][`paper_${against}`])];
+  const paper = paperScratch === null || paperOther === null ? null
+    : { difference: round(paperScratch - paperOther), verdict: paperVerdict(paperScratch, paperOther) };
+  return { name, ours: { ...ours, verdict: verdict(ours, reference) }, paper };
 }
 
-/** The evidence rows of a study from its results CSV and run directories, in the study's variant order. */
+/** The evidence rows of a study from its results CSV and run directories: per variant (and LR and round, where the
+ * study has them), in the study's variant order. */
 export function evidenceRows(s: Study, runDir: string): EvidenceRow[] {
   const file = studyResultsCsv(s, runDir);
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: run the study first (evidence run ${s.id})`);
   const rows = readRows(file);
   return s.variants.flatMap((variant) => {
-    const runs = rows.filter((r) => r.variant === variant);
-    if (runs.length === 0) return [];
-    const accuracy = Object.fromEntries(REGIMES.map((regime) => {
-      const values = runs.map((r) => num(r[`acc_${regime}`])).filter((v): v is number => v !== null);
-      const complete = values.length === runs.length;
-      return [regime, { mean: complete ? round(mean(values)) : null, std: complete ? round(sampleStd(values)) : null,
-        paper: num(runs[0][`paper_acc_${regime}`]) }];
-    })) as EvidenceRow['accuracy'];
-    const gains = runs.map((r) => round(baselineGain(seedDir(s, runDir, r.model, r.seed))));
-    const comparisons = [comparison('Scratch-E', 'acc_scratch_e', runs), comparison('Scratch-B', 'acc_scratch_b', runs)];
-    return [{
-      study: s.id, variant, model: runs[0].model, seeds: runs.map((r) => Number(r.seed)),
-      flopsReductionPct: Number(runs[0].flops_reduction_pct), accuracy,
-      comparisons: comparisons.filter((c): c is Comparison => c !== null),
-      baselineLastQuarterGain: gains, converged: gains.every((g) => g < 1),
-    }];
+    const mine = rows.filter((r) => r.variant === variant);
+    // A study with an LR axis has a row per LR; a method with rounds a row per round.
+    const setting = (r: Row) => `${s.lrs ? r.lr ?? '' : ''}|${r.round ?? ''}`;
+    return [...new Set(mine.map(setting))].map((key) => {
+      const runs = mine.filter((r) => setting(r) === key);
+      const accuracy = Object.fromEntries(REGIMES.map((regime) => {
+        const values = runs.map((r) => num(r[`acc_${regime}`])).filter((v): v is number => v !== null);
+        const complete = values.length === runs.length;
+        return [regime, { mean: complete ? round(mean(values)) : null, std: complete ? round(sampleStd(values)) : null,
+          paper: num(runs[0][`paper_acc_${regime}`]) }];
+      })) as EvidenceRow['accuracy'];
+      const gains = runs.map((r) => round(baselineGain(seedDir(s, runDir, r.model, r.seed, r.lr))));
+      const comparisons = comparisonNames(s).map((name) => comparison(name, runs, s.reference ?? 'finetuned'));
+      return {
+        study: s.id, variant, lr: s.lrs ? num(runs[0].lr) : null, round: num(runs[0].round), model: runs[0].model,
+        seeds: runs.map((r) => Number(r.seed)), flopsReductionPct: Number(runs[0].flops_reduction_pct), accuracy,
+        comparisons: comparisons.filter((c): c is Comparison => c !== null),
+        baselineLastQuarterGain: gains, converged: gains.every((g) => g < 1),
+      };
+    });
   });
 }
+
+/** A row's name in tables and charts: the variant, with its LR and round where it has them. */
+export const rowLabel = (r: Pick<EvidenceRow, 'variant' | 'lr' | 'round'>) =>
+  [r.variant, ...(r.lr === null || r.lr === undefined ? [] : [`LR ${r.lr}`]),
+    ...(r.round === null || r.round === undefined ? [] : [`round ${r.round}`])].join(' ');
 
 const fmt = (x: number | null, digits = 2) => (x === null ? '–' : x.toFixed(digits));
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
@@ -111,21 +147,25 @@ export const intervalText = (i: Pick<Interval, 'mean' | 'low' | 'high'>) => {
 
 /** The Markdown table of a study: accuracies (paper's in brackets), then each comparison with interval and verdicts. */
 export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
-  const head = ['variant', 'FLOPs ↓%', 'seeds', 'baseline', 'fine-tuned', 'Scratch-E', 'Scratch-B',
-    'Scratch-E − fine-tuned [95% CI]', 'verdict (paper)', 'Scratch-B − fine-tuned [95% CI]', 'verdict (paper)',
-    'baseline last-quarter gain'];
+  const regimes = regimesOf(s);
+  const names = comparisonNames(s);
+  const against = s.reference === 'ticket' ? 'winning ticket' : 'fine-tuned';
+  const head = ['variant', 'FLOPs ↓%', 'seeds', ...regimes.map((g) => regimeTitle(s, g)),
+    ...names.flatMap((n) => [`${n} − ${against} [95% CI]`, 'verdict (paper)']), 'baseline last-quarter gain'];
   const lines = rows.map((r) => {
-    const compared = (['Scratch-E', 'Scratch-B'] as const).flatMap((name) => {
+    const compared = names.flatMap((name) => {
       const c = r.comparisons.find((x) => x.name === name);
       if (!c) return ['–', '–'];
       const paper = c.paper ? ` (paper ${signed(c.paper.difference)}: ${c.paper.verdict})` : ' (paper: –)';
       return [intervalText(c.ours), `**${c.ours.verdict}**${paper}`];
     });
-    return [r.variant, fmt(r.flopsReductionPct, 1), String(r.seeds.length), ...REGIMES.map((g) => cell(r.accuracy[g])),
+    return [rowLabel(r), fmt(r.flopsReductionPct, 1), String(r.seeds.length), ...regimes.map((g) => cell(r.accuracy[g])),
       ...compared, `${r.baselineLastQuarterGain.map((g) => signed(g)).join(', ')}${r.converged ? '' : ' (NOT converged)'}`];
   });
   return [
-    `# ${s.id}${s.note ? ` (${s.note})` : ''}: fine-tuned vs Scratch-E / Scratch-B`,
+    `# ${s.id}${s.note ? ` (${s.note})` : ''}: ${s.reference === 'ticket'
+      ? 'winning ticket vs random init (the pruned net trained from its baseline\'s initial weights, or from new ones)'
+      : 'fine-tuned vs Scratch-E / Scratch-B'}`,
     '',
     `Profile \`${s.profile}\` on the CIFAR-10 subset (10 000 train / 2 000 test images), seeds ${rows[0]?.seeds.join(', ') ?? '–'}` +
       `${(rows[0]?.seeds.length ?? s.seeds) < s.seeds ? ` (${rows[0].seeds.length} of the study's ${s.seeds}: the others are not finished)` : ''}.`,
@@ -140,18 +180,22 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
 }
 
 export function evidenceCsv(rows: EvidenceRow[]): string {
-  const columns = ['study', 'variant', 'model', 'seeds', 'flops_reduction_pct',
+  const names: ComparisonName[] = ['Scratch-E', 'Scratch-B', 'Random init'];
+  // scratch_e_minus_ft, …, random_init_minus_ticket (random init − winning ticket)
+  const key = (n: ComparisonName) =>
+    ({ 'Scratch-E': ['scratch_e', 'ft'], 'Scratch-B': ['scratch_b', 'ft'], 'Random init': ['random_init', 'ticket'] })[n];
+  const columns = ['study', 'variant', 'lr', 'round', 'model', 'seeds', 'flops_reduction_pct',
     ...REGIMES.flatMap((g) => [`${g}_mean`, `${g}_std`, `${g}_paper`]),
-    ...['scratch_e', 'scratch_b'].flatMap((c) => [`${c}_minus_ft`, `${c}_low`, `${c}_high`, `${c}_verdict`,
-      `${c}_paper_minus_ft`, `${c}_paper_verdict`]),
+    ...names.map(key).flatMap(([c, ref]) => [`${c}_minus_${ref}`, `${c}_low`, `${c}_high`, `${c}_verdict`,
+      `${c}_paper_minus_${ref}`, `${c}_paper_verdict`]),
     'baseline_last_quarter_gain', 'converged'];
   const records = rows.map((r) => {
-    const compared = (['Scratch-E', 'Scratch-B'] as const).flatMap((name) => {
+    const compared = names.flatMap((name) => {
       const c = r.comparisons.find((x) => x.name === name);
       return c ? [round(c.ours.mean), round(c.ours.low), round(c.ours.high), c.ours.verdict,
         c.paper?.difference ?? '', c.paper?.verdict ?? ''] : ['', '', '', '', '', ''];
     });
-    return [r.study, r.variant, r.model, r.seeds.join(' '), r.flopsReductionPct,
+    return [r.study, r.variant, r.lr ?? '', r.round ?? '', r.model, r.seeds.join(' '), r.flopsReductionPct,
       ...REGIMES.flatMap((g) => [r.accuracy[g].mean, r.accuracy[g].std, r.accuracy[g].paper].map((v) => v ?? '')),
       ...compared, r.baselineLastQuarterGain.join(' '), r.converged];
   });

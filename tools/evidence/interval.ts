@@ -33,15 +33,24 @@ export function pairedInterval(differences: number[]): Interval {
   return { mean, low: mean - half, high: mean + half, n };
 }
 
-export type Verdict = 'scratch ≥ fine-tuned' | 'fine-tuned better' | 'inconclusive';
+export type Verdict = 'scratch ≥ fine-tuned' | 'fine-tuned better' | 'random init ≥ ticket' | 'ticket better' |
+  'inconclusive';
+
+/** What a study's scratch runs are compared with: the fine-tuned model, or (lottery tickets) the winning ticket. */
+export type Reference = 'finetuned' | 'ticket';
+
+const OUTCOMES: Record<Reference, [Verdict, Verdict]> = {
+  finetuned: ['scratch ≥ fine-tuned', 'fine-tuned better'],
+  ticket: ['random init ≥ ticket', 'ticket better'],
+};
 
 /**
- * Ours: the interval of scratch − fine-tuned above zero, below zero, or across it. The paper printed means only, so
+ * Ours: the interval of scratch − reference above zero, below zero, or across it. The paper printed means only, so
  * its verdict is the sign of the difference of its means.
  */
-export function verdict(interval: Pick<Interval, 'low' | 'high'>): Verdict {
-  if (interval.low >= 0) return 'scratch ≥ fine-tuned';
-  if (interval.high < 0) return 'fine-tuned better';
+export function verdict(interval: Pick<Interval, 'low' | 'high'>, reference: Reference = 'finetuned'): Verdict {
+  if (interval.low >= 0) return OUTCOMES[reference][0];
+  if (interval.high < 0) return OUTCOMES[reference][1];
   return 'inconclusive';
 }
 

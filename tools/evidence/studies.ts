@@ -3,6 +3,8 @@
  * training images, 2 000 test; real CIFAR-10 photographs, see ../shared/datasets/cifar10-subset/README.md), three
  * seeds each. One entry per method: its CLI, the variants, and a label where the paper's method is an ImageNet one.
  */
+import type { Reference } from './interval';
+
 export interface Study {
   /** The folder under results/ and runs/study/. */
   id: string;
@@ -14,6 +16,13 @@ export interface Study {
   dataset: 'cifar10';
   /** Shown beside the method's name: the paper ran it on ImageNet, ours is the CIFAR analogue. */
   note?: string;
+  /** An LR axis (`--lrs`): every variant at each initial LR (lottery tickets: the paper's 0.1 and 0.01). */
+  lrs?: number[];
+  /**
+   * What the scratch run (random init) is compared with: the fine-tuned model (default), or the winning ticket (the
+   * same pruned net trained from its baseline's initial weights).
+   */
+  reference?: Reference;
   /**
    * One backend for every seed and stage, so that a stage re-run from its manifest computes the same: wasm (with the
    * native oneDNN kernels where they are built), not `auto`, whose measured choice can differ between machines.
@@ -21,17 +30,19 @@ export interface Study {
   backend: string;
 }
 
-const study = (id: string, packageDir: string, variants: string[], note?: string): Study =>
-  ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', backend: 'wasm', ...(note ? { note } : {}) });
+const study = (id: string, packageDir: string, variants: string[], extra: Partial<Study> = {}): Study =>
+  ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', backend: 'wasm', ...extra });
+const analogue = { note: 'CIFAR analogue of an ImageNet method' };
 
 export const STUDIES: Study[] = [
   study('l1-norm', 'method-l1', ['vgg16-A', 'resnet56-A', 'resnet56-B']),
   study('slimming', 'method-slimming', ['vgg19-70', 'vgg19-50', 'densenet40-40']),
   study('sfp', 'method-sfp', ['resnet20', 'resnet20-pretrained', 'resnet56', 'resnet56-pretrained']),
   study('weight-level', 'method-weight-level', ['vgg19-30', 'vgg19-80']),
-  study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'], 'CIFAR analogue of an ImageNet method'),
-  study('regression', 'method-regression', ['vgg16-50', 'resnet56-50'], 'CIFAR analogue of an ImageNet method'),
-  study('sss', 'method-sss', ['resnet20-g0.1'], 'CIFAR analogue of an ImageNet method'),
+  study('lottery-ticket', 'lottery-ticket', ['vgg16-A', 'vgg16-iterative'], { lrs: [0.1, 0.01], reference: 'ticket' }),
+  study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'], analogue),
+  study('regression', 'method-regression', ['vgg16-50', 'resnet56-50'], analogue),
+  study('sss', 'method-sss', ['resnet20-g0.1'], analogue),
 ];
 
 export function studyById(id: string): Study {
@@ -44,5 +55,5 @@ export function studyById(id: string): Study {
 export function studyCommand(s: Study, dataDir: string, runDir: string): string[] {
   return [`packages/${s.packageDir}/dist/cli.js`, 'reproduce', '--profile', s.profile, '--dataset', s.dataset,
     '--data-dir', dataDir, '--seeds', String(s.seeds), '--models', s.variants.join(','), '--run-dir', runDir,
-    '--backend', s.backend];
+    '--backend', s.backend, ...(s.lrs ? ['--lrs', s.lrs.join(',')] : [])];
 }
