@@ -2,28 +2,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { shutdownBackend } from '../backend';
-import { runModelCli } from './cli';
 import { writeModelFiles } from '../model-io';
+import { printedModelCli } from '../test-util/model-cli';
 import { readLayersModel } from './model-files';
 
 afterAll(() => shutdownBackend());
 
-async function printed(argv: string[]): Promise<{ out: string; error?: Error }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out += String(text); return true; });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await runModelCli(argv);
-    return { out };
-  } catch (e) {
-    return { out, error: e as Error };
-  } finally {
-    spy.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('rethink-prune-model', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'user-model-'));
@@ -36,7 +22,7 @@ describe('rethink-prune-model', () => {
       tf.layers.globalAveragePooling2d({ name: 'gap' }), tf.layers.dense({ name: 'head', units: 2 }),
     ] });
     await writeModelFiles(path.join(dir, 'original'), model);
-    const { out, error } = await printed(['prune', '--model', path.join(dir, 'original', 'model.json'),
+    const { out, error } = await printedModelCli(['prune', '--model', path.join(dir, 'original', 'model.json'),
       '--out', path.join(dir, 'pruned'), '--ratio', '0.5', '--backend', 'cpu']);
     expect(error).toBeUndefined();
     // a: 3·3·2·6+6 → 3·3·2·3+3; a_bn: 24 → 12; head: 6·2+2 → 3·2+2
@@ -48,7 +34,7 @@ describe('rethink-prune-model', () => {
 
   it('--flops-target takes the smallest ratio that removes at least that share of the multiply-adds', async () => {
     const original = path.join(dir, 'original', 'model.json');
-    const { out, error } = await printed(['prune', '--model', original, '--out', path.join(dir, 'flops'),
+    const { out, error } = await printedModelCli(['prune', '--model', original, '--out', path.join(dir, 'flops'),
       '--flops-target', '0.3', '--backend', 'cpu']);
     expect(error).toBeUndefined();
     // a keeps k of 6 filters: conv 16·(18k+k) + BN and ReLU + head 2k+2: FLOPs fall in steps of 1/6 of the filters,
@@ -56,13 +42,13 @@ describe('rethink-prune-model', () => {
     expect(out).toMatch(/a +6 → 4\n/);
     const flops = /multiply-adds (\d+) → (\d+)/.exec(out)!.slice(1).map(Number);
     expect(1 - flops[1] / flops[0]).toBeGreaterThanOrEqual(0.3);
-    const { error: unreachable } = await printed(['prune', '--model', original, '--out', path.join(dir, 'x'),
+    const { error: unreachable } = await printedModelCli(['prune', '--model', original, '--out', path.join(dir, 'x'),
       '--flops-target', '0.99', '--backend', 'cpu']);
     expect(unreachable?.message).toMatch(/--flops-target 0.99: removing 99.0% of the multiply-adds is out of reach/);
   });
 
   it('--unstructured zeroes that share of all conv weights by magnitude and writes the masks beside the model', async () => {
-    const { out, error } = await printed(['prune', '--model', path.join(dir, 'original'), '--out',
+    const { out, error } = await printedModelCli(['prune', '--model', path.join(dir, 'original'), '--out',
       path.join(dir, 'sparse'), '--unstructured', '0.5', '--backend', 'cpu']);
     expect(error).toBeUndefined();
     // a's kernel has 3·3·2·6 = 108 weights: the threshold at index int(108 · 0.5) = 54 keeps |w| > t, 53 of them.
@@ -81,7 +67,7 @@ describe('rethink-prune-model', () => {
     [['prune', '--model', 'x'], /prune needs --out/],
     [['polish'], /unknown command 'polish'/],
   ])('%j is a usage error', async (argv, message) => {
-    const { error } = await printed(argv as string[]);
+    const { error } = await printedModelCli(argv as string[]);
     expect(error?.name).toBe('UsageError');
     expect(error?.message).toMatch(message);
   });

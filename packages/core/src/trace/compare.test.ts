@@ -3,10 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { writeTinyImageNet } from '@rethink-prune/datasets';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { shutdownBackend } from '../backend';
 import { writeModelFiles } from '../model-io';
-import { runModelCli } from './cli';
+import { printedModelCli } from '../test-util/model-cli';
 
 afterAll(() => shutdownBackend());
 
@@ -17,20 +17,6 @@ function csvRow(text: string): Record<string, string> {
   return Object.fromEntries(head.split(',').map((column, i) => [column, values[i]]));
 }
 
-async function cli(argv: string[]): Promise<{ out: string; error?: Error }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out += String(text); return true; });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await runModelCli(argv);
-    return { out };
-  } catch (e) {
-    return { out, error: e as Error };
-  } finally {
-    spy.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /**
  * A user's model: conv 3→8 (3×3, same) on 32×32, BN, ReLU, global pooling, Dense 8→classes with a softmax. Its
@@ -57,7 +43,7 @@ describe('rethink-prune-model compare', () => {
 
   it('runs the comparison end to end on an image folder: the table, CSV and chart, Scratch-B by the FLOPs ratio', async () => {
     await writeModelFiles(modelDir, userModel(3));
-    const { out, error } = await cli(args);
+    const { out, error } = await printedModelCli(args);
     expect(error).toBeUndefined();
     expect(out).toMatch(/softmax of the last layer is left out while training/);
     const row = csvRow(fs.readFileSync(path.join(runDir, 'results.csv'), 'utf8'));
@@ -77,24 +63,24 @@ describe('rethink-prune-model compare', () => {
 
   it('reuses every finished stage, and refuses one whose settings changed, naming the setting', async () => {
     const before = fs.statSync(path.join(runDir, 'scratch-b', 'result.json')).mtimeMs;
-    expect((await cli(args)).error).toBeUndefined();
+    expect((await printedModelCli(args)).error).toBeUndefined();
     expect(fs.statSync(path.join(runDir, 'scratch-b', 'result.json')).mtimeMs).toBe(before);
     const changed = args.map((a) => (a === '0.5' ? '0.25' : a));
-    expect((await cli(changed)).error?.message).toMatch(/ratio/);
+    expect((await printedModelCli(changed)).error?.message).toMatch(/ratio/);
   }, 120_000);
 
   it('takes another image folder as other data: its finished stages are stale, not reused', async () => {
     const copy = path.join(work, 'images-copy');
     fs.cpSync(images, copy, { recursive: true });
     const other = args.map((a) => (a === images ? copy : a));
-    expect((await cli(other)).error?.message).toMatch(/run\/baseline holds a finished stage produced with a different data/);
+    expect((await printedModelCli(other)).error?.message).toMatch(/run\/baseline holds a finished stage produced with a different data/);
   }, 60_000);
 
   it('refuses train/ and val/ folders with different classes, naming both lists', async () => {
     const odd = path.join(work, 'odd');
     fs.cpSync(images, odd, { recursive: true });
     fs.renameSync(path.join(odd, 'val', 'c002'), path.join(odd, 'val', 'x002'));
-    const { error } = await cli(['compare', '--model', modelDir, '--images', odd, '--run-dir', path.join(work, 'r3'),
+    const { error } = await printedModelCli(['compare', '--model', modelDir, '--images', odd, '--run-dir', path.join(work, 'r3'),
       '--backend', 'cpu']);
     expect(error?.message).toMatch(/same class folders \(train: c000, c001, c002; val: c000, c001, x002\)/);
   }, 60_000);
@@ -102,9 +88,9 @@ describe('rethink-prune-model compare', () => {
   it('says when the data does not fit the model', async () => {
     const wrong = path.join(work, 'ten');
     await writeModelFiles(wrong, userModel(10));
-    const { error } = await cli(['compare', '--model', wrong, '--images', images, '--run-dir', path.join(work, 'r2'),
+    const { error } = await printedModelCli(['compare', '--model', wrong, '--images', images, '--run-dir', path.join(work, 'r2'),
       '--backend', 'cpu']);
     expect(error?.message).toMatch(/the model has 10 outputs, the data 3 classes/);
-    expect((await cli(['compare', '--model', wrong, '--backend', 'cpu'])).error?.message).toMatch(/needs --images/);
+    expect((await printedModelCli(['compare', '--model', wrong, '--backend', 'cpu'])).error?.message).toMatch(/needs --images/);
   }, 60_000);
 });
