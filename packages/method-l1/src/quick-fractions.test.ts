@@ -59,10 +59,10 @@ describe('quick ImageNet variants keep the same share of channels', () => {
 });
 
 describe('prune-l1 prune on a model trained by the quick profile', () => {
-  it("ResNet-56-B on a ÷4 ResNet-56 keeps the seed's fractions, rounded over the running total", () => {
+  it("ResNet-56-B on a ÷4 ResNet-56 keeps the seed's fractions, rounded over the running total", async () => {
     const quick = narrowSpec(namedSpec('resnet56'), 4);
     const model = buildModel(quick, 0);
-    const pruned = pruneModel(l1Method, 'resnet56-B', model, quick, namedSpec('resnet56'));
+    const pruned = await pruneModel(l1Method, 'resnet56-B', model, quick, namedSpec('resnet56'));
     // By hand: stage 1 keeps 6/16 of 4 = 1.5 per pruned block (skips 16, 18 keep 4), stage 2 keeps 22/32 of 8 = 5.5
     // (skips 20, 34 keep 8), stage 3 keeps 57/64 of 16 = 14.25 (skips 38, 54 keep 16); each block takes
     // round(running exact total) − what earlier blocks took.
@@ -73,10 +73,10 @@ describe('prune-l1 prune on a model trained by the quick profile', () => {
     pruned.model.dispose();
   });
 
-  it('refuses a model of another architecture', () => {
+  it('refuses a model of another architecture', async () => {
     const spec = namedSpec('resnet20');
     const model = buildModel(spec, 0);
-    expect(() => pruneModel(l1Method, 'resnet56-B', model, spec, namedSpec('resnet56'))).toThrow(
+    await expect(pruneModel(l1Method, 'resnet56-B', model, spec, namedSpec('resnet56'))).rejects.toThrow(
       /variant expects a resnet56 spec|not a copy/,
     );
     model.dispose();

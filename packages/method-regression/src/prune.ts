@@ -31,11 +31,11 @@ export interface RegressionOptions {
  * one) on the kept ones. Returns the keep-sets and a model of the same spec with the refitted weights (zero on
  * removed input channels); surgery then cuts it.
  */
-export function regressionPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: RegressionOptions):
-  Reconstruction & { report: LayerReport[] } {
+export async function regressionPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: RegressionOptions):
+  Promise<Reconstruction & { report: LayerReport[] }> {
   const report: LayerReport[] = [];
   const keepCounts = new Map(o.layers.map((layer) => [layer.group.id, layer.keep]));
-  const pruned = pruneLayerByLayer(model, spec, o.layers, ({ group, next, index, work, kernel, bias, stride, padding }) => {
+  const pruned = await pruneLayerByLayer(model, spec, o.layers, ({ group, next, index, work, kernel, bias, stride, padding }) => {
     const keepCount = keepCounts.get(group.id)!;
     const [kh, kw, channels, outChannels] = kernel.shape as number[];
     if (keepCount >= channels) return undefined;

@@ -1,5 +1,8 @@
 import * as path from 'path';
-import { readReference, reconstructableLayers, withInitialLr, type MethodDefinition } from '@rethink-prune/core';
+import type * as tf from '@tensorflow/tfjs';
+import {
+  readReference, reconstructableLayers, withInitialLr, type BetweenLayers, type MethodDefinition, type PruneContext,
+} from '@rethink-prune/core';
 import { thinetPrune } from './prune';
 import { THINET_ARCHITECTURE_NAMES } from './architectures';
 import { parseKeepRatio, THINET_VARIANTS, type ThinetVariant } from './variants';
@@ -12,6 +15,23 @@ function keepRatioOf(variant: ThinetVariant, name: string): number {
 /** Training images ThiNet samples (the authors': 10 per ImageNet class); 10 positions each. */
 export const THINET_IMAGES = 256;
 export const SAMPLES_PER_IMAGE = 10;
+
+/**
+ * The authors' fine-tuning between layers (ThiNet_ICCV/net_generator.py): about an epoch at the fine-tune LR after each
+ * layer, two (the LR ÷10 after the first) after a layer whose output is pooled; none after the last (the method's
+ * fine-tune stage follows). Undefined where the variant is one-shot or the prune has no training data.
+ */
+function authorsSchedule(ctx: PruneContext<ThinetVariant>): BetweenLayers | undefined {
+  const fineTune = ctx.fineTune;
+  if (ctx.variant.betweenLayers === false || !fineTune) return undefined;
+  return async (work, masks, done) => {
+    const source = (work.getLayer(done.next).input as tf.SymbolicTensor).sourceLayer;
+    const pooled = /Pooling/.test(source.getClassName());
+    process.stderr.write(`thinet ${done.group.id}: fine-tuning ${pooled ? 2 : 1} epoch(s) before the next layer\n`);
+    await fineTune(work, masks, { epochs: pooled ? 2 : 1, milestones: pooled ? [1] : [],
+      label: `thinet ${ctx.variantName} after ${done.group.id}` });
+  };
+}
 
 /**
  * ThiNet on the experiment framework: a data-driven structured pruner (core gives it training images) that
@@ -30,12 +50,12 @@ export const thinetMethod: MethodDefinition<ThinetVariant> = {
       : profile.fullGrid ? ['vgg16-conv', 'resnet56-50', 'resnet56-30'] : ['vgg16-conv'],
   pruner: {
     kind: 'structured',
-    version: 'thinet 1',
+    version: 'thinet 2',
     images: THINET_IMAGES,
-    reconstruct: ({ model, spec, variant, variantName, images }) =>
-      thinetPrune(model, spec, images!, {
-        layers: reconstructableLayers(spec, variant.layers), keepRatio: keepRatioOf(variant, variantName), samplesPerImage: SAMPLES_PER_IMAGE,
-        seed: 0,
+    reconstruct: (ctx) =>
+      thinetPrune(ctx.model, ctx.spec, ctx.images!, {
+        layers: reconstructableLayers(ctx.spec, ctx.variant.layers), keepRatio: keepRatioOf(ctx.variant, ctx.variantName),
+        samplesPerImage: SAMPLES_PER_IMAGE, seed: 0, between: authorsSchedule(ctx),
         onLayer: (r) => process.stderr.write(`thinet ${r.layer}: keep ${r.kept} of ${r.of} channels, relative ` +
           `reconstruction error of the next conv ${r.errorBefore.toFixed(4)} → ${r.errorAfter.toFixed(4)} after rescaling\n`),
       }),

@@ -6,7 +6,7 @@ import {
   initBackend, layerActivation, loadModelDir, reconstructableLayers, loadTrainingData, mulberry32, namedWeights, pruneChannels, PROFILES, runGrid,
   shutdownBackend, trainingImages, type PruneRecord,
 } from '@rethink-prune/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { thinetMethod } from './method';
 import { thinetPrune } from './prune';
 import { leastSquaresScales, relativeReconstructionError, sampleContributions, thinetSelect } from './thinet';
@@ -32,7 +32,16 @@ describe('ThiNet on a trained VGG-16 (smoke profile, real Fashion-MNIST images)'
   const variantDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', 'vgg16-conv');
 
   it('runs baseline → ThiNet prune → fine-tune / Scratch-E / Scratch-B, halving conv1_1 … conv4_3 only', async () => {
-    const [row, ...rest] = await runGrid(thinetMethod, { ...grid, variants: ['vgg16-conv'] });
+    let printed = '';
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((text) => { printed += String(text); return write(text); });
+    const [row, ...rest] = await runGrid(thinetMethod, { ...grid, variants: ['vgg16-conv'] }).finally(() => spy.mockRestore());
+    // The authors' schedule: after each of the first nine layers, an epoch; two after conv1_2, conv2_2, conv3_3
+    // (features.1, .3, .6), whose outputs are pooled; none after the last (the fine-tune stage follows).
+    const schedule = [...printed.matchAll(/thinet (features\.\d+\.conv): fine-tuning (\d) epoch/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(schedule).toEqual(['features.0.conv:1', 'features.1.conv:2', 'features.2.conv:1', 'features.3.conv:2',
+      'features.4.conv:1', 'features.5.conv:1', 'features.6.conv:2', 'features.7.conv:1', 'features.8.conv:1']);
+    expect(fs.existsSync(path.join(variantDir, 'pruned', 'between-steps'))).toBe(false);
     expect(rest).toHaveLength(0);
     expect([row.method, row.model, row.variant]).toEqual(['thinet', 'vgg16', 'vgg16-conv']);
     for (const stage of ['before_finetune', 'baseline', 'finetuned', 'scratch_e', 'scratch_b'] as const) {
@@ -70,7 +79,7 @@ describe('ThiNet on a trained VGG-16 (smoke profile, real Fashion-MNIST images)'
     const baseline = await loadModelDir(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', 'baseline', 'best'));
     const images = await trainingImages(loadTrainingData('fashion-mnist', dataDir), 64, { seed: 2 });
     const layers = reconstructableLayers(baseline.spec, ['features.2.conv']);
-    const { keep, model } = thinetPrune(baseline.model, baseline.spec, images, { layers, keepRatio: 0.5, samplesPerImage: 20, seed: 0 });
+    const { keep, model } = await thinetPrune(baseline.model, baseline.spec, images, { layers, keepRatio: 0.5, samplesPerImage: 20, seed: 0 });
     const scaled = pruneChannels(model, baseline.spec, keep).model;
     const unscaled = pruneChannels(baseline.model, baseline.spec, keep).model;
     const original = outputOf(baseline.model, 'features.3.conv', images);

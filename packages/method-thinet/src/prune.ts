@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  layerActivation, pruneLayerByLayer, type ArchSpec, type Reconstruction, type ReconstructableLayer,
+  layerActivation, pruneLayerByLayer, type ArchSpec, type BetweenLayers, type Reconstruction, type ReconstructableLayer,
 } from '@rethink-prune/core';
 import { sampleContributions, thinetSelect } from './thinet';
 
@@ -22,6 +22,8 @@ export interface ThinetOptions {
   seed: number;
   /** Told each layer's result as it is done (the CLI prints it: pruning a large model takes a while). */
   onLayer?(report: LayerReport): void;
+  /** Fine-tunes the network pruned so far after each layer but the last (the authors' schedule); absent: one-shot. */
+  between?: BetweenLayers;
 }
 
 /**
@@ -31,10 +33,10 @@ export interface ThinetOptions {
  * Returns the keep-sets and a model of the same spec whose removed channels are zero in the next conv and whose kept
  * ones carry the scales; surgery then cuts it.
  */
-export function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: ThinetOptions):
-  Reconstruction & { report: LayerReport[] } {
+export async function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Tensor4D, o: ThinetOptions):
+  Promise<Reconstruction & { report: LayerReport[] }> {
   const report: LayerReport[] = [];
-  const pruned = pruneLayerByLayer(model, spec, o.layers, ({ group, next, index, work, kernel, stride, padding }) => {
+  const pruned = await pruneLayerByLayer(model, spec, o.layers, ({ group, next, index, work, kernel, stride, padding }) => {
     const channels = kernel.shape[2] as number;
     const keepCount = Math.max(1, Math.floor(channels * o.keepRatio));
     if (keepCount >= channels) return undefined;
@@ -54,6 +56,6 @@ export function thinetPrune(model: tf.LayersModel, spec: ArchSpec, images: tf.Te
     report.push(done);
     o.onLayer?.(done);
     return selection.kept;
-  });
+  }, o.between);
   return { ...pruned, report };
 }

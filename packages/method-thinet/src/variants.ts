@@ -9,6 +9,12 @@ import { THINET_ARCHITECTURE_NAMES, THINET_ARCHITECTURES } from './architectures
 export interface ThinetVariant extends MethodVariant {
   keepRatio?: number;
   layers?: string[];
+  /**
+   * The authors' schedule fine-tunes the network pruned so far after every layer (about an epoch; two, the LR ÷10
+   * after the first, before a pooling layer) where the prune has training data; `false`: one-shot, all layers
+   * pruned before the fine-tune stage.
+   */
+  betweenLayers?: false;
 }
 
 /** The model a published architecture is compared with: `vgg16-imagenet` (no BN) or `resnet50-imagenet`. */
@@ -24,7 +30,9 @@ const RESNET50_INNER = [3, 4, 6, 3].flatMap((blocks, stage) =>
 export const THINET_VARIANTS: Record<string, ThinetVariant> = {
   // CIFAR-size: the algorithm on the paper's CIFAR models (these run here).
   'vgg16-conv': { base: 'vgg16', keepRatio: 0.5, layers: VGG16_CONV1_TO_4 },
+  'vgg16-conv-oneshot': { base: 'vgg16', keepRatio: 0.5, layers: VGG16_CONV1_TO_4, betweenLayers: false },
   'resnet56-50': { base: 'resnet56', keepRatio: 0.5 },
+  'resnet56-50-oneshot': { base: 'resnet56', keepRatio: 0.5, betweenLayers: false },
   'resnet56-30': { base: 'resnet56', keepRatio: 0.3 },
   // ImageNet: ThiNet-Conv on the BN-free VGG-16, ThiNet-30/50/70 on ResNet-50.
   'vgg16-thinet-conv': { base: 'vgg16-imagenet', keepRatio: 0.5, layers: VGG16_CONV1_TO_4 },

@@ -6,7 +6,7 @@ export { iterativeMagnitudeMasks, magnitudeMasks, magnitudeThreshold, remainingT
 export { applyMasks, convKernels, keptWeights, maskSparsity, namedWeights, sparseScratchInit, type MaskSet } from '../pruning/masks';
 export { scaleTargets, TargetWidthError } from '../pruning/targets';
 export {
-  convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type LayerStep, type ReconstructableLayer,
+  convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type BetweenLayers, type LayerStep, type ReconstructableLayer,
 } from '../pruning/reconstruction';
 export { BlockRemovalError, foldBlockScales, removeBlocks } from '../pruning/block-removal';
 export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from '../trace/traced-graph';

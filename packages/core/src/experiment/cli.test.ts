@@ -157,7 +157,7 @@ describe('pruning a trained model directory', () => {
     io.restore();
     expect(code).toBe(0);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'pruned', 'spec.json'), 'utf8')).cfg[0]).toBe(32);
-    expect(() => pruneModel(firstChannels(1), 'vgg11-x', model, spec, spec)).toThrow(NothingPrunedError);
+    await expect(pruneModel(firstChannels(1), 'vgg11-x', model, spec, spec)).rejects.toThrow(NothingPrunedError);
     model.dispose();
   });
 });

@@ -331,7 +331,7 @@ async function pruneCommand(method: MethodDefinition<any>, values: Values): Prom
   const images = count === undefined ? undefined
     : await trainingImages(loadTrainingData(spec.dataset, resolveDataDir(values['data-dir'])), count, { seed: 0 });
   // The masks of an earlier prune stay in force for a pruner that iterates (lottery tickets' next round).
-  const pruned = pruneModel(method, name, model, spec, fullSpec, { variant, images, ...(masks ? { previous: masks } : {}) });
+  const pruned = await pruneModel(method, name, model, spec, fullSpec, { variant, images, ...(masks ? { previous: masks } : {}) });
   images?.dispose();
   await saveModelDir(values.out!, pruned.model, pruned.spec, pruned.masks);
   const [before, after] = [countSpec(spec), countSpec(pruned.spec, pruned.masks)];

@@ -44,6 +44,12 @@ export interface PruneContext<V extends MethodVariant> {
    * (ThiNet, feature reconstruction) sample the network's activations on them.
    */
   images?: tf.Tensor4D;
+  /**
+   * Trains a model in place for `epochs` on the training data at the fine-tune LR (constant), the weights `masks`
+   * zero held at zero: for a pruner that fine-tunes between its steps (ThiNet's authors' schedule). Given where the
+   * prune runs with data (the prune stage), absent where it does not (pruning a saved model from the CLI).
+   */
+  fineTune?(model: tf.LayersModel, masks: MaskSet, o: { epochs: number; label: string; milestones?: number[] }): Promise<void>;
 }
 
 /** A structured prune that also rewrites the kept weights (feature reconstruction): keep-sets and the new model. */
@@ -62,7 +68,8 @@ export interface Reconstruction {
  */
 export type Pruner<V extends MethodVariant> =
   | { kind: 'structured'; version: string; images?: number; keepSets(ctx: PruneContext<V>): KeepSets }
-  | { kind: 'structured'; version: string; images?: number; reconstruct(ctx: PruneContext<V>): Reconstruction }
+  | { kind: 'structured'; version: string; images?: number;
+    reconstruct(ctx: PruneContext<V>): Reconstruction | Promise<Reconstruction> }
   | { kind: 'structured'; version: string; images?: number; transform(ctx: PruneContext<V>): Transformed }
   | { kind: 'unstructured'; version: string; images?: number; masks(ctx: PruneContext<V>): MaskSet };
 

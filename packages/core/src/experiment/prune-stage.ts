@@ -11,7 +11,9 @@ import { pruneChannels, type KeepSets } from '../pruning/surgery';
 import { testBatches, trainingImages, type TrainingData } from '../data/source';
 import { evaluate } from '../train/evaluate';
 import { RunDirError } from '../errors';
-import { methodVariant, variantPruner, type MethodDefinition, type MethodVariant } from './method';
+import { methodVariant, variantPruner, type MethodDefinition, type MethodVariant, type PruneContext } from './method';
+import { train } from '../train/loop';
+import type { Recipe } from '../train/recipe';
 import { cachedStage } from './cached-stage';
 
 export class NothingPrunedError extends Error {
@@ -46,6 +48,8 @@ export interface PruneExtras<V extends MethodVariant> {
   round?: number;
   rounds?: number;
   previous?: MaskSet;
+  /** Fine-tuning between a pruner's steps (PruneContext.fineTune), where the prune has training data. */
+  fineTune?: PruneContext<V>['fineTune'];
 }
 
 /**
@@ -53,21 +57,21 @@ export interface PruneExtras<V extends MethodVariant> {
  * `fullSpec` is the variant's full-width architecture (targets are computed on it and scaled to the model's
  * widths). Refuses a prune that removes nothing.
  */
-export function pruneModel<V extends MethodVariant>(
+export async function pruneModel<V extends MethodVariant>(
   method: MethodDefinition<V>,
   variantName: string,
   model: tf.LayersModel,
   spec: ArchSpec,
   fullSpec: ArchSpec,
   extras: PruneExtras<V> = {},
-): PrunedModel {
-  const { variant = methodVariant(method, variantName), evaluate, images, round = 1, rounds = 1, previous } = extras;
+): Promise<PrunedModel> {
+  const { variant = methodVariant(method, variantName), evaluate, images, round = 1, rounds = 1, previous, fineTune } = extras;
   const pruner = variantPruner(method, variant);
   if (pruner.images !== undefined && images === undefined) {
     throw new Error(`${method.name} reads ${pruner.images} training images to prune; none were given`);
   }
   const ctx = { model, spec, fullSpec, variant, variantName, round, rounds, ...(previous ? { previous } : {}),
-    ...(images ? { images } : {}) };
+    ...(images ? { images } : {}), ...(fineTune ? { fineTune } : {}) };
   const withReport = (pruned: PrunedModel): PrunedModel => {
     const report = method.pruneReport?.({ ...ctx, pruned, evaluate });
     return report ? { ...pruned, report } : pruned;
@@ -88,7 +92,7 @@ export function pruneModel<V extends MethodVariant>(
     const pruned = withReport(transformed);
     return report ? { ...pruned, report: { ...report, ...pruned.report } } : pruned;
   }
-  const { keep, model: source } = 'reconstruct' in pruner ? pruner.reconstruct(ctx) : { keep: pruner.keepSets(ctx), model };
+  const { keep, model: source } = 'reconstruct' in pruner ? await pruner.reconstruct(ctx) : { keep: pruner.keepSets(ctx), model };
   // Nothing goes when every keep-set holds all the channels its group has now (a selection: those selected).
   const removes = channelGroups(spec).some(
     (g) => keep[g.id] && keep[g.id].length < (g.selection?.current.length ?? g.size),
@@ -100,6 +104,23 @@ export function pruneModel<V extends MethodVariant>(
   const result = pruneChannels(source, spec, keep);
   if (source !== model) source.dispose();
   return withReport({ ...result, keep });
+}
+
+/**
+ * PruneContext.fineTune in the prune stage: the training loop on the stage's data at the fine-tune recipe's LR and
+ * batch (constant LR unless `milestones`), in a scratch folder of the stage that is removed afterwards.
+ */
+function betweenSteps<V extends MethodVariant>(spec: ArchSpec, o: PruneStageOptions): PruneContext<V>['fineTune'] {
+  return async (model, masks, { epochs, label, milestones = [] }) => {
+    const runDir = path.join(o.dir, 'between-steps');
+    fs.rmSync(runDir, { recursive: true, force: true });
+    try {
+      await train({ model, spec, data: o.data, recipe: { ...o.finetuneRecipe, epochs, milestones, gamma: 0.1 },
+        seed: 0, runDir, limit: { train: o.trainLimit, test: o.testLimit }, hooks: { masks }, label });
+    } finally {
+      fs.rmSync(runDir, { recursive: true, force: true });
+    }
+  };
 }
 
 /** What the prune stage records in prune.json (and returns). */
@@ -129,6 +150,8 @@ export interface PruneStageOptions {
   trainLimit?: number;
   testLimit?: number;
   fresh: boolean;
+  /** The fine-tune stage's recipe, whose LR and batch a pruner's fine-tuning between its steps takes. */
+  finetuneRecipe: Recipe;
 }
 
 export const PRUNE_JSON = 'prune.json';
@@ -170,8 +193,9 @@ async function prune<V extends MethodVariant>(
     const info = o.data.info;
     const top1 = (model: tf.LayersModel) =>
       evaluate(model, testBatches(o.data, { limit: o.testLimit }), [info.height, info.width, info.channels]).top1;
-    const pruned = pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec,
-      { evaluate: top1, images, round: o.round, rounds: o.rounds, previous: previous?.masks });
+    const pruned = await pruneModel(method, variantName, trained.model, trained.spec, o.fullSpec,
+      { evaluate: top1, images, round: o.round, rounds: o.rounds, previous: previous?.masks,
+        fineTune: betweenSteps(trained.spec, o) });
     const accuracy = { top1: top1(pruned.model) };
     await saveModelDir(o.dir, pruned.model, pruned.spec, pruned.masks);
     const record: PruneRecord = {

@@ -295,6 +295,7 @@ async function runRound<V extends MethodVariant>(c: ExperimentContext<V>, r: Rou
       trainLimit: o.profile.trainLimit,
       testLimit: o.profile.testLimit,
       fresh: o.fresh ?? false,
+      finetuneRecipe: recipes.finetune,
     });
   const masks = pruned.masks ? await loadMasks(prunedDir) : undefined;
   try {

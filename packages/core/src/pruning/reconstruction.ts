@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { channelGroups, type ChannelGroup } from './graph';
-import { namedWeights } from './masks';
+import { namedWeights, type MaskSet } from './masks';
 import { buildModel, type ArchSpec } from '../spec';
 import type { KeepSets } from './surgery';
 import type { Reconstruction } from '../experiment/method';
@@ -69,21 +69,48 @@ export interface LayerStep extends ReconstructableLayer {
 }
 
 /**
- * The layer-by-layer loop of ThiNet and Channel Pruning: on a copy of `model`, each layer in order goes to `step`,
- * which rewrites the next conv in `work` and returns the channels kept (undefined: the layer stays as it is).
- * Returns the keep-sets and the rewritten model of the same spec, for surgery to cut.
+ * Fine-tuning of the network pruned so far, between two layers (ThiNet's authors train about an epoch after each):
+ * `masks` hold every removed channel's slice of the next convs' kernels at zero while it trains `work` in place.
  */
-export function pruneLayerByLayer(model: tf.LayersModel, spec: ArchSpec, layers: ReconstructableLayer[],
-  step: (layer: LayerStep) => number[] | undefined): Reconstruction {
+export type BetweenLayers = (work: tf.LayersModel, masks: MaskSet, done: ReconstructableLayer) => Promise<void>;
+
+/** 0 on the input channels of a kernel [kh, kw, cin, cout] that are not kept, 1 elsewhere. */
+function inputChannelMask(kernel: tf.LayerVariable, kept: number[]): tf.Tensor {
+  const [kh, kw, cin, cout] = kernel.shape as number[];
+  const keep = new Float32Array(cin);
+  for (const c of kept) keep[c] = 1;
+  return tf.tidy(() => tf.tile(tf.tensor4d(keep, [1, 1, cin, 1]), [kh, kw, 1, cout]));
+}
+
+/**
+ * The layer-by-layer loop of ThiNet and Channel Pruning: on a copy of `model`, each layer in order goes to `step`,
+ * which rewrites the next conv in `work` and returns the channels kept (undefined: the layer stays as it is); with
+ * `between`, the network pruned so far is fine-tuned after every layer but the last (the method's fine-tune stage
+ * follows the last). Returns the keep-sets and the rewritten model of the same spec, for surgery to cut.
+ */
+export async function pruneLayerByLayer(model: tf.LayersModel, spec: ArchSpec, layers: ReconstructableLayer[],
+  step: (layer: LayerStep) => number[] | undefined, between?: BetweenLayers): Promise<Reconstruction> {
   const work = buildModel(spec, 0);
   work.setWeights(model.getWeights());
   const weights = namedWeights(work);
   const keep: KeepSets = {};
-  layers.forEach((layer, index) => {
-    const config = work.getLayer(layer.next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
-    const kept = step({ ...layer, index, work, kernel: weights.get(`${layer.next}/kernel`)!,
-      bias: weights.get(`${layer.next}/bias`), stride: config.strides[0], padding: config.padding });
-    if (kept) keep[layer.group.id] = kept;
-  });
+  const masks: MaskSet = new Map();
+  try {
+    for (const [index, layer] of layers.entries()) {
+      const config = work.getLayer(layer.next).getConfig() as { strides: number[]; padding: 'same' | 'valid' };
+      const kernel = weights.get(`${layer.next}/kernel`)!;
+      const kept = step({ ...layer, index, work, kernel, bias: weights.get(`${layer.next}/bias`),
+        stride: config.strides[0], padding: config.padding });
+      if (!kept) continue;
+      keep[layer.group.id] = kept;
+      masks.set(`${layer.next}/kernel`, inputChannelMask(kernel, kept));
+      if (between && index < layers.length - 1) await between(work, masks, layer);
+    }
+  } catch (e) {
+    work.dispose();
+    throw e;
+  } finally {
+    for (const mask of masks.values()) mask.dispose();
+  }
   return { keep, model: work };
 }
