@@ -179,7 +179,7 @@ describe.skipIf(!lib)('native oneDNN addon, called directly', () => {
       session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 100 }, () =>
         session.post('Profiler.start', () => {
           for (let i = 0; i < 400; i++) { lib.conv2d(geometry, x, w, y); lib.conv2dBackpropFilter(geometry, x, y, dw); }
-          console.log('done', lib.batchGemmPlanCount(), y[0]);
+          process.stdout.write('done ' + lib.batchGemmPlanCount() + ' ' + y[0] + '\\n');
         })));`;
     const run = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', timeout: 120_000,
       env: { ...process.env, OMP_NUM_THREADS: '1' } });
