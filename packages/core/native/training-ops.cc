@@ -170,6 +170,25 @@ void batchNormBackward(napi_env env, napi_value *args) {
   }
 }
 
+// channelAffine(x, a, b, y): y = x·a + b per channel of the last axis (C = a.length), BN in inference mode with its
+// statistics folded into a and b (the caller computes them, as the JS kernel of elementwise.ts does).
+void channelAffine(napi_env env, napi_value *args) {
+  Floats x = floatsAt(env, args[0], "x"), a = floatsAt(env, args[1], "a"), b = floatsAt(env, args[2], "b");
+  Floats y = floatsAt(env, args[3], "y");
+  const size_t channels = a.length;
+  expectLength("b", b, channels);
+  const size_t rows = rowsOf("x", x, channels);
+  expectLength("y", y, x.length);
+  const float *scale = a.data, *shift = b.data, *in = x.data;
+  float *out = y.data;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
+    const float *xr = in + row * channels;
+    float *yr = out + row * channels;
+    for (size_t c = 0; c < channels; c++) yr[c] = xr[c] * scale[c] + shift[c];
+  }
+}
+
 // reluGrad(dy, x, dx): dx = dy where x > 0, else dy·0 (0, or NaN for a non-finite dy; NaN where x is NaN), as
 // tfjs's dy · step(x).
 void reluGrad(napi_env env, napi_value *args) {
@@ -308,6 +327,7 @@ void defineTrainingOps(napi_env env, napi_value exports) {
       {"batchNormForward", nullptr, call<batchNormForward, 7>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"batchNormBackward", nullptr, call<batchNormBackward, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, call<maxPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdStep", nullptr, call<sgdStep, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

@@ -21,7 +21,8 @@ export function sharedDataKernel(kernelName: 'Identity' | 'Cast', backendName: s
  * FusedBatchNorm with per-channel (last axis) statistics as one multiply-add per element, y = x·a + b with
  * a = γ/√(v+ε), b = β − m·a. The wasm kernel recomputes the broadcast index and the square root per element.
  */
-export function batchNormAffineKernel(backendName: string, original: KernelConfig): KernelConfig {
+export function batchNormAffineKernel(backendName: string, original: KernelConfig,
+  native?: (x: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array) => boolean): KernelConfig {
   const kernelFunc = (args: Parameters<KernelFunc>[0]): TensorInfo => {
     const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
     const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
@@ -40,6 +41,8 @@ export function batchNormAffineKernel(backendName: string, original: KernelConfi
       b[ch] = (o ? o[ch] : 0) - m[ch] * a[ch];
     }
     const xs = c.view(x!), ys = c.view(out);
+    // The native addon's loop (OpenMP threads) where it is loaded: JS's inner loop over a few channels is slow.
+    if (native?.(xs, a, b, ys)) return c.done(out);
     for (let i = 0; i < xs.length; i += C) {
       for (let ch = 0; ch < C; ch++) ys[i + ch] = xs[i + ch] * a[ch] + b[ch];
     }

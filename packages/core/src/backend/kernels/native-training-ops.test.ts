@@ -93,4 +93,15 @@ describe.skipIf(!lib)('native training ops, called directly', () => {
     expect(() => lib!.maxPoolGrad(Int32Array.from([1, 4, 4, 2, 2, 2, 2, 2, 2, 2, 0, 0]), new Float32Array(32),
       new Float32Array(7), new Float32Array(32))).toThrow('dy has 7 elements, the shape needs 8');
   });
+
+  it.skipIf(!lib)('channelAffine: y = x·a + b per channel, every row, and checks its lengths', () => {
+    const rand = seededRandom(11);
+    const x = randomArray(rand, ROWS * CHANNELS);
+    const a = randomArray(rand, CHANNELS), b = randomArray(rand, CHANNELS);
+    const y = new Float32Array(x.length).fill(NaN);
+    lib!.channelAffine(x, a, b, y);
+    for (let i = 0; i < x.length; i++) expect(y[i]).toBe(Math.fround(Math.fround(x[i] * a[i % CHANNELS]) + b[i % CHANNELS]));
+    expect(() => lib!.channelAffine(x, a, new Float32Array(CHANNELS + 1), y)).toThrow(`b has ${CHANNELS + 1} elements`);
+    expect(() => lib!.channelAffine(x, a, b, new Float32Array(3))).toThrow('y has 3 elements');
+  });
 });

@@ -8,7 +8,7 @@ import { matMulTransposedKernel, requireKernel } from './matmul-transposed';
 import { reduceLeadingAxesKernel } from './reduce-leading-axes';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { batchNormAffineKernel, sharedDataKernel } from './elementwise';
-import { nativeConv, nativeConvKernels } from './native-conv';
+import { nativeConv, nativeConvKernels, nativeKernelsEnabled } from './native-conv';
 import { nativeTrainingKernels } from './native-training-ops';
 import { reluGradConfig } from './relu-grad';
 
@@ -56,6 +56,9 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     for (const config of nativeTrainingKernels(lib, backendName, requireKernel('MaxPoolGrad', backendName))) {
       replaceKernel(config);
     }
+    // Inference BN in the addon; the JS affine kernel registered above is the fallback it wraps.
+    replaceKernel(batchNormAffineKernel(backendName, requireKernel('FusedBatchNorm', backendName),
+      (x, a, b, y) => nativeKernelsEnabled() && (lib.channelAffine(x, a, b, y), true)));
   }
   const native = lib ? `oneDNN ${lib.version()}` : undefined;
   registered.set(backendName, native);
