@@ -6,15 +6,17 @@ import { parseArgs } from 'util';
 import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
-  evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, rowLabel, seedDir, studyResultsCsv, type EvidenceRow,
+  evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel, seedDir,
+  seedKey, seedRecordsCsv, studyResultsCsv, type EvidenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
 const USAGE = `npm run evidence -- <command> [options]
 
   run <study>      train the study from whatever its run directory lacks (every stage resumes), then write its table
-  table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json) from the study's runs,
-                   and the summary results/summary.md + summary.svg over every study in results/
+  table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
+                   seeds committed there and the study's runs here (a seed run here replaces its committed
+                   record), and the summary results/summary.md + summary.svg over every study in results/
   list             the studies: ${STUDIES.map((s) => s.id).join(', ')}
 
 options:
@@ -23,8 +25,8 @@ options:
   --results <dir>    default results/
   --variants a,b     with run: train only these of the study's variants now (the table then holds them alone;
                      a later run of all reuses their finished stages)
-  --seed K           with run: train seed K alone (processes can split the seeds; a last run without it writes
-                     the whole table from their stages)
+  --seed K           with run: train seed K alone, then add it to the table (processes and machines can split
+                     the seeds: each one's table merges the seeds committed in results/<study>/seeds.csv)
   --seeds N          with run: seeds 0..N-1 instead of the study's 3 (a table of the seeds finished so far: a
                      run over them trains nothing; the table says how many of the study's seeds it holds)
 `;
@@ -99,9 +101,11 @@ function runLog(runDir: string): RunInfo[] {
  * A row per (variant, seed): every invocation that may have trained its stages (commit, command, CPU; a stage resumed
  * across invocations shows several), the backend and threads its stages ran on, and each stage's training seconds.
  */
-function manifest(s: Study, runDir: string) {
+function manifest(s: Study, runDir: string): ManifestEntry[] {
   const runs = runLog(runDir);
-  return readRows(studyResultsCsv(s, runDir)).map((r) => {
+  const file = studyResultsCsv(s, runDir);
+  if (!fs.existsSync(file)) return [];
+  return readRows(file).filter((r) => s.variants.includes(r.variant)).map((r) => {
     const mine = runs.filter((run) => run.seed === undefined || run.seed === Number(r.seed))
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
@@ -122,17 +126,43 @@ function manifest(s: Study, runDir: string) {
   });
 }
 
+type ManifestEntry = { variant: string; lr?: number; round?: number; seed: number } & Record<string, unknown>;
+const manifestKey = (m: ManifestEntry) => seedKey({ variant: m.variant, lr: String(m.lr ?? ''), round: String(m.round ?? ''),
+  seed: String(m.seed) });
+const readJson = <T>(file: string, none: T): T => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as T : none);
+
 const label = (r: EvidenceRow) => `${r.study} ${rowLabel(r)}`;
 
+/**
+ * Write results/<study>/ from the seeds committed there (seeds.csv, manifest.json) and the seeds run here: a study
+ * grows seed by seed across machines that are not kept. A variant with neither keeps its committed row (rows.json
+ * of a table written before seeds.csv existed).
+ */
 async function writeTable(s: Study, runDir: string, results: string): Promise<EvidenceRow[]> {
-  const rows = evidenceRows(s, runDir);
-  if (rows.length === 0) throw new Error(`${studyResultsCsv(s, runDir)}: no run rows for ${s.variants.join(', ')}`);
   const out = path.join(results, s.id);
+  const seedsFile = path.join(out, 'seeds.csv');
+  const committed = fs.existsSync(seedsFile) ? readRows(seedsFile) : [];
+  const { records, differences } = mergeSeedRecords(committed, localSeedRecords(s, runDir));
+  for (const d of differences) process.stderr.write(`evidence: a seed run here differs from its committed record: ${d}\n`);
+  if (records.length === 0) {
+    throw new Error(`no seeds of ${s.id}: neither ${studyResultsCsv(s, runDir)} nor ${seedsFile} exists (evidence run ${s.id})`);
+  }
+  const fresh = evidenceRows(s, records);
+  const old = readJson<EvidenceRow[]>(path.join(out, 'rows.json'), []);
+  const rows = s.variants.flatMap((v) => {
+    const mine = fresh.filter((r) => r.variant === v);
+    return mine.length > 0 ? mine : old.filter((r) => r.variant === v);
+  });
+  const local = manifest(s, runDir);
+  const kept = readJson<ManifestEntry[]>(path.join(out, 'manifest.json'), [])
+    .filter((m) => !local.some((l) => manifestKey(l) === manifestKey(m)));
+  const entries = [...kept, ...local].sort((a, b) => manifestKey(a).localeCompare(manifestKey(b), 'en', { numeric: true }));
   fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(seedsFile, seedRecordsCsv(records));
   fs.writeFileSync(path.join(out, 'table.md'), evidenceMarkdown(s, rows));
   fs.writeFileSync(path.join(out, 'table.csv'), evidenceCsv(rows));
   fs.writeFileSync(path.join(out, 'rows.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest(s, runDir), null, 2)}\n`);
+  fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(entries, null, 2)}\n`);
   const ticket = s.reference === 'ticket';
   const compared = ticket ? 'random init − winning ticket' : 'scratch − fine-tuned';
   const title = `${s.id}: ${compared} (${s.profile}, CIFAR-10 subset, ${rows[0].seeds.length} seeds)`;
@@ -186,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
     const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
     const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean), values.seed,
       values.seeds);
-    if (status !== 0 || values.seed !== undefined) return status;
+    if (status !== 0) return status;
   }
   const rows = await writeTable(s, runDir, values.results!);
   await writeSummary(values.results!);

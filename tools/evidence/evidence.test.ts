@@ -3,14 +3,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './cli';
-import { evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain } from './evidence';
+import { evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain, localSeedRecords } from './evidence';
 import type { Study } from './studies';
 
 const study: Study = { id: 'l1-norm', packageDir: 'method-l1', variants: ['vgg16-A'], seeds: 3, profile: 'small',
   dataset: 'cifar10', backend: 'wasm' };
 
 /** A run directory as a study leaves it: the results CSV and each seed's baseline metrics. */
-function fakeRuns(seeds = 3): string {
+function fakeRuns(seeds = [0, 1, 2]): string {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-'));
   const columns = ['row_kind', 'method', 'model', 'dataset', 'variant', 'profile', 'seed', 'flops_reduction_pct',
     'acc_baseline', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b', 'paper_acc_baseline', 'paper_acc_finetuned',
@@ -20,12 +20,12 @@ function fakeRuns(seeds = 3): string {
     [0, 70, 68, 69, 71],
     [1, 71, 69, 71, 72],
     [2, 72, 70, 73, 73],
-  ].slice(0, seeds).map(([seed, ...acc]) => ['run', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', seed, 34.2, ...acc,
+  ].filter(([seed]) => seeds.includes(seed)).map(([seed, ...acc]) => ['run', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', seed, 34.2, ...acc,
     93.63, 93.41, 93.62, 93.78].join(','));
   const mean = ['mean', 'l1-norm', 'vgg16', 'cifar10', 'vgg16-A', 'small', '', 34.2, 71, 69, 71, 72, '', '', '', ''];
   fs.mkdirSync(path.join(runDir, 'small'), { recursive: true });
   fs.writeFileSync(path.join(runDir, 'small', 'results-cifar10.csv'), [columns.join(','), ...runs, mean.join(',')].join('\n'));
-  for (const seed of [0, 1, 2].slice(0, seeds)) {
+  for (const seed of seeds) {
     const dir = path.join(runDir, 'small', 'cifar10', 'vgg16', `seed${seed}`, 'baseline');
     fs.mkdirSync(dir, { recursive: true });
     // 8 epochs: the last quarter runs from epoch 6 (60 + seed) to epoch 8 (60.5 + seed + seed/2)
@@ -37,7 +37,7 @@ function fakeRuns(seeds = 3): string {
 
 describe('an evidence table', () => {
   it('pairs each seed\'s scratch run with its fine-tuned run and bounds the mean difference', () => {
-    const [row] = evidenceRows(study, fakeRuns());
+    const [row] = evidenceRows(study, localSeedRecords(study, fakeRuns()));
     expect(row.seeds).toEqual([0, 1, 2]);
     expect(row.accuracy.finetuned).toEqual({ mean: 69, std: 1, paper: 93.41 });
     const [e, b] = row.comparisons;
@@ -56,7 +56,7 @@ describe('an evidence table', () => {
   });
 
   it('writes the verdicts, the paper\'s beside them and a flag on an unconverged baseline', () => {
-    const rows = evidenceRows(study, fakeRuns());
+    const rows = evidenceRows(study, localSeedRecords(study, fakeRuns()));
     const table = evidenceMarkdown(study, rows);
     expect(table).toContain('| vgg16-A | 34.2 | 3 | 71.00 ± 1.00 (93.63) | 69.00 ± 1.00 (93.41) |');
     expect(table).toContain('+2.00 [-0.48, +4.48] | **inconclusive** (paper +0.21: scratch ≥ fine-tuned)');
@@ -65,7 +65,7 @@ describe('an evidence table', () => {
   });
 
   it('says how many of the study\'s seeds a table of the finished ones holds', () => {
-    const rows = evidenceRows(study, fakeRuns());
+    const rows = evidenceRows(study, localSeedRecords(study, fakeRuns()));
     expect(evidenceMarkdown(study, rows)).toContain('seeds 0, 1, 2.');
     expect(evidenceMarkdown({ ...study, seeds: 5 }, rows))
       .toContain('seeds 0, 1, 2 (3 of the study\'s 5: the others are not finished).');
@@ -107,7 +107,7 @@ describe('a lottery-ticket evidence table', () => {
   }
 
   it('compares random init with the winning ticket per LR, paired by seed', () => {
-    const rows = evidenceRows(lottery, lotteryRuns());
+    const rows = evidenceRows(lottery, localSeedRecords(lottery, lotteryRuns()));
     expect(rows.map((r) => [r.variant, r.lr, r.round])).toEqual([['vgg16-A', 0.1, null], ['vgg16-A', 0.01, null]]);
     const [large, small] = rows.map((r) => r.comparisons);
     // LR 0.1: random − ticket = 1, 1, 0.5 → mean 0.83, s = 0.2887, half-width 4.303·0.2887/√3 = 0.717: above zero.
@@ -129,16 +129,67 @@ describe('evidence table (the command)', () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      expect(await main(['table', 'l1-norm', '--run-dir', fakeRuns(1), '--results', results])).toBe(0);
+      expect(await main(['table', 'l1-norm', '--run-dir', fakeRuns([0]), '--results', results])).toBe(0);
     } finally {
       write.mockRestore();
     }
     expect(fs.readdirSync(path.join(results, 'l1-norm')).sort())
-      .toEqual(['chart.svg', 'manifest.json', 'rows.json', 'table.csv', 'table.md']);
+      .toEqual(['chart.svg', 'manifest.json', 'rows.json', 'seeds.csv', 'table.csv', 'table.md']);
     const summary = fs.readFileSync(path.join(results, 'summary.md'), 'utf8');
     expect(summary).toContain('| l1-norm | vgg16-A | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
     expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [], trainSeconds: { baseline: null, finetune: null } });
+  });
+
+  /** `evidence table l1-norm` over a run directory into a results folder; what it wrote to stderr. */
+  async function table(runDir: string, results: string): Promise<string> {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let said = '';
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { said += String(s); return true; });
+    try {
+      expect(await main(['table', 'l1-norm', '--run-dir', runDir, '--results', results])).toBe(0);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    return said;
+  }
+  const read = (results: string, file: string) => fs.readFileSync(path.join(results, 'l1-norm', file), 'utf8');
+
+  it('grows a table seed by seed on machines that are not kept: the committed seeds and the ones run here', async () => {
+    const together = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(fakeRuns(), together);
+    const grown = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(fakeRuns([0, 1]), grown);
+    expect(JSON.parse(read(grown, 'rows.json'))[0].seeds).toEqual([0, 1]);
+    // another machine, with only seed 2's runs: the table now holds the three seeds, as if run together
+    await table(fakeRuns([2]), grown);
+    expect(read(grown, 'rows.json')).toBe(read(together, 'rows.json'));
+    expect(read(grown, 'table.md')).toContain('| vgg16-A | 34.2 | 3 | 71.00 ± 1.00 (93.63) | 69.00 ± 1.00 (93.41) |');
+    expect(JSON.parse(read(grown, 'manifest.json')).map((m: { seed: number }) => m.seed)).toEqual([0, 1, 2]);
+  });
+
+  it('says where a seed re-run here computed another accuracy than its committed record, and takes the new one', async () => {
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(fakeRuns(), results);
+    const again = fakeRuns([0]);
+    const csv = path.join(again, 'small', 'results-cifar10.csv');
+    // seed 0: baseline 70, fine-tuned 68 → 68.5
+    fs.writeFileSync(csv, fs.readFileSync(csv, 'utf8').replace(',0,34.2,70,68,', ',0,34.2,70,68.5,'));
+    expect(await table(again, results)).toContain('vgg16-A|||0: acc_finetuned 68 committed, 68.5 here');
+    // fine-tuned 68.5, 69, 70 → mean 69.17
+    expect(JSON.parse(read(results, 'rows.json'))[0].accuracy.finetuned.mean).toBe(69.17);
+  });
+
+  it('keeps a committed row that has no seed records (a table written before them) when another variant is added', async () => {
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(fakeRuns(), results);
+    // the committed table held resnet56-A alone, without seeds.csv
+    const legacy = { ...JSON.parse(read(results, 'rows.json'))[0], variant: 'resnet56-A' };
+    fs.writeFileSync(path.join(results, 'l1-norm', 'rows.json'), JSON.stringify([legacy]));
+    fs.rmSync(path.join(results, 'l1-norm', 'seeds.csv'));
+    await table(fakeRuns(), results);
+    expect(JSON.parse(read(results, 'rows.json')).map((r: { variant: string }) => r.variant)).toEqual(['vgg16-A', 'resnet56-A']);
   });
 });

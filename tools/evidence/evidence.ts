@@ -100,25 +100,68 @@ function comparison(name: ComparisonName, runs: Row[], reference: Reference): Co
   return { name, ours: { ...ours, verdict: verdict(ours, reference) }, paper };
 }
 
-/** The evidence rows of a study from its results CSV and run directories: per variant (and LR and round, where the
- * study has them), in the study's variant order. */
-export function evidenceRows(s: Study, runDir: string): EvidenceRow[] {
+/** The column a seed record adds to its results row: the seed's baseline last-quarter gain (points). */
+export const GAIN_COLUMN = 'baseline_last_quarter_gain';
+
+/** A seed's identity within a study: variant, LR, prune round and seed. */
+export const seedKey = (r: Row) => [r.variant, r.lr ?? '', r.round ?? '', r.seed].join('|');
+
+/**
+ * The seed records of the study's runs on this machine: each run row of its results CSV (the study's variants only)
+ * with the seed's baseline last-quarter gain from its metrics. None where the study has not run here.
+ */
+export function localSeedRecords(s: Study, runDir: string): Row[] {
   const file = studyResultsCsv(s, runDir);
-  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: run the study first (evidence run ${s.id})`);
-  const rows = readRows(file);
+  if (!fs.existsSync(file)) return [];
+  return readRows(file).filter((r) => s.variants.includes(r.variant))
+    .map((r) => ({ ...r, [GAIN_COLUMN]: String(round(baselineGain(seedDir(s, runDir, r.model, r.seed, r.lr)))) }));
+}
+
+/**
+ * The committed seed records (results/<study>/seeds.csv: seeds trained on machines that are gone) with this machine's.
+ * A seed run here replaces its committed record; every accuracy on which the two disagree is listed, since the same
+ * stage re-run on the same backend should compute the same.
+ */
+export function mergeSeedRecords(committed: Row[], local: Row[]): { records: Row[]; differences: string[] } {
+  const here = new Map(local.map((r) => [seedKey(r), r]));
+  const differences = committed.flatMap((old) => {
+    const now = here.get(seedKey(old));
+    if (!now) return [];
+    return Object.keys(old).filter((c) => /^acc_/.test(c) && old[c] !== '' && (now[c] ?? '') !== ''
+      && Number(old[c]) !== Number(now[c]))
+      .map((c) => `${seedKey(old)}: ${c} ${old[c]} committed, ${now[c]} here`);
+  });
+  const kept = committed.filter((r) => !here.has(seedKey(r)));
+  const records = [...kept, ...local].sort((a, b) => seedKey(a).localeCompare(seedKey(b), 'en', { numeric: true }));
+  return { records, differences };
+}
+
+/** Seed records as CSV: every column any record has, in first-seen order. */
+export function seedRecordsCsv(records: Row[]): string {
+  const columns = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  return stringify(records.map((r) => columns.map((c) => r[c] ?? '')), { header: true, columns });
+}
+
+/** The evidence rows of a study from its seed records: per variant (and LR and round, where the study has them), in
+ * the study's variant order. */
+export function evidenceRows(s: Study, records: Row[]): EvidenceRow[] {
   return s.variants.flatMap((variant) => {
-    const mine = rows.filter((r) => r.variant === variant);
+    const mine = records.filter((r) => r.variant === variant);
     // A study with an LR axis has a row per LR; a method with rounds a row per round.
     const setting = (r: Row) => `${s.lrs ? r.lr ?? '' : ''}|${r.round ?? ''}`;
     return [...new Set(mine.map(setting))].map((key) => {
-      const runs = mine.filter((r) => setting(r) === key);
+      const runs = mine.filter((r) => setting(r) === key).sort((a, b) => Number(a.seed) - Number(b.seed));
       const accuracy = Object.fromEntries(REGIMES.map((regime) => {
         const values = runs.map((r) => num(r[`acc_${regime}`])).filter((v): v is number => v !== null);
         const complete = values.length === runs.length;
         return [regime, { mean: complete ? round(mean(values)) : null, std: complete ? round(sampleStd(values)) : null,
           paper: num(runs[0][`paper_acc_${regime}`]) }];
       })) as EvidenceRow['accuracy'];
-      const gains = runs.map((r) => round(baselineGain(seedDir(s, runDir, r.model, r.seed, r.lr))));
+      const gains = runs.map((r) => {
+        const gain = num(r[GAIN_COLUMN]);
+        if (gain === null) throw new Error(`seed record ${seedKey(r)} has no ${GAIN_COLUMN}`);
+        return gain;
+      });
       const comparisons = comparisonNames(s).map((name) => comparison(name, runs, s.reference ?? 'finetuned'));
       return {
         study: s.id, variant, lr: s.lrs ? num(runs[0].lr) : null, round: num(runs[0].round), model: runs[0].model,
