@@ -1,15 +1,15 @@
 import * as path from 'path';
 import {
-  BLOCK_SCALE_SUFFIX, foldBlockScales, namedWeights, NothingPrunedError, readReference, removeBlocks, resnetBlocks, shortcutChangesShape,
-  type MethodDefinition, type Profile, type ResNetSpec, type StageRecipes,
+  BLOCK_SCALE_SUFFIX, foldBlockScales, namedWeights, NothingPrunedError, readReference, removeBlocks, residualBlocks,
+  shortcutChangesShapeIn, type BlockSpec, type MethodDefinition, type Profile, type StageRecipes,
 } from '@rethink-prune/core';
 import { apgHook } from './apg';
 import { SSS_VARIANTS, type SssVariant } from './variants';
 
 /** Every block's λ by block name (`layer1.0` → 0.83). */
-export function blockFactors(model: import('@tensorflow/tfjs').LayersModel, spec: ResNetSpec): Map<string, number> {
+export function blockFactors(model: import('@tensorflow/tfjs').LayersModel, spec: BlockSpec): Map<string, number> {
   const weights = namedWeights(model);
-  return new Map(resnetBlocks(spec).map((block) =>
+  return new Map(residualBlocks(spec).map((block) =>
     [block.name, weights.get(`${block.name}${BLOCK_SCALE_SUFFIX}/lambda`)!.read().dataSync()[0]]));
 }
 
@@ -46,11 +46,11 @@ export const sssMethod: MethodDefinition<SssVariant> = {
     kind: 'structured',
     version: 'sss 1',
     transform: ({ model, spec, variantName }) => {
-      const resnet = spec as ResNetSpec;
+      const resnet = spec as BlockSpec;
       const factors = blockFactors(model, resnet);
-      const zero = resnetBlocks(resnet).filter((block) => factors.get(block.name) === 0);
+      const zero = residualBlocks(resnet).filter((block) => factors.get(block.name) === 0);
       // A zero-λ block whose shortcut changes shape stays (its branch is zero once folded): it is no identity.
-      const removable = zero.filter((block) => !shortcutChangesShape(block)).map((block) => block.name);
+      const removable = zero.filter((block) => !shortcutChangesShapeIn(resnet, block)).map((block) => block.name);
       if (removable.length === 0) {
         throw new NothingPrunedError(variantName, `no removable block's λ reached 0 (smallest λ ${Math.min(...factors.values()).toFixed(4)}); ` +
           'a larger γ or a longer search zeroes more');
@@ -58,7 +58,7 @@ export const sssMethod: MethodDefinition<SssVariant> = {
       const shallower = removeBlocks(model, resnet, removable);
       const folded = foldBlockScales(shallower.model, shallower.spec);
       shallower.model.dispose();
-      const kept = zero.filter((block) => shortcutChangesShape(block)).map((block) => block.name);
+      const kept = zero.filter((block) => shortcutChangesShapeIn(resnet, block)).map((block) => block.name);
       const lambdas = [...factors].map(([name, value]) => `${name} ${value.toFixed(3)}`).join(', ');
       return {
         ...folded,

@@ -3,8 +3,9 @@ import { namedSpec, type MethodVariant } from '@rethink-prune/core';
 import './models';
 
 /**
- * An SSS search: a CIFAR ResNet with a factor λ per residual block (`resnet56-sss`: core's l1-norm ResNet with
- * `blockScales`), trained with the sparsity weight γ on Σ|λ|.
+ * An SSS search: a CIFAR ResNet or PreResNet with a factor λ per residual block (`resnet56-sss`: core's l1-norm
+ * ResNet with `blockScales`; `preresnet164-sss`: the slimming folder's PreResNet), trained with the sparsity weight γ
+ * on Σ|λ|.
  */
 export interface SssVariant extends MethodVariant {
   gamma: number;
@@ -13,10 +14,12 @@ export interface SssVariant extends MethodVariant {
 /** γ values: 0.01 is the authors' default (ImageNet, 100 epochs); the short profiles need a larger one to zero any λ. */
 export const SSS_GAMMAS = [0.01, 0.03, 0.1, 0.3, 1];
 const DEPTHS = [20, 32, 56, 110];
+/** The slimming folder's PreResNets (pre-activation bottlenecks, 9n+2). */
+const PRERESNET_DEPTHS = [110, 164];
 
-/** `resnet56-g0.01` … : every depth at every γ. */
-const SEARCH_VARIANTS = DEPTHS.flatMap((depth) => SSS_GAMMAS.map((gamma): [string, SssVariant] =>
-  [`resnet${depth}-g${gamma}`, { base: `resnet${depth}-sss`, gamma }]));
+/** `resnet56-g0.01`, `preresnet164-g0.1` … : every depth at every γ. */
+const SEARCH_VARIANTS = [...DEPTHS.map((depth) => `resnet${depth}`), ...PRERESNET_DEPTHS.map((depth) => `preresnet${depth}`)]
+  .flatMap((net) => SSS_GAMMAS.map((gamma): [string, SssVariant] => [`${net}-g${gamma}`, { base: `${net}-sss`, gamma }]));
 
 /**
  * Table 5's ImageNet nets `resnet41|32|26`: the authors' pruned pre-activation ResNet-50s, trained from

@@ -2,7 +2,7 @@
 export { DATASET_SHAPES, isDatasetName, type DatasetName, type DatasetShape } from '../datasets-info';
 export { ARCHS, buildModel, namedSpec, registerModelNames, upgradeSpec, validateSpec, type NamedModels, type ArchSpec, type DenseNetSpec, type ImageNetResNetSpec, type ImageNetVggSpec, type PreResNetImageNetSpec, type PreResNetSpec, type ResNetSpec, type VggSpec } from '../spec';
 export {
-  defaultPreResNetCfg, PRERESNET_PLANES, preresnetBlocksPerStage, preresnetPlanesOf, preresnetSelections,
+  defaultPreResNetCfg, PRERESNET_PLANES, preresnetBlocks, preresnetBlocksPerStage, preresnetPlanesOf, preresnetStageBlocks, preresnetSelections,
   type PreResNetSelection,
 } from '../models/preresnet';
 export { FAMILIES, familyOf } from '../models/registry';
@@ -16,5 +16,5 @@ export { loadModelDir, readModelSpec, saveModelDir, writeMasks, writeModelFiles,
 export { narrow, narrowSpec } from '../widths';
 export {
   BLOCK_SCALE_SUFFIX, BlockScale, resnetBlocks, resnetLayerCount, resnetStageBlocks, shortcutChangesShape,
-  type ResNetBlock,
+  type ResidualBlock, type ResNetBlock,
 } from '../models/resnet';

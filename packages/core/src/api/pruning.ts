@@ -8,7 +8,9 @@ export { scaleTargets, TargetWidthError } from '../pruning/targets';
 export {
   convAxis, layerActivation, LayerChoiceError, pruneLayerByLayer, reconstructableLayers, type BetweenLayers, type LayerStep, type ReconstructableLayer,
 } from '../pruning/reconstruction';
-export { BlockRemovalError, foldBlockScales, removeBlocks } from '../pruning/block-removal';
+export {
+  BlockRemovalError, foldBlockScales, removeBlocks, residualBlocks, shortcutChangesShapeIn, type BlockSpec,
+} from '../pruning/block-removal';
 export { traceModel, UnsupportedLayerError, type TracedGroup, type TracedMember, type TracedRole, type TraceOptions } from '../trace/traced-graph';
 export { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion, type TracedKeepSets, type TracedPruneOptions } from '../trace/prune-traced';
 export { isKeras3Config, KerasConfigError, keras3ToTfjs } from '../trace/keras3';

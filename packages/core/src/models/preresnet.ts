@@ -8,6 +8,7 @@ import {
 import {
   avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
 } from './layers';
+import { BLOCK_SCALE_SUFFIX, BlockScale, type ResidualBlock } from './resnet';
 
 /**
  * Pre-activation bottleneck ResNet of the network-slimming folder (PreResNet-110/164, depth 9n+2): per block
@@ -36,6 +37,17 @@ export interface PreResNetSpec {
    * seed's [16, 32, 64]. Narrow copies set them.
    */
   planes?: number[];
+  /**
+   * Blocks per stage of a net whose blocks were removed (Sparse Structure Selection); default (depth−2)/9 each,
+   * `depth` staying the unpruned net's. Every stage keeps its first block, whose 1×1 conv shortcut changes width
+   * (and stride after stage 1). `cfg` has 3·Σblocks + 1 entries.
+   */
+  blocks?: [number, number, number];
+  /**
+   * Every block multiplies its residual branch (conv3's output, before the add) by a trainable scalar λ, init 1,
+   * in a `BlockScale` layer `<block>.scale` (SSS's λ_b). Leaves the channel graph unchanged.
+   */
+  blockScales?: boolean;
 }
 
 export const PRERESNET_PLANES = [16, 32, 64];
@@ -44,6 +56,23 @@ export const preresnetPlanesOf = (spec: Pick<PreResNetSpec, 'planes'>) => spec.p
 
 export function preresnetBlocksPerStage(depth: number): number {
   return (depth - 2) / 9;
+}
+
+/** Blocks in each of the three stages: `blocks`, or (depth−2)/9 each for the unpruned net. */
+export function preresnetStageBlocks(spec: Pick<PreResNetSpec, 'depth' | 'blocks'>): number[] {
+  const perStage = preresnetBlocksPerStage(spec.depth);
+  return spec.blocks ?? [perStage, perStage, perStage];
+}
+
+/** Every block in order, stage by stage; its three widths start at cfg[cfgIndex]. */
+export function preresnetBlocks(spec: Pick<PreResNetSpec, 'depth' | 'blocks'>): ResidualBlock[] {
+  const blocks: ResidualBlock[] = [];
+  preresnetStageBlocks(spec).forEach((count, stage) => {
+    for (let index = 0; index < count; index++) {
+      blocks.push({ name: `layer${stage + 1}.${index}`, stage, index, cfgIndex: 3 * blocks.length });
+    }
+  });
+  return blocks;
 }
 
 /** The unpruned cfg: per block (input width, planes, planes), the input being the stem or 4× earlier planes. */
@@ -74,19 +103,14 @@ export interface PreResNetSelection {
 
 /** Every selection layer: its name, the BN it reads, how many channels that BN has, and the cfg index of its width. */
 export function preresnetSelections(spec: PreResNetSpec): PreResNetSelection[] {
-  const n = preresnetBlocksPerStage(spec.depth);
   const planes = preresnetPlanesOf(spec);
   const out: PreResNetSelection[] = [];
   let inplanes = planes[0];
-  planes.forEach((stagePlanes, s) => {
-    for (let b = 0; b < n; b++) {
-      const block = `layer${s + 1}.${b}`;
-      const i = s * n + b;
-      out.push({ name: `${block}.select`, bn: `${block}.bn1`, channels: inplanes, cfgIndex: 3 * i, next: `${block}.conv1` });
-      inplanes = 4 * stagePlanes;
-    }
-  });
-  out.push({ name: 'select', bn: 'bn', channels: inplanes, cfgIndex: 9 * n, next: 'fc' });
+  for (const { name, stage, cfgIndex } of preresnetBlocks(spec)) {
+    out.push({ name: `${name}.select`, bn: `${name}.bn1`, channels: inplanes, cfgIndex, next: `${name}.conv1` });
+    inplanes = 4 * planes[stage];
+  }
+  out.push({ name: 'select', bn: 'bn', channels: inplanes, cfgIndex: spec.cfg.length - 1, next: 'fc' });
   return out;
 }
 
@@ -97,29 +121,27 @@ function selection(x: Sym, name: string, width: number, present: boolean): Sym {
 export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
-  const n = preresnetBlocksPerStage(spec.depth);
   const select = spec.channelSelection ?? true;
   const gamma = spec.bnGamma ?? 0.5;
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
   const stagePlanes = preresnetPlanesOf(spec);
   let x = conv(input, 'conv1', stagePlanes[0], { seeds });
   let inplanes = stagePlanes[0];
-  stagePlanes.forEach((planes, s) => {
-    for (let b = 0; b < n; b++) {
-      const block = `layer${s + 1}.${b}`;
-      const [c0, c1, c2] = spec.cfg.slice(3 * (s * n + b), 3 * (s * n + b) + 3);
-      const stride = s > 0 && b === 0 ? 2 : 1;
-      let out = relu(selection(batchNorm(x, `${block}.bn1`, gamma), `${block}.select`, c0, select), `${block}.relu1`);
-      out = conv(out, `${block}.conv1`, c1, { kernel: 1, seeds });
-      out = conv(relu(batchNorm(out, `${block}.bn2`, gamma), `${block}.relu2`), `${block}.conv2`, c2, { stride, seeds });
-      out = conv(relu(batchNorm(out, `${block}.bn3`, gamma), `${block}.relu3`), `${block}.conv3`, 4 * planes, { kernel: 1, seeds });
-      const residual = stride !== 1 || inplanes !== 4 * planes
-        ? conv(x, `${block}.downsample`, 4 * planes, { kernel: 1, stride, seeds, padding: 'valid' })
-        : x;
-      x = tf.layers.add({ name: `${block}.add` }).apply([out, residual]) as Sym;
-      inplanes = 4 * planes;
-    }
-  });
+  for (const { name: block, stage, index, cfgIndex } of preresnetBlocks(spec)) {
+    const planes = stagePlanes[stage];
+    const [c0, c1, c2] = spec.cfg.slice(cfgIndex, cfgIndex + 3);
+    const stride = stage > 0 && index === 0 ? 2 : 1;
+    let out = relu(selection(batchNorm(x, `${block}.bn1`, gamma), `${block}.select`, c0, select), `${block}.relu1`);
+    out = conv(out, `${block}.conv1`, c1, { kernel: 1, seeds });
+    out = conv(relu(batchNorm(out, `${block}.bn2`, gamma), `${block}.relu2`), `${block}.conv2`, c2, { stride, seeds });
+    out = conv(relu(batchNorm(out, `${block}.bn3`, gamma), `${block}.relu3`), `${block}.conv3`, 4 * planes, { kernel: 1, seeds });
+    if (spec.blockScales) out = new BlockScale({ name: `${block}${BLOCK_SCALE_SUFFIX}` }).apply(out) as Sym;
+    const residual = stride !== 1 || inplanes !== 4 * planes
+      ? conv(x, `${block}.downsample`, 4 * planes, { kernel: 1, stride, seeds, padding: 'valid' })
+      : x;
+    x = tf.layers.add({ name: `${block}.add` }).apply([out, residual]) as Sym;
+    inplanes = 4 * planes;
+  }
   x = relu(selection(batchNorm(x, 'bn', gamma), 'select', spec.cfg[spec.cfg.length - 1], select), 'relu');
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
   x = pytorchLinear(x, 'fc', shape.classes, spec.cfg[spec.cfg.length - 1], seeds);
@@ -139,10 +161,21 @@ function preresnetProblems(spec: Record<string, unknown>): string[] {
   if (planes !== undefined && !planesValid) {
     return [`planes: ${JSON.stringify(planes)}; give the three stages' planes, e.g. [16, 32, 64]`];
   }
-  const want = 9 * preresnetBlocksPerStage(spec.depth as number) + 1;
+  const most = preresnetBlocksPerStage(spec.depth as number);
+  const blocks = spec.blocks;
+  if (blocks !== undefined && !(Array.isArray(blocks) && blocks.length === 3
+    && blocks.every((count) => Number.isInteger(count) && count >= 1 && count <= most))) {
+    return [`blocks: ${JSON.stringify(blocks)}; give three block counts in 1..${most} (PreResNet-${spec.depth} has ` +
+      `${most} per stage; each stage keeps its first block, whose shortcut changes width)`];
+  }
+  if (spec.blockScales !== undefined && typeof spec.blockScales !== 'boolean') {
+    return [`blockScales: ${JSON.stringify(spec.blockScales)}; use true (a λ per block) or omit it`];
+  }
+  const want = 3 * preresnetBlocks(spec as unknown as PreResNetSpec).length + 1;
   if (!Array.isArray(spec.cfg) || spec.cfg.length !== want) {
     const got = lengthOrValue(spec.cfg);
-    return [`cfg: PreResNet-${spec.depth} needs ${want} widths (3 per block and the final one), got ${got}`];
+    const per = blocks === undefined ? `PreResNet-${spec.depth}` : `blocks ${JSON.stringify(blocks)}`;
+    return [`cfg: ${per} needs ${want} widths (3 per block and the final one), got ${got}`];
   }
   const problems = cfgEntryProblems(spec.cfg);
   const typed = spec as unknown as PreResNetSpec;
@@ -156,6 +189,7 @@ function preresnetProblems(spec: Record<string, unknown>): string[] {
   problems.push(...initProblems(spec, ['bnGamma']));
   if (spec.channelSelection === false) {
     const defaults = defaultPreResNetCfg(typed.depth, preresnetPlanesOf(typed));
+    if (typed.blocks !== undefined) problems.push('blocks: a PreResNet without channel selections keeps every block');
     if (spec.selections !== undefined || typed.cfg.some((width, i) => width !== defaults[i])) {
       problems.push('channelSelection: a PreResNet without channel selections keeps the default cfg and has no ' +
         'selections');
@@ -208,12 +242,10 @@ function preresnetGroups(spec: PreResNetSpec): ChannelGroup[] {
       ],
     });
   }
-  const n = preresnetBlocksPerStage(spec.depth);
-  for (let i = 0; i < 3 * n; i++) {
-    const block = `layer${Math.floor(i / n) + 1}.${i % n}`;
+  for (const { name: block, cfgIndex } of preresnetBlocks(spec)) {
     for (const [k, next] of [[1, 2], [2, 3]] as const) {
       groups.push({
-        id: `${block}.conv${k}`, size: spec.cfg[3 * i + k], specIndex: 3 * i + k,
+        id: `${block}.conv${k}`, size: spec.cfg[cfgIndex + k], specIndex: cfgIndex + k,
         members: [
           { layer: `${block}.conv${k}`, kind: 'conv-out' },
           { layer: `${block}.bn${k + 1}`, kind: 'bn' },
@@ -226,25 +258,21 @@ function preresnetGroups(spec: PreResNetSpec): ChannelGroup[] {
 }
 
 function preresnetTies(spec: PreResNetSpec): TiedChannels[] {
-  const n = preresnetBlocksPerStage(spec.depth);
   const planes = preresnetPlanesOf(spec);
   const ties: TiedChannels[] = [
     { id: 'stem', size: planes[0], members: [{ layer: 'conv1', kind: 'conv-out' }] },
   ];
-  planes.forEach((stagePlanes, s) => {
-    for (let b = 0; b < n; b++) {
-      const name = `layer${s + 1}.${b}`;
-      const current = ties[ties.length - 1];
-      current.members.push({ layer: `${name}.bn1`, kind: 'bn' });
-      current.members.push({ layer: spec.channelSelection === false ? `${name}.conv1` : `${name}.select`, kind: 'conv-in' });
-      if (b === 0) {
-        current.members.push({ layer: `${name}.downsample`, kind: 'conv-in' });
-        const shortcut = { layer: `${name}.downsample`, kind: 'conv-out' as const };
-        ties.push({ id: `stage${s + 1}`, size: 4 * stagePlanes, members: [shortcut] });
-      }
-      ties[ties.length - 1].members.push({ layer: `${name}.conv3`, kind: 'conv-out' });
+  for (const { name, stage, index } of preresnetBlocks(spec)) {
+    const current = ties[ties.length - 1];
+    current.members.push({ layer: `${name}.bn1`, kind: 'bn' });
+    current.members.push({ layer: spec.channelSelection === false ? `${name}.conv1` : `${name}.select`, kind: 'conv-in' });
+    if (index === 0) {
+      current.members.push({ layer: `${name}.downsample`, kind: 'conv-in' });
+      const shortcut = { layer: `${name}.downsample`, kind: 'conv-out' as const };
+      ties.push({ id: `stage${stage + 1}`, size: 4 * planes[stage], members: [shortcut] });
     }
-  });
+    ties[ties.length - 1].members.push({ layer: `${name}.conv3`, kind: 'conv-out' });
+  }
   ties[ties.length - 1].members.push({ layer: 'bn', kind: 'bn' },
     spec.channelSelection === false ? { layer: 'fc', kind: 'dense-in', repeat: 1 } : { layer: 'select', kind: 'conv-in' });
   return ties;

@@ -87,15 +87,17 @@ export function resnetStageBlocks(spec: Pick<ResNetSpec, 'depth' | 'blocks'>): n
 export const resnetLayerCount = (spec: Pick<ResNetSpec, 'depth' | 'blocks'>) =>
   2 + 2 * resnetStageBlocks(spec).reduce((total, count) => total + count, 0);
 
-export interface ResNetBlock {
+/** A residual block of a CIFAR ResNet or PreResNet. */
+export interface ResidualBlock {
   /** `layer<stage+1>.<index>`. */
   name: string;
   stage: number;
   /** Position within its stage. */
   index: number;
-  /** Where its inner width lives in `cfg`. */
+  /** Where its widths start in `cfg` (a ResNet's block has one, a PreResNet's three). */
   cfgIndex: number;
 }
+export type ResNetBlock = ResidualBlock;
 
 /** Every block in order, stage by stage. */
 export function resnetBlocks(spec: Pick<ResNetSpec, 'depth' | 'blocks'>): ResNetBlock[] {

@@ -4,6 +4,8 @@ import { initBackend, shutdownBackend } from '../backend';
 import { randomArray, seededRandom } from '../test-util/naive-conv';
 import { BlockRemovalError, foldBlockScales, removeBlocks } from './block-removal';
 import { buildResNet, type ResNetSpec } from '../models/resnet';
+import { buildPreResNet, defaultPreResNetCfg, type PreResNetSpec } from '../models/preresnet';
+import { validateSpec } from '../spec';
 
 beforeAll(async () => { await initBackend('cpu'); });
 afterAll(() => shutdownBackend());
@@ -114,6 +116,64 @@ describe('foldBlockScales', () => {
     // bn2's γ of layer1.1 scaled by its λ = 0.7, by hand from the unfolded model's γ.
     const gamma = (net: tf.LayersModel) => Array.from(net.getLayer('layer1.1.bn2').getWeights()[0].dataSync());
     expect(gamma(folded.model)).toEqual(gamma(model).map((value) => Math.fround(value * Math.fround(0.7))));
+    [model, folded.model].forEach((net) => net.dispose());
+    x.dispose();
+  });
+});
+
+describe('block removal and folding in a PreResNet (pre-activation bottlenecks)', () => {
+  /** PreResNet-29 (3 bottlenecks per stage) with planes 2, 4, 8; layer1.2 selects 3 of its 8 input channels. */
+  const cfg = defaultPreResNetCfg(29, [2, 4, 8]);
+  cfg[6] = 3;
+  const pre: PreResNetSpec = {
+    arch: 'preresnet', dataset: 'cifar10', depth: 29, planes: [2, 4, 8], cfg, blockScales: true,
+    selections: { 'layer1.2.select': [0, 2, 5] },
+  };
+  const blocks = ['layer1.0', 'layer1.1', 'layer1.2', 'layer2.0', 'layer2.1', 'layer2.2', 'layer3.0', 'layer3.1', 'layer3.2'];
+  const distinct = (model: tf.LayersModel) => blocks.forEach((block, i) => setLambda(model, block, 0.6 + 0.1 * i));
+
+  it('a PreResNet whose removed blocks have λ = 0 gives the same logits as the net without them', () => {
+    const model = buildPreResNet(validateSpec(pre) as PreResNetSpec, 5);
+    distinct(model);
+    const x = input();
+    const removed = ['layer1.1', 'layer3.2'];
+    const pruned = removeBlocks(model, pre, removed);
+    expect(largestDifference(logits(model, x), logits(pruned.model, x))).toBeGreaterThan(1e-3);
+    for (const block of removed) setLambda(model, block, 0);
+    expect(largestDifference(logits(model, x), logits(pruned.model, x))).toBeLessThan(1e-5);
+    // layer1.2 (λ 0.8) is now layer1.1, with its selection renamed and its three widths (3, 2, 2) moved up
+    expect(lambdaOf(pruned.model, 'layer1.1')).toBeCloseTo(0.8, 6);
+    expect(pruned.spec.blocks).toEqual([2, 3, 2]);
+    expect(pruned.spec.selections).toEqual({ 'layer1.1.select': [0, 2, 5] });
+    expect(pruned.spec.cfg.slice(0, 6)).toEqual([2, 2, 2, 3, 2, 2]);
+    expect(pruned.spec.cfg).toHaveLength(3 * 7 + 1);
+    expect(() => validateSpec(pruned.spec)).not.toThrow();
+    [model, pruned.model].forEach((net) => net.dispose());
+    x.dispose();
+  });
+
+  it('refuses the first block of any stage: its 1×1 conv shortcut changes the width', () => {
+    const model = buildPreResNet(pre, 5);
+    expect(() => removeBlocks(model, pre, ['layer1.0'])).toThrow(
+      "removed: 'layer1.0' cannot go: its shortcut is a 1×1 conv that changes the width");
+    expect(() => removeBlocks(model, pre, ['layer3.0'])).toThrow('keep the first block of every stage');
+    expect(() => validateSpec({ ...pre, blocks: [0, 3, 3] })).toThrow('blocks: [0,3,3]; give three block counts in 1..3');
+    model.dispose();
+  });
+
+  it('folds each λ into its conv3: a plain PreResNet with the same logits', () => {
+    const model = buildPreResNet(pre, 5);
+    distinct(model);
+    const x = input();
+    const folded = foldBlockScales(model, pre);
+    expect(folded.spec.blockScales).toBeUndefined();
+    expect(folded.model.layers.some((layer) => layer.name.endsWith('.scale'))).toBe(false);
+    expect(largestDifference(logits(model, x), logits(folded.model, x))).toBeLessThan(1e-5);
+    // conv3 kernels scaled by their block's λ: layer3.1's 0.6 + 0.1·7 = 1.3, layer1.0's 0.6
+    const kernel = (net: tf.LayersModel) => Array.from(net.getLayer('layer3.1.conv3').getWeights()[0].dataSync());
+    expect(kernel(folded.model)).toEqual(kernel(model).map((value) => Math.fround(value * Math.fround(1.3))));
+    const first = (net: tf.LayersModel) => Array.from(net.getLayer('layer1.0.conv3').getWeights()[0].dataSync());
+    expect(first(folded.model)).toEqual(first(model).map((value) => Math.fround(value * Math.fround(0.6))));
     [model, folded.model].forEach((net) => net.dispose());
     x.dispose();
   });
