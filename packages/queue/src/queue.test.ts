@@ -156,9 +156,11 @@ describe.runIf(REDIS_TESTED)('the grid on a Redis queue (redis-server on 127.0.0
     expect(computedColumns(csv)).toEqual(computedColumns(path.join(reference, 'smoke', 'results-fashion-mnist.csv')));
     expect(finalEvaluations(path.join(shared, 'grid'))).toEqual(finalEvaluations(reference));
     expect(Object.keys(finalEvaluations(reference))).toHaveLength(7);
-    // The baseline started twice: on the killed worker, then resumed at its second epoch on another.
+    // The baseline started at least twice: on the killed worker, then resumed at its second epoch on another. On a
+    // loaded machine a worker stalled past --lock-seconds loses its lock too, stops, and another resumes the stage
+    // (a third start); the results above equal the single process's either way.
     const logs = workers.map((w) => w.out());
-    expect(logs.join('').match(/resnet56 seed0 baseline starts/g)).toHaveLength(2);
+    expect(logs.join('').match(/resnet56 seed0 baseline starts/g)!.length).toBeGreaterThanOrEqual(2);
     expect(logs.filter((log, i) => workers[i] !== victim).join('')).toMatch(/l1-norm resnet56 baseline: resuming at epoch 2, batch 0/);
     expect(logs.filter((log) => / starts \(job /.test(log)).length).toBeGreaterThan(1);
 
