@@ -108,3 +108,25 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
     expect(fs.readFileSync(csvFile, 'utf8')).toBe(before);
   });
 });
+
+describe('lottery-ticket reproduce on the lottery folder\'s own ResNets (smoke profile)', () => {
+  it('the unstructured ResNet-50 and PreResNet-110 tickets: one round at 20% of the weights, both inits trained', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-resnets-'));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    await runGrid(lotteryMethod, {
+      profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1], rounds: 1,
+      variants: ['resnet50-iterative', 'preresnet110-iterative'], fresh: false,
+    });
+    const rows = parse(fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8'), { columns: true }) as Row[];
+    expect(rows.map((r) => [r.variant, r.model])).toEqual([['resnet50-iterative', 'resnet50-lottery'],
+      ['preresnet110-iterative', 'preresnet110-lottery']]);
+    for (const row of rows) {
+      // int(0.2 · n) + 1 of the n prunable weights: 20% to two decimals for any n in the hundreds of thousands
+      expect(Number(row.sparsity_pct), row.variant).toBeCloseTo(20, 2);
+      for (const column of ['acc_scratch_e_saved_init', 'acc_scratch_e']) {
+        expect(Number(row[column]), `${row.variant} ${column}`).toBeGreaterThanOrEqual(0);
+        expect(Number(row[column])).toBeLessThanOrEqual(100);
+      }
+    }
+  }, 300_000);
+});
