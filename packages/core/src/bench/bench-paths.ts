@@ -89,7 +89,8 @@ export const BENCH_USAGE = `usage: node dist/bench/backend-bench.js [--paths=a,b
   a path named in --paths but not installed is an error.
   --path=<one>  measure one path in this process (what each child runs)
   --seconds=N   minimum measuring time per model and mode (default 8)
-  --profile     also print where a VGG-16 training step spends its time (tf.profile), per path
+  --profile     also print where a training step of VGG-16 and of each --models entry spends its time
+                (tf.profile: the top kernels, and the share of the step no kernel accounts for), per path
   --models=…    deep CIFAR models also trained, a named spec with an optional width divisor
                 (default ${DEEP_MODELS.join(',')}; also densenet40, densenet40/4, preresnet164; --models= for VGG only)`;
 
