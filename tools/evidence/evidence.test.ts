@@ -3,7 +3,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './cli';
-import { evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain, localSeedRecords } from './evidence';
+import {
+  evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain, localSeedRecords, mergeSeedRecords,
+} from './evidence';
 import type { Study } from './studies';
 
 const study: Study = { id: 'l1-norm', packageDir: 'method-l1', variants: ['vgg16-A'], seeds: 3, profile: 'small',
@@ -180,6 +182,18 @@ describe('evidence table (the command)', () => {
     expect(await table(again, results)).toContain('vgg16-A|||0: acc_finetuned 68 committed, 68.5 here');
     // fine-tuned 68.5, 69, 70 → mean 69.17
     expect(JSON.parse(read(results, 'rows.json'))[0].accuracy.finetuned.mean).toBe(69.17);
+  });
+
+  it('says where a baseline trained again for another variant of the same model and seed came out different', () => {
+    const record = (variant: string, seed: string, baseline: string) =>
+      ({ row_kind: 'run', model: 'vgg19-slimming', variant, lr: '0.05', round: '', seed, acc_baseline: baseline,
+        acc_baseline_plain: '75.1', acc_finetuned: '66' });
+    const committed = [record('vgg19-70', '0', '76.15'), record('vgg19-70', '1', '75.9')];
+    const { records, differences } = mergeSeedRecords(committed, [record('vgg19-50', '0', '76.2')]);
+    expect(differences).toEqual(
+      ["vgg19-slimming seed 0 (vgg19-70's record, vgg19-50 here): acc_baseline 76.15 committed, 76.2 here"]);
+    expect(records.map((r) => `${r.variant} ${r.seed}`)).toEqual(['vgg19-50 0', 'vgg19-70 0', 'vgg19-70 1']);
+    expect(mergeSeedRecords(committed, [record('vgg19-50', '0', '76.15')]).differences).toEqual([]);
   });
 
   it('keeps a committed row that has no seed records (a table written before them) when another variant is added', async () => {

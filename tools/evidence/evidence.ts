@@ -124,12 +124,16 @@ export function localSeedRecords(s: Study, runDir: string): Row[] {
  */
 export function mergeSeedRecords(committed: Row[], local: Row[]): { records: Row[]; differences: string[] } {
   const here = new Map(local.map((r) => [seedKey(r), r]));
+  const differ = (old: Row, now: Row, columns: string[], what: string) => columns
+    .filter((c) => (old[c] ?? '') !== '' && (now[c] ?? '') !== '' && Number(old[c]) !== Number(now[c]))
+    .map((c) => `${what}: ${c} ${old[c]} committed, ${now[c]} here`);
   const differences = committed.flatMap((old) => {
     const now = here.get(seedKey(old));
-    if (!now) return [];
-    return Object.keys(old).filter((c) => /^acc_/.test(c) && old[c] !== '' && (now[c] ?? '') !== ''
-      && Number(old[c]) !== Number(now[c]))
-      .map((c) => `${seedKey(old)}: ${c} ${old[c]} committed, ${now[c]} here`);
+    if (now) return differ(old, now, Object.keys(old).filter((c) => /^acc_/.test(c)), seedKey(old));
+    // Another variant of the same model, seed and LR shares its baselines: trained here again, they must agree.
+    const sibling = local.find((r) => r.model === old.model && r.seed === old.seed && (r.lr ?? '') === (old.lr ?? ''));
+    return sibling ? differ(old, sibling, ['acc_baseline', 'acc_baseline_plain'],
+      `${old.model} seed ${old.seed} (${old.variant}'s record, ${sibling.variant} here)`) : [];
   });
   const kept = committed.filter((r) => !here.has(seedKey(r)));
   const records = [...kept, ...local].sort((a, b) => seedKey(a).localeCompare(seedKey(b), 'en', { numeric: true }));
