@@ -1,7 +1,8 @@
 // The memory-bound rest of a training step, for the wasm backend beside the oneDNN convolutions: batch norm in
 // training mode (forward with its batch statistics, backward in closed form), the ReLU gradient, the max-pool
-// gradient and the SGD update, on NHWC float32 arrays of the wasm heap, spread over OpenMP threads. Every array's
-// length is checked against the shape before anything is written. The formulas are those of models/batch-norm.ts
+// gradient, the SGD update and the copies of a concatenation on the last axis (DenseNet's), on NHWC float32 arrays
+// of the wasm heap, spread over OpenMP threads. Every array's length is checked against the shape before anything
+// is written. The formulas are those of models/batch-norm.ts
 // and train/sgd.ts.
 #include "training-ops.h"
 
@@ -205,6 +206,56 @@ void reluGrad(napi_env env, napi_value *args) {
   }
 }
 
+// copyChannels(parts, whole, gather): the rows of `whole` (all axes but the last) are the rows of `parts` side by
+// side, in order. gather: whole ← parts (Concat on the last axis); else parts ← whole (its gradient, SplitV). Each
+// part's channel count is its length over the row count, which `whole`'s channel total fixes.
+void copyChannels(napi_env env, napi_value *args) {
+  bool isArray = false;
+  uint32_t count = 0;
+  if (napi_is_array(env, args[0], &isArray) != napi_ok || !isArray || napi_get_array_length(env, args[0], &count) != napi_ok ||
+      count == 0) {
+    throw ArgumentError{"parts must be a non-empty array of Float32Arrays"};
+  }
+  std::vector<Floats> parts;
+  size_t partsLength = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value part;
+    if (napi_get_element(env, args[0], i, &part) != napi_ok) throw ArgumentError{"parts: cannot read an element"};
+    parts.push_back(floatsAt(env, part, "parts[i]"));
+    partsLength += parts.back().length;
+  }
+  Floats whole = floatsAt(env, args[1], "whole");
+  bool gather;
+  if (napi_get_value_bool(env, args[2], &gather) != napi_ok) throw ArgumentError{"gather must be a boolean"};
+  expectLength("whole", whole, partsLength);
+  const double rowsArg = numberAt(env, args[3], "rows");
+  if (!(rowsArg >= 1) || rowsArg != std::floor(rowsArg)) throw ArgumentError{"rows must be a whole number >= 1"};
+  const size_t rows = static_cast<size_t>(rowsArg);
+  std::vector<size_t> widths, offsets;
+  size_t total = 0;
+  for (const Floats &part : parts) {
+    if (part.length % rows != 0) {
+      throw ArgumentError{"a part has " + std::to_string(part.length) + " elements, not a multiple of " +
+                          std::to_string(rows) + " rows"};
+    }
+    widths.push_back(part.length / rows);
+    offsets.push_back(total);
+    total += widths.back();
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
+    float *w = whole.data + row * total;
+    for (size_t i = 0; i < parts.size(); i++) {
+      float *p = parts[i].data + row * widths[i];
+      if (gather) {
+        std::memcpy(w + offsets[i], p, widths[i] * sizeof(float));
+      } else {
+        std::memcpy(p, w + offsets[i], widths[i] * sizeof(float));
+      }
+    }
+  }
+}
+
 // sgdStep(weight, gradient, velocity, lr, momentum, weightDecay, nesterov, newWeight, newVelocity): PyTorch's SGD
 // in one pass, in the order train/sgd.ts computes it (float32, no fused multiply-add):
 //   g ← g + wd·w;  v ← μ·v + g;  w ← w − lr·v   (Nesterov: w ← w − lr·(g + μ·v))
@@ -328,6 +379,7 @@ void defineTrainingOps(napi_env env, napi_value exports) {
       {"batchNormBackward", nullptr, call<batchNormBackward, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"copyChannels", nullptr, call<copyChannels, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, call<maxPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdStep", nullptr, call<sgdStep, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

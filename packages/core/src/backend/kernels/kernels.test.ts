@@ -206,6 +206,41 @@ describe.each(TEST_BACKENDS)('channel reductions on %s', (backend) => {
   });
 });
 
+describe.each(TEST_BACKENDS)('concatenation and its gradient on %s', (backend) => {
+  it.each([
+    { shapes: [[4, 5, 3, 2], [4, 5, 3, 6], [4, 5, 3, 1]], axis: -1 },
+    { shapes: [[64, 8, 8, 12], [64, 8, 8, 4]], axis: 3 },
+    { shapes: [[6, 7], [6, 2]], axis: 1 },
+    { shapes: [[4, 2, 3], [4, 5, 3]], axis: 1 }, // not the last axis: the backend's own kernels
+  ])('concat of $shapes on axis $axis, and split of its gradient, match index arithmetic', async ({ shapes, axis }) => {
+    await useBackend(backend);
+    const rand = seededRandom(shapes.length * 31 + axis);
+    const values = shapes.map((shape) => randomArray(rand, shape.reduce((a, d) => a * d, 1)));
+    const a = axis < 0 ? axis + shapes[0].length : axis;
+    const outer = shapes[0].slice(0, a).reduce((x, d) => x * d, 1);
+    const inner = (shape: number[]) => shape.slice(a).reduce((x, d) => x * d, 1);
+    const total = shapes.reduce((sum, shape) => sum + inner(shape), 0);
+    const dyValues = randomArray(rand, outer * total);
+    const [out, grads] = tf.tidy(() => {
+      const xs = shapes.map((shape, i) => tf.tensor(values[i], shape));
+      const outShape = shapes[0].map((d, i) => (i === a ? shapes.reduce((sum, s) => sum + s[a], 0) : d));
+      const dy = tf.tensor(dyValues, outShape);
+      const g = tf.grads((...inputs: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(inputs, axis), dy)));
+      return [tf.concat(xs, axis).dataSync(), g(xs).map((t) => t.dataSync())];
+    });
+    // Row r of the result is the parts' rows r side by side; each part's gradient is its columns of dy.
+    let offset = 0;
+    shapes.forEach((shape, i) => {
+      const w = inner(shape);
+      for (let r = 0; r < outer; r++) {
+        expect(Array.from(out.subarray(r * total + offset, r * total + offset + w))).toEqual(Array.from(values[i].subarray(r * w, (r + 1) * w)));
+        expect(Array.from(grads[i].subarray(r * w, (r + 1) * w))).toEqual(Array.from(dyValues.subarray(r * total + offset, r * total + offset + w)));
+      }
+      offset += w;
+    });
+  });
+});
+
 describe('conv layers with a bias (tf.layers reshapes it to rank 4)', () => {
   it('give the same output on wasm as on cpu', async () => {
     const rand = seededRandom(9);

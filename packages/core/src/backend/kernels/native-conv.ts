@@ -27,6 +27,11 @@ export interface NativeConv {
     gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /** y = x·a + b per channel of the last axis (C = a.length): inference-mode BN with its statistics folded in. */
   channelAffine(x: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array): void;
+  /**
+   * The rows (all axes but the last) of `whole` are the rows of `parts` side by side: gather copies parts → whole
+   * (Concat on the last axis), else whole → parts (SplitV).
+   */
+  copyChannels(parts: Float32Array[], whole: Float32Array, gather: boolean, rows: number): void;
   /** dx = dy where x > 0, else dy·0 (NaN for a non-finite dy or x), as tfjs's dy · step(x). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** geometry: n h w c ho wo kh kw sh sw padTop padLeft. */
@@ -47,7 +52,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 4;
+export const NATIVE_PROTOCOL = 5;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';

@@ -104,4 +104,27 @@ describe.skipIf(!lib)('native training ops, called directly', () => {
     expect(() => lib!.channelAffine(x, a, new Float32Array(CHANNELS + 1), y)).toThrow(`b has ${CHANNELS + 1} elements`);
     expect(() => lib!.channelAffine(x, a, b, new Float32Array(3))).toThrow('y has 3 elements');
   });
+
+  it.skipIf(!lib)('copyChannels: rows side by side, gathered into one array and split back; lengths checked', () => {
+    const widths = [2, 5, 1];
+    const total = 8;
+    const rand = seededRandom(13);
+    const parts = widths.map((w) => randomArray(rand, ROWS * w));
+    const whole = new Float32Array(ROWS * total).fill(NaN);
+    lib!.copyChannels(parts, whole, true, ROWS);
+    // element (row r, channel c) of the whole is part i's (r, c − offset of part i)
+    for (let r = 0; r < ROWS; r++) {
+      expect(Array.from(whole.subarray(r * total, (r + 1) * total)))
+        .toEqual([parts[0][2 * r], parts[0][2 * r + 1], ...parts[1].subarray(5 * r, 5 * r + 5), parts[2][r]]);
+    }
+    const back = widths.map((w) => new Float32Array(ROWS * w).fill(NaN));
+    lib!.copyChannels(back, whole, false, ROWS);
+    back.forEach((part, i) => expect(part).toEqual(parts[i]));
+    expect(() => lib!.copyChannels(parts, new Float32Array(ROWS * total - 1), true, ROWS))
+      .toThrow(`whole has ${ROWS * total - 1} elements, the shape needs ${ROWS * total}`);
+    expect(() => lib!.copyChannels([new Float32Array(7)], new Float32Array(7), true, 2))
+      .toThrow('a part has 7 elements, not a multiple of 2 rows');
+    expect(() => lib!.copyChannels([], new Float32Array(0), true, 1)).toThrow('parts must be a non-empty array');
+  });
 });
+

@@ -31,8 +31,26 @@ function filled<T extends TensorInfo | TensorInfo[]>(c: KernelComposer, outputs:
   }
 }
 
-/** Batch norm, ReLU-gradient and MaxPoolGrad kernels on the addon; MaxPoolGrad falls back to `maxPoolGrad`. */
-export function nativeTrainingKernels(lib: NativeConv, backendName: string, maxPoolGrad: KernelConfig): KernelConfig[] {
+/** The backend's own kernels that ours replace and fall back to where they do not apply. */
+export interface ReplacedKernels {
+  MaxPoolGrad: KernelConfig;
+  Concat: KernelConfig;
+  SplitV: KernelConfig;
+}
+
+/** Whether `axis` (possibly negative) names the last axis of `shape`. */
+function lastAxis(axis: number | number[], shape: number[]): boolean {
+  const [a] = tf.util.parseAxisParam(axis, shape);
+  return a === shape.length - 1;
+}
+
+/**
+ * Batch norm, ReLU-gradient, MaxPoolGrad, SGD kernels on the addon, and Concat / SplitV of float32 tensors on their
+ * last axis (DenseNet's concatenations and their gradients, which wasm copies row by row in JS); MaxPoolGrad,
+ * Concat and SplitV fall back to the backend's own kernels where they do not apply.
+ */
+export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
+  const maxPoolGrad = own.MaxPoolGrad;
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
     const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
     const channels = gamma.shape[0];
@@ -81,6 +99,32 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, maxP
     return filled(c, [newWeight, newVelocity], () => lib.sgdStep(c.view(weight), c.view(gradient), c.view(velocity),
       lr, momentum, weightDecay, nesterov, c.view(newWeight), c.view(newVelocity)));
   };
+  const concat = (args: Args): TensorInfo => {
+    const inputs = args.inputs as unknown as TensorInfo[];
+    const { axis } = args.attrs as { axis: number | number[] };
+    const shape = inputs[0].shape;
+    const applies = nativeKernelsEnabled() && inputs.length > 1 && lastAxis(axis, shape)
+      && inputs.every((t) => t.dtype === 'float32' && t.shape.length === shape.length && tf.util.sizeFromShape(t.shape) > 0
+        && t.shape.every((d, i) => i === shape.length - 1 || d === shape[i]));
+    if (!applies) return own.Concat.kernelFunc(args) as TensorInfo;
+    const c = new KernelComposer(args.backend, backendName);
+    const out = c.alloc([...shape.slice(0, -1), inputs.reduce((sum, t) => sum + t.shape[shape.length - 1], 0)]);
+    const rows = tf.util.sizeFromShape(shape.slice(0, -1));
+    return filled(c, out, () => lib.copyChannels(inputs.map((t) => c.view(t)), c.view(out), true, rows));
+  };
+  const splitV = (args: Args): TensorInfo[] => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    if (!nativeKernelsEnabled() || x.dtype !== 'float32' || !lastAxis(axis, x.shape) || tf.util.sizeFromShape(x.shape) === 0) {
+      return own.SplitV.kernelFunc(args) as TensorInfo[];
+    }
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, x.shape.length - 1);
+    if (sizes.some((size) => size === 0)) return own.SplitV.kernelFunc(args) as TensorInfo[];
+    const c = new KernelComposer(args.backend, backendName);
+    const parts = sizes.map((size) => c.alloc([...x.shape.slice(0, -1), size]));
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, -1));
+    return filled(c, parts, () => lib.copyChannels(parts.map((p) => c.view(p)), c.view(x), false, rows));
+  };
   const config = (kernelName: string, kernelFunc: (args: Args) => TensorInfo | TensorInfo[]): KernelConfig =>
     ({ kernelName, backendName, kernelFunc: kernelFunc as KernelFunc });
   return [
@@ -89,5 +133,7 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, maxP
     config(RELU_GRAD, reluGrad),
     config('MaxPoolGrad', nativeMaxPoolGrad),
     config(SGD_STEP, sgdStep),
+    config('Concat', concat),
+    config('SplitV', splitV),
   ];
 }

@@ -53,7 +53,9 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     const current = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
       .map((name) => [name, requireKernel(name, backendName)]));
     for (const config of nativeConvKernels(lib, backendName, current)) replaceKernel(config);
-    for (const config of nativeTrainingKernels(lib, backendName, requireKernel('MaxPoolGrad', backendName))) {
+    const own = { MaxPoolGrad: requireKernel('MaxPoolGrad', backendName), Concat: requireKernel('Concat', backendName),
+      SplitV: requireKernel('SplitV', backendName) };
+    for (const config of nativeTrainingKernels(lib, backendName, own)) {
       replaceKernel(config);
     }
     // Inference BN in the addon; the JS affine kernel registered above is the fallback it wraps.
