@@ -198,11 +198,14 @@ void reluGrad(napi_env env, napi_value *args) {
   expectLength("dx", dx, x.length);
   const float *g = dy.data, *in = x.data;
   float *out = dx.data;
-  // Both loads unconditional and a select, not a branch: vectorised, and no mispredictions on random signs.
+  // dy · step(x), the step a select between constants: GCC vectorises that, where a select between dy and dy·0
+  // compiled to branches that mispredict on random signs (5× slower on a 262 144-element ReLU).
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < static_cast<int64_t>(x.length); i++) {
-    const float gradient = g[i], value = in[i];
-    out[i] = value > 0 ? gradient : (value != value ? value : gradient * 0.0f);
+    const float value = in[i];
+    float step = value > 0 ? 1.0f : 0.0f;
+    step = value != value ? value : step;
+    out[i] = g[i] * step;
   }
 }
 
