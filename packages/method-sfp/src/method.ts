@@ -58,7 +58,8 @@ export const sfpMethod: MethodDefinition<SfpVariant> = {
   // quick and smoke run ResNet-20 from scratch: the deeper ResNets cost several times more per image on a CPU.
   defaultVariants: (profile) => (profile.fullGrid ? Object.keys(SFP_VARIANTS) : ['resnet20']),
   pruner: { kind: 'unstructured', version: 'sfp 1', masks: ({ model, variant }) => softPruneMasks(model, variant.rate) },
-  training: (stage, variant) => (stage === 'baseline' ? softPruneTraining(variant.rate, variant.start) : undefined),
+  training: (stage, variant) => (stage === 'baseline'
+    ? softPruneTraining(variant.rate, variant.start, variant.resetBnStatistics) : undefined),
   plainBaseline: true,
   initScratch: sparseScratchInit,
   recipes: (defaults, profile) => sfpRecipes(defaults, profile),

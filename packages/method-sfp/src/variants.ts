@@ -10,15 +10,26 @@ import './models';
 export interface SfpVariant extends MethodVariant {
   rate: number;
   start: 'scratch' | 'pretrained';
+  /**
+   * Not the seed's: after each zeroing, the BN statistics of the zeroed channels are set to 0 (soft-prune.ts), so a
+   * soft-pruned model is evaluated with the statistics its zeroed filters have. The `-bn-reset` variants.
+   */
+  resetBnStatistics?: boolean;
 }
 
 export const SFP_DEPTHS = [20, 32, 56, 110];
 
-/** `resnet56` (from scratch) and `resnet56-pretrained`, for ResNet-20/32/56/110 at the seed's rate 0.7. */
-export const SFP_VARIANTS: Record<string, SfpVariant> = Object.fromEntries(SFP_DEPTHS.flatMap((depth) => [
-  [`resnet${depth}`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'scratch' }],
-  [`resnet${depth}-pretrained`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'pretrained' }],
-]));
+/**
+ * `resnet56` (from scratch) and `resnet56-pretrained`, for ResNet-20/32/56/110 at the seed's rate 0.7, and each with
+ * `-bn-reset` (not the seed's: the zeroed channels' BN statistics reset after every zeroing).
+ */
+export const SFP_VARIANTS: Record<string, SfpVariant> = Object.fromEntries(SFP_DEPTHS.flatMap((depth) => {
+  const seeds: Array<[string, SfpVariant]> = [
+    [`resnet${depth}`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'scratch' }],
+    [`resnet${depth}-pretrained`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'pretrained' }],
+  ];
+  return [...seeds, ...seeds.map(([name, v]): [string, SfpVariant] => [`${name}-bn-reset`, { ...v, resetBnStatistics: true }])];
+}));
 
 /** `--rate` of `prune`: the share of filters each conv keeps, strictly between 0 and 1. */
 export const parseRate = (value: string): number =>
