@@ -59,7 +59,7 @@ export const sfpMethod: MethodDefinition<SfpVariant> = {
   defaultVariants: (profile) => (profile.fullGrid ? Object.keys(SFP_VARIANTS) : ['resnet20']),
   pruner: { kind: 'unstructured', version: 'sfp 1', masks: ({ model, variant }) => softPruneMasks(model, variant.rate) },
   training: (stage, variant) => (stage === 'baseline'
-    ? softPruneTraining(variant.rate, variant.start, variant.resetBnStatistics) : undefined),
+    ? softPruneTraining(variant.rate, variant.start, variant.recalibrateBn) : undefined),
   plainBaseline: true,
   initScratch: sparseScratchInit,
   recipes: (defaults, profile) => sfpRecipes(defaults, profile),

@@ -198,42 +198,38 @@ describe("softPruneTraining: the seed's schedule as training hooks", () => {
   });
 });
 
-describe('resetting the BN statistics of zeroed filters (the -bn-reset variants, not the seed\'s)', () => {
-  it('sets the moving mean and variance of each zeroed channel to 0, leaves the others, and BN then gives β', () => {
+describe('recalibrating BN after each zeroing (the -bn-recalibrate variants, not the seed\'s)', () => {
+  it('runs training batches forward after the zeroing: a zeroed channel\'s moving variance falls to ~0, weights stay', async () => {
+    const hooks = softPruneTraining(0.7, 'scratch', true).hooks(buildModel(HALF, 3));
     const model = buildModel(HALF, 3);
-    // A trained model's statistics: every channel's mean 0.5 + c/10, variance 2, β 0.25.
-    for (const [name, weight] of namedWeights(model)) {
-      const channels = weight.shape[0] as number;
-      if (name.endsWith('/moving_mean')) weight.write(tf.tensor1d(Array.from({ length: channels }, (_, c) => 0.5 + c / 10)));
-      if (name.endsWith('/moving_variance')) weight.write(tf.fill([channels], 2));
-    }
     setAllBeta(model, 0.25);
-    const plain = buildModel(HALF, 3);
-    plain.setWeights(model.getWeights());
-    softPrune(model, 0.7, true);
-    softPrune(plain, 0.7);
-    for (const [conv, bn] of [['conv1', 'bn1'], ['layer2.1.conv2', 'layer2.1.bn2'], ['layer3.0.conv1', 'layer3.0.bn1']]) {
-      const zeroed = zeroFilters(model, conv);
-      expect(zeroed).toHaveLength(HALF_ZEROED[model.getLayer(conv).getWeights()[0].shape[3] as number]);
-      const [, , mean, variance] = model.getLayer(bn).getWeights().map((w) => Array.from(w.dataSync()));
-      mean.forEach((m, c) => expect(m, `${bn} mean ${c}`).toBeCloseTo(zeroed.includes(c) ? 0 : 0.5 + c / 10, 6));
-      variance.forEach((v, c) => expect(v, `${bn} variance ${c}`).toBe(zeroed.includes(c) ? 0 : 2));
-      // the seed's soft prune leaves every statistic as it was
-      expect(Array.from(plain.getLayer(bn).getWeights()[3].dataSync())).toEqual(new Array(mean.length).fill(2));
+    // A trained model's statistics: variance 2 everywhere.
+    for (const [name, weight] of namedWeights(model)) {
+      if (name.endsWith('/moving_variance')) weight.write(tf.fill(weight.shape as number[], 2));
     }
-    // In inference the stem's BN now maps its zeroed channels (conv output 0) to β: (0 − 0)/√(0 + ε)·γ + β.
-    const stem = tf.model({ inputs: model.inputs, outputs: model.getLayer('bn1').output as tf.SymbolicTensor });
-    const out = tf.tidy(() => (stem.predict(tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 5)) as tf.Tensor).dataSync());
-    const channels = model.getLayer('conv1').getWeights()[0].shape[3] as number;
-    for (const c of zeroFilters(model, 'conv1')) {
-      for (let i = c; i < out.length; i += channels) expect(out[i]).toBeCloseTo(0.25, 6);
-    }
+    let afterHook: { variance: number[]; kernel: number[] } | undefined;
+    let beforeHook: number[] = [];
+    await trainOneStep(model, {
+      afterEpoch: async (ctx) => {
+        beforeHook = Array.from(model.getLayer('bn1').getWeights()[3].dataSync());
+        await hooks.afterEpoch!(ctx);
+        afterHook = { variance: Array.from(model.getLayer('bn1').getWeights()[3].dataSync()),
+          kernel: Array.from(model.getLayer('conv1').getWeights()[0].dataSync()) };
+      },
+    });
+    const zeroed = zeroFilters(model, 'conv1');
+    expect(zeroed).toHaveLength(HALF_ZEROED[8]);
+    // Up to 50 batches forward; this epoch has one. A zeroed filter outputs 0, so that batch's variance there is 0:
+    // the moving variance after the hook is 0.9 × what the training step left.
+    for (const c of zeroed) expect(afterHook!.variance[c]).toBeCloseTo(0.9 * beforeHook[c], 6);
+    expect(zeroed.every((c) => beforeHook[c] > 1)).toBe(true);
+    // the forward passes changed no weight: the kernel is the zeroed one
+    expect(afterHook!.kernel).toEqual(Array.from(model.getLayer('conv1').getWeights()[0].dataSync()));
   });
 
   it('is a variant of its own, with its own training id (a changed stage, never the seed\'s reused)', () => {
-    const reset = softPruneTraining(0.7, 'pretrained', true);
-    expect(reset.id).toBe('sfp-pretrained-bn-reset');
-    expect(reset.params).toEqual({ rate: 0.7, everyEpochs: 1, resetBnStatistics: true });
+    const recalibrated = softPruneTraining(0.7, 'pretrained', true);
+    expect(recalibrated.id).toBe('sfp-pretrained-bn-recalibrate');
+    expect(recalibrated.params).toEqual({ rate: 0.7, everyEpochs: 1, recalibrateBnBatches: 50 });
   });
 });
-

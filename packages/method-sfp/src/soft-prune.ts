@@ -25,50 +25,40 @@ export function softPruneMasks(model: tf.LayersModel, rate: number): MaskSet {
   }));
 }
 
-/**
- * Zeroes the lowest-norm filters of every conv in place (the weights only: gradients stay). BN stays too, as in the
- * seed; with `resetBnStatistics` (not the seed's), the moving mean and variance of each zeroed filter's channel in the
- * BN that reads the conv are set to 0, the statistics that channel now has: in inference that BN then gives its β,
- * as it does in training, instead of normalising a 0 by the statistics of the filter before it was zeroed.
- */
-export function softPrune(model: tf.LayersModel, rate: number, resetBnStatistics = false): void {
+/** Zeroes the lowest-norm filters of every conv in place (the weights only: BN and gradients stay). */
+export function softPrune(model: tf.LayersModel, rate: number): void {
   const masks = softPruneMasks(model, rate);
   applyMasks(model, masks);
-  if (resetBnStatistics) for (const [name, mask] of masks) resetZeroedChannelStatistics(model, name, mask);
   for (const mask of masks.values()) mask.dispose();
 }
 
-/** The BN layers that read `conv`'s output directly. */
-const batchNormsAfter = (conv: tf.layers.Layer) => conv.outboundNodes.map((node) => node.outboundLayer)
-  .filter((layer) => layer.getClassName() === 'BatchNormalization');
-
-function resetZeroedChannelStatistics(model: tf.LayersModel, kernelName: string, mask: tf.Tensor): void {
-  const conv = model.getLayer(kernelName.replace(/\/kernel$/, ''));
-  const kept = tf.tidy(() => tf.max(mask, [0, 1, 2]));
-  for (const bn of batchNormsAfter(conv)) {
-    const [gamma, beta, mean, variance] = bn.getWeights();
-    bn.setWeights([gamma, beta, tf.mul(mean, kept), tf.mul(variance, kept)]);
-  }
-  kept.dispose();
-}
+/**
+ * Batches run forward in training mode after each zeroing by the `-bn-recalibrate` variants: BN's moving averages
+ * (momentum 0.9) then keep 0.9^50 < 1% of the statistics of the weights before the zeroing.
+ */
+export const RECALIBRATION_BATCHES = 50;
 
 /**
  * Soft pruning as a training hook: zero the filters on the starting weights, then again after every epoch
  * (`--epoch_prune 1`); in between, the zeroed filters are trained like the others and may grow back.
  */
-export function softPruneTraining(rate: number, start: 'scratch' | 'pretrained', resetBnStatistics = false): StageTraining {
+export function softPruneTraining(rate: number, start: 'scratch' | 'pretrained', recalibrateBn = false): StageTraining {
   // From the trained baseline at a tenth of its LR, as the seed's README command (--lr 0.001, --resume).
   const fromBaseline = {
     start: 'plain-baseline' as const,
     recipe: (plain: Recipe) => ({ ...plain, lr: plain.lr / 10 }),
   };
   return {
-    id: `${start === 'pretrained' ? 'sfp-pretrained' : 'sfp'}${resetBnStatistics ? '-bn-reset' : ''}`,
-    params: { rate, everyEpochs: 1, ...(resetBnStatistics ? { resetBnStatistics } : {}) },
+    id: `${start === 'pretrained' ? 'sfp-pretrained' : 'sfp'}${recalibrateBn ? '-bn-recalibrate' : ''}`,
+    params: { rate, everyEpochs: 1, ...(recalibrateBn ? { recalibrateBnBatches: RECALIBRATION_BATCHES } : {}) },
     ...(start === 'pretrained' ? fromBaseline : {}),
     hooks: () => ({
-      beforeTraining: (model) => softPrune(model, rate, resetBnStatistics),
-      afterEpoch: ({ model }) => softPrune(model, rate, resetBnStatistics),
+      beforeTraining: (model) => softPrune(model, rate),
+      afterEpoch: async ({ model, forwardTraining }) => {
+        softPrune(model, rate);
+        // Not the seed's: the moving statistics of every BN follow the zeroed weights before the evaluation.
+        if (recalibrateBn) await forwardTraining(RECALIBRATION_BATCHES);
+      },
     }),
   };
 }

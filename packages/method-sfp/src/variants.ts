@@ -11,24 +11,24 @@ export interface SfpVariant extends MethodVariant {
   rate: number;
   start: 'scratch' | 'pretrained';
   /**
-   * Not the seed's: after each zeroing, the BN statistics of the zeroed channels are set to 0 (soft-prune.ts), so a
-   * soft-pruned model is evaluated with the statistics its zeroed filters have. The `-bn-reset` variants.
+   * Not the seed's: after each zeroing, 50 training batches run forward with no step (soft-prune.ts), so every BN's
+   * moving statistics follow the zeroed weights before the model is evaluated. The `-bn-recalibrate` variants.
    */
-  resetBnStatistics?: boolean;
+  recalibrateBn?: boolean;
 }
 
 export const SFP_DEPTHS = [20, 32, 56, 110];
 
 /**
  * `resnet56` (from scratch) and `resnet56-pretrained`, for ResNet-20/32/56/110 at the seed's rate 0.7, and each with
- * `-bn-reset` (not the seed's: the zeroed channels' BN statistics reset after every zeroing).
+ * `-bn-recalibrate` (not the seed's: BN's moving statistics recomputed after every zeroing).
  */
 export const SFP_VARIANTS: Record<string, SfpVariant> = Object.fromEntries(SFP_DEPTHS.flatMap((depth) => {
   const seeds: Array<[string, SfpVariant]> = [
     [`resnet${depth}`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'scratch' }],
     [`resnet${depth}-pretrained`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'pretrained' }],
   ];
-  return [...seeds, ...seeds.map(([name, v]): [string, SfpVariant] => [`${name}-bn-reset`, { ...v, resetBnStatistics: true }])];
+  return [...seeds, ...seeds.map(([name, v]): [string, SfpVariant] => [`${name}-bn-recalibrate`, { ...v, recalibrateBn: true }])];
 }));
 
 /** `--rate` of `prune`: the share of filters each conv keeps, strictly between 0 and 1. */

@@ -23,8 +23,11 @@ export interface TrainingHooks {
   extraGradients?(model: tf.LayersModel): Map<string, tf.Tensor>;
   /** After every optimiser step (SFP zeroing filters). */
   afterStep?(ctx: StepContext): void;
-  /** After every epoch, before evaluation. */
-  afterEpoch?(ctx: StepContext): void | Promise<void>;
+  /**
+   * After every epoch, before evaluation; `forwardTraining(n)` runs the epoch's first n batches forward in training
+   * mode, with no step, so that BN's moving statistics follow weights the hook changed.
+   */
+  afterEpoch?(ctx: StepContext & { forwardTraining(batches: number): Promise<void> }): void | Promise<void>;
   /**
    * 0/1 masks by weight name (unstructured pruning, lottery tickets): applied to the weights before training,
    * then each gradient is multiplied by its mask before every step, as the seed's cifar_finetune.py does, so
@@ -263,7 +266,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         }
       }
       progress.stop();
-      await o.hooks?.afterEpoch?.({ model, epoch: state.epoch, step: trainLoader.batchesPerEpoch, lr });
+      const forwardTraining = async (batches: number) => {
+        // The whole epoch is read (a prefetching loader is not abandoned midway); the first `batches` go forward.
+        for await (const batch of trainLoader.epoch(state.epoch, 0)) {
+          if (batch.index < batches) {
+            tf.tidy(() => { model.apply(tf.tensor(batch.x, [batch.size, ...shape]), { training: true }); });
+          }
+        }
+      };
+      await o.hooks?.afterEpoch?.({ model, epoch: state.epoch, step: trainLoader.batchesPerEpoch, lr, forwardTraining });
       const test = evaluate(model, testLoader, shape);
       const line = {
         epoch: state.epoch + 1, lr, trainLoss: epochSeen ? epochLoss / epochSeen : null,
