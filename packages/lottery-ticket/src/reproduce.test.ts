@@ -109,6 +109,24 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
   });
 });
 
+describe('structured iterative tickets (vgg16-A-iterative, smoke profile)', () => {
+  it('two rounds: the first part of the way to VGG-16-A, the second exactly VGG-16-A\'s zeros', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-structured-'));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    await runGrid(lotteryMethod, {
+      profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1], rounds: 2,
+      variants: ['vgg16-A-iterative'], fresh: false,
+    });
+    const rows = parse(fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8'), { columns: true }) as Row[];
+    const sparsity = rows.map((r) => Number(r.sparsity_pct));
+    expect(rows.map((r) => r.round)).toEqual(['1', '2']);
+    expect(sparsity[1]).toBe(Math.round(10000 * VGG16A_ZEROED / CONV_WEIGHTS) / 100);
+    expect(sparsity[0]).toBeGreaterThan(0);
+    expect(sparsity[0]).toBeLessThan(sparsity[1]);
+    for (const row of rows) expect(Number(row.acc_scratch_e_saved_init)).toBeGreaterThanOrEqual(0);
+  }, 300_000);
+});
+
 describe('lottery-ticket reproduce on the lottery folder\'s own ResNets (smoke profile)', () => {
   it('the unstructured ResNet-50 and PreResNet-110 tickets: one round at 20% of the weights, both inits trained', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-resnets-'));
