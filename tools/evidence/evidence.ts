@@ -158,7 +158,9 @@ export function evidenceRows(s: Study, records: Row[]): EvidenceRow[] {
       const accuracy = Object.fromEntries(REGIMES.map((regime) => {
         const values = runs.map((r) => num(r[`acc_${regime}`])).filter((v): v is number => v !== null);
         const complete = values.length === runs.length;
-        return [regime, { mean: complete ? round(mean(values)) : null, std: complete ? round(sampleStd(values)) : null,
+        // One seed has no spread: its std is left empty, not 0.
+        return [regime, { mean: complete ? round(mean(values)) : null,
+          std: complete && values.length > 1 ? round(sampleStd(values)) : null,
           paper: num(runs[0][`paper_acc_${regime}`]) }];
       })) as EvidenceRow['accuracy'];
       const gains = runs.map((r) => {
@@ -185,7 +187,7 @@ export const rowLabel = (r: Pick<EvidenceRow, 'variant' | 'lr' | 'round'>) =>
 const fmt = (x: number | null, digits = 2) => (x === null ? '–' : x.toFixed(digits));
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 const cell = (a: EvidenceRow['accuracy'][Regime]) =>
-  `${a.mean === null ? '–' : `${fmt(a.mean)} ± ${fmt(a.std)}`}${a.paper === null ? '' : ` (${fmt(a.paper)})`}`;
+  `${a.mean === null ? '–' : `${fmt(a.mean)}${a.std === null ? '' : ` ± ${fmt(a.std)}`}`}${a.paper === null ? '' : ` (${fmt(a.paper)})`}`;
 /** `+1.20 [-0.30, +2.70]`; an unbounded side (one seed; stored as null in rows.json) as ∞. */
 export const intervalText = (i: Pick<Interval, 'mean' | 'low' | 'high'>) => {
   const bound = (x: number | null, infinite: string) => (x !== null && Number.isFinite(x) ? signed(x) : infinite);
