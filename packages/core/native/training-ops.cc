@@ -1,5 +1,5 @@
 // The memory-bound rest of a training step, for the wasm backend beside the oneDNN convolutions: batch norm in
-// training mode (forward with its batch statistics, backward in closed form), the ReLU gradient, the max-pool
+// training mode (forward with its batch statistics, backward in closed form), ReLU and its gradient, the max-pool
 // gradient, the SGD update and the copies of a concatenation on the last axis (DenseNet's), on NHWC float32 arrays
 // of the wasm heap, spread over OpenMP threads. Every array's length is checked against the shape before anything
 // is written. The formulas are those of models/batch-norm.ts
@@ -187,6 +187,20 @@ void channelAffine(napi_env env, napi_value *args) {
     const float *xr = in + row * channels;
     float *yr = out + row * channels;
     for (size_t c = 0; c < channels; c++) yr[c] = xr[c] * scale[c] + shift[c];
+  }
+}
+
+// relu(x, y): y = x where x is not below 0, else 0 (NaN and −0 pass through, as tfjs-cpu's x < 0 ? 0 : x), over
+// OpenMP threads; wasm's own ReLU runs on one.
+void relu(napi_env env, napi_value *args) {
+  Floats x = floatsAt(env, args[0], "x"), y = floatsAt(env, args[1], "y");
+  expectLength("y", y, x.length);
+  const float *in = x.data;
+  float *out = y.data;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < static_cast<int64_t>(x.length); i++) {
+    const float value = in[i];
+    out[i] = value < 0 ? 0.0f : value;
   }
 }
 
@@ -380,6 +394,7 @@ void defineTrainingOps(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"batchNormForward", nullptr, call<batchNormForward, 7>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"batchNormBackward", nullptr, call<batchNormBackward, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"relu", nullptr, call<relu, 2>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"copyChannels", nullptr, call<copyChannels, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

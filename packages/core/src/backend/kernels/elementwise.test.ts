@@ -110,6 +110,18 @@ describe.each(TEST_BACKENDS)('clone and same-type cast on %s', (backend) => {
   });
 });
 
+describe.each(TEST_BACKENDS)('ReLU on %s', (backend) => {
+  it('passes x where x ≥ 0 (and NaN through) and gives 0 below, on a tensor that crosses threads and vectors', async () => {
+    await useBackend(backend);
+    const special = [2.5, -1, 0, 1e-30, -1e-30, 7, -Infinity, Infinity];
+    const x = Array.from({ length: 1031 }, (_, i) => special[i % special.length]);
+    const y = Array.from(tf.tidy(() => tf.relu(tf.tensor(x)).dataSync()), (v) => v + 0); // + 0: −0 counts as 0
+    expect(y).toEqual(x.map((v) => (v < 0 ? 0 : Math.fround(v))));
+    const withNaN = Array.from(tf.tidy(() => tf.relu(tf.tensor([NaN, -2, 3])).dataSync()));
+    expect(withNaN.slice(1)).toEqual([0, 3]);
+  });
+});
+
 describe.each(TEST_BACKENDS)('ReLU gradient on %s', (backend) => {
   it('passes dy where x > 0 and dy·0 elsewhere (0 at x = 0, NaN for an infinite dy)', async () => {
     await useBackend(backend);

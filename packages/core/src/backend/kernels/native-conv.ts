@@ -32,6 +32,8 @@ export interface NativeConv {
    * (Concat on the last axis), else whole → parts (SplitV).
    */
   copyChannels(parts: Float32Array[], whole: Float32Array, gather: boolean, rows: number): void;
+  /** y = x where x is not below 0, else 0 (NaN and −0 pass through, as tfjs-cpu's ReLU). */
+  relu(x: Float32Array, y: Float32Array): void;
   /** dx = dy where x > 0, else dy·0 (NaN for a non-finite dy or x), as tfjs's dy · step(x). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** geometry: n h w c ho wo kh kw sh sw padTop padLeft. */
@@ -52,7 +54,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 5;
+export const NATIVE_PROTOCOL = 6;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';

@@ -33,6 +33,7 @@ function filled<T extends TensorInfo | TensorInfo[]>(c: KernelComposer, outputs:
 
 /** The backend's own kernels that ours replace and fall back to where they do not apply. */
 export interface ReplacedKernels {
+  Relu: KernelConfig;
   MaxPoolGrad: KernelConfig;
   Concat: KernelConfig;
   SplitV: KernelConfig;
@@ -45,8 +46,8 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 }
 
 /**
- * Batch norm, ReLU-gradient, MaxPoolGrad, SGD kernels on the addon, and Concat / SplitV of float32 tensors on their
- * last axis (DenseNet's concatenations and their gradients, which wasm copies row by row in JS); MaxPoolGrad,
+ * Batch norm, ReLU (over the addon's threads) and its gradient, MaxPoolGrad, SGD kernels on the addon, and Concat / SplitV of float32 tensors on their
+ * last axis (DenseNet's concatenations and their gradients, which wasm copies row by row in JS); Relu, MaxPoolGrad,
  * Concat and SplitV fall back to the backend's own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
@@ -69,6 +70,13 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const [dx, dgamma, dbeta] = [c.alloc(x.shape), c.alloc(gamma.shape), c.alloc(gamma.shape)];
     return filled(c, [dx, dgamma, dbeta], () => lib.batchNormBackward(c.view(dy), c.view(x), c.view(mean),
       c.view(variance), c.view(gamma), (attrs as any).epsilon, c.view(dx), c.view(dgamma), c.view(dbeta)));
+  };
+  const relu = (args: Args): TensorInfo => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (!nativeKernelsEnabled() || x.dtype !== 'float32') return own.Relu.kernelFunc(args) as TensorInfo;
+    const c = new KernelComposer(args.backend, backendName);
+    const y = c.alloc(x.shape);
+    return filled(c, y, () => lib.relu(c.view(x), c.view(y)));
   };
   const reluGrad = ({ inputs, backend }: Args): TensorInfo => {
     const { dy, x } = inputs as Record<string, TensorInfo>;
@@ -130,6 +138,7 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
   return [
     config(BATCH_NORM_TRAIN, batchNormTrain),
     config(BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad),
+    config('Relu', relu),
     config(RELU_GRAD, reluGrad),
     config('MaxPoolGrad', nativeMaxPoolGrad),
     config(SGD_STEP, sgdStep),

@@ -53,7 +53,8 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     const current = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
       .map((name) => [name, requireKernel(name, backendName)]));
     for (const config of nativeConvKernels(lib, backendName, current)) replaceKernel(config);
-    const own = { MaxPoolGrad: requireKernel('MaxPoolGrad', backendName), Concat: requireKernel('Concat', backendName),
+    const own = { Relu: requireKernel('Relu', backendName), MaxPoolGrad: requireKernel('MaxPoolGrad', backendName),
+      Concat: requireKernel('Concat', backendName),
       SplitV: requireKernel('SplitV', backendName) };
     for (const config of nativeTrainingKernels(lib, backendName, own)) {
       replaceKernel(config);
