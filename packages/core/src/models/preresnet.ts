@@ -8,7 +8,7 @@ import {
 import {
   avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
 } from './layers';
-import { BLOCK_SCALE_SUFFIX, BlockScale, type ResidualBlock } from './resnet';
+import { BLOCK_SCALE_SUFFIX, BlockScale, stageBlocks, type ResidualBlock } from './resnet';
 
 /**
  * Pre-activation bottleneck ResNet of the network-slimming folder (PreResNet-110/164, depth 9n+2): per block
@@ -65,15 +65,8 @@ export function preresnetStageBlocks(spec: Pick<PreResNetSpec, 'depth' | 'blocks
 }
 
 /** Every block in order, stage by stage; its three widths start at cfg[cfgIndex]. */
-export function preresnetBlocks(spec: Pick<PreResNetSpec, 'depth' | 'blocks'>): ResidualBlock[] {
-  const blocks: ResidualBlock[] = [];
-  preresnetStageBlocks(spec).forEach((count, stage) => {
-    for (let index = 0; index < count; index++) {
-      blocks.push({ name: `layer${stage + 1}.${index}`, stage, index, cfgIndex: 3 * blocks.length });
-    }
-  });
-  return blocks;
-}
+export const preresnetBlocks = (spec: Pick<PreResNetSpec, 'depth' | 'blocks'>): ResidualBlock[] =>
+  stageBlocks(preresnetStageBlocks(spec), 3);
 
 /** The unpruned cfg: per block (input width, planes, planes), the input being the stem or 4× earlier planes. */
 export function defaultPreResNetCfg(depth: number, planes = PRERESNET_PLANES): number[] {

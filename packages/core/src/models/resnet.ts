@@ -99,16 +99,20 @@ export interface ResidualBlock {
 }
 export type ResNetBlock = ResidualBlock;
 
-/** Every block in order, stage by stage. */
-export function resnetBlocks(spec: Pick<ResNetSpec, 'depth' | 'blocks'>): ResNetBlock[] {
-  const blocks: ResNetBlock[] = [];
-  resnetStageBlocks(spec).forEach((count, stage) => {
+/** The blocks of stages holding `counts` blocks each, in order; each has `widthsPerBlock` entries in `cfg`. */
+export function stageBlocks(counts: number[], widthsPerBlock: number): ResidualBlock[] {
+  const blocks: ResidualBlock[] = [];
+  counts.forEach((count, stage) => {
     for (let index = 0; index < count; index++) {
-      blocks.push({ name: resnetBlockName(stage, index), stage, index, cfgIndex: blocks.length });
+      blocks.push({ name: resnetBlockName(stage, index), stage, index, cfgIndex: widthsPerBlock * blocks.length });
     }
   });
   return blocks;
 }
+
+/** Every block in order, stage by stage. */
+export const resnetBlocks = (spec: Pick<ResNetSpec, 'depth' | 'blocks'>): ResNetBlock[] =>
+  stageBlocks(resnetStageBlocks(spec), 1);
 
 /** The first block of stages 2 and 3 strides by 2 and widens, so its shortcut is no identity. */
 export const shortcutChangesShape = (block: Pick<ResNetBlock, 'stage' | 'index'>) =>

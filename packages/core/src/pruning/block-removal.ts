@@ -38,6 +38,17 @@ export class BlockRemovalError extends Error {
   }
 }
 
+/** Why a block whose shortcut changes the shape cannot go. */
+function notIdentity(spec: BlockSpec, block: ResidualBlock): string {
+  if (spec.arch === 'preresnet') {
+    return 'cannot go: its shortcut is a 1×1 conv that changes the width, so without its branch it is no identity; ' +
+      'keep the first block of every stage';
+  }
+  const widths = stageWidthsOf(spec);
+  return `cannot go: its shortcut pools by stride 2 and pads ${widths[block.stage - 1]} → ${widths[block.stage]} ` +
+    'channels, so without its branch it is no identity; keep the first block of stages 2 and 3';
+}
+
 /** The blocks to remove, checked: known, named once, and with an identity shortcut. */
 function checkedRemovals(spec: BlockSpec, removed: string[]): Set<string> {
   const blocks = new Map(residualBlocks(spec).map((block) => [block.name, block]));
@@ -50,17 +61,7 @@ function checkedRemovals(spec: BlockSpec, removed: string[]): Set<string> {
         `${known.join(', ')}`);
     }
     if (removing.has(name)) throw new BlockRemovalError('removed', name, 'is named twice; name each block once');
-    if (spec.arch === 'preresnet' && block.index === 0) {
-      throw new BlockRemovalError('removed', name, 'cannot go: its shortcut is a 1×1 conv that changes the width, ' +
-        'so without its branch it is no identity; keep the first block of every stage');
-    }
-    if (spec.arch === 'resnet' && shortcutChangesShape(block)) {
-      const widths = stageWidthsOf(spec);
-      const [from, to] = [widths[block.stage - 1], widths[block.stage]];
-      throw new BlockRemovalError('removed', name, `cannot go: its shortcut pools by stride 2 and pads ` +
-        `${from} → ${to} channels, so without its branch it is no identity; ` +
-        'keep the first block of stages 2 and 3');
-    }
+    if (shortcutChangesShapeIn(spec, block)) throw new BlockRemovalError('removed', name, notIdentity(spec, block));
     removing.add(name);
   }
   return removing;
