@@ -6,8 +6,8 @@ import { parseArgs } from 'util';
 import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
-  evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel, seedDir,
-  seedKey, seedRecordsCsv, studyResultsCsv, type EvidenceRow,
+  bySeedKey, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel,
+  seedDir, seedKey, seedRecordsCsv, studyResultsCsv, studyRunRows, type EvidenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
@@ -103,9 +103,7 @@ function runLog(runDir: string): RunInfo[] {
  */
 function manifest(s: Study, runDir: string): ManifestEntry[] {
   const runs = runLog(runDir);
-  const file = studyResultsCsv(s, runDir);
-  if (!fs.existsSync(file)) return [];
-  return readRows(file).filter((r) => s.variants.includes(r.variant)).map((r) => {
+  return studyRunRows(s, runDir).map((r) => {
     const mine = runs.filter((run) => run.seed === undefined || run.seed === Number(r.seed))
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
@@ -156,7 +154,7 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   const local = manifest(s, runDir);
   const kept = readJson<ManifestEntry[]>(path.join(out, 'manifest.json'), [])
     .filter((m) => !local.some((l) => manifestKey(l) === manifestKey(m)));
-  const entries = [...kept, ...local].sort((a, b) => manifestKey(a).localeCompare(manifestKey(b), 'en', { numeric: true }));
+  const entries = [...kept, ...local].sort((a, b) => bySeedKey(manifestKey(a), manifestKey(b)));
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(seedsFile, seedRecordsCsv(records));
   fs.writeFileSync(path.join(out, 'table.md'), evidenceMarkdown(s, rows));

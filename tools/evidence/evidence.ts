@@ -106,14 +106,21 @@ export const GAIN_COLUMN = 'baseline_last_quarter_gain';
 /** A seed's identity within a study: variant, LR, prune round and seed. */
 export const seedKey = (r: Row) => [r.variant, r.lr ?? '', r.round ?? '', r.seed].join('|');
 
+/** The run rows of the study's variants in its results CSV here; none where the study has not run here. */
+export function studyRunRows(s: Study, runDir: string): Row[] {
+  const file = studyResultsCsv(s, runDir);
+  return fs.existsSync(file) ? readRows(file).filter((r) => s.variants.includes(r.variant)) : [];
+}
+
+/** Orders by seed key, numbers by value (seed 10 after seed 9). */
+export const bySeedKey = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
 /**
  * The seed records of the study's runs on this machine: each run row of its results CSV (the study's variants only)
  * with the seed's baseline last-quarter gain from its metrics. None where the study has not run here.
  */
 export function localSeedRecords(s: Study, runDir: string): Row[] {
-  const file = studyResultsCsv(s, runDir);
-  if (!fs.existsSync(file)) return [];
-  return readRows(file).filter((r) => s.variants.includes(r.variant))
+  return studyRunRows(s, runDir)
     .map((r) => ({ ...r, [GAIN_COLUMN]: String(round(baselineGain(seedDir(s, runDir, r.model, r.seed, r.lr)))) }));
 }
 
@@ -136,7 +143,7 @@ export function mergeSeedRecords(committed: Row[], local: Row[]): { records: Row
       `${old.model} seed ${old.seed} (${old.variant}'s record, ${sibling.variant} here)`) : [];
   });
   const kept = committed.filter((r) => !here.has(seedKey(r)));
-  const records = [...kept, ...local].sort((a, b) => seedKey(a).localeCompare(seedKey(b), 'en', { numeric: true }));
+  const records = [...kept, ...local].sort((a, b) => bySeedKey(seedKey(a), seedKey(b)));
   return { records, differences };
 }
 

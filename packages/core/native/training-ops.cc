@@ -2,8 +2,7 @@
 // training mode (forward with its batch statistics, backward in closed form), ReLU and its gradient, the max-pool
 // gradient, the SGD update and the copies of a concatenation on the last axis (DenseNet's), on NHWC float32 arrays
 // of the wasm heap, spread over OpenMP threads. Every array's length is checked against the shape before anything
-// is written. The formulas are those of models/batch-norm.ts
-// and train/sgd.ts.
+// is written. The formulas are those of models/batch-norm.ts and train/sgd.ts.
 #include "training-ops.h"
 
 #include "signals-blocked.h"

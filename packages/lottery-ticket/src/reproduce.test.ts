@@ -109,15 +109,19 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
   });
 });
 
+/** A smoke grid of `variants` at LR 0.1 in fresh folders, as `lottery-ticket reproduce` runs it; its result rows. */
+async function smokeTicketRows(variants: string[], rounds: number): Promise<Row[]> {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-smoke-'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  await runGrid(lotteryMethod, {
+    profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1], rounds, variants, fresh: false,
+  });
+  return parse(fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8'), { columns: true }) as Row[];
+}
+
 describe('structured iterative tickets (vgg16-A-iterative, smoke profile)', () => {
   it('two rounds: the first part of the way to VGG-16-A, the second exactly VGG-16-A\'s zeros', async () => {
-    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-structured-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
-    await runGrid(lotteryMethod, {
-      profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1], rounds: 2,
-      variants: ['vgg16-A-iterative'], fresh: false,
-    });
-    const rows = parse(fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8'), { columns: true }) as Row[];
+    const rows = await smokeTicketRows(['vgg16-A-iterative'], 2);
     const sparsity = rows.map((r) => Number(r.sparsity_pct));
     expect(rows.map((r) => r.round)).toEqual(['1', '2']);
     expect(sparsity[1]).toBe(Math.round(10000 * VGG16A_ZEROED / CONV_WEIGHTS) / 100);
@@ -129,13 +133,7 @@ describe('structured iterative tickets (vgg16-A-iterative, smoke profile)', () =
 
 describe('lottery-ticket reproduce on the lottery folder\'s own ResNets (smoke profile)', () => {
   it('the unstructured ResNet-50 and PreResNet-110 tickets: one round at 20% of the weights, both inits trained', async () => {
-    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-resnets-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
-    await runGrid(lotteryMethod, {
-      profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1], rounds: 1,
-      variants: ['resnet50-iterative', 'preresnet110-iterative'], fresh: false,
-    });
-    const rows = parse(fs.readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8'), { columns: true }) as Row[];
+    const rows = await smokeTicketRows(['resnet50-iterative', 'preresnet110-iterative'], 1);
     expect(rows.map((r) => [r.variant, r.model])).toEqual([['resnet50-iterative', 'resnet50-lottery'],
       ['preresnet110-iterative', 'preresnet110-lottery']]);
     for (const row of rows) {

@@ -24,11 +24,12 @@ export const SFP_DEPTHS = [20, 32, 56, 110];
  * `-bn-recalibrate` (not the seed's: BN's moving statistics recomputed after every zeroing).
  */
 export const SFP_VARIANTS: Record<string, SfpVariant> = Object.fromEntries(SFP_DEPTHS.flatMap((depth) => {
-  const seeds: Array<[string, SfpVariant]> = [
+  const seedFaithful: Array<[string, SfpVariant]> = [
     [`resnet${depth}`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'scratch' }],
     [`resnet${depth}-pretrained`, { base: `resnet${depth}-sfp`, rate: 0.7, start: 'pretrained' }],
   ];
-  return [...seeds, ...seeds.map(([name, v]): [string, SfpVariant] => [`${name}-bn-recalibrate`, { ...v, recalibrateBn: true }])];
+  return [...seedFaithful,
+    ...seedFaithful.map(([name, v]): [string, SfpVariant] => [`${name}-bn-recalibrate`, { ...v, recalibrateBn: true }])];
 }));
 
 /** `--rate` of `prune`: the share of filters each conv keeps, strictly between 0 and 1. */

@@ -11,8 +11,8 @@ export const SSS_UNITS: Record<string, Array<[number, boolean]>> = {
 
 /**
  * SSS's models in core's fields: `resnet56-sss`, a CIFAR ResNet whose blocks each carry a scale λ (`blockScales`),
- * `preresnet164-sss`, the slimming folder's PreResNet with a λ per bottleneck, and `sss-resnet41|32|26`, the pre-activation ResNet-50 with the blocks SSS kept (`units`). Registered with core
- * when this module loads.
+ * `preresnet164-sss`, the slimming folder's PreResNet with a λ per bottleneck, and `sss-resnet41|32|26`, the
+ * pre-activation ResNet-50 with the blocks SSS kept (`units`). Registered with core when this module loads.
  */
 export const sssModels: NamedModels = {
   modelNames: 'resnet20|32|56|110-sss, preresnet110|164-sss, sss-resnet41|32|26',

@@ -46,12 +46,11 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 }
 
 /**
- * Batch norm, ReLU (over the addon's threads) and its gradient, MaxPoolGrad, SGD kernels on the addon, and Concat / SplitV of float32 tensors on their
- * last axis (DenseNet's concatenations and their gradients, which wasm copies row by row in JS); Relu, MaxPoolGrad,
- * Concat and SplitV fall back to the backend's own kernels where they do not apply.
+ * Batch norm, ReLU (over the addon's threads) and its gradient, MaxPoolGrad and SGD kernels on the addon, and Concat /
+ * SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients, which wasm copies row
+ * by row in JS); Relu, MaxPoolGrad, Concat and SplitV fall back to the backend's own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
-  const maxPoolGrad = own.MaxPoolGrad;
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
     const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
     const channels = gamma.shape[0];
@@ -88,7 +87,7 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
     const { filterSize, strides, pad, dimRoundingMode, dataFormat } = args.attrs as any;
     if (!nativeKernelsEnabled() || input.dtype !== 'float32' || (dataFormat && dataFormat !== 'NHWC')) {
-      return maxPoolGrad.kernelFunc(args) as TensorInfo;
+      return own.MaxPoolGrad.kernelFunc(args) as TensorInfo;
     }
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize,
       strides, 1, pad, dimRoundingMode);

@@ -9,7 +9,7 @@ import { reduceLeadingAxesKernel } from './reduce-leading-axes';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { batchNormAffineKernel, sharedDataKernel } from './elementwise';
 import { nativeConv, nativeConvKernels, nativeKernelsEnabled } from './native-conv';
-import { nativeTrainingKernels } from './native-training-ops';
+import { nativeTrainingKernels, type ReplacedKernels } from './native-training-ops';
 import { reluGradConfig } from './relu-grad';
 
 /** The training kernels each backend gets from us; everything else is the backend's own. */
@@ -53,9 +53,8 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     const current = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
       .map((name) => [name, requireKernel(name, backendName)]));
     for (const config of nativeConvKernels(lib, backendName, current)) replaceKernel(config);
-    const own = { Relu: requireKernel('Relu', backendName), MaxPoolGrad: requireKernel('MaxPoolGrad', backendName),
-      Concat: requireKernel('Concat', backendName),
-      SplitV: requireKernel('SplitV', backendName) };
+    const own = Object.fromEntries(['Relu', 'MaxPoolGrad', 'Concat', 'SplitV']
+      .map((name) => [name, requireKernel(name, backendName)])) as unknown as ReplacedKernels;
     for (const config of nativeTrainingKernels(lib, backendName, own)) {
       replaceKernel(config);
     }
