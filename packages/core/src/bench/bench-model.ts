@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, type ArchSpec } from '../spec';
+import { variableGrads } from '../train/gradients';
 import { gradientsByWeightName, Sgd, trainableVariables } from '../train/sgd';
 
 /** The batch every throughput measurement trains on (the seed's CIFAR batch). */
@@ -19,7 +20,7 @@ export function benchModel(spec: ArchSpec) {
   const lossOf = () =>
     tf.losses.softmaxCrossEntropy(labels, model.apply(images, { training: true }) as tf.Tensor) as tf.Scalar;
   const train = () => tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(lossOf, [...variables.values()]);
+    const { value, grads } = variableGrads(lossOf, [...variables.values()]);
     sgd.step(variables, gradientsByWeightName(variables, grads), 0.1);
     return value.dataSync();
   });

@@ -14,6 +14,7 @@ import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
 import { gradientsByWeightName, Sgd, trainableVariables, type OwnedUpdate } from './sgd';
+import { variableGrads } from './gradients';
 
 /** What a method may add to training; every hook is optional. */
 export interface TrainingHooks {
@@ -231,7 +232,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           const images = tf.tensor(batch.x, [batch.size, ...shape]);
           const labels = tf.tensor1d(batch.y, 'int32');
           let hits: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
+          const { value, grads } = variableGrads(() => {
             const logits = model.apply(images, { training: true }) as tf.Tensor;
             // Kept past the forward scope, which disposes everything but the loss.
             hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
