@@ -9,7 +9,7 @@ import { variableGrads } from './gradients';
 
 beforeAll(setUpTestBackends);
 
-type Grads = typeof tf.variableGrads;
+type Grads = (f: () => tf.Scalar, varList: tf.Variable[]) => { value: tf.Scalar; grads: tf.NamedTensorMap };
 
 /** Each variable's gradient (values), the loss, the live tensors left behind, and the most bytes in distinct buffers
  * that kernels made and that were alive at once (tf.memory() counts a buffer again for each tensor sharing it). */
@@ -66,8 +66,9 @@ describe.each(TEST_BACKENDS)('variableGrads that frees the tape as it goes, on %
     const w = tf.variable(tf.tensor1d([0.5, -2, 3]));
     const v = tf.variable(tf.tensor1d([1.5, 0.25, -1]));
     // d/dx is dy itself (passed through), d/dw is the saved input: both live on as gradients.
-    const passThrough = tf.customGrad((x: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([x]);
+    const passThrough = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [x, wIn] = args as tf.Tensor[];
+      (args[2] as tf.GradSaveFunc)([x]);
       return { value: tf.mul(x, wIn), gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [dy as tf.Tensor, saved[0]] };
     }) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
     const loss = () => {
