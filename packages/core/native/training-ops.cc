@@ -181,6 +181,46 @@ SIMD_CLONES void normGradPeriods(const float *dy, const float *x, const float *m
   }
 }
 
+// ReLU's gradient mask, as reluGrad's: 1 where y > 0, 0 where not, NaN where y is NaN.
+inline float stepOf(float y) {
+  const float step = y > 0 ? 1.0f : 0.0f;
+  return y != y ? y : step;
+}
+
+// y = max((x − m)·a + b, 0), as relu's (NaN passes).
+SIMD_CLONES void affineReluPeriods(const float *x, const float *m, const float *a, const float *b, size_t periods,
+                                   size_t width, float *y) {
+  for (size_t p = 0; p < periods; p++, x += width, y += width) {
+    for (size_t j = 0; j < width; j++) {
+      const float v = (x[j] - m[j]) * a[j] + b[j];
+      y[j] = v < 0 ? 0.0f : v;
+    }
+  }
+}
+
+// gradientMoments of g = dy·step(y), the gradient through the ReLU that followed.
+SIMD_CLONES void maskedGradientMoments(const float *dy, const float *y, const float *x, const float *m, size_t periods,
+                                       size_t width, float *s1, float *s2) {
+  for (size_t p = 0; p < periods; p++, dy += width, y += width, x += width) {
+    for (size_t j = 0; j < width; j++) {
+      const float g = dy[j] * stepOf(y[j]);
+      s1[j] += g;
+      s2[j] += g * (x[j] - m[j]);
+    }
+  }
+}
+
+// normGradPeriods of g = dy·step(y).
+SIMD_CLONES void maskedNormGradPeriods(const float *dy, const float *y, const float *x, const float *m, const float *a,
+                                       const float *k, const float *offset, size_t periods, size_t width, float *dx) {
+  for (size_t p = 0; p < periods; p++, dy += width, y += width, x += width, dx += width) {
+    for (size_t j = 0; j < width; j++) {
+      const float g = dy[j] * stepOf(y[j]);
+      dx[j] = a[j] * g + k[j] * (x[j] - m[j]) + offset[j];
+    }
+  }
+}
+
 // y = (x − m)·a + b per channel over every row.
 void affine(const float *x, const float *m, const float *a, const float *b, size_t rows, size_t channels, float *y) {
   const Periods p = periodsOf(rows, channels);
@@ -192,7 +232,7 @@ void affine(const float *x, const float *m, const float *a, const float *b, size
 
 // batchNormForward(x, gamma, beta, epsilon, y, mean, variance): the batch mean and biased variance of every
 // channel (sums shifted by the first row, in double), then y = γ·(x−m)/√(v+ε) + β.
-void batchNormForward(napi_env env, napi_value *args) {
+void batchNormForwardOf(napi_env env, napi_value *args, bool relu) {
   Floats x = floatsAt(env, args[0], "x"), gamma = floatsAt(env, args[1], "gamma"), beta = floatsAt(env, args[2], "beta");
   double eps = numberAt(env, args[3], "epsilon");
   Floats y = floatsAt(env, args[4], "y"), mean = floatsAt(env, args[5], "mean"),
@@ -216,17 +256,27 @@ void batchNormForward(napi_env env, napi_value *args) {
     variance.data[c] = static_cast<float>(var);
     a[c] = static_cast<float>(gamma.data[c] / std::sqrt(var + eps));
   }
-  affine(x.data, mean.data, a.data(), beta.data, rows, channels, y.data);
+  if (!relu) return affine(x.data, mean.data, a.data(), beta.data, rows, channels, y.data);
+  const std::vector<float> mP = repeated(mean.data, p), aP = repeated(a.data(), p), bP = repeated(beta.data, p);
+  forPeriods(p, [&](size_t at, size_t periods, size_t width) {
+    affineReluPeriods(x.data + at, mP.data(), aP.data(), bP.data(), periods, width, y.data + at);
+  });
 }
+
+void batchNormForward(napi_env env, napi_value *args) { batchNormForwardOf(env, args, false); }
+
+// batchNormReluForward(x, gamma, beta, epsilon, y, mean, variance): the same with y = max(BN(x), 0), one pass.
+void batchNormReluForward(napi_env env, napi_value *args) { batchNormForwardOf(env, args, true); }
 
 // batchNormBackward(dy, x, mean, variance, gamma, epsilon, dx, dgamma, dbeta), with r = 1/√(v+ε), n rows:
 //   ∂x = γr·(dy − Σdy/n − (x−m)·r²·Σdy(x−m)/n),  ∂γ = r·Σdy(x−m),  ∂β = Σdy
-void batchNormBackward(napi_env env, napi_value *args) {
-  Floats dy = floatsAt(env, args[0], "dy"), x = floatsAt(env, args[1], "x"), mean = floatsAt(env, args[2], "mean"),
-         variance = floatsAt(env, args[3], "variance"), gamma = floatsAt(env, args[4], "gamma");
-  double eps = numberAt(env, args[5], "epsilon");
-  Floats dx = floatsAt(env, args[6], "dx"), dgamma = floatsAt(env, args[7], "dgamma"),
-         dbeta = floatsAt(env, args[8], "dbeta");
+// `args` from x on; y: the ReLU's output whose gradient mask applies to dy (null: none).
+void batchNormBackwardOf(napi_env env, napi_value *args, const Floats &dy, const Floats *y) {
+  Floats x = floatsAt(env, args[0], "x"), mean = floatsAt(env, args[1], "mean"),
+         variance = floatsAt(env, args[2], "variance"), gamma = floatsAt(env, args[3], "gamma");
+  double eps = numberAt(env, args[4], "epsilon");
+  Floats dx = floatsAt(env, args[5], "dx"), dgamma = floatsAt(env, args[6], "dgamma"),
+         dbeta = floatsAt(env, args[7], "dbeta");
   const size_t channels = gamma.length, rows = rowsOf("x", x, channels);
   for (const auto &[name, array] : {std::pair<const char *, Floats>{"mean", mean}, {"variance", variance},
                                     {"dgamma", dgamma}, {"dbeta", dbeta}}) {
@@ -234,9 +284,11 @@ void batchNormBackward(napi_env env, napi_value *args) {
   }
   expectLength("dy", dy, x.length);
   expectLength("dx", dx, x.length);
+  if (y) expectLength("y", *y, x.length);
   const Periods p = periodsOf(rows, channels);
   const std::vector<float> mP = repeated(mean.data, p);
   std::vector<double> sums = channelSums(p, [&](size_t offset, size_t periods, size_t width, float *s1, float *s2) {
+    if (y) return maskedGradientMoments(dy.data + offset, y->data + offset, x.data + offset, mP.data(), periods, width, s1, s2);
     gradientMoments(dy.data + offset, x.data + offset, mP.data(), periods, width, s1, s2);
   });
   std::vector<float> a(channels), k(channels), offset(channels);
@@ -252,6 +304,10 @@ void batchNormBackward(napi_env env, napi_value *args) {
   }
   const std::vector<float> aP = repeated(a.data(), p), kP = repeated(k.data(), p), offsetP = repeated(offset.data(), p);
   forPeriods(p, [&](size_t at, size_t periods, size_t width) {
+    if (y) {
+      return maskedNormGradPeriods(dy.data + at, y->data + at, x.data + at, mP.data(), aP.data(), kP.data(),
+                                   offsetP.data(), periods, width, dx.data + at);
+    }
     normGradPeriods(dy.data + at, x.data + at, mP.data(), aP.data(), kP.data(), offsetP.data(), periods, width,
                     dx.data + at);
   });
@@ -268,6 +324,17 @@ void channelAffine(napi_env env, napi_value *args) {
   expectLength("y", y, x.length);
   const std::vector<float> zero(channels, 0.0f);  // x − 0 is x: the same rounding as x·a + b
   affine(x.data, zero.data(), a.data, b.data, rows, channels, y.data);
+}
+
+void batchNormBackward(napi_env env, napi_value *args) {
+  batchNormBackwardOf(env, args + 1, floatsAt(env, args[0], "dy"), nullptr);
+}
+
+// batchNormReluBackward(dy, y, x, mean, variance, gamma, epsilon, dx, dgamma, dbeta): batchNormBackward of
+// dy·step(y), the gradient through the ReLU whose output is y, in the same two passes.
+void batchNormReluBackward(napi_env env, napi_value *args) {
+  const Floats y = floatsAt(env, args[1], "y");
+  batchNormBackwardOf(env, args + 2, floatsAt(env, args[0], "dy"), &y);
 }
 
 // body(offset, length) over slices of an array of `length` floats, spread over the threads.
@@ -487,6 +554,10 @@ void defineTrainingOps(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"batchNormForward", nullptr, call<batchNormForward, 7>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"batchNormBackward", nullptr, call<batchNormBackward, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"batchNormReluForward", nullptr, call<batchNormReluForward, 7>, nullptr, nullptr, nullptr, napi_enumerable,
+       nullptr},
+      {"batchNormReluBackward", nullptr, call<batchNormReluBackward, 10>, nullptr, nullptr, nullptr, napi_enumerable,
+       nullptr},
       {"relu", nullptr, call<relu, 2>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -8,29 +8,35 @@ import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, nativeKernelActive } from '../
  * (a Mean gradient alone multiplies by a tensor of ones); this takes five forward and six backward.
  *   x̂ = (x−m)·r, r = 1/√(v+ε), y = γ·x̂ + β
  *   ∂x = γr·(dy − Σdy/n − (x−m)·r²·Σdy(x−m)/n),  ∂γ = r·Σdy(x−m),  ∂β = Σdy
- * Returns the batch mean and (biased) variance too, for the moving averages.
+ * Returns the batch mean and (biased) variance too, for the moving averages. With `relu`, y is max(y, 0): the
+ * ReLU after the norm, in the same kernels where the backend has them.
  */
-export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number):
+export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, relu = false):
   { y: Tensor; mean: Tensor; variance: Tensor } {
   const fused = [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD].every(nativeKernelActive) && x.dtype === 'float32';
-  return fused ? batchNormTrainingFused(x, gamma, beta, epsilon) : batchNormTrainingComposed(x, gamma, beta, epsilon);
+  if (fused) return batchNormTrainingFused(x, gamma, beta, epsilon, relu);
+  const normed = batchNormTrainingComposed(x, gamma, beta, epsilon);
+  return relu ? { ...normed, y: tf.relu(normed.y) } : normed;
 }
 
-/** The same, as two kernels of the backend (the native addon's): one forward pass, one backward. */
-function batchNormTrainingFused(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number):
+/**
+ * The same, as two kernels of the backend (the native addon's): one forward pass, one backward; with `relu` the
+ * backward takes the ReLU's output y and masks dy by it, as the ReLU's own gradient would.
+ */
+function batchNormTrainingFused(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, relu: boolean):
   { y: Tensor; mean: Tensor; variance: Tensor } {
   let stats: [Tensor, Tensor] | undefined;
   const op = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => {
     const [x, gamma, beta] = args as Tensor[];
     const save = args[3] as tf.GradSaveFunc;
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as Tensor[];
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon, relu }) as Tensor[];
     stats = [tf.keep(mean), tf.keep(variance)];
-    save([x, mean, variance, gamma]);
+    save(relu ? [x, mean, variance, gamma, y] : [x, mean, variance, gamma]);
     return {
       value: y,
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-        const [x, mean, variance, gamma] = saved;
-        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: dy as Tensor, x, mean, variance, gamma },
+        const [x, mean, variance, gamma, y] = saved;
+        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: dy as Tensor, x, mean, variance, gamma, ...(y ? { y } : {}) },
           { epsilon }) as Tensor[];
       },
     };
@@ -81,18 +87,27 @@ type Kwargs = Record<string, unknown>;
 const StockBatchNormalization = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as
   new (args: Parameters<typeof tf.layers.batchNormalization>[0]) => tf.layers.Layer;
 
+/** Training-mode outputs of a BatchNormalization with the ReLU after it applied (ReLU below passes them through). */
+const rectified = new WeakSet<Tensor>();
+
 /**
  * tf.layers' BatchNormalization (same class name, weights, moving-average rule and inference path) whose
- * training-mode forward uses batchNormTraining.
+ * training-mode forward uses batchNormTraining. `fusedRelu` (set by the ReLU below when it is built on this layer's
+ * output) applies that ReLU here in training mode, where the ReLU is this layer's only consumer: one pass, one
+ * buffer and one kernel less each way.
  */
 export class BatchNormalization extends StockBatchNormalization {
+  fusedRelu = false;
+
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     const self = this as any;
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const lastAxis = self.axis === -1 || self.axis === x.rank - 1;
     if (!kwargs.training || !lastAxis || !self.scale || !self.center) return super.call(inputs, kwargs);
+    const relu = this.fusedRelu && this.outboundNodes.length === 1;
     return tf.tidy(() => {
-      const { y, mean, variance } = batchNormTraining(x, self.gamma.read(), self.beta.read(), self.epsilon);
+      const { y, mean, variance } = batchNormTraining(x, self.gamma.read(), self.beta.read(), self.epsilon, relu);
+      if (relu) rectified.add(y);
       for (const [variable, value] of [[self.movingMean, mean], [self.movingVariance, variance]]) {
         const old = variable.read() as Tensor;
         variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - self.momentum)));
@@ -100,5 +115,26 @@ export class BatchNormalization extends StockBatchNormalization {
       tf.dispose([mean, variance]);
       return y;
     });
+  }
+}
+
+/** tf.layers' ReLU class (not exported by tfjs), to extend. */
+const StockReLU = Object.getPrototypeOf(tf.layers.reLU({})).constructor as
+  new (args: Parameters<typeof tf.layers.reLU>[0]) => tf.layers.Layer;
+
+/**
+ * tf.layers' ReLU (same class name and config), built on a BatchNormalization's output: it has that layer apply it
+ * in training mode (fusedRelu) and then passes the rectified tensor through.
+ */
+export class ReLU extends StockReLU {
+  override apply(inputs: tf.SymbolicTensor | tf.SymbolicTensor[] | Tensor | Tensor[], kwargs?: Kwargs) {
+    const source = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.SymbolicTensor;
+    if (source.sourceLayer instanceof BatchNormalization) source.sourceLayer.fusedRelu = true;
+    return super.apply(inputs, kwargs);
+  }
+
+  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return kwargs.training && rectified.has(x) ? x : super.call(inputs, kwargs);
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormalization } from './batch-norm';
+import { BatchNormalization, ReLU } from './batch-norm';
 
 /**
  * The building blocks every family shares, with the seed repository's initialisation:
@@ -62,7 +62,7 @@ export function batchNorm(x: Sym, name: string, gamma = 1): Sym {
 }
 
 export function relu(x: Sym, name: string): Sym {
-  return tf.layers.reLU({ name }).apply(x) as Sym;
+  return new ReLU({ name }).apply(x) as Sym;
 }
 
 export function linear(x: Sym, name: string, units: number, seeds: SeedSequence): Sym {

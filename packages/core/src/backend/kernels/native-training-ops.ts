@@ -46,9 +46,10 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 }
 
 /**
- * Batch norm, ReLU (over the addon's threads) and its gradient, MaxPoolGrad and SGD kernels on the addon, and Concat /
- * SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients, which wasm copies row
- * by row in JS); Relu, MaxPoolGrad, Concat and SplitV fall back to the backend's own kernels where they do not apply.
+ * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`), ReLU (over the addon's threads) and
+ * its gradient, MaxPoolGrad and SGD kernels on the addon, and Concat / SplitV of float32 tensors on their last axis
+ * (DenseNet's concatenations and their gradients, which wasm copies row by row in JS); Relu, MaxPoolGrad, Concat
+ * and SplitV fall back to the backend's own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
@@ -60,15 +61,21 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     }
     const c = new KernelComposer(backend, backendName);
     const [y, mean, variance] = [c.alloc(x.shape), c.alloc([channels]), c.alloc([channels])];
-    return filled(c, [y, mean, variance], () => lib.batchNormForward(c.view(x), c.view(gamma), c.view(beta),
-      (attrs as any).epsilon, c.view(y), c.view(mean), c.view(variance)));
+    const { epsilon, relu } = attrs as { epsilon: number; relu?: boolean };
+    const forward = relu ? lib.batchNormReluForward : lib.batchNormForward;
+    return filled(c, [y, mean, variance], () => forward(c.view(x), c.view(gamma), c.view(beta), epsilon, c.view(y),
+      c.view(mean), c.view(variance)));
   };
   const batchNormTrainGrad = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
-    const { dy, x, mean, variance, gamma } = inputs as Record<string, TensorInfo>;
+    // y, where given, is the fused forward's output: dy is the ReLU's, masked by step(y) first.
+    const { dy, x, mean, variance, gamma, y } = inputs as Record<string, TensorInfo | undefined>;
     const c = new KernelComposer(backend, backendName);
-    const [dx, dgamma, dbeta] = [c.alloc(x.shape), c.alloc(gamma.shape), c.alloc(gamma.shape)];
-    return filled(c, [dx, dgamma, dbeta], () => lib.batchNormBackward(c.view(dy), c.view(x), c.view(mean),
-      c.view(variance), c.view(gamma), (attrs as any).epsilon, c.view(dx), c.view(dgamma), c.view(dbeta)));
+    const [dx, dgamma, dbeta] = [c.alloc(x!.shape), c.alloc(gamma!.shape), c.alloc(gamma!.shape)];
+    const { epsilon } = attrs as { epsilon: number };
+    const rest = [c.view(x!), c.view(mean!), c.view(variance!), c.view(gamma!), epsilon, c.view(dx), c.view(dgamma),
+      c.view(dbeta)] as const;
+    return filled(c, [dx, dgamma, dbeta], () => (y ? lib.batchNormReluBackward(c.view(dy!), c.view(y), ...rest)
+      : lib.batchNormBackward(c.view(dy!), ...rest)));
   };
   const relu = (args: Args): TensorInfo => {
     const { x } = args.inputs as { x: TensorInfo };
