@@ -14,6 +14,7 @@ import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
 import { gradientsByWeightName, Sgd, trainableVariables, type OwnedUpdate } from './sgd';
+import { collectGarbage } from './collect-garbage';
 import { variableGrads } from './gradients';
 
 /** What a method may add to training; every hook is optional. */
@@ -216,6 +217,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await writeCheckpoint(o.runDir, model, o.spec, sgd, at);
   };
 
+  collectGarbage(); // the model's initial values, copied into the backend, out of the training peak
   try {
     for (; state.epoch < o.recipe.epochs; state = { ...state, epoch: state.epoch + 1, nextBatch: 0 }) {
       const lr = learningRate(o.recipe, state.epoch);
