@@ -364,6 +364,22 @@ SIMD_CLONES void reluGradSlice(const float *dy, const float *x, size_t length, f
   }
 }
 
+SIMD_CLONES void addReluSlice(const float *a, const float *b, size_t length, float *y) {
+  for (size_t i = 0; i < length; i++) {
+    const float v = a[i] + b[i];
+    y[i] = v < 0 ? 0.0f : v;
+  }
+}
+
+// addRelu(a, b, y): y = max(a + b, 0) elementwise over arrays of one length, as add then relu (a residual block's
+// sum and the ReLU after it, in one pass).
+void addRelu(napi_env env, napi_value *args) {
+  Floats a = floatsAt(env, args[0], "a"), b = floatsAt(env, args[1], "b"), y = floatsAt(env, args[2], "y");
+  expectLength("b", b, a.length);
+  expectLength("y", y, a.length);
+  forSlices(a.length, [&](size_t at, size_t length) { addReluSlice(a.data + at, b.data + at, length, y.data + at); });
+}
+
 // relu(x, y): y = x where x is not below 0, else 0 (NaN and −0 pass through, as tfjs-cpu's x < 0 ? 0 : x), over
 // OpenMP threads; wasm's own ReLU runs on one.
 void relu(napi_env env, napi_value *args) {
@@ -558,6 +574,7 @@ void defineTrainingOps(napi_env env, napi_value exports) {
        nullptr},
       {"batchNormReluBackward", nullptr, call<batchNormReluBackward, 10>, nullptr, nullptr, nullptr, napi_enumerable,
        nullptr},
+      {"addRelu", nullptr, call<addRelu, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"relu", nullptr, call<relu, 2>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

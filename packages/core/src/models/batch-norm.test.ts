@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
 import { randomArray, relativeError, seededRandom } from '../test-util/naive-conv';
-import { BatchNormalization, ReLU } from './batch-norm';
+import { BatchNormalization } from './batch-norm';
+import { ReLU } from './fused-relu';
 
 beforeAll(setUpTestBackends);
 

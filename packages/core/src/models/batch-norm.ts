@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, nativeKernelActive } from '../backend/kernels/native-training-ops';
+import { markRectified } from './fused-relu';
 
 /**
  * Training-mode batch norm over every axis but the last, as one node of the gradient tape with a closed-form
@@ -87,13 +88,10 @@ type Kwargs = Record<string, unknown>;
 const StockBatchNormalization = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as
   new (args: Parameters<typeof tf.layers.batchNormalization>[0]) => tf.layers.Layer;
 
-/** Training-mode outputs of a BatchNormalization with the ReLU after it applied (ReLU below passes them through). */
-const rectified = new WeakSet<Tensor>();
-
 /**
  * tf.layers' BatchNormalization (same class name, weights, moving-average rule and inference path) whose
- * training-mode forward uses batchNormTraining. `fusedRelu` (set by the ReLU below when it is built on this layer's
- * output) applies that ReLU here in training mode, where the ReLU is this layer's only consumer: one pass, one
+ * training-mode forward uses batchNormTraining. `fusedRelu` (set by fused-relu.ts' ReLU when it is built on this
+ * layer's output) applies that ReLU here in training mode, where the ReLU is this layer's only consumer: one pass, one
  * buffer and one kernel less each way.
  */
 export class BatchNormalization extends StockBatchNormalization {
@@ -107,7 +105,7 @@ export class BatchNormalization extends StockBatchNormalization {
     const relu = this.fusedRelu && this.outboundNodes.length === 1;
     return tf.tidy(() => {
       const { y, mean, variance } = batchNormTraining(x, self.gamma.read(), self.beta.read(), self.epsilon, relu);
-      if (relu) rectified.add(y);
+      if (relu) markRectified(y);
       for (const [variable, value] of [[self.movingMean, mean], [self.movingVariance, variance]]) {
         const old = variable.read() as Tensor;
         variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - self.momentum)));
@@ -115,26 +113,5 @@ export class BatchNormalization extends StockBatchNormalization {
       tf.dispose([mean, variance]);
       return y;
     });
-  }
-}
-
-/** tf.layers' ReLU class (not exported by tfjs), to extend. */
-const StockReLU = Object.getPrototypeOf(tf.layers.reLU({})).constructor as
-  new (args: Parameters<typeof tf.layers.reLU>[0]) => tf.layers.Layer;
-
-/**
- * tf.layers' ReLU (same class name and config), built on a BatchNormalization's output: it has that layer apply it
- * in training mode (fusedRelu) and then passes the rectified tensor through.
- */
-export class ReLU extends StockReLU {
-  override apply(inputs: tf.SymbolicTensor | tf.SymbolicTensor[] | Tensor | Tensor[], kwargs?: Kwargs) {
-    const source = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.SymbolicTensor;
-    if (source.sourceLayer instanceof BatchNormalization) source.sourceLayer.fusedRelu = true;
-    return super.apply(inputs, kwargs);
-  }
-
-  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return kwargs.training && rectified.has(x) ? x : super.call(inputs, kwargs);
   }
 }

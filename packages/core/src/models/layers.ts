@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormalization, ReLU } from './batch-norm';
+import { BatchNormalization } from './batch-norm';
+import { Add, ReLU } from './fused-relu';
 
 /**
  * The building blocks every family shares, with the seed repository's initialisation:
@@ -63,6 +64,11 @@ export function batchNorm(x: Sym, name: string, gamma = 1): Sym {
 
 export function relu(x: Sym, name: string): Sym {
   return new ReLU({ name }).apply(x) as Sym;
+}
+
+/** The sum of a residual block's branches (tf.layers' Add; it applies the ReLU after it in training: fused-relu.ts). */
+export function residualAdd(branches: Sym[], name: string): Sym {
+  return new Add({ name }).apply(branches) as Sym;
 }
 
 export function linear(x: Sym, name: string, units: number, seeds: SeedSequence): Sym {

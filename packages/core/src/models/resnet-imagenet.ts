@@ -5,7 +5,8 @@ import {
   allChannels, cfgEntryProblems, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow, type ArchFamily,
 } from './family';
 import {
-  avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
+  avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, residualAdd, SeedSequence, selectionLayer, setSelections,
+  type Sym,
 } from './layers';
 
 /**
@@ -89,7 +90,7 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
       residual = batchNorm(conv(x, `${n}.downsample.0`, planes * expansion,
         { kernel: 1, stride, seeds, padding: 'valid', bias: spec.shortcutBias ?? false }), `${n}.downsample.1`);
     }
-    x = relu(tf.layers.add({ name: `${n}.add` }).apply([out, residual]) as Sym, `${n}.relu`);
+    x = relu(residualAdd([out, residual], `${n}.add`), `${n}.relu`);
     inplanes = planes * expansion;
   }
   x = flatten(avgPool(x, 'avgpool', shape.height / 32, 1), 'flatten');

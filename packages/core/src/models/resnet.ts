@@ -4,7 +4,9 @@ import type { ChannelGroup, ChannelMember, TiedChannels } from './channels';
 import {
   cfgEntryProblems, cfgWithWidths, isPositiveInt, lengthOrValue, narrow, type ArchFamily,
 } from './family';
-import { avgPool, batchNorm, conv, flatten, kaimingLinear, pytorchLinear, relu, SeedSequence, type Sym } from './layers';
+import {
+  avgPool, batchNorm, conv, flatten, kaimingLinear, pytorchLinear, relu, residualAdd, SeedSequence, type Sym,
+} from './layers';
 import { StopGradientConv2D } from './stop-gradient';
 
 type Kwargs = Record<string, unknown>;
@@ -167,7 +169,7 @@ export function buildResNet(spec: ResNetSpec, seed: number): tf.LayersModel {
       residual = (spec.shortcutGradient ? tf.layers.conv2d(padding) : new StopGradientConv2D(padding)).apply(pooled) as Sym;
       shortcuts.push({ name: `${name}${SHORTCUT_SUFFIX}`, from: inplanes, to: planes });
     }
-    x = relu(tf.layers.add({ name: `${name}.add` }).apply([out, residual]) as Sym, `${name}.relu2`);
+    x = relu(residualAdd([out, residual], `${name}.add`), `${name}.relu2`);
     inplanes = planes;
   }
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');

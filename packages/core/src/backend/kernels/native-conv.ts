@@ -38,6 +38,8 @@ export interface NativeConv {
    * (Concat on the last axis), else whole → parts (SplitV).
    */
   copyChannels(parts: Float32Array[], whole: Float32Array, gather: boolean, rows: number): void;
+  /** y = max(a + b, 0) elementwise (relu's rule), all three of one length. */
+  addRelu(a: Float32Array, b: Float32Array, y: Float32Array): void;
   /** y = x where x is not below 0, else 0 (NaN and −0 pass through, as tfjs-cpu's ReLU). */
   relu(x: Float32Array, y: Float32Array): void;
   /** dx = dy where x > 0, else dy·0 (NaN for a non-finite dy or x), as tfjs's dy · step(x). */
@@ -60,7 +62,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 7;
+export const NATIVE_PROTOCOL = 8;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';
@@ -115,9 +117,11 @@ export function nativeConv(threads: number, addonPath = NATIVE_ADDON): NativeCon
     unavailableReason = 'not built';
     return (addon = null);
   }
-  // oneDNN's OpenMP reads these once, when it loads; idle workers sleep so they leave the cores to wasm.
+  // OpenMP reads this once, when the addon loads. Its wait policy stays OpenMP's default: a worker spins a moment
+  // between parallel regions (libgomp: 300 000 iterations, fewer when oversubscribed), then sleeps. PASSIVE (sleep at
+  // once) woke a worker through the kernel for every region: the thousands of small ones of a narrow ResNet's step
+  // ran ResNet-56 ÷4 at 368 img/s on 2 threads, slower than one thread (437); spinning, 544.
   process.env.OMP_NUM_THREADS ??= String(threads);
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const loaded = require(addonPath) as NativeConv;
     const problem = addonProblem(addonPath, loaded);

@@ -11,6 +11,7 @@ import { nativeKernelsEnabled, type NativeConv } from './native-conv';
 export const BATCH_NORM_TRAIN = 'RethinkPruneBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'RethinkPruneBatchNormTrainGrad';
 export const RELU_GRAD = 'RethinkPruneReluGrad';
+export const ADD_RELU = 'RethinkPruneAddRelu';
 export const SGD_STEP = 'RethinkPruneSgdStep';
 
 /** Whether `kernelName` runs on the active backend now (registered, and native kernels not switched off). */
@@ -47,9 +48,9 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 
 /**
  * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`), ReLU (over the addon's threads) and
- * its gradient, MaxPoolGrad and SGD kernels on the addon, and Concat / SplitV of float32 tensors on their last axis
- * (DenseNet's concatenations and their gradients, which wasm copies row by row in JS); Relu, MaxPoolGrad, Concat
- * and SplitV fall back to the backend's own kernels where they do not apply.
+ * its gradient, a residual sum with its ReLU, MaxPoolGrad and SGD kernels on the addon, and Concat / SplitV of
+ * float32 tensors on their last axis (DenseNet's concatenations and their gradients, which wasm copies row by row in
+ * JS); Relu, MaxPoolGrad, Concat and SplitV fall back to the backend's own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
@@ -76,6 +77,13 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
       c.view(dbeta)] as const;
     return filled(c, [dx, dgamma, dbeta], () => (y ? lib.batchNormReluBackward(c.view(dy!), c.view(y), ...rest)
       : lib.batchNormBackward(c.view(dy!), ...rest)));
+  };
+  const addRelu = ({ inputs, backend }: Args): TensorInfo => {
+    const { a, b } = inputs as Record<string, TensorInfo>;
+    if (!tf.util.arraysEqual(a.shape, b.shape)) throw new RangeError(`${ADD_RELU}: shapes [${a.shape}] and [${b.shape}] differ`);
+    const c = new KernelComposer(backend, backendName);
+    const y = c.alloc(a.shape);
+    return filled(c, y, () => lib.addRelu(c.view(a), c.view(b), c.view(y)));
   };
   const relu = (args: Args): TensorInfo => {
     const { x } = args.inputs as { x: TensorInfo };
@@ -144,6 +152,7 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
   return [
     config(BATCH_NORM_TRAIN, batchNormTrain),
     config(BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad),
+    config(ADD_RELU, addRelu),
     config('Relu', relu),
     config(RELU_GRAD, reluGrad),
     config('MaxPoolGrad', nativeMaxPoolGrad),

@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, namedSpec } from '../spec';
+import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
+import { randomArray, seededRandom } from '../test-util/naive-conv';
+import { narrowSpec } from '../widths';
+
+beforeAll(setUpTestBackends);
+
+/** Loss, gradients, moving statistics after the step and the kernels run, of one training step on a narrow model. */
+function trainingStep(name: string, fused: boolean) {
+  const model = buildModel(narrowSpec(namedSpec(name), 4), 7);
+  // Unfused: every layer that would apply the ReLU after it leaves it to the ReLU layer, as tf.layers does.
+  if (!fused) for (const layer of model.layers) if ('fusedRelu' in layer) (layer as { fusedRelu: boolean }).fusedRelu = false;
+  const x = tf.tensor4d(randomArray(seededRandom(2), 2 * 32 * 32 * 3), [2, 32, 32, 3]);
+  const kernels: string[] = [];
+  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const runKernel = engine.runKernel;
+  engine.runKernel = function (kernel: string, ...rest: unknown[]) {
+    kernels.push(kernel);
+    return runKernel.call(this, kernel, ...rest);
+  };
+  try {
+    const variables = model.trainableWeights.map((w) => (w as any).val as tf.Variable);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
+    const result = {
+      loss: value.dataSync()[0],
+      grads: variables.map((v) => Array.from(grads[v.name].dataSync())),
+      statistics: model.layers.filter((l) => l.getClassName() === 'BatchNormalization')
+        .map((l) => l.getWeights().slice(2).map((w) => Array.from(w.dataSync()))),
+      kernels,
+    };
+    tf.dispose([value, ...Object.values(grads), x]);
+    model.dispose();
+    return result;
+  } finally {
+    engine.runKernel = runKernel;
+  }
+}
+
+const count = (kernels: string[], name: string) => kernels.filter((k) => k === name).length;
+
+describe.each(TEST_BACKENDS)('ReLUs folded into the BN and residual Add before them, on %s', (backend) => {
+  it.each(['resnet20', 'vgg16'])('a %s ÷4 trains to the same loss, gradients and statistics as with every ReLU on its own',
+    async (name) => {
+      await useBackend(backend);
+      const fused = trainingStep(name, true);
+      const plain = trainingStep(name, false);
+      expect(fused.loss).toBe(plain.loss);
+      expect(fused.grads).toEqual(plain.grads);
+      expect(fused.statistics).toEqual(plain.statistics);
+      // Where the native kernels run, no ReLU kernel of its own is left in training (VGG: 13 BN pairs, one more
+      // after the classifier's BN; ResNet-20: the stem, 9 blocks' first ReLU and their 9 sums).
+      if (backend === 'wasm+native') {
+        expect(count(fused.kernels, 'Relu')).toBe(0);
+        expect(count(plain.kernels, 'Relu')).toBe(name === 'vgg16' ? 14 : 19);
+        expect(count(fused.kernels, 'RethinkPruneAddRelu')).toBe(name === 'vgg16' ? 0 : 9);
+      }
+    });
+});
