@@ -364,6 +364,19 @@ SIMD_CLONES void reluGradSlice(const float *dy, const float *x, size_t length, f
   }
 }
 
+SIMD_CLONES void addSlice(const float *a, const float *b, size_t length, float *y) {
+  for (size_t i = 0; i < length; i++) y[i] = a[i] + b[i];
+}
+
+// add(a, b, y): y = a + b over arrays of one length (a pre-activation block's sum, the tape's gradient sums), on
+// the addon's threads like the kernels around it.
+void add(napi_env env, napi_value *args) {
+  Floats a = floatsAt(env, args[0], "a"), b = floatsAt(env, args[1], "b"), y = floatsAt(env, args[2], "y");
+  expectLength("b", b, a.length);
+  expectLength("y", y, a.length);
+  forSlices(a.length, [&](size_t at, size_t length) { addSlice(a.data + at, b.data + at, length, y.data + at); });
+}
+
 SIMD_CLONES void addReluSlice(const float *a, const float *b, size_t length, float *y) {
   for (size_t i = 0; i < length; i++) {
     const float v = a[i] + b[i];
@@ -477,26 +490,28 @@ void sgdStep(napi_env env, napi_value *args) {
   }
 }
 
-// maxPoolGrad(geometry Int32Array [n h w c ho wo kh kw sh sw pt pl], x, dy, dx): each output's gradient goes to
-// the first maximum of its window in row-major order, per channel (as tfjs-cpu); windows clipped to the input.
-void maxPoolGrad(napi_env env, napi_value *args) {
+// A pooling's geometry from its Int32Array [n h w c ho wo kh kw sh sw pt pl], with the lengths of x (and dx)
+// and dy checked against it.
+struct PoolGeometry {
+  int64_t N, H, W, C, Ho, Wo, kh, kw, sh, sw, top, left;
+};
+
+PoolGeometry poolGeometry(napi_env env, napi_value array, const Floats &x, const Floats &dy, const Floats &dx) {
   napi_typedarray_type type;
   size_t length;
   void *data;
   napi_value buffer;
   size_t offset;
-  if (napi_get_typedarray_info(env, args[0], &type, &length, &data, &buffer, &offset) != napi_ok ||
+  if (napi_get_typedarray_info(env, array, &type, &length, &data, &buffer, &offset) != napi_ok ||
       type != napi_int32_array || length != 12) {
     throw ArgumentError{"geometry must be an Int32Array(12): n h w c ho wo kh kw sh sw pt pl"};
   }
   const int32_t *g = static_cast<const int32_t *>(data);
-  const int64_t N = g[0], H = g[1], W = g[2], C = g[3], Ho = g[4], Wo = g[5], kh = g[6], kw = g[7], sh = g[8],
-                sw = g[9], top = g[10], left = g[11];
   for (int i = 0; i < 10; i++) {
     if (g[i] < 1) throw ArgumentError{"geometry: sizes and strides must be at least 1"};
   }
-  if (top < 0 || left < 0) throw ArgumentError{"geometry: padding must be >= 0"};
-  Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
+  if (g[10] < 0 || g[11] < 0) throw ArgumentError{"geometry: padding must be >= 0"};
+  const PoolGeometry p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
   auto elements = [](int64_t n, int64_t h, int64_t w, int64_t c) {
     int64_t hw, nhw, all;
     if (__builtin_mul_overflow(h, w, &hw) || __builtin_mul_overflow(n, hw, &nhw) ||
@@ -505,9 +520,17 @@ void maxPoolGrad(napi_env env, napi_value *args) {
     }
     return static_cast<size_t>(all);
   };
-  expectLength("x", x, elements(N, H, W, C));
+  expectLength("x", x, elements(p.N, p.H, p.W, p.C));
   expectLength("dx", dx, x.length);
-  expectLength("dy", dy, elements(N, Ho, Wo, C));
+  expectLength("dy", dy, elements(p.N, p.Ho, p.Wo, p.C));
+  return p;
+}
+
+// maxPoolGrad(geometry Int32Array [n h w c ho wo kh kw sh sw pt pl], x, dy, dx): each output's gradient goes to
+// the first maximum of its window in row-major order, per channel (as tfjs-cpu); windows clipped to the input.
+void maxPoolGrad(napi_env env, napi_value *args) {
+  Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
+  const auto [N, H, W, C, Ho, Wo, kh, kw, sh, sw, top, left] = poolGeometry(env, args[0], x, dy, dx);
   const int threads = omp_get_max_threads();
   std::vector<float> bestOf(static_cast<size_t>(threads) * C);
   std::vector<int64_t> whereOf(static_cast<size_t>(threads) * C);
@@ -535,6 +558,31 @@ void maxPoolGrad(napi_env env, napi_value *args) {
           const float *grad = dy.data + ((n * Ho + oy) * Wo + ox) * C;
           for (int64_t c = 0; c < C; c++) {
             if (where[c] >= 0) dx.data[where[c]] += grad[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// avgPoolGrad(geometry, x, dy, dx): each output's gradient, times 1/(kh·kw), goes to every input of its window
+// (windows clipped to the input, the multiplier not: tfjs's rule); x is read for its length only.
+void avgPoolGrad(napi_env env, napi_value *args) {
+  Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
+  const auto [N, H, W, C, Ho, Wo, kh, kw, sh, sw, top, left] = poolGeometry(env, args[0], x, dy, dx);
+  const float share = 1.0f / static_cast<float>(kh * kw);
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; n++) {
+    std::memset(dx.data + n * H * W * C, 0, sizeof(float) * H * W * C);
+    for (int64_t oy = 0; oy < Ho; oy++) {
+      const int64_t y0 = std::max<int64_t>(oy * sh - top, 0), y1 = std::min<int64_t>(oy * sh - top + kh, H);
+      for (int64_t ox = 0; ox < Wo; ox++) {
+        const int64_t x0 = std::max<int64_t>(ox * sw - left, 0), x1 = std::min<int64_t>(ox * sw - left + kw, W);
+        const float *grad = dy.data + ((n * Ho + oy) * Wo + ox) * C;
+        for (int64_t iy = y0; iy < y1; iy++) {
+          for (int64_t ix = x0; ix < x1; ix++) {
+            float *out = dx.data + ((n * H + iy) * W + ix) * C;
+            for (int64_t c = 0; c < C; c++) out[c] += grad[c] * share;
           }
         }
       }
@@ -574,11 +622,13 @@ void defineTrainingOps(napi_env env, napi_value exports) {
        nullptr},
       {"batchNormReluBackward", nullptr, call<batchNormReluBackward, 10>, nullptr, nullptr, nullptr, napi_enumerable,
        nullptr},
+      {"add", nullptr, call<add, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"addRelu", nullptr, call<addRelu, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"relu", nullptr, call<relu, 2>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"copyChannels", nullptr, call<copyChannels, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"avgPoolGrad", nullptr, call<avgPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, call<maxPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdStep", nullptr, call<sgdStep, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

@@ -51,6 +51,36 @@ describe.each(TEST_BACKENDS)('max-pool gradient on %s', (backend) => {
   });
 });
 
+describe.each(TEST_BACKENDS)('average-pool gradient on %s', (backend) => {
+  it.each([
+    { shape: [3, 8, 8, 5], k: 2, s: 2 }, // DenseNet's transitions
+    { shape: [2, 8, 8, 7], k: 8, s: 8 }, // the global pool before the classifier
+    { shape: [2, 7, 9, 3], k: 3, s: 2 }, // overlapping windows, rows and columns left over
+  ])('$k×$k stride $s over $shape spreads dy / k² over its window', async ({ shape, k, s }) => {
+    await useBackend(backend);
+    const [n, h, w, c] = shape;
+    const rand = seededRandom(n * h * w * c);
+    const info = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], k, s, 1, 'valid');
+    const [ho, wo] = [info.outHeight, info.outWidth];
+    const dyv = randomArray(rand, n * ho * wo * c);
+    const dx = tf.tidy(() => {
+      const dy = tf.tensor(dyv, info.outShape);
+      const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(x as tf.Tensor4D, k, s, 'valid'), dy));
+      return tf.grad(f)(tf.zeros(shape)).dataSync();
+    });
+    const want = new Float64Array(n * h * w * c);
+    for (let b = 0; b < n; b++)
+      for (let i = 0; i < ho; i++)
+        for (let j = 0; j < wo; j++)
+          for (let a = 0; a < k; a++)
+            for (let e = 0; e < k; e++)
+              for (let ch = 0; ch < c; ch++) {
+                want[((b * h + i * s + a) * w + j * s + e) * c + ch] += dyv[((b * ho + i) * wo + j) * c + ch] / (k * k);
+              }
+    expect(relativeError(dx, want)).toBeLessThan(1e-6);
+  });
+});
+
 /** Flat index into `statsShape` of element `flat` of `shape` under NumPy broadcasting (size-1 axes repeat). */
 function broadcastIndex(flat: number, shape: number[], statsShape: number[]): number {
   const stats = [...Array(shape.length - statsShape.length).fill(1), ...statsShape];

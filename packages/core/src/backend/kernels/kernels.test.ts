@@ -241,6 +241,23 @@ describe.each(TEST_BACKENDS)('concatenation and its gradient on %s', (backend) =
   });
 });
 
+describe.each(TEST_BACKENDS)('add on %s', (backend) => {
+  it('of one shape (the native kernel\'s case), broadcast and int32 (the backend\'s own) sums every element', async () => {
+    await useBackend(backend);
+    const rand = seededRandom(13);
+    const [a, b] = [randomArray(rand, 3 * 5 * 7 * 9), randomArray(rand, 3 * 5 * 7 * 9)];
+    const row = randomArray(rand, 9);
+    const [same, broadcast, ints] = tf.tidy(() => [
+      tf.add(tf.tensor(a, [3, 5, 7, 9]), tf.tensor(b, [3, 5, 7, 9])).dataSync(),
+      tf.add(tf.tensor(a, [3, 5, 7, 9]), tf.tensor(row, [9])).dataSync(),
+      tf.add(tf.tensor([1, -2, 3], [3], 'int32'), tf.tensor([4, 5, -6], [3], 'int32')).dataSync(),
+    ]);
+    expect(Array.from(same)).toEqual(Array.from(a, (v, i) => Math.fround(v + b[i])));
+    expect(Array.from(broadcast)).toEqual(Array.from(a, (v, i) => Math.fround(v + row[i % 9])));
+    expect(Array.from(ints)).toEqual([5, 3, -3]);
+  });
+});
+
 describe('conv layers with a bias (tf.layers reshapes it to rank 4)', () => {
   it('give the same output on wasm as on cpu', async () => {
     const rand = seededRandom(9);

@@ -38,6 +38,8 @@ export interface NativeConv {
    * (Concat on the last axis), else whole → parts (SplitV).
    */
   copyChannels(parts: Float32Array[], whole: Float32Array, gather: boolean, rows: number): void;
+  /** y = a + b elementwise, all three of one length. */
+  add(a: Float32Array, b: Float32Array, y: Float32Array): void;
   /** y = max(a + b, 0) elementwise (relu's rule), all three of one length. */
   addRelu(a: Float32Array, b: Float32Array, y: Float32Array): void;
   /** y = x where x is not below 0, else 0 (NaN and −0 pass through, as tfjs-cpu's ReLU). */
@@ -46,6 +48,8 @@ export interface NativeConv {
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** geometry: n h w c ho wo kh kw sh sw padTop padLeft. */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Each output's gradient / (kh·kw) to every input of its window; geometry as maxPoolGrad's, x for its length. */
+  avgPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** train/sgd.ts's update in one pass: the new weight and velocity. */
   sgdStep(weight: Float32Array, gradient: Float32Array, velocity: Float32Array, lr: number, momentum: number,
     weightDecay: number, nesterov: boolean, newWeight: Float32Array, newVelocity: Float32Array): void;
@@ -62,7 +66,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 8;
+export const NATIVE_PROTOCOL = 9;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';

@@ -34,8 +34,10 @@ function filled<T extends TensorInfo | TensorInfo[]>(c: KernelComposer, outputs:
 
 /** The backend's own kernels that ours replace and fall back to where they do not apply. */
 export interface ReplacedKernels {
+  Add: KernelConfig;
   Relu: KernelConfig;
   MaxPoolGrad: KernelConfig;
+  AvgPoolGrad: KernelConfig;
   Concat: KernelConfig;
   SplitV: KernelConfig;
 }
@@ -48,9 +50,10 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 
 /**
  * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`), ReLU (over the addon's threads) and
- * its gradient, a residual sum with its ReLU, MaxPoolGrad and SGD kernels on the addon, and Concat / SplitV of
- * float32 tensors on their last axis (DenseNet's concatenations and their gradients, which wasm copies row by row in
- * JS); Relu, MaxPoolGrad, Concat and SplitV fall back to the backend's own kernels where they do not apply.
+ * its gradient, sums of one shape (and a residual sum with its ReLU), MaxPoolGrad, AvgPoolGrad and SGD kernels on the
+ * addon, and Concat / SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients,
+ * which wasm copies row by row in JS); Add, Relu, the pool gradients, Concat and SplitV fall back to the backend's
+ * own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
@@ -85,6 +88,15 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const y = c.alloc(a.shape);
     return filled(c, y, () => lib.addRelu(c.view(a), c.view(b), c.view(y)));
   };
+  const add = (args: Args): TensorInfo => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const applies = nativeKernelsEnabled() && a.dtype === 'float32' && b.dtype === 'float32'
+      && tf.util.arraysEqual(a.shape, b.shape) && tf.util.sizeFromShape(a.shape) > 0;
+    if (!applies) return own.Add.kernelFunc(args) as TensorInfo;
+    const c = new KernelComposer(args.backend, backendName);
+    const y = c.alloc(a.shape);
+    return filled(c, y, () => lib.add(c.view(a), c.view(b), c.view(y)));
+  };
   const relu = (args: Args): TensorInfo => {
     const { x } = args.inputs as { x: TensorInfo };
     if (!nativeKernelsEnabled() || x.dtype !== 'float32') return own.Relu.kernelFunc(args) as TensorInfo;
@@ -98,20 +110,25 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const dx = c.alloc(x.shape);
     return filled(c, dx, () => lib.reluGrad(c.view(dy), c.view(x), c.view(dx)));
   };
-  const nativeMaxPoolGrad = (args: Args): TensorInfo => {
+  /** A max or average pool's gradient on the addon: NHWC float32 (and, for the average, no padding). */
+  const poolGrad = (kind: 'max' | 'avg') => (args: Args): TensorInfo => {
     const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
     const { filterSize, strides, pad, dimRoundingMode, dataFormat } = args.attrs as any;
+    const fallback = kind === 'max' ? own.MaxPoolGrad : own.AvgPoolGrad;
     if (!nativeKernelsEnabled() || input.dtype !== 'float32' || (dataFormat && dataFormat !== 'NHWC')) {
-      return own.MaxPoolGrad.kernelFunc(args) as TensorInfo;
+      return fallback.kernelFunc(args) as TensorInfo;
     }
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize,
       strides, 1, pad, dimRoundingMode);
+    const padded = [info.padInfo.top, info.padInfo.left, info.padInfo.bottom, info.padInfo.right].some((p) => p !== 0);
+    if (kind === 'avg' && padded) return fallback.kernelFunc(args) as TensorInfo;
     const c = new KernelComposer(args.backend, backendName);
     const dx = c.alloc(input.shape);
     const geometry = Int32Array.from([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight,
       info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top,
       info.padInfo.left]);
-    return filled(c, dx, () => lib.maxPoolGrad(geometry, c.view(input), c.view(dy), c.view(dx)));
+    const run = kind === 'max' ? lib.maxPoolGrad : lib.avgPoolGrad;
+    return filled(c, dx, () => run(geometry, c.view(input), c.view(dy), c.view(dx)));
   };
   const sgdStep = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
     const { weight, gradient, velocity } = inputs as Record<string, TensorInfo>;
@@ -152,10 +169,12 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
   return [
     config(BATCH_NORM_TRAIN, batchNormTrain),
     config(BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad),
+    config('Add', add),
     config(ADD_RELU, addRelu),
     config('Relu', relu),
     config(RELU_GRAD, reluGrad),
-    config('MaxPoolGrad', nativeMaxPoolGrad),
+    config('MaxPoolGrad', poolGrad('max')),
+    config('AvgPoolGrad', poolGrad('avg')),
     config(SGD_STEP, sgdStep),
     config('Concat', concat),
     config('SplitV', splitV),

@@ -53,7 +53,7 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     const current = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
       .map((name) => [name, requireKernel(name, backendName)]));
     for (const config of nativeConvKernels(lib, backendName, current)) replaceKernel(config);
-    const own = Object.fromEntries(['Relu', 'MaxPoolGrad', 'Concat', 'SplitV']
+    const own = Object.fromEntries(['Add', 'Relu', 'MaxPoolGrad', 'AvgPoolGrad', 'Concat', 'SplitV']
       .map((name) => [name, requireKernel(name, backendName)])) as unknown as ReplacedKernels;
     for (const config of nativeTrainingKernels(lib, backendName, own)) {
       replaceKernel(config);
