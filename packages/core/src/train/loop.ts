@@ -160,6 +160,9 @@ function truncateLines(file: string, lines: number): void {
  * every epoch, metrics as JSON lines, checkpoints that resume exactly. If `runDir` already holds a finished
  * run it returns that run's result; if it holds a checkpoint of the same run, training continues from it.
  */
+/** Weight bytes from which a model's leftover initial values are collected before training (4M parameters). */
+const GARBAGE_WORTH_COLLECTING = 16e6;
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const done = readTrainResult(o.runDir);
   if (done) {
@@ -217,7 +220,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await writeCheckpoint(o.runDir, model, o.spec, sgd, at);
   };
 
-  collectGarbage(); // the model's initial values, copied into the backend, out of the training peak
+  // The model's initial values, copied into the backend, out of the training peak: worth a full collection (tens of
+  // ms) where they are large.
+  if (varList.reduce((bytes, v) => bytes + 4 * v.size, 0) >= GARBAGE_WORTH_COLLECTING) collectGarbage();
   try {
     for (; state.epoch < o.recipe.epochs; state = { ...state, epoch: state.epoch + 1, nextBatch: 0 }) {
       const lr = learningRate(o.recipe, state.epoch);
