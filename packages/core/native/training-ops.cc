@@ -412,24 +412,30 @@ void reluGrad(napi_env env, napi_value *args) {
   });
 }
 
+// A JS array of Float32Arrays (each checked as floatsAt does); `allowEmpty` admits [].
+std::vector<Floats> floatsArrayAt(napi_env env, napi_value v, const char *name, bool allowEmpty = false) {
+  bool isArray = false;
+  uint32_t count = 0;
+  if (napi_is_array(env, v, &isArray) != napi_ok || !isArray || napi_get_array_length(env, v, &count) != napi_ok ||
+      (count == 0 && !allowEmpty)) {
+    throw ArgumentError{std::string(name) + " must be a" + (allowEmpty ? "n" : " non-empty") + " array of Float32Arrays"};
+  }
+  std::vector<Floats> out;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    if (napi_get_element(env, v, i, &element) != napi_ok) throw ArgumentError{std::string(name) + ": cannot read an element"};
+    out.push_back(floatsAt(env, element, (std::string(name) + "[" + std::to_string(i) + "]").c_str()));
+  }
+  return out;
+}
+
 // copyChannels(parts, whole, gather): the rows of `whole` (all axes but the last) are the rows of `parts` side by
 // side, in order. gather: whole ← parts (Concat on the last axis); else parts ← whole (its gradient, SplitV). Each
 // part's channel count is its length over the row count, which `whole`'s channel total fixes.
 void copyChannels(napi_env env, napi_value *args) {
-  bool isArray = false;
-  uint32_t count = 0;
-  if (napi_is_array(env, args[0], &isArray) != napi_ok || !isArray || napi_get_array_length(env, args[0], &count) != napi_ok ||
-      count == 0) {
-    throw ArgumentError{"parts must be a non-empty array of Float32Arrays"};
-  }
-  std::vector<Floats> parts;
+  const std::vector<Floats> parts = floatsArrayAt(env, args[0], "parts");
   size_t partsLength = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value part;
-    if (napi_get_element(env, args[0], i, &part) != napi_ok) throw ArgumentError{"parts: cannot read an element"};
-    parts.push_back(floatsAt(env, part, "parts[i]"));
-    partsLength += parts.back().length;
-  }
+  for (const Floats &part : parts) partsLength += part.length;
   Floats whole = floatsAt(env, args[1], "whole");
   bool gather;
   if (napi_get_value_bool(env, args[2], &gather) != napi_ok) throw ArgumentError{"gather must be a boolean"};
@@ -462,31 +468,59 @@ void copyChannels(napi_env env, napi_value *args) {
   }
 }
 
-// sgdStep(weight, gradient, velocity, lr, momentum, weightDecay, nesterov, newWeight, newVelocity): PyTorch's SGD
-// in one pass, in the order train/sgd.ts computes it (float32, no fused multiply-add):
-//   g ← g + wd·w;  v ← μ·v + g;  w ← w − lr·v   (Nesterov: w ← w − lr·(g + μ·v))
-void sgdStep(napi_env env, napi_value *args) {
-  Floats weight = floatsAt(env, args[0], "weight"), gradient = floatsAt(env, args[1], "gradient"),
-         velocity = floatsAt(env, args[2], "velocity");
-  const float lr = static_cast<float>(numberAt(env, args[3], "lr"));
-  const float momentum = static_cast<float>(numberAt(env, args[4], "momentum"));
-  const float decay = static_cast<float>(numberAt(env, args[5], "weightDecay"));
-  bool nesterov;
-  if (napi_get_value_bool(env, args[6], &nesterov) != napi_ok) throw ArgumentError{"nesterov must be a boolean"};
-  Floats newWeight = floatsAt(env, args[7], "newWeight"), newVelocity = floatsAt(env, args[8], "newVelocity");
-  for (const auto &[name, array] : {std::pair<const char *, Floats>{"gradient", gradient}, {"velocity", velocity},
-                                    {"newWeight", newWeight}, {"newVelocity", newVelocity}}) {
-    expectLength(name, array, weight.length);
-  }
-  const float *w = weight.data, *g = gradient.data, *v = velocity.data;
-  float *wOut = newWeight.data, *vOut = newVelocity.data;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < static_cast<int64_t>(weight.length); i++) {
+SIMD_CLONES void sgdSlice(const float *w, const float *g, const float *v, size_t length, float lr, float momentum,
+                          float decay, bool nesterov, float *wOut, float *vOut) {
+  for (size_t i = 0; i < length; i++) {
     const float decayed = decay > 0 ? g[i] + w[i] * decay : g[i];
     const float next = v[i] * momentum + decayed;
     const float direction = nesterov ? decayed + next * momentum : next;
     vOut[i] = next;
     wOut[i] = w[i] - direction * lr;
+  }
+}
+
+// sgdStep(weights, gradients, velocities, lr, momentum, weightDecay, nesterov, newWeights, newVelocities), arrays of
+// Float32Arrays, one entry per weight: g ← g + wd·w; v ← μ·v + g; w ← w − lr·v (Nesterov: w − lr·(g + μ·v)), every
+// weight of a model in one call (one call per weight cost a kernel's overhead for each of ResNet-56's 167).
+void sgdStep(napi_env env, napi_value *args) {
+  const std::vector<Floats> weights = floatsArrayAt(env, args[0], "weights", true),
+                            gradients = floatsArrayAt(env, args[1], "gradients", true),
+                            velocities = floatsArrayAt(env, args[2], "velocities", true);
+  const float lr = static_cast<float>(numberAt(env, args[3], "lr"));
+  const float momentum = static_cast<float>(numberAt(env, args[4], "momentum"));
+  const float decay = static_cast<float>(numberAt(env, args[5], "weightDecay"));
+  bool nesterov;
+  if (napi_get_value_bool(env, args[6], &nesterov) != napi_ok) throw ArgumentError{"nesterov must be a boolean"};
+  const std::vector<Floats> newWeights = floatsArrayAt(env, args[7], "newWeights", true),
+                            newVelocities = floatsArrayAt(env, args[8], "newVelocities", true);
+  for (const auto &[name, list] : {std::pair<const char *, const std::vector<Floats> *>{"gradients", &gradients},
+                                   {"velocities", &velocities}, {"newWeights", &newWeights},
+                                   {"newVelocities", &newVelocities}}) {
+    if (list->size() != weights.size()) {
+      throw ArgumentError{std::string(name) + " has " + std::to_string(list->size()) + " arrays, weights has " +
+                          std::to_string(weights.size())};
+    }
+  }
+  // Slices of at most 16 384 elements across all weights, spread over the threads.
+  struct Slice {
+    size_t weight, at, length;
+  };
+  std::vector<Slice> slices;
+  for (size_t i = 0; i < weights.size(); i++) {
+    for (const auto &[name, array] : {std::pair<const char *, Floats>{"gradient", gradients[i]},
+                                      {"velocity", velocities[i]}, {"newWeight", newWeights[i]},
+                                      {"newVelocity", newVelocities[i]}}) {
+      expectLength(name, array, weights[i].length);
+    }
+    for (size_t at = 0; at < weights[i].length; at += 16384) {
+      slices.push_back({i, at, std::min<size_t>(16384, weights[i].length - at)});
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < static_cast<int64_t>(slices.size()); k++) {
+    const auto [i, at, length] = slices[k];
+    sgdSlice(weights[i].data + at, gradients[i].data + at, velocities[i].data + at, length, lr, momentum, decay,
+             nesterov, newWeights[i].data + at, newVelocities[i].data + at);
   }
 }
 

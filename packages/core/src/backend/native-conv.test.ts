@@ -199,7 +199,7 @@ describe('native kernels on the wasm backend', () => {
     conv2d: () => { throw error(); },
     conv2dBackpropInput: () => { throw error(); },
     conv2dBackpropFilter: () => { throw error(); },
-    version: () => 'test', protocol: () => 9, planCount: () => 0, batchGemmPlanCount: () => 0,
+    version: () => 'test', protocol: () => 10, planCount: () => 0, batchGemmPlanCount: () => 0,
     channelAffine: () => { throw error(); },
     copyChannels: () => { throw error(); },
     batchNormForward: () => { throw error(); },

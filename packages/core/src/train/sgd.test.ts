@@ -41,6 +41,44 @@ describe.each(TEST_BACKENDS)('Sgd on %s', (backend) => {
     sgd.dispose();
   });
 
+  it('updates several weights (one larger than a native slice) as the formula in float32 does, in one kernel call', () => {
+    const f = Math.fround;
+    const sizes = [3, 20_000, 1];
+    const start = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => f(Math.sin(i + k) * 2)));
+    const grad = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => f(Math.cos(3 * i + k))));
+    const names = sizes.map((_, k) => `layer${k}/kernel`);
+    const variables = new Map(names.map((name, k) => [name, tf.variable(tf.tensor1d(start[k]))]));
+    const sgd = new Sgd(0.9, 1e-4);
+    let calls = 0;
+    const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+    const runKernel = engine.runKernel;
+    engine.runKernel = function (name: string, ...rest: unknown[]) {
+      if (name === 'RethinkPruneSgdStep') calls++;
+      return runKernel.call(this, name, ...rest);
+    };
+    try {
+      for (let step = 0; step < 2; step++) {
+        sgd.step(variables, Object.fromEntries(names.map((name, k) => [name, tf.tensor1d(grad[k])])), 0.05);
+      }
+    } finally {
+      engine.runKernel = runKernel;
+    }
+    if (backend === 'wasm+native') expect(calls).toBe(2);
+    sizes.forEach((n, k) => {
+      const w = Array.from(start[k]), v = new Array(n).fill(0);
+      for (let step = 0; step < 2; step++) {
+        for (let i = 0; i < n; i++) {
+          const decayed = f(grad[k][i] + f(w[i] * f(1e-4)));
+          v[i] = f(f(v[i] * f(0.9)) + decayed);
+          w[i] = f(w[i] - f(v[i] * f(0.05)));
+        }
+      }
+      expect(Array.from(variables.get(names[k])!.dataSync())).toEqual(w);
+      expect(Array.from(sgd.getState()[names[k]].values)).toEqual(v);
+    });
+    sgd.dispose();
+  });
+
   it('a gradient for a variable it was not given is a named error listing the known names', () => {
     const sgd = new Sgd(0.9, 0);
     const variables = new Map([['layer/kernel', tf.variable(tf.zeros([2]))]]);

@@ -72,6 +72,7 @@ export class Sgd {
   step(variables: Map<string, tf.Variable>, grads: tf.NamedTensorMap, lr: number): void {
     tf.tidy(() => {
       const ownedGradients = new Map<string, tf.Tensor>();
+      const updates: Array<{ weight: tf.Variable; gradient: tf.Tensor; velocity: tf.Variable }> = [];
       for (const [name, gradient] of Object.entries(grads)) {
         const weight = variables.get(name);
         if (!weight) throw new UnknownWeightError('Sgd.step', name, [...variables.keys()]);
@@ -84,14 +85,21 @@ export class Sgd {
           velocity = tf.variable(tf.zerosLike(weight), false);
           this.buffers.set(name, velocity);
         }
-        if (nativeKernelActive(SGD_STEP) && weight.dtype === 'float32') {
-          // The same update in one pass of the native addon.
-          const [newWeight, newVelocity] = tf.engine().runKernel(SGD_STEP, { weight, gradient, velocity },
-            { lr, momentum: this.momentum, weightDecay: this.weightDecay, nesterov: this.nesterov }) as tf.Tensor[];
-          velocity.assign(newVelocity);
-          weight.assign(newWeight);
-          continue;
-        }
+        updates.push({ weight, gradient, velocity });
+      }
+      const native = nativeKernelActive(SGD_STEP) ? updates.filter(({ weight }) => weight.dtype === 'float32') : [];
+      if (native.length > 0) {
+        // Every weight's update in one pass of the native addon.
+        const inputs = Object.fromEntries(native.flatMap(({ weight, gradient, velocity }, i) =>
+          [[`w${i}`, weight], [`g${i}`, gradient], [`v${i}`, velocity]]));
+        const outputs = tf.engine().runKernel(SGD_STEP, inputs, { count: native.length, lr, momentum: this.momentum,
+          weightDecay: this.weightDecay, nesterov: this.nesterov }) as tf.Tensor[];
+        native.forEach(({ weight, velocity }, i) => {
+          weight.assign(outputs[i]);
+          velocity.assign(outputs[native.length + i]);
+        });
+      }
+      for (const { weight, gradient, velocity } of updates.filter((u) => !native.includes(u))) {
         const decayed = this.weightDecay > 0 ? tf.add(gradient, tf.mul(weight, this.weightDecay)) : gradient;
         velocity.assign(tf.add(tf.mul(velocity, this.momentum), decayed));
         const direction = this.nesterov ? tf.add(decayed, tf.mul(velocity, this.momentum)) : velocity;

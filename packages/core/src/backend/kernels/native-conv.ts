@@ -50,9 +50,9 @@ export interface NativeConv {
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** Each output's gradient / (kh·kw) to every input of its window; geometry as maxPoolGrad's, x for its length. */
   avgPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  /** train/sgd.ts's update in one pass: the new weight and velocity. */
-  sgdStep(weight: Float32Array, gradient: Float32Array, velocity: Float32Array, lr: number, momentum: number,
-    weightDecay: number, nesterov: boolean, newWeight: Float32Array, newVelocity: Float32Array): void;
+  /** train/sgd.ts's update of every weight in one pass: the new weights and velocities, an array entry per weight. */
+  sgdStep(weights: Float32Array[], gradients: Float32Array[], velocities: Float32Array[], lr: number, momentum: number,
+    weightDecay: number, nesterov: boolean, newWeights: Float32Array[], newVelocities: Float32Array[]): void;
 }
 
 /** A native addon that cannot be used as it is (stale build, wrong calling convention). */
@@ -66,7 +66,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 9;
+export const NATIVE_PROTOCOL = 10;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';

@@ -130,13 +130,16 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const run = kind === 'max' ? lib.maxPoolGrad : lib.avgPoolGrad;
     return filled(c, dx, () => run(geometry, c.view(input), c.view(dy), c.view(dx)));
   };
+  /** Inputs w0, g0, v0, w1, … (attr `count` weights); outputs the new weights, then the new velocities. */
   const sgdStep = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
-    const { weight, gradient, velocity } = inputs as Record<string, TensorInfo>;
-    const { lr, momentum, weightDecay, nesterov } = attrs as any;
+    const { count, lr, momentum, weightDecay, nesterov } = attrs as any;
+    const at = (name: string) => (inputs as Record<string, TensorInfo>)[name];
+    const weights = Array.from({ length: count as number }, (_, i) => at(`w${i}`));
     const c = new KernelComposer(backend, backendName);
-    const [newWeight, newVelocity] = [c.alloc(weight.shape), c.alloc(weight.shape)];
-    return filled(c, [newWeight, newVelocity], () => lib.sgdStep(c.view(weight), c.view(gradient), c.view(velocity),
-      lr, momentum, weightDecay, nesterov, c.view(newWeight), c.view(newVelocity)));
+    const outputs = [...weights, ...weights].map((w) => c.alloc(w.shape));
+    const views = (prefix: string) => weights.map((_, i) => c.view(at(`${prefix}${i}`)));
+    return filled(c, outputs, () => lib.sgdStep(views('w'), views('g'), views('v'), lr, momentum, weightDecay, nesterov,
+      outputs.slice(0, count).map((t) => c.view(t)), outputs.slice(count).map((t) => c.view(t))));
   };
   const concat = (args: Args): TensorInfo => {
     const inputs = args.inputs as unknown as TensorInfo[];
