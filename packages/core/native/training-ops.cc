@@ -268,6 +268,23 @@ void batchNormForward(napi_env env, napi_value *args) { batchNormForwardOf(env, 
 // batchNormReluForward(x, gamma, beta, epsilon, y, mean, variance): the same with y = max(BN(x), 0), one pass.
 void batchNormReluForward(napi_env env, napi_value *args) { batchNormForwardOf(env, args, true); }
 
+// movingAverages(movingMean, movingVariance, mean, variance, momentum, newMean, newVariance): each moving statistic
+// m ← m − (m − batch)·(1 − momentum), in float32 as models/batch-norm.ts' tf ops round it; one call for both.
+void movingAverages(napi_env env, napi_value *args) {
+  Floats movingMean = floatsAt(env, args[0], "movingMean"), movingVariance = floatsAt(env, args[1], "movingVariance"),
+         mean = floatsAt(env, args[2], "mean"), variance = floatsAt(env, args[3], "variance");
+  const float keep = static_cast<float>(1.0 - numberAt(env, args[4], "momentum"));
+  Floats newMean = floatsAt(env, args[5], "newMean"), newVariance = floatsAt(env, args[6], "newVariance");
+  for (const auto &[name, array] : {std::pair<const char *, Floats>{"movingVariance", movingVariance}, {"mean", mean},
+                                    {"variance", variance}, {"newMean", newMean}, {"newVariance", newVariance}}) {
+    expectLength(name, array, movingMean.length);
+  }
+  for (size_t c = 0; c < movingMean.length; c++) {
+    newMean.data[c] = movingMean.data[c] - (movingMean.data[c] - mean.data[c]) * keep;
+    newVariance.data[c] = movingVariance.data[c] - (movingVariance.data[c] - variance.data[c]) * keep;
+  }
+}
+
 // batchNormBackward(dy, x, mean, variance, gamma, epsilon, dx, dgamma, dbeta), with r = 1/√(v+ε), n rows:
 //   ∂x = γr·(dy − Σdy/n − (x−m)·r²·Σdy(x−m)/n),  ∂γ = r·Σdy(x−m),  ∂β = Σdy
 // `args` from x on; y: the ReLU's output whose gradient mask applies to dy (null: none).
@@ -652,6 +669,7 @@ void defineTrainingOps(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"batchNormForward", nullptr, call<batchNormForward, 7>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"batchNormBackward", nullptr, call<batchNormBackward, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"movingAverages", nullptr, call<movingAverages, 7>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"batchNormReluForward", nullptr, call<batchNormReluForward, 7>, nullptr, nullptr, nullptr, napi_enumerable,
        nullptr},
       {"batchNormReluBackward", nullptr, call<batchNormReluBackward, 10>, nullptr, nullptr, nullptr, napi_enumerable,

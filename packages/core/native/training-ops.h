@@ -2,6 +2,6 @@
 #pragma once
 #include <node_api.h>
 
-// Adds batchNormForward, batchNormBackward (and their ReLU-fused forms), add, addRelu, relu, reluGrad, channelAffine, copyChannels,
-// maxPoolGrad, avgPoolGrad and sgdStep to the addon's exports.
+// Adds batchNormForward, batchNormBackward (and their ReLU-fused forms), movingAverages, add, addRelu, relu, reluGrad,
+// channelAffine, copyChannels, maxPoolGrad, avgPoolGrad and sgdStep to the addon's exports.
 void defineTrainingOps(napi_env env, napi_value exports);

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, nativeKernelActive } from '../backend/kernels/native-training-ops';
+import {
+  BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, MOVING_AVERAGES, nativeKernelActive,
+} from '../backend/kernels/native-training-ops';
 import { markRectified } from './fused-relu';
 
 /**
@@ -106,9 +108,17 @@ export class BatchNormalization extends StockBatchNormalization {
     return tf.tidy(() => {
       const { y, mean, variance } = batchNormTraining(x, self.gamma.read(), self.beta.read(), self.epsilon, relu);
       if (relu) markRectified(y);
-      for (const [variable, value] of [[self.movingMean, mean], [self.movingVariance, variance]]) {
-        const old = variable.read() as Tensor;
-        variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - self.momentum)));
+      const moving = [self.movingMean, self.movingVariance];
+      if (nativeKernelActive(MOVING_AVERAGES)) {
+        // Both updates in one native call (the tf ops below are six kernels), the same float32 rounding.
+        const updated = tf.engine().runKernel(MOVING_AVERAGES, { movingMean: moving[0].read(),
+          movingVariance: moving[1].read(), mean, variance }, { momentum: self.momentum }) as Tensor[];
+        moving.forEach((variable, i) => variable.write(updated[i]));
+      } else {
+        for (const [variable, value] of [[moving[0], mean], [moving[1], variance]]) {
+          const old = variable.read() as Tensor;
+          variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - self.momentum)));
+        }
       }
       tf.dispose([mean, variance]);
       return y;

@@ -25,6 +25,9 @@ export interface NativeConv {
     mean: Float32Array, variance: Float32Array): void;
   batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array,
     gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** BN's moving statistics after a batch: m − (m − batch)·(1 − momentum) for the mean and the variance. */
+  movingAverages(movingMean: Float32Array, movingVariance: Float32Array, mean: Float32Array, variance: Float32Array,
+    momentum: number, newMean: Float32Array, newVariance: Float32Array): void;
   /** batchNormForward followed by ReLU in the same pass: y = max(BN(x), 0). */
   batchNormReluForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array,
     mean: Float32Array, variance: Float32Array): void;
@@ -66,7 +69,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 10;
+export const NATIVE_PROTOCOL = 11;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';

@@ -79,6 +79,18 @@ describe.skipIf(!lib)('native training ops, called directly', () => {
     expect(maxRelativeError(dbeta, want.dbeta)).toBeLessThan(1e-5);
   });
 
+  it('movingAverages: m − (m − batch)·(1 − momentum) for mean and variance, rounded as float32 tf ops round it', () => {
+    const f = Math.fround;
+    const rand = seededRandom(17);
+    const [movingMean, movingVariance, mean, variance] = [0, 1, 2, 3].map(() => randomArray(rand, 37));
+    const [newMean, newVariance] = [new Float32Array(37), new Float32Array(37)];
+    lib!.movingAverages(movingMean, movingVariance, mean, variance, 0.9, newMean, newVariance);
+    const keep = f(1 - 0.9); // tf.mul(x, 1 - momentum) holds the scalar in float32
+    const want = (m: Float32Array, b: Float32Array) => Array.from(m, (v, i) => f(v - f(f(v - b[i]) * keep)));
+    expect(Array.from(newMean)).toEqual(want(movingMean, mean));
+    expect(Array.from(newVariance)).toEqual(want(movingVariance, variance));
+  });
+
   it('names the array whose length does not fit, with a code, and writes nothing', () => {
     const x = new Float32Array(12).fill(1), gamma = new Float32Array(3).fill(1), beta = new Float32Array(3);
     const y = new Float32Array(11).fill(7), mean = new Float32Array(3), variance = new Float32Array(3);

@@ -10,6 +10,7 @@ import { nativeKernelsEnabled, type NativeConv } from './native-conv';
  */
 export const BATCH_NORM_TRAIN = 'RethinkPruneBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'RethinkPruneBatchNormTrainGrad';
+export const MOVING_AVERAGES = 'RethinkPruneMovingAverages';
 export const RELU_GRAD = 'RethinkPruneReluGrad';
 export const ADD_RELU = 'RethinkPruneAddRelu';
 export const SGD_STEP = 'RethinkPruneSgdStep';
@@ -49,7 +50,7 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 }
 
 /**
- * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`), ReLU (over the addon's threads) and
+ * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`; its moving averages), ReLU (over the addon's threads) and
  * its gradient, sums of one shape (and a residual sum with its ReLU), MaxPoolGrad, AvgPoolGrad and SGD kernels on the
  * addon, and Concat / SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients,
  * which wasm copies row by row in JS); Add, Relu, the pool gradients, Concat and SplitV fall back to the backend's
@@ -96,6 +97,13 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const c = new KernelComposer(args.backend, backendName);
     const y = c.alloc(a.shape);
     return filled(c, y, () => lib.add(c.view(a), c.view(b), c.view(y)));
+  };
+  const movingAverages = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
+    const { movingMean, movingVariance, mean, variance } = inputs as Record<string, TensorInfo>;
+    const c = new KernelComposer(backend, backendName);
+    const [newMean, newVariance] = [c.alloc(movingMean.shape), c.alloc(movingVariance.shape)];
+    return filled(c, [newMean, newVariance], () => lib.movingAverages(c.view(movingMean), c.view(movingVariance),
+      c.view(mean), c.view(variance), (attrs as { momentum: number }).momentum, c.view(newMean), c.view(newVariance)));
   };
   const relu = (args: Args): TensorInfo => {
     const { x } = args.inputs as { x: TensorInfo };
@@ -172,6 +180,7 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
   return [
     config(BATCH_NORM_TRAIN, batchNormTrain),
     config(BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad),
+    config(MOVING_AVERAGES, movingAverages),
     config('Add', add),
     config(ADD_RELU, addRelu),
     config('Relu', relu),
