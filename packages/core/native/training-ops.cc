@@ -577,68 +577,71 @@ PoolGeometry poolGeometry(napi_env env, napi_value array, const Floats &x, const
   return p;
 }
 
+// One pooling window: its output's offset in dy (n, oy, ox) and its input rows [y0, y1) and columns [x0, x1), clipped
+// to the input.
+struct Window {
+  int64_t n, out, y0, y1, x0, x1;
+};
+
+// body(thread, window) for every output of every image, the images spread over the threads, each image's dx zeroed
+// before its windows.
+template <typename Body>
+void forEachWindow(const PoolGeometry &p, float *dx, Body body) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < p.N; n++) {
+    std::memset(dx + n * p.H * p.W * p.C, 0, sizeof(float) * p.H * p.W * p.C);
+    for (int64_t oy = 0; oy < p.Ho; oy++) {
+      const int64_t y0 = std::max<int64_t>(oy * p.sh - p.top, 0), y1 = std::min<int64_t>(oy * p.sh - p.top + p.kh, p.H);
+      for (int64_t ox = 0; ox < p.Wo; ox++) {
+        const int64_t x0 = std::max<int64_t>(ox * p.sw - p.left, 0);
+        const int64_t x1 = std::min<int64_t>(ox * p.sw - p.left + p.kw, p.W);
+        body(omp_get_thread_num(), Window{n, ((n * p.Ho + oy) * p.Wo + ox) * p.C, y0, y1, x0, x1});
+      }
+    }
+  }
+}
+
 // maxPoolGrad(geometry Int32Array [n h w c ho wo kh kw sh sw pt pl], x, dy, dx): each output's gradient goes to
 // the first maximum of its window in row-major order, per channel (as tfjs-cpu); windows clipped to the input.
 void maxPoolGrad(napi_env env, napi_value *args) {
   Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
-  const auto [N, H, W, C, Ho, Wo, kh, kw, sh, sw, top, left] = poolGeometry(env, args[0], x, dy, dx);
-  const int threads = omp_get_max_threads();
-  std::vector<float> bestOf(static_cast<size_t>(threads) * C);
-  std::vector<int64_t> whereOf(static_cast<size_t>(threads) * C);
-#pragma omp parallel num_threads(threads)
-  {
-    float *best = bestOf.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-    int64_t *where = whereOf.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-      std::memset(dx.data + n * H * W * C, 0, sizeof(float) * H * W * C);
-      for (int64_t oy = 0; oy < Ho; oy++) {
-        const int64_t y0 = std::max<int64_t>(oy * sh - top, 0), y1 = std::min<int64_t>(oy * sh - top + kh, H);
-        for (int64_t ox = 0; ox < Wo; ox++) {
-          const int64_t x0 = std::max<int64_t>(ox * sw - left, 0), x1 = std::min<int64_t>(ox * sw - left + kw, W);
-          std::fill(best, best + C, -std::numeric_limits<float>::infinity());
-          std::fill(where, where + C, -1);
-          for (int64_t iy = y0; iy < y1; iy++) {
-            for (int64_t ix = x0; ix < x1; ix++) {
-              const int64_t base = ((n * H + iy) * W + ix) * C;
-              for (int64_t c = 0; c < C; c++) {
-                if (x.data[base + c] > best[c]) best[c] = x.data[base + c], where[c] = base + c;
-              }
-            }
-          }
-          const float *grad = dy.data + ((n * Ho + oy) * Wo + ox) * C;
-          for (int64_t c = 0; c < C; c++) {
-            if (where[c] >= 0) dx.data[where[c]] += grad[c];
-          }
+  const PoolGeometry p = poolGeometry(env, args[0], x, dy, dx);
+  const int64_t C = p.C;
+  std::vector<float> bestOf(static_cast<size_t>(omp_get_max_threads()) * C);
+  std::vector<int64_t> whereOf(static_cast<size_t>(omp_get_max_threads()) * C);
+  forEachWindow(p, dx.data, [&](int thread, const Window &w) {
+    float *best = bestOf.data() + thread * C;
+    int64_t *where = whereOf.data() + thread * C;
+    std::fill(best, best + C, -std::numeric_limits<float>::infinity());
+    std::fill(where, where + C, -1);
+    for (int64_t iy = w.y0; iy < w.y1; iy++) {
+      for (int64_t ix = w.x0; ix < w.x1; ix++) {
+        const int64_t base = ((w.n * p.H + iy) * p.W + ix) * C;
+        for (int64_t c = 0; c < C; c++) {
+          if (x.data[base + c] > best[c]) best[c] = x.data[base + c], where[c] = base + c;
         }
       }
     }
-  }
+    for (int64_t c = 0; c < C; c++) {
+      if (where[c] >= 0) dx.data[where[c]] += dy.data[w.out + c];
+    }
+  });
 }
 
 // avgPoolGrad(geometry, x, dy, dx): each output's gradient, times 1/(kh·kw), goes to every input of its window
 // (windows clipped to the input, the multiplier not: tfjs's rule); x is read for its length only.
 void avgPoolGrad(napi_env env, napi_value *args) {
   Floats x = floatsAt(env, args[1], "x"), dy = floatsAt(env, args[2], "dy"), dx = floatsAt(env, args[3], "dx");
-  const auto [N, H, W, C, Ho, Wo, kh, kw, sh, sw, top, left] = poolGeometry(env, args[0], x, dy, dx);
-  const float share = 1.0f / static_cast<float>(kh * kw);
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; n++) {
-    std::memset(dx.data + n * H * W * C, 0, sizeof(float) * H * W * C);
-    for (int64_t oy = 0; oy < Ho; oy++) {
-      const int64_t y0 = std::max<int64_t>(oy * sh - top, 0), y1 = std::min<int64_t>(oy * sh - top + kh, H);
-      for (int64_t ox = 0; ox < Wo; ox++) {
-        const int64_t x0 = std::max<int64_t>(ox * sw - left, 0), x1 = std::min<int64_t>(ox * sw - left + kw, W);
-        const float *grad = dy.data + ((n * Ho + oy) * Wo + ox) * C;
-        for (int64_t iy = y0; iy < y1; iy++) {
-          for (int64_t ix = x0; ix < x1; ix++) {
-            float *out = dx.data + ((n * H + iy) * W + ix) * C;
-            for (int64_t c = 0; c < C; c++) out[c] += grad[c] * share;
-          }
-        }
+  const PoolGeometry p = poolGeometry(env, args[0], x, dy, dx);
+  const float share = 1.0f / static_cast<float>(p.kh * p.kw);
+  forEachWindow(p, dx.data, [&](int, const Window &w) {
+    for (int64_t iy = w.y0; iy < w.y1; iy++) {
+      for (int64_t ix = w.x0; ix < w.x1; ix++) {
+        float *out = dx.data + ((w.n * p.H + iy) * p.W + ix) * p.C;
+        for (int64_t c = 0; c < p.C; c++) out[c] += dy.data[w.out + c] * share;
       }
     }
-  }
+  });
 }
 
 using Op = void (*)(napi_env, napi_value *);

@@ -4,6 +4,7 @@ import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backe
 import { randomArray, relativeError, seededRandom } from '../test-util/naive-conv';
 import { BatchNormalization } from './batch-norm';
 import { ReLU } from './fused-relu';
+import { withKernelLog } from '../test-util/kernel-log';
 
 beforeAll(setUpTestBackends);
 
@@ -66,27 +67,19 @@ function convBnRelu(stockRelu: boolean, twoConsumers: boolean) {
     .apply(tf.layers.flatten().apply(out)) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: logits });
   const x = tf.tensor4d(randomArray(seededRandom(8), 2 * 6 * 6 * 3), [2, 6, 6, 3]);
-  const kernels: string[] = [];
-  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-  const runKernel = engine.runKernel;
-  engine.runKernel = function (name: string, ...rest: unknown[]) {
-    kernels.push(name);
-    return runKernel.call(this, name, ...rest);
-  };
-  try {
+  const { result, kernels } = withKernelLog(() => {
     const variables = model.trainableWeights.map((w) => (w as any).val as tf.Variable);
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
-    const result = {
+    const step = {
       loss: value.dataSync()[0], grads: variables.map((v) => Array.from(grads[v.name].dataSync())),
       statistics: model.layers[2].getWeights().slice(2).map((w) => Array.from(w.dataSync())),
-      inference: Array.from((model.predict(x) as tf.Tensor).dataSync()), kernels,
+      inference: Array.from((model.predict(x) as tf.Tensor).dataSync()),
     };
     tf.dispose([value, ...Object.values(grads), x]);
-    model.dispose();
-    return result;
-  } finally {
-    engine.runKernel = runKernel;
-  }
+    return step;
+  });
+  model.dispose();
+  return { ...result, kernels };
 }
 
 describe.each(TEST_BACKENDS)('BatchNormalization with the ReLU after it fused in, on %s', (backend) => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, namedSpec } from '../spec';
 import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
+import { withKernelLog } from '../test-util/kernel-log';
 import { randomArray, seededRandom } from '../test-util/naive-conv';
 import { narrowSpec } from '../widths';
 
@@ -13,30 +14,21 @@ function trainingStep(name: string, fused: boolean) {
   // Unfused: every layer that would apply the ReLU after it leaves it to the ReLU layer, as tf.layers does.
   if (!fused) for (const layer of model.layers) if ('fusedRelu' in layer) (layer as { fusedRelu: boolean }).fusedRelu = false;
   const x = tf.tensor4d(randomArray(seededRandom(2), 2 * 32 * 32 * 3), [2, 32, 32, 3]);
-  const kernels: string[] = [];
-  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-  const runKernel = engine.runKernel;
-  engine.runKernel = function (kernel: string, ...rest: unknown[]) {
-    kernels.push(kernel);
-    return runKernel.call(this, kernel, ...rest);
-  };
-  try {
+  const { result, kernels } = withKernelLog(() => {
     const variables = model.trainableWeights.map((w) => (w as any).val as tf.Variable);
     const { value, grads } = tf.variableGrads(
       () => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
-    const result = {
+    const step = {
       loss: value.dataSync()[0],
       grads: variables.map((v) => Array.from(grads[v.name].dataSync())),
       statistics: model.layers.filter((l) => l.getClassName() === 'BatchNormalization')
         .map((l) => l.getWeights().slice(2).map((w) => Array.from(w.dataSync()))),
-      kernels,
     };
     tf.dispose([value, ...Object.values(grads), x]);
-    model.dispose();
-    return result;
-  } finally {
-    engine.runKernel = runKernel;
-  }
+    return step;
+  });
+  model.dispose();
+  return { ...result, kernels };
 }
 
 const count = (kernels: string[], name: string) => kernels.filter((k) => k === name).length;

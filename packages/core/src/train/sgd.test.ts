@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UnknownWeightError } from '../errors';
 import { setUpTestBackends, TEST_BACKENDS, useBackend } from '../test-util/backends';
+import { withKernelLog } from '../test-util/kernel-log';
 import { Sgd } from './sgd';
 
 beforeAll(setUpTestBackends);
@@ -49,20 +50,12 @@ describe.each(TEST_BACKENDS)('Sgd on %s', (backend) => {
     const names = sizes.map((_, k) => `layer${k}/kernel`);
     const variables = new Map(names.map((name, k) => [name, tf.variable(tf.tensor1d(start[k]))]));
     const sgd = new Sgd(0.9, 1e-4);
-    let calls = 0;
-    const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-    const runKernel = engine.runKernel;
-    engine.runKernel = function (name: string, ...rest: unknown[]) {
-      if (name === 'RethinkPruneSgdStep') calls++;
-      return runKernel.call(this, name, ...rest);
-    };
-    try {
+    const { kernels } = withKernelLog(() => {
       for (let step = 0; step < 2; step++) {
         sgd.step(variables, Object.fromEntries(names.map((name, k) => [name, tf.tensor1d(grad[k])])), 0.05);
       }
-    } finally {
-      engine.runKernel = runKernel;
-    }
+    });
+    const calls = kernels.filter((name) => name === 'RethinkPruneSgdStep').length;
     if (backend === 'wasm+native') expect(calls).toBe(2);
     sizes.forEach((n, k) => {
       const w = Array.from(start[k]), v = new Array(n).fill(0);
