@@ -113,25 +113,16 @@ template <typename Moments>
 std::vector<double> channelSums(const Periods &p, Moments moments) {
   const int threads = omp_get_max_threads();
   std::vector<double> lanes(static_cast<size_t>(threads) * 2 * p.width, 0.0);
-  const auto add = [&](double *own, size_t offset, size_t periods, size_t width) {
+  // Each thread adds into its own lanes (the tail runs outside the parallel region, as thread 0).
+  forPeriods(p, [&](size_t offset, size_t periods, size_t width) {
+    double *own = lanes.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * p.width;
     std::vector<float> s1(width, 0.0f), s2(width, 0.0f);
     moments(offset, periods, width, s1.data(), s2.data());
     for (size_t j = 0; j < width; j++) {
       own[j] += s1[j];
       own[p.width + j] += s2[j];
     }
-  };
-  const int64_t chunks = static_cast<int64_t>((p.count + CHUNK - 1) / CHUNK);
-#pragma omp parallel num_threads(threads)
-  {
-    double *own = lanes.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * p.width;
-#pragma omp for schedule(static)
-    for (int64_t c = 0; c < chunks; c++) {
-      const size_t first = static_cast<size_t>(c) * CHUNK;
-      add(own, first * p.width, std::min(CHUNK, p.count - first), p.width);
-    }
-  }
-  if (p.tailWidth > 0) add(lanes.data(), p.count * p.width, 1, p.tailWidth);
+  });
   std::vector<double> total(2 * p.channels, 0.0);
   for (int t = 0; t < threads; t++) {
     const double *own = lanes.data() + static_cast<size_t>(t) * 2 * p.width;
@@ -221,12 +212,13 @@ SIMD_CLONES void maskedNormGradPeriods(const float *dy, const float *y, const fl
   }
 }
 
-// y = (x − m)·a + b per channel over every row.
-void affine(const float *x, const float *m, const float *a, const float *b, size_t rows, size_t channels, float *y) {
+// y = (x − m)·a + b per channel over every row; with `relu`, max(that, 0).
+void affine(const float *x, const float *m, const float *a, const float *b, size_t rows, size_t channels, float *y,
+            bool relu = false) {
   const Periods p = periodsOf(rows, channels);
   const std::vector<float> mP = repeated(m, p), aP = repeated(a, p), bP = repeated(b, p);
   forPeriods(p, [&](size_t offset, size_t periods, size_t width) {
-    affinePeriods(x + offset, mP.data(), aP.data(), bP.data(), periods, width, y + offset);
+    (relu ? affineReluPeriods : affinePeriods)(x + offset, mP.data(), aP.data(), bP.data(), periods, width, y + offset);
   });
 }
 
@@ -256,11 +248,7 @@ void batchNormForwardOf(napi_env env, napi_value *args, bool relu) {
     variance.data[c] = static_cast<float>(var);
     a[c] = static_cast<float>(gamma.data[c] / std::sqrt(var + eps));
   }
-  if (!relu) return affine(x.data, mean.data, a.data(), beta.data, rows, channels, y.data);
-  const std::vector<float> mP = repeated(mean.data, p), aP = repeated(a.data(), p), bP = repeated(beta.data, p);
-  forPeriods(p, [&](size_t at, size_t periods, size_t width) {
-    affineReluPeriods(x.data + at, mP.data(), aP.data(), bP.data(), periods, width, y.data + at);
-  });
+  affine(x.data, mean.data, a.data(), beta.data, rows, channels, y.data, relu);
 }
 
 void batchNormForward(napi_env env, napi_value *args) { batchNormForwardOf(env, args, false); }
@@ -385,15 +373,6 @@ SIMD_CLONES void addSlice(const float *a, const float *b, size_t length, float *
   for (size_t i = 0; i < length; i++) y[i] = a[i] + b[i];
 }
 
-// add(a, b, y): y = a + b over arrays of one length (a pre-activation block's sum, the tape's gradient sums), on
-// the addon's threads like the kernels around it.
-void add(napi_env env, napi_value *args) {
-  Floats a = floatsAt(env, args[0], "a"), b = floatsAt(env, args[1], "b"), y = floatsAt(env, args[2], "y");
-  expectLength("b", b, a.length);
-  expectLength("y", y, a.length);
-  forSlices(a.length, [&](size_t at, size_t length) { addSlice(a.data + at, b.data + at, length, y.data + at); });
-}
-
 SIMD_CLONES void addReluSlice(const float *a, const float *b, size_t length, float *y) {
   for (size_t i = 0; i < length; i++) {
     const float v = a[i] + b[i];
@@ -401,14 +380,21 @@ SIMD_CLONES void addReluSlice(const float *a, const float *b, size_t length, flo
   }
 }
 
-// addRelu(a, b, y): y = max(a + b, 0) elementwise over arrays of one length, as add then relu (a residual block's
-// sum and the ReLU after it, in one pass).
-void addRelu(napi_env env, napi_value *args) {
+// y = a + b over arrays of one length, with `relu` max(a + b, 0), on the addon's threads like the kernels around it.
+void addOf(napi_env env, napi_value *args, bool relu) {
   Floats a = floatsAt(env, args[0], "a"), b = floatsAt(env, args[1], "b"), y = floatsAt(env, args[2], "y");
   expectLength("b", b, a.length);
   expectLength("y", y, a.length);
-  forSlices(a.length, [&](size_t at, size_t length) { addReluSlice(a.data + at, b.data + at, length, y.data + at); });
+  forSlices(a.length, [&](size_t at, size_t length) {
+    (relu ? addReluSlice : addSlice)(a.data + at, b.data + at, length, y.data + at);
+  });
 }
+
+// add(a, b, y): a pre-activation block's sum, the tape's gradient sums.
+void add(napi_env env, napi_value *args) { addOf(env, args, false); }
+
+// addRelu(a, b, y): a residual block's sum and the ReLU after it, in one pass.
+void addRelu(napi_env env, napi_value *args) { addOf(env, args, true); }
 
 // relu(x, y): y = x where x is not below 0, else 0 (NaN and −0 pass through, as tfjs-cpu's x < 0 ? 0 : x), over
 // OpenMP threads; wasm's own ReLU runs on one.

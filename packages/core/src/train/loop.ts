@@ -14,7 +14,7 @@ import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
 import { gradientsByWeightName, Sgd, trainableVariables, type OwnedUpdate } from './sgd';
-import { collectGarbage } from './collect-garbage';
+import { collectInitialValues } from './collect-garbage';
 import { variableGrads } from './gradients';
 
 /** What a method may add to training; every hook is optional. */
@@ -160,9 +160,6 @@ function truncateLines(file: string, lines: number): void {
  * every epoch, metrics as JSON lines, checkpoints that resume exactly. If `runDir` already holds a finished
  * run it returns that run's result; if it holds a checkpoint of the same run, training continues from it.
  */
-/** Weight bytes from which a model's leftover initial values are collected before training (4M parameters). */
-const GARBAGE_WORTH_COLLECTING = 16e6;
-
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const done = readTrainResult(o.runDir);
   if (done) {
@@ -220,9 +217,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await writeCheckpoint(o.runDir, model, o.spec, sgd, at);
   };
 
-  // The model's initial values, copied into the backend, out of the training peak: worth a full collection (tens of
-  // ms) where they are large.
-  if (varList.reduce((bytes, v) => bytes + 4 * v.size, 0) >= GARBAGE_WORTH_COLLECTING) collectGarbage();
+  collectInitialValues(varList);
   try {
     for (; state.epoch < o.recipe.epochs; state = { ...state, epoch: state.epoch + 1, nextBatch: 0 }) {
       const lr = learningRate(o.recipe, state.epoch);

@@ -87,7 +87,9 @@ export class Sgd {
         }
         updates.push({ weight, gradient, velocity });
       }
-      const native = nativeKernelActive(SGD_STEP) ? updates.filter(({ weight }) => weight.dtype === 'float32') : [];
+      const nativeStep = nativeKernelActive(SGD_STEP);
+      const onNative = ({ weight }: (typeof updates)[number]) => nativeStep && weight.dtype === 'float32';
+      const native = updates.filter(onNative);
       if (native.length > 0) {
         // Every weight's update in one pass of the native addon.
         const inputs = Object.fromEntries(native.flatMap(({ weight, gradient, velocity }, i) =>
@@ -99,7 +101,7 @@ export class Sgd {
           velocity.assign(outputs[native.length + i]);
         });
       }
-      for (const { weight, gradient, velocity } of updates.filter((u) => !native.includes(u))) {
+      for (const { weight, gradient, velocity } of updates.filter((u) => !onNative(u))) {
         const decayed = this.weightDecay > 0 ? tf.add(gradient, tf.mul(weight, this.weightDecay)) : gradient;
         velocity.assign(tf.add(tf.mul(velocity, this.momentum), decayed));
         const direction = this.nesterov ? tf.add(decayed, tf.mul(velocity, this.momentum)) : velocity;
