@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../backend';
 import { NATIVE_ENV, nativeConvUnavailableReason } from '../backend/kernels/native-conv';
+import { ChannelSelection } from '../models/channel-selection';
 import { VGG_CFGS, type VggSpec } from '../models/vgg';
 import { namedSpec, type ArchSpec } from '../spec';
 import { narrowSpec } from '../widths';
@@ -15,7 +16,7 @@ import { loaderBench } from './loader-bench';
 /**
  * `nx run core:bench`: training and inference throughput on CIFAR VGGs for each CPU path (bench-paths.ts),
  * one child process per path, then the loader. GFLOP/s counts 2 FLOPs per multiply-add of the convs and
- * linears only; a training step is counted as 3× the forward pass minus the first conv's (its input needs no
+ * linears only (not the channel selections, which copy channels); a training step is counted as 3× the forward pass minus the first conv's (its input needs no
  * gradient).
  */
 
@@ -25,6 +26,7 @@ function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number
   for (const layer of model.layers) {
     const outputShape = layer.outputShape as number[];
     const kernel = layer.getWeights()[0];
+    if (layer instanceof ChannelSelection) continue; // copies channels; plain tfjs would run it as a 1×1 conv
     if (layer.getClassName() === 'Conv2D') {
       const convFlops = 2 * kernel.size * outputShape[1] * outputShape[2];
       if (firstConv < 0) firstConv = convFlops;

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, type DatasetName } from '../datasets-info';
+import { selectionLayer, setSelections } from './channel-selection';
 import type { ChannelGroup } from './channels';
 import {
   allChannels, cfgWithWidths, initProblems, isPositiveInt, isSelectionList, lengthOrValue, narrow,
   prunedNarrowError, type ArchFamily,
 } from './family';
 import {
-  avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
+  avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, type Sym,
 } from './layers';
 
 /**
@@ -90,22 +91,18 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
   const cfg = spec.cfg ?? units.map((u) => u.inplanes);
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
   let x = conv(input, 'conv1', 2 * g, { seeds });
-  const selectionLayers: Array<{ name: string; channels: number; kept: number[] }> = [];
   /** bn → (selection) → ReLU, the pre-activation every unit starts with. */
-  const preact = (t: Sym, prefix: string, inplanes: number, width: number): Sym => {
+  const preact = (t: Sym, prefix: string, inplanes: number): Sym => {
     let y = batchNorm(t, join(prefix, prefix ? 'bn1' : 'bn'), gamma);
     if (slimming) {
       const name = join(prefix, 'select');
-      const kept = spec.selections?.[name] ?? allChannels(inplanes);
-      y = selectionLayer(y, name, width);
-      selectionLayers.push({ name, channels: inplanes, kept });
+      y = selectionLayer(y, name, spec.selections?.[name] ?? allChannels(inplanes));
     }
     return relu(y, join(prefix, 'relu'));
   };
-  units.forEach((u, i) => {
-    const width = slimming ? cfg[i] : u.inplanes;
+  units.forEach((u) => {
     if (u.kind === 'block') {
-      let out = preact(x, u.name, u.inplanes, width);
+      let out = preact(x, u.name, u.inplanes);
       if (spec.bottleneck) {
         out = conv(out, `${u.name}.conv1`, 4 * g, { kernel: 1, seeds });
         out = conv(relu(batchNorm(out, `${u.name}.bn2`, gamma), `${u.name}.relu2`), `${u.name}.conv2`, g, { seeds });
@@ -114,17 +111,17 @@ export function buildDenseNet(spec: DenseNetSpec, seed: number): tf.LayersModel 
       }
       x = tf.layers.concatenate({ name: `${u.name}.cat`, axis: -1 }).apply([x, out]) as Sym;
     } else if (u.kind === 'transition') {
-      const out = conv(preact(x, u.name, u.inplanes, width), `${u.name}.conv1`, u.out, { kernel: 1, seeds });
+      const out = conv(preact(x, u.name, u.inplanes), `${u.name}.conv1`, u.out, { kernel: 1, seeds });
       x = avgPool(out, `${u.name}.pool`, 2);
     } else {
-      x = preact(x, '', u.inplanes, width);
+      x = preact(x, '', u.inplanes);
     }
   });
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
   const fanIn = slimming ? cfg[cfg.length - 1] : units[units.length - 1].inplanes;
   x = pytorchLinear(x, 'fc', shape.classes, fanIn, seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'densenet' });
-  setSelections(model, selectionLayers);
+  setSelections(model);
   return model;
 }
 

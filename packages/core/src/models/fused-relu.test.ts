@@ -34,7 +34,14 @@ function trainingStep(name: string, fused: boolean) {
 const count = (kernels: string[], name: string) => kernels.filter((k) => k === name).length;
 
 describe.each(TEST_BACKENDS)('ReLUs folded into the BN and residual Add before them, on %s', (backend) => {
-  it.each(['resnet20', 'vgg11'])('a %s ÷4 trains to the same loss, gradients and statistics as with every ReLU on its own',
+  // ReLUs of the unfused model; the residual sums that take theirs (ResNet-20: the stem, 9 blocks' first ReLU and
+  // their 9 sums; VGG-11: 8 BN pairs and the classifier's BN; DenseNet-40 and PreResNet-20: every BN → selection →
+  // ReLU, 39 and 6·3 + 1).
+  const relus: Record<string, { plain: number; sums: number }> = {
+    resnet20: { plain: 19, sums: 9 }, vgg11: { plain: 9, sums: 0 },
+    densenet40: { plain: 39, sums: 0 }, preresnet20: { plain: 19, sums: 0 },
+  };
+  it.each(Object.keys(relus))('a %s ÷4 trains to the same loss, gradients and statistics as with every ReLU on its own',
     async (name) => {
       await useBackend(backend);
       const fused = trainingStep(name, true);
@@ -42,12 +49,11 @@ describe.each(TEST_BACKENDS)('ReLUs folded into the BN and residual Add before t
       expect(fused.loss).toBe(plain.loss);
       expect(fused.grads).toEqual(plain.grads);
       expect(fused.statistics).toEqual(plain.statistics);
-      // Where the native kernels run, no ReLU kernel of its own is left in training (VGG-11: 8 BN pairs, one more
-      // after the classifier's BN; ResNet-20: the stem, 9 blocks' first ReLU and their 9 sums).
+      // Where the native kernels run, no ReLU kernel of its own is left in training.
       if (backend === 'wasm+native') {
         expect(count(fused.kernels, 'Relu')).toBe(0);
-        expect(count(plain.kernels, 'Relu')).toBe(name === 'vgg11' ? 9 : 19);
-        expect(count(fused.kernels, 'RethinkPruneAddRelu')).toBe(name === 'vgg11' ? 0 : 9);
+        expect(count(plain.kernels, 'Relu')).toBe(relus[name].plain);
+        expect(count(fused.kernels, 'RethinkPruneAddRelu')).toBe(relus[name].sums);
       }
     });
 });

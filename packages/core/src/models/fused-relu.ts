@@ -23,6 +23,10 @@ export function markRectified(t: Tensor): void {
   rectified.add(t);
 }
 
+export function isRectified(t: Tensor): boolean {
+  return rectified.has(t);
+}
+
 /** tf.layers' ReLU and Add classes (not exported by tfjs), to extend. */
 const StockReLU = Object.getPrototypeOf(tf.layers.reLU({})).constructor as
   new (args: Parameters<typeof tf.layers.reLU>[0]) => tf.layers.Layer;
@@ -40,7 +44,7 @@ export class ReLU extends StockReLU {
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return kwargs.training && rectified.has(x) ? x : super.call(inputs, kwargs);
+    return kwargs.training && isRectified(x) ? x : super.call(inputs, kwargs);
   }
 }
 

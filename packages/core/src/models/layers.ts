@@ -107,21 +107,3 @@ export function kaimingLinear(x: Sym, name: string, units: number, fanIn: number
     kernelInitializer: seeds.normal(Math.sqrt(2 / fanIn)),
   }).apply(x) as Sym;
 }
-
-/**
- * The slimming folder's channel selection: a fixed, non-trainable 1×1 conv whose 0/1 kernel picks `width`
- * channels; its kernel is set by setSelections once the model exists.
- */
-export function selectionLayer(x: Sym, name: string, width: number): Sym {
-  return tf.layers.conv2d({ name, filters: width, kernelSize: 1, useBias: false, trainable: false, kernelInitializer: 'zeros' }).apply(x) as Sym;
-}
-
-/** Writes the 0/1 kernels of selection layers: output j copies input channel kept[j]. */
-export function setSelections(model: tf.LayersModel, selections: Array<{ name: string; channels: number; kept: number[] }>): void {
-  for (const sel of selections) {
-    const kernel = tf.tidy(() => tf.oneHot(tf.tensor1d(sel.kept, 'int32'), sel.channels).toFloat().transpose()
-      .reshape([1, 1, sel.channels, sel.kept.length]));
-    model.getLayer(sel.name).setWeights([kernel]);
-    kernel.dispose();
-  }
-}

@@ -6,8 +6,9 @@ import {
   prunedNarrowError, type ArchFamily,
 } from './family';
 import {
-  avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, selectionLayer, setSelections, type Sym,
+  avgPool, batchNorm, conv, flatten, pytorchLinear, relu, SeedSequence, type Sym,
 } from './layers';
+import { selectionLayer, setSelections } from './channel-selection';
 import { BLOCK_SCALE_SUFFIX, BlockScale, stageBlocks, type ResidualBlock } from './resnet';
 
 /**
@@ -107,9 +108,6 @@ export function preresnetSelections(spec: PreResNetSpec): PreResNetSelection[] {
   return out;
 }
 
-function selection(x: Sym, name: string, width: number, present: boolean): Sym {
-  return present ? selectionLayer(x, name, width) : x;
-}
 
 export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
@@ -118,13 +116,15 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
   const gamma = spec.bnGamma ?? 0.5;
   const input = tf.input({ shape: [shape.height, shape.width, shape.channels], name: 'input' });
   const stagePlanes = preresnetPlanesOf(spec);
+  const selection = (t: Sym, name: string, channels: number): Sym =>
+    (select ? selectionLayer(t, name, spec.selections?.[name] ?? allChannels(channels)) : t);
   let x = conv(input, 'conv1', stagePlanes[0], { seeds });
   let inplanes = stagePlanes[0];
   for (const { name: block, stage, index, cfgIndex } of preresnetBlocks(spec)) {
     const planes = stagePlanes[stage];
-    const [c0, c1, c2] = spec.cfg.slice(cfgIndex, cfgIndex + 3);
+    const [, c1, c2] = spec.cfg.slice(cfgIndex, cfgIndex + 3);
     const stride = stage > 0 && index === 0 ? 2 : 1;
-    let out = relu(selection(batchNorm(x, `${block}.bn1`, gamma), `${block}.select`, c0, select), `${block}.relu1`);
+    let out = relu(selection(batchNorm(x, `${block}.bn1`, gamma), `${block}.select`, inplanes), `${block}.relu1`);
     out = conv(out, `${block}.conv1`, c1, { kernel: 1, seeds });
     out = conv(relu(batchNorm(out, `${block}.bn2`, gamma), `${block}.relu2`), `${block}.conv2`, c2, { stride, seeds });
     out = conv(relu(batchNorm(out, `${block}.bn3`, gamma), `${block}.relu3`), `${block}.conv3`, 4 * planes, { kernel: 1, seeds });
@@ -135,13 +135,11 @@ export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersMode
     x = tf.layers.add({ name: `${block}.add` }).apply([out, residual]) as Sym;
     inplanes = 4 * planes;
   }
-  x = relu(selection(batchNorm(x, 'bn', gamma), 'select', spec.cfg[spec.cfg.length - 1], select), 'relu');
+  x = relu(selection(batchNorm(x, 'bn', gamma), 'select', inplanes), 'relu');
   x = flatten(avgPool(x, 'avgpool', shape.height / 4), 'flatten');
   x = pytorchLinear(x, 'fc', shape.classes, spec.cfg[spec.cfg.length - 1], seeds);
   const model = tf.model({ inputs: input, outputs: x, name: 'preresnet' });
-  setSelections(model, select ? preresnetSelections(spec).map((sel) => ({
-    name: sel.name, channels: sel.channels, kept: spec.selections?.[sel.name] ?? allChannels(sel.channels),
-  })) : []);
+  setSelections(model);
   return model;
 }
 

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_SHAPES, isDatasetName, type DatasetName } from '../datasets-info';
+import { selectionLayer, setSelections } from './channel-selection';
 import type { ChannelGroup, TiedChannels } from './channels';
 import {
   allChannels, cfgEntryProblems, cfgWithWidths, isPositiveInt, isSelectionList, lengthOrValue, narrow, type ArchFamily,
 } from './family';
 import {
-  avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, residualAdd, SeedSequence, selectionLayer, setSelections,
+  avgPool, batchNorm, conv, flatten, maxPool, pytorchLinear, relu, residualAdd, SeedSequence,
   type Sym,
 } from './layers';
 
@@ -77,7 +78,7 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
     if (bottleneck) {
       const [w1, w2] = spec.cfg.slice(blk.cfgIndex, blk.cfgIndex + 2);
       const kept = spec.inputSelections?.[n];
-      const branch = kept ? selectionLayer(x, selectionName(n), kept.length) : x;
+      const branch = kept ? selectionLayer(x, selectionName(n), kept) : x;
       out = relu(batchNorm(conv(branch, `${n}.conv1`, w1, { kernel: 1, seeds }), `${n}.bn1`), `${n}.relu1`);
       out = relu(batchNorm(conv(out, `${n}.conv2`, w2, { stride, seeds }), `${n}.bn2`), `${n}.relu2`);
       out = batchNorm(conv(out, `${n}.conv3`, planes * 4, { kernel: 1, seeds }), `${n}.bn3`);
@@ -96,10 +97,7 @@ export function buildImageNetResNet(spec: ImageNetResNetSpec, seed: number): tf.
   x = flatten(avgPool(x, 'avgpool', shape.height / 32, 1), 'flatten');
   x = pytorchLinear(x, 'fc', shape.classes, inplanes, seeds);
   const model = tf.model({ inputs: input, outputs: x, name: `resnet${spec.depth}` });
-  setSelections(model, imagenetBlocks(spec.depth, stagePlanes).flatMap((blk) => {
-    const kept = spec.inputSelections?.[blk.name];
-    return kept ? [{ name: selectionName(blk.name), channels: blk.inputs, kept }] : [];
-  }));
+  setSelections(model);
   return model;
 }
 
