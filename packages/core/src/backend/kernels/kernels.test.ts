@@ -258,6 +258,24 @@ describe.each(TEST_BACKENDS)('add on %s', (backend) => {
   });
 });
 
+describe.each(TEST_BACKENDS)('a fused conv2d with a bias and a ReLU on %s', (backend) => {
+  it('gives max(conv + bias, 0) of direct loops within 1e-4 (torchvision VGG\'s and Keras models\' convs have biases)',
+    async () => {
+      await useBackend(backend);
+      const c: Case = { n: 2, h: 9, w: 9, ci: 5, co: 7, k: 3, s: 1, pad: 'same' };
+      const g = geometry(c);
+      const rand = seededRandom(21);
+      const xv = randomArray(rand, c.n * c.h * c.w * c.ci);
+      const wv = randomArray(rand, c.k * c.k * c.ci * c.co);
+      const bv = randomArray(rand, c.co);
+      const y = tf.tidy(() => tf.fused.conv2d({ x: tf.tensor4d(xv, [c.n, c.h, c.w, c.ci]),
+        filter: tf.tensor4d(wv, [c.k, c.k, c.ci, c.co]), strides: 1, pad: 'same',
+        bias: tf.tensor4d(bv, [1, 1, 1, c.co]), activation: 'relu' }).dataSync());
+      const want = naiveConv(g, xv, wv).map((v, i) => Math.max(v + bv[i % c.co], 0));
+      expect(relativeError(y, want)).toBeLessThan(1e-4);
+    });
+});
+
 describe('conv layers with a bias (tf.layers reshapes it to rank 4)', () => {
   it('give the same output on wasm as on cpu', async () => {
     const rand = seededRandom(9);

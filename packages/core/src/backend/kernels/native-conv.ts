@@ -260,8 +260,21 @@ function run(backend: unknown, backendName: string, kernelName: string, info: tf
 }
 
 /**
- * Conv2D, FusedConv2D (without bias or activation), Conv2DBackpropInput and Conv2DBackpropFilter through the
- * addon, each falling back to `fallback[name]` for anything it does not cover.
+ * FusedConv2D's epilogue on the convolution's NHWC output, in place: + bias[c] (any rank, C values), then max(·, 0).
+ * A float32 sum of two float32 values computed in double and rounded is the float32 sum: the same as tfjs's.
+ */
+function addBiasRelu(out: Float32Array, bias: Float32Array | undefined, channels: number, relu: boolean): void {
+  for (let i = 0; i < out.length; i += channels) {
+    for (let c = 0; c < channels; c++) {
+      const v = bias ? out[i + c] + bias[c] : out[i + c];
+      out[i + c] = relu && v < 0 ? 0 : v;
+    }
+  }
+}
+
+/**
+ * Conv2D, FusedConv2D (its bias and ReLU, if any, added after the convolution), Conv2DBackpropInput and
+ * Conv2DBackpropFilter through the addon, each falling back to `fallback[name]` for anything it does not cover.
  */
 export function nativeConvKernels(lib: NativeConv, backendName: string,
   fallback: Record<string, KernelConfig>): KernelConfig[] {
@@ -274,11 +287,14 @@ export function nativeConvKernels(lib: NativeConv, backendName: string,
   const forward = (kernelName: string) => ({ inputs, backend, attrs }: Parameters<KernelFunc>[0]) => {
     const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
     const a = attrs as any;
-    if (bias || preluActivationWeights || (a.activation && a.activation !== 'linear') || !nhwc(a)) return null;
+    const relu = a.activation === 'relu';
+    if (preluActivationWeights || (a.activation && a.activation !== 'linear' && !relu) || !nhwc(a)) return null;
     const info = tf.backend_util.computeConv2DInfo(x!.shape as Conv4, filter!.shape as Conv4, a.strides,
       a.dilations, a.pad, a.dimRoundingMode);
-    return run(backend, backendName, kernelName, info, info.outShape, (c, out) =>
-      lib.conv2d(geometry(info), c.view(x!), c.view(filter!), c.view(out)));
+    return run(backend, backendName, kernelName, info, info.outShape, (c, out) => {
+      lib.conv2d(geometry(info), c.view(x!), c.view(filter!), c.view(out));
+      if (bias || relu) addBiasRelu(c.view(out), bias && c.view(bias), info.outChannels, relu);
+    });
   };
   return [
     wrap('Conv2D', forward('Conv2D')),
