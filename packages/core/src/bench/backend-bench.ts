@@ -16,8 +16,8 @@ import { loaderBench } from './loader-bench';
 /**
  * `nx run core:bench`: training and inference throughput on CIFAR VGGs for each CPU path (bench-paths.ts),
  * one child process per path, then the loader. GFLOP/s counts 2 FLOPs per multiply-add of the convs and
- * linears only (not the channel selections, which copy channels); a training step is counted as 3× the forward pass minus the first conv's (its input needs no
- * gradient).
+ * linears only (not the channel selections, which copy channels); a training step is counted as 3× the forward
+ * pass minus the first conv's (its input needs no gradient).
  */
 
 function forwardFlops(model: tf.LayersModel): { total: number; firstConv: number } {

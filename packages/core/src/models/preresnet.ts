@@ -108,7 +108,6 @@ export function preresnetSelections(spec: PreResNetSpec): PreResNetSelection[] {
   return out;
 }
 
-
 export function buildPreResNet(spec: PreResNetSpec, seed: number): tf.LayersModel {
   const shape = DATASET_SHAPES[spec.dataset];
   const seeds = new SeedSequence(seed);
