@@ -35,6 +35,11 @@ export interface Profile {
   fullGrid?: boolean;
   /** The fields the user changed from the named profile (`--epochs 20`), shown wherever the profile is named. */
   overrides?: ProfileOverrides;
+  /**
+   * Timed inference passes per model behind the latency columns, at batch 1 and at batch 64, each after one warm-up
+   * pass (default 31 and 5, after 5 and 1). smoke times one of each: its latencies only show the columns are filled.
+   */
+  latencyPasses?: { b1: number; b64: number };
 }
 
 /** The fields of a profile a user may set, on the command line (`--finetune-epochs 10`) or in a JSON file. */
@@ -58,6 +63,7 @@ export const PROFILES = {
   small: { name: 'small', epochs: 40, finetuneEpochs: 10, widthDivisor: 4, familyWidthDivisors: { resnet: 2 },
     batchSize: 64, lr: 0.05, imagenet: { epochs: 6, finetuneEpochs: 2, batchSize: 32 } },
   smoke: { name: 'smoke', epochs: 1, finetuneEpochs: 1, widthDivisor: 8, batchSize: 32, trainLimit: 96, testLimit: 64,
+    latencyPasses: { b1: 1, b64: 1 },
     imagenet: { epochs: 1, finetuneEpochs: 1, batchSize: 8 } },
 } as const satisfies Record<string, Profile>;
 

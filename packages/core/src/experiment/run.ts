@@ -108,11 +108,11 @@ interface Latency {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * Measured inference latency (ms, median after warm-up; 31 runs at batch 1, 5 at batch 64) of the trained
- * baseline and the pruned model on the active backend; kept in `file` and measured again only on another
- * backend or thread count. A pruned model with masks runs dense kernels: its zeros save no time.
+ * Measured inference latency (ms, median after warm-up; 31 runs at batch 1, 5 at batch 64, or the profile's
+ * `latencyPasses`) of the trained baseline and the pruned model on the active backend; kept in `file` and measured
+ * again only on another backend or thread count. A pruned model with masks runs dense kernels: its zeros save no time.
  */
-async function measuredLatency(file: string, baselineDir: string, prunedDir: string): Promise<Latency> {
+async function measuredLatency(file: string, baselineDir: string, prunedDir: string, profile: Profile): Promise<Latency> {
   const info = activeBackend();
   const backend = info
     ? `${info.name}${info.nativeConv ? `+${info.nativeConv}` : ''} (${info.threads} threads)`
@@ -125,8 +125,10 @@ async function measuredLatency(file: string, baselineDir: string, prunedDir: str
   try {
     const models = [unpruned.model, pruned.model];
     // A batch of one takes about a millisecond on small models: more repeats steady its median.
-    const b1 = (await inferenceLatencies(models, 1, { warmup: 5, repeats: 31 })).map(round3);
-    const b64 = (await inferenceLatencies(models, 64, { warmup: 1, repeats: 5 })).map(round3);
+    const passes = profile.latencyPasses;
+    const b1 = (await inferenceLatencies(models, 1, passes ? { warmup: 1, repeats: passes.b1 } : { warmup: 5, repeats: 31 }))
+      .map(round3);
+    const b64 = (await inferenceLatencies(models, 64, { warmup: 1, repeats: passes?.b64 ?? 5 })).map(round3);
     const latency = { backend, unpruned: { b1: b1[0], b64: b64[0] }, pruned: { b1: b1[1], b64: b64[1] } };
     writeFileAtomic(file, JSON.stringify(latency, null, 2));
     return latency;
@@ -375,7 +377,7 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
   // An architecture has no pruned model: its speed is that of the trained Scratch-E model.
   const firstScratch = [...stages.keys()].find((name) => name.startsWith('scratch-'))!;
   const latencyModelDir = architecture ? path.join(r.dir, firstScratch, 'best') : prunedDir;
-  const latency = await measuredLatency(path.join(r.dir, LATENCY_JSON), c.baselineDir, latencyModelDir);
+  const latency = await measuredLatency(path.join(r.dir, LATENCY_JSON), c.baselineDir, latencyModelDir, c.o.profile);
   return { ticketIdentity, stages: Object.assign(stages, { pruned, counts: { full, small }, latency, dir: r.dir }) };
 }
 
