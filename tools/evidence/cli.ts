@@ -67,18 +67,35 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
   return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
 }
 
-/** Seconds each stage of one seed's experiment trained (its result.json), null where it has none. */
-function stageSeconds(seed: string, dir: string): Record<string, number | null> {
-  const read = (d: string) => {
+/**
+ * Per stage of one seed's experiment (null where it has none): the seconds it trained (its result.json: wall time,
+ * so a process stopped or paused mid-stage counts its pause), and its epochs × its median epoch's seconds
+ * (metrics.jsonl), the training time without the pauses.
+ */
+function stageSeconds(seed: string, dir: string): { wall: Record<string, number | null>; busy: Record<string, number | null> } {
+  const result = (d: string) => {
     const file = path.join(d, 'result.json');
-    return fs.existsSync(file) ? Math.round(JSON.parse(fs.readFileSync(file, 'utf8')).trainSeconds) : null;
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as { trainSeconds: number; epochs: number } : null;
+  };
+  const wall = (d: string) => {
+    const r = result(d);
+    return r ? Math.round(r.trainSeconds) : null;
+  };
+  const busy = (d: string) => {
+    const [r, file] = [result(d), path.join(d, 'metrics.jsonl')];
+    if (!r || !fs.existsSync(file)) return null;
+    const seconds = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seconds: number }).seconds)
+      .sort((a, b) => a - b);
+    return Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs);
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.
-  const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d));
-  const stages = ['finetune', 'scratch-e', 'scratch-b', 'scratch-e-saved-init'].filter((d) => fs.existsSync(path.join(dir, d)));
-  return { ...Object.fromEntries(baselines.map((b) => [b, read(path.join(seed, b))])),
-    ...Object.fromEntries(['finetune', 'scratch-e', 'scratch-b'].map((d) => [d, null])),
-    ...Object.fromEntries(stages.map((d) => [d, read(path.join(dir, d))])) };
+  const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d)).map((b) => [b, path.join(seed, b)]);
+  // A lottery ticket's variant also has the winning ticket's run (scratch-e-saved-init/).
+  const stages = ['finetune', 'scratch-e', 'scratch-b', 'scratch-e-saved-init']
+    .filter((d) => d !== 'scratch-e-saved-init' || fs.existsSync(path.join(dir, d))).map((d) => [d, path.join(dir, d)]);
+  const of = (seconds: (d: string) => number | null) =>
+    Object.fromEntries([...baselines, ...stages].map(([name, d]) => [name, fs.existsSync(d) ? seconds(d) : null]));
+  return { wall: of(wall), busy: of(busy) };
 }
 
 /** A command as anyone can run it from the workspace: the CIFAR subset's folder as ../shared/datasets/… */
@@ -111,12 +128,14 @@ function manifest(s: Study, runDir: string): ManifestEntry[] {
       .replace(/ --backend \S+/, '');
     const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
     const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
+    const seconds = stageSeconds(seed, variantDir);
     return {
       variant: r.variant, ...(r.lr ? { lr: Number(r.lr) } : {}), ...(r.round ? { round: Number(r.round) } : {}),
       seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
       runs: mine.map(({ commit, command, cpu, cores, started }) => ({ commit, command, cpu, cores, started })),
       backend: r.backend, threads: r.threads,
-      trainSeconds: stageSeconds(seed, variantDir),
+      trainSeconds: seconds.wall,
+      busySeconds: seconds.busy,
       // A finished stage whose run key matches is reused: to train one again, move its directory away first.
       rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${rerun} --models ${r.variant} --seed ${r.seed} ` +
         `--backend ${s.backend} --stage <stage>`,

@@ -129,9 +129,15 @@ describe('a lottery-ticket evidence table', () => {
 describe('evidence table (the command)', () => {
   it('writes a study\'s table, chart, manifest and the summary; one seed gives an unbounded interval, no crash', async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    const runDir = fakeRuns([0]);
+    // The baseline trained 8 epochs, one of them stopped for 50 minutes: 3 070 s of wall time, 8 × 10 s busy.
+    const baseline = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
+    const seconds = [10, 10, 11, 10, 9, 3000, 10, 10];
+    fs.writeFileSync(path.join(baseline, 'metrics.jsonl'), seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: s })).join('\n'));
+    fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 3070.4, epochs: 8 }));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      expect(await main(['table', 'l1-norm', '--run-dir', fakeRuns([0]), '--results', results])).toBe(0);
+      expect(await main(['table', 'l1-norm', '--run-dir', runDir, '--results', results])).toBe(0);
     } finally {
       write.mockRestore();
     }
@@ -141,7 +147,8 @@ describe('evidence table (the command)', () => {
     expect(summary).toContain('| l1-norm | vgg16-A | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
-    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [], trainSeconds: { baseline: null, finetune: null } });
+    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [], trainSeconds: { baseline: 3070, finetune: null },
+      busySeconds: { baseline: 80, finetune: null } });
   });
 
   /** `evidence table l1-norm` over a run directory into a results folder; what it wrote to stderr. */
