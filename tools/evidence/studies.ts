@@ -38,7 +38,7 @@ export const STUDIES: Study[] = [
   study('l1-norm', 'method-l1', ['vgg16-A', 'resnet56-A', 'resnet56-B']),
   study('slimming', 'method-slimming', ['vgg19-70', 'vgg19-50', 'densenet40-40']),
   study('sfp', 'method-sfp', ['resnet20', 'resnet20-pretrained', 'resnet56', 'resnet56-pretrained']),
-  study('weight-level', 'method-weight-level', ['vgg19-30', 'vgg19-80']),
+  study('weight-level', 'method-weight-level', ['vgg19-30', 'vgg19-80', 'densenet100-80']),
   study('lottery-ticket', 'lottery-ticket', ['vgg16-A', 'vgg16-iterative'], { lrs: [0.1, 0.01], reference: 'ticket' }),
   study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'], analogue),
   study('regression', 'method-regression', ['vgg16-50', 'resnet56-50'], analogue),
