@@ -7,7 +7,7 @@ import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
   bySeedKey, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel,
-  seedDir, seedKey, seedRecordsCsv, studyResultsCsv, studyRunRows, type EvidenceRow,
+  seedDir, seedKey, seedRecordsCsv, seedsMarkdown, studyResultsCsv, studyRunRows, type EvidenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
@@ -176,7 +176,7 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   const entries = [...kept, ...local].sort((a, b) => bySeedKey(manifestKey(a), manifestKey(b)));
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(seedsFile, seedRecordsCsv(records));
-  fs.writeFileSync(path.join(out, 'table.md'), evidenceMarkdown(s, rows));
+  fs.writeFileSync(path.join(out, 'table.md'), `${evidenceMarkdown(s, rows)}\n${seedsMarkdown(s, records)}`);
   fs.writeFileSync(path.join(out, 'table.csv'), evidenceCsv(rows));
   fs.writeFileSync(path.join(out, 'rows.json'), `${JSON.stringify(rows, null, 2)}\n`);
   fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(entries, null, 2)}\n`);

@@ -177,6 +177,13 @@ describe('evidence table (the command)', () => {
     expect(read(grown, 'rows.json')).toBe(read(together, 'rows.json'));
     expect(read(grown, 'table.md')).toContain('| vgg16-A | 34.2 | 3 | 71.00 ± 1.00 (93.63) | 69.00 ± 1.00 (93.41) |');
     expect(JSON.parse(read(grown, 'manifest.json')).map((m: { seed: number }) => m.seed)).toEqual([0, 1, 2]);
+    // Per seed, in seed order although seed 2 was added last; the fake runs have no pre-fine-tune accuracy or epochs.
+    const perSeed = read(grown, 'table.md').split('## Per seed')[1].split('\n').filter((l) => l.startsWith('| vgg16-A'));
+    expect(perSeed).toEqual([
+      '| vgg16-A | 0 | 70.00 | – | 34.2 | – | 68.00 | 69.00 | 71.00 (–) | +0.50 |',
+      '| vgg16-A | 1 | 71.00 | – | 34.2 | – | 69.00 | 71.00 | 72.00 (–) | +1.00 |',
+      '| vgg16-A | 2 | 72.00 | – | 34.2 | – | 70.00 | 73.00 | 73.00 (–) | +1.50 |',
+    ]);
   });
 
   it('says where a seed re-run here computed another accuracy than its committed record, and takes the new one', async () => {

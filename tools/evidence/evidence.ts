@@ -235,6 +235,31 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
   ].join('\n');
 }
 
+/**
+ * Per seed, the numbers behind each row (top-1 %, best epoch): the plain baseline and, where the method trains its
+ * own (slimming's sparsity, SFP's soft pruning), that one; the pruned model before and after fine-tuning; the scratch
+ * runs, Scratch-B with its epochs. A lottery study: the winning ticket and random init.
+ */
+export function seedsMarkdown(s: Study, records: Row[]): string {
+  const acc = (v: string | undefined) => (v === undefined || v === '' ? '–' : Number(v).toFixed(2));
+  const label = (r: Row) => rowLabel({ variant: r.variant, lr: s.lrs ? Number(r.lr) : null,
+    round: r.round ? Number(r.round) : null });
+  const gain = (r: Row) => (r[GAIN_COLUMN] ? signed(Number(r[GAIN_COLUMN])) : '–');
+  const ticket = s.reference === 'ticket';
+  const head = ticket ? ['row', 'seed', 'baseline', 'winning ticket', 'random init', 'baseline last-quarter gain']
+    : ['row', 'seed', 'baseline', 'baseline trained by the method', 'FLOPs ↓%', 'before fine-tuning', 'fine-tuned',
+      'Scratch-E', 'Scratch-B (epochs)', 'baseline last-quarter gain'];
+  const lines = [...records].sort((a, b) => bySeedKey(seedKey(a), seedKey(b))).map((r) => {
+    // A method with a baseline of its own reports it as acc_baseline and the plain one as acc_baseline_plain.
+    const own = r.acc_baseline_plain ? acc(r.acc_baseline) : '–';
+    const plain = acc(r.acc_baseline_plain || r.acc_baseline);
+    return ticket ? [label(r), r.seed, plain, acc(r.acc_scratch_e_saved_init), acc(r.acc_scratch_e), gain(r)]
+      : [label(r), r.seed, plain, own, r.flops_reduction_pct ? Number(r.flops_reduction_pct).toFixed(1) : '–', acc(r.acc_before_finetune),
+        acc(r.acc_finetuned), acc(r.acc_scratch_e), `${acc(r.acc_scratch_b)} (${r.epochs_scratch_b || '–'})`, gain(r)];
+  });
+  return ['## Per seed', '', ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`), ''].join('\n');
+}
+
 export function evidenceCsv(rows: EvidenceRow[]): string {
   const names: ComparisonName[] = ['Scratch-E', 'Scratch-B', 'Random init'];
   // scratch_e_minus_ft, …, random_init_minus_ticket (random init − winning ticket)
