@@ -38,6 +38,14 @@ function fakeRuns(seeds = [0, 1, 2]): string {
 }
 
 describe('an evidence table', () => {
+  it('shows the plain baseline where the method trained its own one to prune (slimming, SFP, SSS)', () => {
+    // seeds 0–2: the method's own baselines 70, 71, 72; the plain ones 74, 75, 77 → 75.33 ± 1.53
+    const records = localSeedRecords(study, fakeRuns()).map((r, k) => ({ ...r, acc_baseline_plain: String([74, 75, 77][k]) }));
+    const [row] = evidenceRows(study, records);
+    expect(row.accuracy.baseline).toEqual({ mean: 75.33, std: 1.53, paper: 93.63 });
+    expect(evidenceRows(study, localSeedRecords(study, fakeRuns()))[0].accuracy.baseline.mean).toBe(71);
+  });
+
   it('pairs each seed\'s scratch run with its fine-tuned run and bounds the mean difference', () => {
     const [row] = evidenceRows(study, localSeedRecords(study, fakeRuns()));
     expect(row.seeds).toEqual([0, 1, 2]);
