@@ -246,9 +246,9 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
 }
 
 /**
- * Per seed, the numbers behind each row (top-1 %, best epoch): the plain baseline and, where the method trains its
- * own (slimming's sparsity, SFP's soft pruning), that one; the pruned model before and after fine-tuning; the scratch
- * runs, Scratch-B with its epochs. A lottery study: the winning ticket and random init.
+ * Per seed, the numbers behind each row (top-1 %, best epoch; rows in the study's order): the plain baseline and,
+ * where the method trains its own (slimming's sparsity, SFP's soft pruning), that one; the pruned model before and
+ * after fine-tuning; the scratch runs, Scratch-B with its epochs. A lottery study: the winning ticket and random init.
  */
 export function seedsMarkdown(s: Study, records: Row[]): string {
   const acc = (v: string | undefined) => (v === undefined || v === '' ? '–' : Number(v).toFixed(2));
@@ -259,12 +259,14 @@ export function seedsMarkdown(s: Study, records: Row[]): string {
   const head = ticket ? ['row', 'seed', 'baseline', 'winning ticket', 'random init', 'baseline last-quarter gain']
     : ['row', 'seed', 'baseline', 'baseline trained by the method', 'FLOPs ↓%', 'before fine-tuning', 'fine-tuned',
       'Scratch-E', 'Scratch-B (epochs)', 'baseline last-quarter gain'];
-  const lines = [...records].sort((a, b) => bySeedKey(seedKey(a), seedKey(b))).map((r) => {
+  const order = (r: Row) => s.variants.indexOf(r.variant);
+  const lines = [...records].sort((a, b) => order(a) - order(b) || bySeedKey(seedKey(a), seedKey(b))).map((r) => {
     const own = r.acc_baseline_plain ? acc(r.acc_baseline) : '–';
     const plain = acc(plainBaseline(r));
     return ticket ? [label(r), r.seed, plain, acc(r.acc_scratch_e_saved_init), acc(r.acc_scratch_e), gain(r)]
-      : [label(r), r.seed, plain, own, r.flops_reduction_pct ? Number(r.flops_reduction_pct).toFixed(1) : '–', acc(r.acc_before_finetune),
-        acc(r.acc_finetuned), acc(r.acc_scratch_e), `${acc(r.acc_scratch_b)} (${r.epochs_scratch_b || '–'})`, gain(r)];
+      : [label(r), r.seed, plain, own, r.flops_reduction_pct ? Number(r.flops_reduction_pct).toFixed(1) : '–',
+        acc(r.acc_before_finetune), acc(r.acc_finetuned), acc(r.acc_scratch_e),
+        `${acc(r.acc_scratch_b)} (${r.epochs_scratch_b || '–'})`, gain(r)];
   });
   return ['## Per seed', '', ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`), ''].join('\n');
 }
