@@ -67,12 +67,15 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
   return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
 }
 
+/** Seconds per stage, by stage name (a baseline's folder name, finetune, scratch-e, …); null where it has none. */
+type StageSeconds = Record<string, number | null>;
+
 /**
- * Per stage of one seed's experiment (null where it has none): the seconds it trained (its result.json: wall time,
+ * Per stage of one seed's experiment: the seconds it trained (its result.json: wall time,
  * so a process stopped or paused mid-stage counts its pause), and its epochs × its median epoch's seconds
  * (metrics.jsonl), the training time without the pauses.
  */
-function stageSeconds(seed: string, dir: string): { wall: Record<string, number | null>; busy: Record<string, number | null> } {
+function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds } {
   const result = (d: string) => {
     const file = path.join(d, 'result.json');
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as { trainSeconds: number; epochs: number } : null;
