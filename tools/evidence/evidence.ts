@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'csv-stringify/sync';
-// the project's one mean and sample std, by path: tools runs from source, without core's build
+// the project's one mean, sample std and Markdown table, by path: tools runs from source, without core's build
+import { markdownTable } from '../../packages/core/src/results';
 import { mean, sampleStd } from '../../packages/core/src/stats';
 import { readRows, type Row } from '../report/report';
 import { pairedInterval, paperVerdict, verdict, type Interval, type Reference, type Verdict } from './interval';
@@ -240,7 +241,7 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
     'The baseline column is the plain one (no method hooks); where a method trains its own (sparsity, soft pruning),',
     'the per-seed table below lists that one too, and the convergence check covers both.',
     '',
-    ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`),
+    markdownTable(head, lines),
     '',
   ].join('\n');
 }
@@ -251,7 +252,7 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
  * after fine-tuning; the scratch runs, Scratch-B with its epochs. A lottery study: the winning ticket and random init.
  */
 export function seedsMarkdown(s: Study, records: Row[]): string {
-  const acc = (v: string | undefined) => (v === undefined || v === '' ? '–' : Number(v).toFixed(2));
+  const acc = (v: string | undefined) => fmt(num(v));
   const label = (r: Row) => rowLabel({ variant: r.variant, lr: s.lrs ? Number(r.lr) : null,
     round: r.round ? Number(r.round) : null });
   const gain = (r: Row) => (r[GAIN_COLUMN] ? signed(Number(r[GAIN_COLUMN])) : '–');
@@ -264,11 +265,11 @@ export function seedsMarkdown(s: Study, records: Row[]): string {
     const own = r.acc_baseline_plain ? acc(r.acc_baseline) : '–';
     const plain = acc(plainBaseline(r));
     return ticket ? [label(r), r.seed, plain, acc(r.acc_scratch_e_saved_init), acc(r.acc_scratch_e), gain(r)]
-      : [label(r), r.seed, plain, own, r.flops_reduction_pct ? Number(r.flops_reduction_pct).toFixed(1) : '–',
+      : [label(r), r.seed, plain, own, fmt(num(r.flops_reduction_pct), 1),
         acc(r.acc_before_finetune), acc(r.acc_finetuned), acc(r.acc_scratch_e),
         `${acc(r.acc_scratch_b)} (${r.epochs_scratch_b || '–'})`, gain(r)];
   });
-  return ['## Per seed', '', ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`), ''].join('\n');
+  return ['## Per seed', '', markdownTable(head, lines), ''].join('\n');
 }
 
 export function evidenceCsv(rows: EvidenceRow[]): string {

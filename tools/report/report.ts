@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-// the project's one mean and sample std, by path: tools runs from source, without core's build
+// the project's one mean, sample std and Markdown table, by path: tools runs from source, without core's build
+import { markdownTable } from '../../packages/core/src/results';
 import { mean, sampleStd } from '../../packages/core/src/stats';
 
 /**
@@ -175,7 +176,7 @@ export function reportMarkdown(all: Experiment[]): string {
     '"unpruned" is the plain baseline; where a method also trains one with its own hooks (slimming\'s sparsity',
     'training, SFP\'s soft-pruned model), that one\'s accuracy is the CSV\'s `hooked_baseline`.',
     '',
-    ...[head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`),
+    markdownTable(head, lines),
   ].join('\n');
 }
 

@@ -174,5 +174,10 @@ export function resultsMarkdown(rows: ResultRow[]): string {
       ...savedInit.map((c) => cell(runs, c)),
     ];
   });
+  return markdownTable(head, lines);
+}
+
+/** A Markdown table: the header row, its rule, then one row per line of cells. */
+export function markdownTable(head: string[], lines: string[][]): string {
   return [head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
 }
