@@ -11,6 +11,8 @@ interface DifferencePoint {
   difference: number;
   low?: number;
   high?: number;
+  /** A paper point from the ImageNet row a CIFAR analogue stands in for. */
+  paperRow?: string;
 }
 
 /** Every comparison of the rows as a point: ours with its interval, the paper's printed difference beside it. */
@@ -19,7 +21,8 @@ export function differencePoints(rows: EvidenceRow[], label: (r: EvidenceRow) =>
     const ours: DifferencePoint = { row: label(r), comparison: c.name, source: 'ours (95% CI)',
       difference: c.ours.mean, ...(Number.isFinite(c.ours.low) ? { low: c.ours.low, high: c.ours.high } : {}) };
     const paper: DifferencePoint[] = c.paper
-      ? [{ row: label(r), comparison: c.name, source: 'paper', difference: c.paper.difference }] : [];
+      ? [{ row: label(r), comparison: c.name, source: 'paper', difference: c.paper.difference,
+        ...(c.paper.row ? { paperRow: c.paper.row } : {}) }] : [];
     return [ours, ...paper];
   }));
 }
@@ -45,7 +48,8 @@ export async function differenceChart(points: DifferencePoint[], title: string,
   const spec: VegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start', fontSize: 12,
-      subtitle: 'filled circles: ours, mean with 95% interval over seeds; open diamonds: the paper\'s printed difference' },
+      subtitle: 'filled circles: ours, mean with 95% interval over seeds; open diamonds: the paper\'s printed difference' +
+        (points.some((p) => p.paperRow) ? ' (a CIFAR analogue: its ImageNet row\'s)' : '') },
     width: Math.max(240, 70 * new Set(points.map((p) => p.row)).size),
     height: 260,
     config: { font: CHART_FONT },

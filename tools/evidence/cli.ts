@@ -8,7 +8,7 @@ import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
   bySeedKey, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel,
-  seedDir, seedKey, seedRecordsCsv, seedsMarkdown, studyResultsCsv, studyRunRows, type EvidenceRow,
+  seedDir, seedKey, seedRecordsCsv, seedsMarkdown, studyResultsCsv, studyRunRows, type EvidenceRow, type ReferenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
@@ -40,7 +40,9 @@ interface RunInfo { commit: string; command: string; cpu: string; cores: number;
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    // results/ is this tool's own output (a table written between runs leaves it changed): not a change to the code
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top)',
+      ':(top,exclude)results'], { encoding: 'utf8' }).trim();
     return dirty ? `${head} (with uncommitted changes)` : head;
   } catch {
     return 'unknown (not a git checkout)';
@@ -92,7 +94,14 @@ function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: St
   // A lottery ticket's variant also has the winning ticket's run (scratch-e-saved-init/).
   const stages = ['finetune', 'scratch-e', 'scratch-b', 'scratch-e-saved-init']
     .filter((d) => d !== 'scratch-e-saved-init' || fs.existsSync(path.join(dir, d))).map((d) => [d, path.join(dir, d)]);
-  const all = [...baselines, ...stages].map(([name, d]) => [name, secondsOf(d)] as const);
+  // The prune records its wall seconds (its fine-tuning between steps has no metrics of its own) where it ran since
+  // prune.json had them.
+  const pruneFile = path.join(dir, 'pruned', 'prune.json');
+  const pruneSeconds = fs.existsSync(pruneFile)
+    ? (JSON.parse(fs.readFileSync(pruneFile, 'utf8')) as { seconds?: number }).seconds ?? null : null;
+  const all = [...baselines.map(([name, d]) => [name, secondsOf(d)] as const),
+    ...(pruneSeconds === null ? [] : [['prune', { wall: pruneSeconds, busy: pruneSeconds }] as const]),
+    ...stages.map(([name, d]) => [name, secondsOf(d)] as const)];
   return { wall: Object.fromEntries(all.map(([name, s]) => [name, s.wall])),
     busy: Object.fromEntries(all.map(([name, s]) => [name, s.busy])) };
 }
@@ -149,6 +158,12 @@ const readJson = <T>(file: string, none: T): T => (fs.existsSync(file) ? JSON.pa
 
 const label = (r: EvidenceRow) => `${r.study} ${rowLabel(r)}`;
 
+/** The rows of the study's method's reference.json (packages/<dir>/reference.json in this workspace). */
+function referenceRows(s: Study): ReferenceRow[] {
+  const file = path.resolve(__dirname, '../../packages', s.packageDir, 'reference.json');
+  return readJson<{ rows: ReferenceRow[] }>(file, { rows: [] }).rows;
+}
+
 /**
  * Write results/<study>/ from the seeds committed there (seeds.csv, manifest.json) and the seeds run here: a study
  * grows seed by seed across machines that are not kept. A variant with neither keeps its committed row (rows.json
@@ -163,7 +178,7 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   if (records.length === 0) {
     throw new Error(`no seeds of ${s.id}: neither ${studyResultsCsv(s, runDir)} nor ${seedsFile} exists (evidence run ${s.id})`);
   }
-  const fresh = evidenceRows(s, records);
+  const fresh = evidenceRows(s, records, referenceRows(s));
   const old = readJson<EvidenceRow[]>(path.join(out, 'rows.json'), []);
   const rows = s.variants.flatMap((v) => {
     const mine = fresh.filter((r) => r.variant === v);
@@ -195,7 +210,8 @@ async function writeSummary(results: string): Promise<void> {
   });
   const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, rowLabel(r), c.name,
     intervalText(c.ours),
-    c.ours.verdict, c.paper ? `${c.paper.difference >= 0 ? '+' : ''}${c.paper.difference.toFixed(2)}` : '–',
+    c.ours.verdict,
+    c.paper ? `${c.paper.difference >= 0 ? '+' : ''}${c.paper.difference.toFixed(2)}${c.paper.row ? ` (${c.paper.row})` : ''}` : '–',
     c.paper?.verdict ?? '–', r.converged ? 'yes' : 'NO']));
   const head = ['method', 'variant', 'regime', 'scratch − reference [95% CI]', 'ours', 'paper', 'paper\'s verdict',
     'baselines converged'];

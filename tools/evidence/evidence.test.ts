@@ -74,6 +74,33 @@ describe('an evidence table', () => {
     expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,,,vgg16,0 1 2,34.2,71,1,93.63');
   });
 
+  it('sets beside a CIFAR analogue the verdict of the paper\'s ImageNet row it stands in for', () => {
+    const analogue: Study = { ...study, id: 'thinet', packageDir: 'method-thinet', analogueOf: { 'vgg16-A': 'thinet-conv' } };
+    // the runs' own paper columns are empty (the paper has no CIFAR row)
+    const records = localSeedRecords(analogue, fakeRuns())
+      .map((r) => Object.fromEntries(Object.entries(r).filter(([column]) => !column.startsWith('paper_'))));
+    // Table 2's VGG-Conv prints changes: fine-tuned −1.23 (from 71.03), Scratch-E −2.75 and Scratch-B +0.21 (from
+    // 71.51): Scratch-E − fine-tuned −2.75 + 1.23 = −1.52, Scratch-B +0.21 + 1.23 = +1.44.
+    const printed = { row: 'ImageNet / VGG-16 / VGG-Conv (ThiNet-Conv)', variant: 'thinet-conv', finetuned: null,
+      scratchE: null, scratchB: null, printed: { finetuned_delta: -1.23, scratchE_delta: -2.75, scratchB_delta: 0.21 } };
+    const [row] = evidenceRows(analogue, records, [printed]);
+    expect(row.comparisons.map((c) => c.paper)).toEqual([
+      { difference: -1.52, verdict: 'fine-tuned better', row: printed.row },
+      { difference: 1.44, verdict: 'scratch ≥ fine-tuned', row: printed.row }]);
+    expect(row.accuracy.finetuned.paper).toBeNull();
+    expect(evidenceMarkdown(analogue, [row]))
+      .toContain('**inconclusive** (paper on ImageNet / VGG-16 / VGG-Conv (ThiNet-Conv) -1.52: fine-tuned better)');
+    // A row with accuracies (Table 5's ResNet-41: pruned 75.44, Scratch-E 75.61, Scratch-B 76.17) gives their differences.
+    const accuracies = { row: 'ImageNet / ResNet-50 / ResNet-41', variant: 'thinet-conv', finetuned: 75.44, scratchE: 75.61,
+      scratchB: 76.17 };
+    expect(evidenceRows(analogue, records, [accuracies])[0].comparisons.map((c) => c.paper?.difference)).toEqual([0.17, 0.73]);
+    // The study's own rows win where the runs carry the paper's numbers; an unknown stand-in is an error.
+    expect(evidenceRows(analogue, localSeedRecords(analogue, fakeRuns()), [printed])[0].comparisons[0].paper)
+      .toEqual({ difference: 0.21, verdict: 'scratch ≥ fine-tuned' });
+    expect(() => evidenceRows(analogue, records, []))
+      .toThrow("study thinet: vgg16-A stands in for 'thinet-conv', which method-thinet/reference.json lacks");
+  });
+
   it('says how many of the study\'s seeds a table of the finished ones holds', () => {
     const rows = evidenceRows(study, localSeedRecords(study, fakeRuns()));
     expect(evidenceMarkdown(study, rows)).toContain('seeds 0, 1, 2.');
@@ -143,6 +170,10 @@ describe('evidence table (the command)', () => {
     const seconds = [10, 10, 11, 10, 9, 3000, 10, 10];
     fs.writeFileSync(path.join(baseline, 'metrics.jsonl'), seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: s })).join('\n'));
     fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 3070.4, epochs: 8 }));
+    // The prune took 412 s (with its fine-tuning between steps, which has no metrics of its own).
+    const pruned = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'pruned');
+    fs.mkdirSync(pruned, { recursive: true });
+    fs.writeFileSync(path.join(pruned, 'prune.json'), JSON.stringify({ accuracyBeforeFineTune: 11, seconds: 412 }));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       expect(await main(['table', 'l1-norm', '--run-dir', runDir, '--results', results])).toBe(0);
@@ -155,8 +186,8 @@ describe('evidence table (the command)', () => {
     expect(summary).toContain('| l1-norm | vgg16-A | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
-    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [], trainSeconds: { baseline: 3070, finetune: null },
-      busySeconds: { baseline: 80, finetune: null } });
+    expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [],
+      trainSeconds: { baseline: 3070, prune: 412, finetune: null }, busySeconds: { baseline: 80, prune: 412, finetune: null } });
   });
 
   /** `evidence table l1-norm` over a run directory into a results folder; what it wrote to stderr. */

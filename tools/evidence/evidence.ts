@@ -47,8 +47,40 @@ export const comparisonNames = (s: Study): ComparisonName[] =>
 export interface Comparison {
   name: ComparisonName;
   ours: Interval & { verdict: Verdict };
-  /** The paper's scratch − fine-tuned, with the sign as its verdict; null where it printed no pair. */
-  paper: { difference: number; verdict: Verdict } | null;
+  /**
+   * The paper's scratch − fine-tuned, with the sign as its verdict; null where it printed no pair. `row`: the paper's
+   * row it comes from where that is not this row's own (a CIFAR analogue's ImageNet row).
+   */
+  paper: { difference: number; verdict: Verdict; row?: string } | null;
+}
+
+/** A row of a method's reference.json, the fields the evidence tables read. */
+export interface ReferenceRow {
+  row: string;
+  variant: string;
+  finetuned: number | null;
+  scratchE: number | null;
+  scratchB: number | null;
+  /** ImageNet tables that print changes against an unpruned reference instead of accuracies (Tables 2 and 3). */
+  printed?: { finetuned_delta: number; scratchE_delta: number; scratchB_delta: number };
+}
+
+/**
+ * The paper's scratch − fine-tuned of a reference row, from its accuracies or else from its printed changes (the
+ * paper's own comparison there: each regime's drop from its unpruned reference); null where it has neither.
+ */
+export function referenceDifference(r: ReferenceRow, regime: 'scratchE' | 'scratchB'): number | null {
+  if (r[regime] !== null && r.finetuned !== null) return round(r[regime]! - r.finetuned);
+  return r.printed ? round(r.printed[`${regime}_delta`] - r.printed.finetuned_delta) : null;
+}
+
+/** The reference row a CIFAR analogue's variant stands in for; undefined where the study maps none. */
+function analogueRow(s: Study, variant: string, references: ReferenceRow[]): ReferenceRow | undefined {
+  const wanted = s.analogueOf?.[variant];
+  if (wanted === undefined) return undefined;
+  const found = references.find((r) => r.variant === wanted);
+  if (!found) throw new Error(`study ${s.id}: ${variant} stands in for '${wanted}', which ${s.packageDir}/reference.json lacks`);
+  return found;
 }
 
 /** The column each comparison takes, and the one it is paired with. */
@@ -90,14 +122,18 @@ function baselineGain(dir: string): number {
   return Math.max(...files.map(lastQuarterGain));
 }
 
-function comparison(name: ComparisonName, runs: Row[], reference: Reference): Comparison | null {
+/** `analogue`: the paper's row a CIFAR analogue stands in for, whose verdict stands where the row's own is missing. */
+function comparison(name: ComparisonName, runs: Row[], reference: Reference, analogue?: ReferenceRow): Comparison | null {
   const { column, reference: against } = COMPARED[name];
   const pairs = runs.map((r) => [num(r[column]), num(r[against])]);
   if (pairs.some(([scratch, other]) => scratch === null || other === null)) return null;
   const ours = pairedInterval(pairs.map(([scratch, other]) => scratch! - other!));
   const [paperScratch, paperOther] = [num(runs[0][`paper_${column}`]), num(runs[0][`paper_${against}`])];
-  const paper = paperScratch === null || paperOther === null ? null
-    : { difference: round(paperScratch - paperOther), verdict: paperVerdict(paperScratch, paperOther) };
+  const stoodIn = analogue && name !== 'Random init'
+    ? referenceDifference(analogue, name === 'Scratch-E' ? 'scratchE' : 'scratchB') : null;
+  const paper = paperScratch !== null && paperOther !== null
+    ? { difference: round(paperScratch - paperOther), verdict: paperVerdict(paperScratch, paperOther) }
+    : stoodIn !== null ? { difference: stoodIn, verdict: paperVerdict(stoodIn, 0), row: analogue!.row } : null;
   return { name, ours: { ...ours, verdict: verdict(ours, reference) }, paper };
 }
 
@@ -162,10 +198,11 @@ export function seedRecordsCsv(records: Row[]): string {
 const plainBaseline = (r: Row) => r.acc_baseline_plain || r.acc_baseline;
 
 /** The evidence rows of a study from its seed records: per variant (and LR and round, where the study has them), in
- * the study's variant order. */
-export function evidenceRows(s: Study, records: Row[]): EvidenceRow[] {
+ * the study's variant order. `references`: the method's reference.json rows, read for a CIFAR analogue's stand-ins. */
+export function evidenceRows(s: Study, records: Row[], references: ReferenceRow[] = []): EvidenceRow[] {
   return s.variants.flatMap((variant) => {
     const mine = records.filter((r) => r.variant === variant);
+    const analogue = analogueRow(s, variant, references);
     // A study with an LR axis has a row per LR; a method with rounds a row per round.
     const setting = (r: Row) => `${s.lrs ? r.lr ?? '' : ''}|${r.round ?? ''}`;
     return [...new Set(mine.map(setting))].map((key) => {
@@ -184,7 +221,7 @@ export function evidenceRows(s: Study, records: Row[]): EvidenceRow[] {
         if (gain === null) throw new Error(`seed record ${seedKey(r)} has no ${GAIN_COLUMN}`);
         return gain;
       });
-      const comparisons = comparisonNames(s).map((name) => comparison(name, runs, s.reference ?? 'finetuned'));
+      const comparisons = comparisonNames(s).map((name) => comparison(name, runs, s.reference ?? 'finetuned', analogue));
       return {
         study: s.id, variant, lr: s.lrs ? num(runs[0].lr) : null, round: num(runs[0].round), model: runs[0].model,
         seeds: runs.map((r) => Number(r.seed)), flopsReductionPct: Number(runs[0].flops_reduction_pct), accuracy,
@@ -221,7 +258,8 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
     const compared = names.flatMap((name) => {
       const c = r.comparisons.find((x) => x.name === name);
       if (!c) return ['–', '–'];
-      const paper = c.paper ? ` (paper ${signed(c.paper.difference)}: ${c.paper.verdict})` : ' (paper: –)';
+      const where = c.paper?.row ? ` on ${c.paper.row}` : '';
+      const paper = c.paper ? ` (paper${where} ${signed(c.paper.difference)}: ${c.paper.verdict})` : ' (paper: –)';
       return [intervalText(c.ours), `**${c.ours.verdict}**${paper}`];
     });
     return [rowLabel(r), fmt(r.flopsReductionPct, 1), String(r.seeds.length), ...regimes.map((g) => cell(r.accuracy[g])),
@@ -240,6 +278,10 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
     'sign of its printed means. A baseline has converged when its last quarter of epochs gained under one point.',
     'The baseline column is the plain one (no method hooks); where a method trains its own (sparsity, soft pruning),',
     'the per-seed table below lists that one too, and the convergence check covers both.',
+    ...(Object.keys(s.analogueOf ?? {}).length > 0
+      ? ['The paper ran this method on ImageNet only: beside a CIFAR analogue stands the verdict of the ImageNet row it',
+        'stands in for, named in the cell (where the paper prints changes against the unpruned model, the difference of',
+        'the two changes: its own comparison).'] : []),
     '',
     markdownTable(head, lines),
     '',

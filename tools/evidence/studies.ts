@@ -16,6 +16,11 @@ export interface Study {
   dataset: 'cifar10';
   /** Shown beside the method's name: the paper ran it on ImageNet, ours is the CIFAR analogue. */
   note?: string;
+  /**
+   * A CIFAR analogue's stand-ins: our variant → the variant of the paper's ImageNet row (the method's reference.json)
+   * whose verdict the table sets beside ours, labelled with that row.
+   */
+  analogueOf?: Record<string, string>;
   /** An LR axis (`--lrs`): every variant at each initial LR (lottery tickets: the paper's 0.1 and 0.01). */
   lrs?: number[];
   /**
@@ -32,7 +37,7 @@ export interface Study {
 
 const study = (id: string, packageDir: string, variants: string[], extra: Partial<Study> = {}): Study =>
   ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', backend: 'wasm', ...extra });
-const analogue = { note: 'CIFAR analogue of an ImageNet method' };
+const analogue = (analogueOf: Record<string, string>) => ({ note: 'CIFAR analogue of an ImageNet method', analogueOf });
 
 export const STUDIES: Study[] = [
   study('l1-norm', 'method-l1', ['vgg16-A', 'resnet56-A', 'resnet56-B']),
@@ -43,9 +48,14 @@ export const STUDIES: Study[] = [
   // core a seed. The paper's numbers stand beside both (reference.json).
   study('weight-level', 'method-weight-level', ['vgg19-30', 'vgg19-80', 'densenet-bc100-80']),
   study('lottery-ticket', 'lottery-ticket', ['vgg16-A', 'vgg16-iterative'], { lrs: [0.1, 0.01], reference: 'ticket' }),
-  study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'], analogue),
-  study('regression', 'method-regression', ['vgg16-50', 'resnet56-50'], analogue),
-  study('sss', 'method-sss', ['resnet20-g0.1'], analogue),
+  // VGG-16 with half of conv1_1 … conv4_3 for ThiNet-Conv and VGG-16-5x; half of every block's first conv for
+  // ResNet50-50% and ResNet-50-2x.
+  study('thinet', 'method-thinet', ['vgg16-conv', 'resnet56-50'],
+    analogue({ 'vgg16-conv': 'thinet-conv', 'resnet56-50': 'thinet-50' })),
+  study('regression', 'method-regression', ['vgg16-50', 'resnet56-50'],
+    analogue({ 'vgg16-50': 'vgg16-5x', 'resnet56-50': 'resnet50-2x' })),
+  // Which of ResNet-41/32/26 the search's net stands for depends on what it removes: set once its runs have.
+  study('sss', 'method-sss', ['resnet20-g0.1'], analogue({})),
 ];
 
 export function studyById(id: string): Study {

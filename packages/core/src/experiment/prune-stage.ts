@@ -36,6 +36,8 @@ export interface PrunedModel {
   sparsity?: number;
   /** The method's own report of the prune (pruneReport). */
   report?: Record<string, string | number>;
+  /** Wall seconds the prune took, with any fine-tuning between its steps (ThiNet's, regression's layer by layer). */
+  seconds?: number;
 }
 
 /** What else a prune may use: a variant given on the command line, test accuracy, training images. */
@@ -134,6 +136,8 @@ export interface PruneRecord {
   accuracyBeforeFineTune: number | null;
   /** The method's own report of the prune (pruneReport). */
   report?: Record<string, string | number>;
+  /** Wall seconds the prune took, with any fine-tuning between its steps (ThiNet's, regression's layer by layer). */
+  seconds?: number;
 }
 
 export interface PruneStageOptions {
@@ -183,6 +187,7 @@ async function prune<V extends MethodVariant>(
   o: PruneStageOptions,
   file: string,
 ): Promise<PruneRecord> {
+  const start = Date.now();
   const trained = await loadModelDir(path.join(o.sourceDir, 'best'));
   const variant = methodVariant(method, variantName);
   const count = variantPruner(method, variant).images;
@@ -205,6 +210,7 @@ async function prune<V extends MethodVariant>(
       ...(pruned.masks ? { masks: true, sparsity: pruned.sparsity } : {}),
       accuracyBeforeFineTune: accuracy.top1,
       ...(pruned.report ? { report: pruned.report } : {}),
+      seconds: Math.round((Date.now() - start) / 1000),
     };
     writeFileAtomic(file, JSON.stringify(record, null, 2));
     const [before, after] = [countSpec(trained.spec), countSpec(pruned.spec)];
