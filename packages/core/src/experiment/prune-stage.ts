@@ -36,8 +36,6 @@ export interface PrunedModel {
   sparsity?: number;
   /** The method's own report of the prune (pruneReport). */
   report?: Record<string, string | number>;
-  /** Wall seconds the prune took, with any fine-tuning between its steps (ThiNet's, regression's layer by layer). */
-  seconds?: number;
 }
 
 /** What else a prune may use: a variant given on the command line, test accuracy, training images. */
@@ -136,7 +134,7 @@ export interface PruneRecord {
   accuracyBeforeFineTune: number | null;
   /** The method's own report of the prune (pruneReport). */
   report?: Record<string, string | number>;
-  /** Wall seconds the prune took, with any fine-tuning between its steps (ThiNet's, regression's layer by layer). */
+  /** Wall seconds the prune took, with any fine-tuning between its steps (ThiNet's layer by layer). */
   seconds?: number;
 }
 
