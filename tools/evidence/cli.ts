@@ -8,7 +8,7 @@ import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
   bySeedKey, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel,
-  seedDir, seedKey, seedRecordsCsv, seedsMarkdown, studyResultsCsv, studyRunRows, type EvidenceRow, type ReferenceRow,
+  seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, studyRunRows, type EvidenceRow, type ReferenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
@@ -70,6 +70,8 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
   return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
 }
 
+const readJson = <T>(file: string, none: T): T => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as T : none);
+
 /** Seconds per stage, by stage name (a baseline's folder name, finetune, scratch-e, …); null where it has none. */
 type StageSeconds = Record<string, number | null>;
 
@@ -81,9 +83,9 @@ type StageSeconds = Record<string, number | null>;
 function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds } {
   // One stage's two figures, from its result.json and metrics.jsonl (nulls while it has no result).
   const secondsOf = (d: string): { wall: number | null; busy: number | null } => {
-    const [resultFile, metricsFile] = [path.join(d, 'result.json'), path.join(d, 'metrics.jsonl')];
-    if (!fs.existsSync(resultFile)) return { wall: null, busy: null };
-    const r = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { trainSeconds: number; epochs: number };
+    const metricsFile = path.join(d, 'metrics.jsonl');
+    const r = readJson<{ trainSeconds: number; epochs: number } | null>(path.join(d, 'result.json'), null);
+    if (!r) return { wall: null, busy: null };
     if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null };
     const seconds = fs.readFileSync(metricsFile, 'utf8').trim().split('\n')
       .map((l) => (JSON.parse(l) as { seconds: number }).seconds).sort((a, b) => a - b);
@@ -96,9 +98,7 @@ function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: St
     .filter((d) => d !== 'scratch-e-saved-init' || fs.existsSync(path.join(dir, d))).map((d) => [d, path.join(dir, d)]);
   // The prune records its wall seconds (its fine-tuning between steps has no metrics of its own) where it ran since
   // prune.json had them.
-  const pruneFile = path.join(dir, 'pruned', 'prune.json');
-  const pruneSeconds = fs.existsSync(pruneFile)
-    ? (JSON.parse(fs.readFileSync(pruneFile, 'utf8')) as { seconds?: number }).seconds ?? null : null;
+  const pruneSeconds = readJson<{ seconds?: number }>(path.join(dir, 'pruned', 'prune.json'), {}).seconds ?? null;
   const all = [...baselines.map(([name, d]) => [name, secondsOf(d)] as const),
     ...(pruneSeconds === null ? [] : [['prune', { wall: pruneSeconds, busy: pruneSeconds }] as const]),
     ...stages.map(([name, d]) => [name, secondsOf(d)] as const)];
@@ -154,7 +154,6 @@ function manifest(s: Study, runDir: string): ManifestEntry[] {
 type ManifestEntry = { variant: string; lr?: number; round?: number; seed: number } & Record<string, unknown>;
 const manifestKey = (m: ManifestEntry) => seedKey({ variant: m.variant, lr: String(m.lr ?? ''), round: String(m.round ?? ''),
   seed: String(m.seed) });
-const readJson = <T>(file: string, none: T): T => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as T : none);
 
 const label = (r: EvidenceRow) => `${r.study} ${rowLabel(r)}`;
 
@@ -211,7 +210,7 @@ async function writeSummary(results: string): Promise<void> {
   const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, rowLabel(r), c.name,
     intervalText(c.ours),
     c.ours.verdict,
-    c.paper ? `${c.paper.difference >= 0 ? '+' : ''}${c.paper.difference.toFixed(2)}${c.paper.row ? ` (${c.paper.row})` : ''}` : '–',
+    c.paper ? `${signed(c.paper.difference)}${c.paper.row ? ` (${c.paper.row})` : ''}` : '–',
     c.paper?.verdict ?? '–', r.converged ? 'yes' : 'NO']));
   const head = ['method', 'variant', 'regime', 'scratch − reference [95% CI]', 'ours', 'paper', 'paper\'s verdict',
     'baselines converged'];

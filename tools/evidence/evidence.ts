@@ -238,7 +238,8 @@ export const rowLabel = (r: Pick<EvidenceRow, 'variant' | 'lr' | 'round'>) =>
     ...(r.round === null || r.round === undefined ? [] : [`round ${r.round}`])].join(' ');
 
 const fmt = (x: number | null, digits = 2) => (x === null ? '–' : x.toFixed(digits));
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+/** `+1.20`, `-0.30`: a difference in points. */
+export const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 const cell = (a: EvidenceRow['accuracy'][Regime]) =>
   `${a.mean === null ? '–' : `${fmt(a.mean)}${a.std === null ? '' : ` ± ${fmt(a.std)}`}`}${a.paper === null ? '' : ` (${fmt(a.paper)})`}`;
 /** `+1.20 [-0.30, +2.70]`; an unbounded side (one seed; stored as null in rows.json) as ∞. */
