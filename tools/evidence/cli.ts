@@ -59,7 +59,8 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
     throw new Error(`--seeds ${seeds}: give a whole number from 1 to the study's ${s.seeds}`);
   }
   const study = { ...s, ...(only ? { variants: only } : {}), ...(seeds ? { seeds: Number(seeds) } : {}) };
-  const args = [...studyCommand(study, dataDir, runDir), ...(seed ? ['--seed', seed] : [])];
+  // The studies' run directories beside this one: a stage another study trained the same way is copied, not trained.
+  const args = [...studyCommand(study, dataDir, runDir), '--reuse-from', path.dirname(runDir), ...(seed ? ['--seed', seed] : [])];
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}) };
   fs.mkdirSync(runDir, { recursive: true });
@@ -80,16 +81,19 @@ type StageSeconds = Record<string, number | null>;
  * so a process stopped or paused mid-stage counts its pause), and its epochs × its median epoch's seconds
  * (metrics.jsonl), the training time without the pauses.
  */
-function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds } {
-  // One stage's two figures, from its result.json and metrics.jsonl (nulls while it has no result).
-  const secondsOf = (d: string): { wall: number | null; busy: number | null } => {
+function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds; copied: Record<string, string> } {
+  // One stage's two figures, from its result.json and metrics.jsonl (nulls while it has no result), and where it was
+  // copied from if another study trained it (`--reuse-from`: its seconds are that run's).
+  const secondsOf = (d: string): { wall: number | null; busy: number | null; from?: string } => {
     const metricsFile = path.join(d, 'metrics.jsonl');
-    const r = readJson<{ trainSeconds: number; epochs: number } | null>(path.join(d, 'result.json'), null);
+    const r = readJson<{ trainSeconds: number; epochs: number; reusedFrom?: { dir: string; method: string } } | null>(
+      path.join(d, 'result.json'), null);
     if (!r) return { wall: null, busy: null };
-    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null };
+    const from = r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {};
+    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...from };
     const seconds = fs.readFileSync(metricsFile, 'utf8').trim().split('\n')
       .map((l) => (JSON.parse(l) as { seconds: number }).seconds).sort((a, b) => a - b);
-    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs) };
+    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...from };
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.
   const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d)).map((b) => [b, path.join(seed, b)]);
@@ -103,7 +107,8 @@ function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: St
     ...(pruneSeconds === null ? [] : [['prune', { wall: pruneSeconds, busy: pruneSeconds }] as const]),
     ...stages.map(([name, d]) => [name, secondsOf(d)] as const)];
   return { wall: Object.fromEntries(all.map(([name, s]) => [name, s.wall])),
-    busy: Object.fromEntries(all.map(([name, s]) => [name, s.busy])) };
+    busy: Object.fromEntries(all.map(([name, s]) => [name, s.busy])),
+    copied: Object.fromEntries(all.flatMap(([name, s]) => ('from' in s && s.from ? [[name, s.from]] : []))) };
 }
 
 /** A command as anyone can run it from the workspace: the CIFAR subset's folder as ../shared/datasets/… */
@@ -144,6 +149,8 @@ function manifest(s: Study, runDir: string): ManifestEntry[] {
       backend: r.backend, threads: r.threads,
       trainSeconds: seconds.wall,
       busySeconds: seconds.busy,
+      // Stages another study trained the same way, copied here (their seconds are that study's, not spent again).
+      ...(Object.keys(seconds.copied).length > 0 ? { copiedStages: seconds.copied } : {}),
       // A finished stage whose run key matches is reused: to train one again, move its directory away first.
       rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${rerun} --models ${r.variant} --seed ${r.seed} ` +
         `--backend ${s.backend} --stage <stage>`,

@@ -34,6 +34,7 @@ const OPTIONS = {
   stage: { type: 'string' },
   backend: { type: 'string' },
   fresh: { type: 'boolean', default: false },
+  'reuse-from': { type: 'string' },
   'profile-file': { type: 'string' },
   epochs: { type: 'string' },
   'finetune-epochs': { type: 'string' },
@@ -108,6 +109,9 @@ reproduce options:
     ? `; default ${method.learningRates(PROFILES.paper).join(',')} on paper` : ''}
 ${method.rounds ? `  --rounds N                    prune rounds (prune → train → prune again; default per profile)\n` : ''}  --stage <name>                run one stage and what it needs: ${STAGES.join(', ')}, report (default: all)
   --fresh                       train stages whose run key changed again, instead of stopping
+  --reuse-from <dir>,...        copy finished stages of the same training from these run directories (any method's:
+                                a plain baseline, a fresh scratch run of a structured prune's architecture) instead
+                                of training them again; result.json names where each came from
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
   --queue redis://host:port     put the grid's stages on this Redis queue instead of running them here; workers
                                 on any number of machines run them ('rethink-prune worker', @rethink-prune/queue);
@@ -115,7 +119,8 @@ ${method.rounds ? `  --rounds N                    prune rounds (prune → train
   --attempts N                  with --queue: tries per stage before it is marked failed (default 2)
 
 A finished stage is reused only when it was produced by the same method, variant, spec, recipe, profile, seed,
-hooks and pruner version; an interrupted one resumes from its last checkpoint when rerun.
+hooks and pruner version (with --reuse-from, one of another run is copied where only the method's or variant's
+name differs); an interrupted one resumes from its last checkpoint when rerun.
 Exit codes: 0 success, 1 failure while running, ${USAGE_EXIT_CODE} usage error.
 `;
 }
@@ -221,6 +226,9 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
   if (rounds !== undefined && (!/^\d+$/.test(values.rounds!) || rounds < 1))
     throw new UsageError(`--rounds ${values.rounds}: give a whole number ≥ 1`);
+  const reuseFrom = values['reuse-from']?.split(',').map((d) => d.trim()).filter(Boolean);
+  const missing = reuseFrom?.find((d) => !fs.existsSync(d) || !fs.statSync(d).isDirectory());
+  if (missing !== undefined) throw new UsageError(`--reuse-from ${missing}: no such directory`);
   const runDir = values['run-dir'] ?? defaultRunDir(method);
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory())
     throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
@@ -236,6 +244,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     fresh: values.fresh ?? false,
     ...(lrs ? { lrs } : {}),
     ...(rounds === undefined ? {} : { rounds }),
+    ...(reuseFrom ? { reuseFrom } : {}),
   };
 }
 
@@ -244,6 +253,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
 async function enqueueCommand(method: MethodDefinition<any>, request: GridOptions, values: Values): Promise<void> {
   if (request.stage !== undefined) throw new UsageError('--stage cannot go with --queue: the queue runs every stage');
   if (request.onlySeed !== undefined) throw new UsageError('--seed cannot go with --queue: the queue runs every seed');
+  if (request.reuseFrom) throw new UsageError('--reuse-from cannot go with --queue: each worker reads its own run directory');
   const attempts = Number(values.attempts);
   if (!/^\d+$/.test(values.attempts!) || attempts < 1)
     throw new UsageError(`--attempts ${values.attempts}: give a whole number ≥ 1`);

@@ -28,6 +28,8 @@ export interface GridOptions {
   lrs?: number[];
   /** Prune rounds of a method with rounds (default: the method's). */
   rounds?: number;
+  /** Run directories whose finished stages of the same training are copied, not trained (ExperimentOptions). */
+  reuseFrom?: string[];
 }
 
 /** Where a grid writes its tables (without extension). */
@@ -78,6 +80,7 @@ export async function runGrid<V extends MethodVariant>(
           },
           ...(lr === undefined ? {} : { lr }),
           ...(o.rounds === undefined ? {} : { rounds: o.rounds }),
+          ...(o.reuseFrom ? { reuseFrom: o.reuseFrom } : {}),
         }));
       }
     }

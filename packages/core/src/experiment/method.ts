@@ -164,7 +164,8 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
   report?: MethodReport;
   /**
    * Re-draws a fresh scratch model's weights before its masks apply (weight-level: the conv init's fan counts only the
-   * weights its mask keeps, as the seed's cifar_E.py); `seed` is the scratch run's.
+   * weights its mask keeps, as the seed's cifar_E.py); `seed` is the scratch run's. Called for a masked model only:
+   * a structured prune's scratch run is its architecture's own, the same under every method (reuse.ts).
    */
   initScratch?(model: tf.LayersModel, masks: MaskSet | undefined, seed: number, variant: V): void;
   /**

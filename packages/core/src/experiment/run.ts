@@ -60,6 +60,8 @@ export interface ExperimentOptions {
   lr?: number;
   /** Prune rounds, for a method with rounds (default: the method's). */
   rounds?: number;
+  /** Run directories (of any method) whose finished stages of the same training are copied, not trained (reuse.ts). */
+  reuseFrom?: readonly string[];
 }
 
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
@@ -165,7 +167,8 @@ export async function runExperiment<V extends MethodVariant>(
   const modelDir = o.lr === undefined ? seedDir : path.join(seedDir, `lr${o.lr}`);
   const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
 
-  const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false, onEpoch: o.onEpoch, signal: o.signal };
+  const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false, onEpoch: o.onEpoch, signal: o.signal,
+    reuseFrom: o.reuseFrom };
   const lrLabel = o.lr === undefined ? '' : ` lr ${o.lr}`;
   const trainStage = ({ stage, training, label, startLabel, ...job }: Job) =>
     runStage({
@@ -337,7 +340,8 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
     let model: tf.LayersModel;
     if (start === 'fresh') {
       model = buildModel(pruned.spec, scratchSeed);
-      method.initScratch?.(model, masks, scratchSeed, variant);
+      // Only a masked model is re-initialised: a structured prune's scratch run is the architecture's own (reuse.ts).
+      if (masks) method.initScratch?.(model, masks, scratchSeed, variant);
     } else {
       const init = await loadModelDir(path.join(c.baselineDir, 'init'));
       model = pruned.keep ? pruneChannels(init.model, spec, pruned.keep).model : init.model;

@@ -7,6 +7,7 @@ import type { ArchSpec } from '../spec';
 import { readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import { cachedStage } from './cached-stage';
+import { copyStage, findReusable } from './reuse';
 
 /** One training stage of an experiment: where it runs, its run key, and how its model starts. */
 export interface StageJob {
@@ -33,6 +34,8 @@ export interface StageOptions {
   onEpoch?: TrainOptions['onEpoch'];
   /** Stops a stage's training before its next step (TrainOptions.signal). */
   signal?: AbortSignal;
+  /** Run directories of other runs whose finished stages of the same training are copied, not trained (reuse.ts). */
+  reuseFrom?: readonly string[];
 }
 
 /**
@@ -41,10 +44,19 @@ export interface StageOptions {
  */
 export async function runStage(job: StageJob, o: StageOptions): Promise<TrainResult> {
   const finished = () => {
-    const done = readTrainResult(job.dir);
+    const done = readTrainResult(job.dir) ?? copiedStage(job, o.reuseFrom ?? []);
     return done && { identity: done.identity, reuse: () => done };
   };
   return cachedStage({ dir: job.dir, identity: job.identity, fresh: o.fresh, finished, run: () => trainStage(job, o) });
+}
+
+/** The same training finished under another run, copied to the stage's directory; undefined where there is none. */
+function copiedStage(job: StageJob, roots: readonly string[]): TrainResult | undefined {
+  const source = roots.length > 0 ? findReusable(roots, job.dir, job.identity) : undefined;
+  if (!source) return undefined;
+  copyStage(source, job.dir, job.identity);
+  process.stderr.write(`${job.label}: copied from ${source}, the same training\n`);
+  return readTrainResult(job.dir);
 }
 
 async function trainStage(job: StageJob, o: StageOptions): Promise<TrainResult> {

@@ -167,6 +167,26 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(error.field).toBe(field);
   });
 
+  it('with reuseFrom, copies the plain baseline and the scratch runs another method trained, and fine-tunes its own', async () => {
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-other-'));
+    const other = { ...randomMethod('2'), name: 'random-other' };
+    const [row] = await runGrid(other, { ...grid, seeds: 1, runDir: otherDir, reuseFrom: [runDir] });
+    expect(row.method).toBe('random-other');
+    const seedDir = (root: string) => path.join(root, 'smoke', 'fashion-mnist', 'vgg11', 'seed0');
+    for (const stage of ['baseline', 'vgg11-half/scratch-e', 'vgg11-half/scratch-b']) {
+      const [mine, theirs] = [otherDir, runDir].map((root) => path.join(seedDir(root), stage));
+      expect(fs.readFileSync(path.join(mine, 'best', 'weights.bin'))).toEqual(fs.readFileSync(path.join(theirs, 'best', 'weights.bin')));
+      const result = JSON.parse(fs.readFileSync(path.join(mine, 'result.json'), 'utf8'));
+      expect(result.reusedFrom.method).toBe('random-channels');
+      expect(path.resolve(result.reusedFrom.dir)).toBe(path.resolve(theirs));
+      expect(result.identity.method).toBe('random-other');
+      expect(fs.existsSync(path.join(mine, 'checkpoint'))).toBe(false);
+    }
+    // The fine-tune starts from this method's own prune: trained here, not copied.
+    const finetune = JSON.parse(fs.readFileSync(path.join(seedDir(otherDir), 'vgg11-half', 'finetune', 'result.json'), 'utf8'));
+    expect(finetune.reusedFrom).toBeUndefined();
+  });
+
   it('trains a published architecture from scratch against the baseline, with nothing pruned or fine-tuned', async () => {
     const [row] = await runGrid(randomMethod('2'), { ...grid, seeds: 1, variants: ['vgg11-quarter-arch'] });
     const variantDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'vgg11-quarter-arch');
