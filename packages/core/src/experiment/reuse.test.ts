@@ -14,8 +14,9 @@ const scratch = (method: string, variant: string, pruner: string, extra: Record<
     pruned: { method, stage: 'prune', variant, pruner }, ...extra });
 
 describe('trainingKey: what decides a stage\'s weights', () => {
-  it('a plain baseline: everything but the method', () => {
-    expect(trainingKey(baseline('thinet'))).toEqual(trainingKey(baseline('regression')));
+  it('a plain baseline: everything but the names of the method and the model', () => {
+    expect(trainingKey(baseline('thinet'))).toEqual(trainingKey(baseline('regression', { model: 'vgg16-regression' })));
+    expect(trainingKey(baseline('thinet'))).not.toEqual(trainingKey(baseline('regression', { spec: { cfg: [16, 'M'], convBias: true } })));
     expect(trainingKey(baseline('thinet'))).not.toHaveProperty('method');
     expect(trainingKey(baseline('thinet', { recipe: { epochs: 40, lr: 0.1 } }))).not.toEqual(trainingKey(baseline('regression')));
   });

@@ -23,14 +23,14 @@ const without = (identity: Record<string, unknown>, fields: string[]) =>
   Object.fromEntries(Object.entries(identity).filter(([field]) => !fields.includes(field)));
 
 /**
- * What decides a stage's weights, from its identity: a plain baseline's identity without the method's name; a
- * scratch run from a fresh init after a structured prune (no masks), also without the variant and the prune that
- * chose the architecture. Undefined for every other stage (a method's hooks, a fine-tune, a saved init, masks):
+ * What decides a stage's weights, from its identity: a plain baseline's identity without the names of the method and
+ * the model (its spec builds it: `vgg19-wl` names a spec); a scratch run from a fresh init after a structured prune
+ * (no masks), without the method's and variant's names and the prune that chose the architecture. Undefined for every other stage (a method's hooks, a fine-tune, a saved init, masks):
  * those depend on their method.
  */
 export function trainingKey(identity: Record<string, unknown>): Record<string, unknown> | undefined {
   if (identity.hooks !== null) return undefined;
-  if (identity.stage === 'baseline') return identity.start === undefined ? without(identity, ['method']) : undefined;
+  if (identity.stage === 'baseline') return identity.start === undefined ? without(identity, ['method', 'model']) : undefined;
   const structured = isObject(identity.pruned) && String(identity.pruned.pruner).startsWith('structured ');
   if (!String(identity.stage).startsWith('scratch-') || identity.init !== 'fresh' || !structured) return undefined;
   return without(identity, ['method', 'variant', 'pruned']);
