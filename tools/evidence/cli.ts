@@ -14,7 +14,8 @@ import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
 const USAGE = `npm run evidence -- <command> [options]
 
-  run <study>      train the study from whatever its run directory lacks (every stage resumes), then write its table
+  run <study>      train the study from whatever its run directory lacks (every stage resumes; a stage another
+                   study beside it trained the same way is copied: --reuse-from), then write its table
   table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
                    seeds committed there and the study's runs here (a seed run here replaces its committed
                    record), and the summary results/summary.md + summary.svg over every study in results/
