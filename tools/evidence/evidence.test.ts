@@ -174,6 +174,11 @@ describe('evidence table (the command)', () => {
     const pruned = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'pruned');
     fs.mkdirSync(pruned, { recursive: true });
     fs.writeFileSync(path.join(pruned, 'prune.json'), JSON.stringify({ accuracyBeforeFineTune: 11, seconds: 412 }));
+    // Scratch-E was copied from ThiNet's run of the same training (--reuse-from).
+    const scratchE = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'scratch-e');
+    fs.mkdirSync(scratchE, { recursive: true });
+    fs.writeFileSync(path.join(scratchE, 'result.json'), JSON.stringify({ trainSeconds: 500, epochs: 8,
+      reusedFrom: { dir: 'runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e', method: 'thinet' } }));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       expect(await main(['table', 'l1-norm', '--run-dir', runDir, '--results', results])).toBe(0);
@@ -187,7 +192,10 @@ describe('evidence table (the command)', () => {
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
     expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [],
-      trainSeconds: { baseline: 3070, prune: 412, finetune: null }, busySeconds: { baseline: 80, prune: 412, finetune: null } });
+      trainSeconds: { baseline: 3070, prune: 412, finetune: null, 'scratch-e': 500 },
+      busySeconds: { baseline: 80, prune: 412, finetune: null },
+      copiedStages: { 'scratch-e': 'thinet: runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e' } });
+    expect(row).not.toHaveProperty('copiedStages.baseline');
   });
 
   /** `evidence table l1-norm` over a run directory into a results folder; what it wrote to stderr. */
