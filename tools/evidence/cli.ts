@@ -7,8 +7,9 @@ import { markdownTable } from '../../packages/core/src/results';
 import { readRows } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
-  bySeedKey, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords, rowLabel,
-  seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, studyRunRows, type EvidenceRow, type ReferenceRow,
+  bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
+  rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, studyRunRows, type EvidenceRow,
+  type ReferenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
 
@@ -92,8 +93,7 @@ function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: St
     if (!r) return { wall: null, busy: null };
     const from = r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {};
     if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...from };
-    const seconds = fs.readFileSync(metricsFile, 'utf8').trim().split('\n')
-      .map((l) => (JSON.parse(l) as { seconds: number }).seconds).sort((a, b) => a - b);
+    const seconds = epochMetrics(metricsFile).map((e) => e.seconds).sort((a, b) => a - b);
     return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...from };
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.

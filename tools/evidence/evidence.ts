@@ -103,10 +103,13 @@ export const studyResultsCsv = (s: Study, runDir: string) => path.join(runDir, s
 export const seedDir = (s: Study, runDir: string, model: string, seed: number | string, lr?: string | number | null) =>
   path.join(runDir, s.profile, s.dataset, model, `seed${seed}`, ...(s.lrs && lr !== undefined && lr !== null ? [`lr${lr}`] : []));
 
-/** The last-quarter gain of a baseline from its metrics.jsonl (one JSON line per epoch with testTop1). */
+/** A stage's metrics.jsonl: one JSON line per epoch, with its test top-1 and its seconds. */
+export const epochMetrics = (metricsFile: string): Array<{ testTop1: number; seconds: number }> =>
+  fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+
+/** The last-quarter gain of a baseline from its metrics.jsonl. */
 export function lastQuarterGain(metricsFile: string): number {
-  const epochs = fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-  const top1 = epochs.map((e) => e.testTop1 as number);
+  const top1 = epochMetrics(metricsFile).map((e) => e.testTop1);
   if (top1.length < 4) throw new Error(`${metricsFile}: ${top1.length} epochs; a last quarter needs at least 4`);
   return top1[top1.length - 1] - top1[Math.floor((3 * top1.length) / 4) - 1];
 }
