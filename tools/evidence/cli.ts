@@ -139,7 +139,7 @@ function manifest(s: Study, runDir: string): ManifestEntry[] {
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
     const rerun = (last?.command ?? 'node <cli> reproduce ...').replace(/ --seed \d+/, '').replace(/ --models \S+/, '')
-      .replace(/ --backend \S+/, '');
+      .replace(/ --backend \S+/, '').replace(/ --reuse-from \S+/, ''); // to train it again, not copy it back
     const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
     const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
     const seconds = stageSeconds(seed, variantDir);

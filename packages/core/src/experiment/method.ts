@@ -167,7 +167,7 @@ export interface MethodDefinition<V extends MethodVariant = MethodVariant> {
    * weights its mask keeps, as the seed's cifar_E.py); `seed` is the scratch run's. Called for a masked model only:
    * a structured prune's scratch run is its architecture's own, the same under every method (reuse.ts).
    */
-  initScratch?(model: tf.LayersModel, masks: MaskSet | undefined, seed: number, variant: V): void;
+  initScratch?(model: tf.LayersModel, masks: MaskSet, seed: number, variant: V): void;
   /**
    * What else a prune should report (SFP: the dense model its zeros allow): printed by `prune` and the prune
    * stage, kept in prune.json. `evaluate` (top-1 %) is given where test data is at hand.

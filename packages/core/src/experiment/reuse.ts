@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../fs-atomic';
+import { CHECKPOINT_DIRS, checkpointRunKey } from '../train/checkpoint';
 import { identityMismatch, isObject } from '../train/run-key';
 
 /**
@@ -37,57 +38,92 @@ export function trainingKey(identity: Record<string, unknown>): Record<string, u
 }
 
 const RESULT = 'result.json';
-/** Folders inside a stage (weights, checkpoints): no stage lies below them. */
-const INSIDE_A_STAGE = new Set(['best', 'final', 'init', 'checkpoint', 'pruned']);
+const COPYING = '.copying';
+/** Folders inside a stage (weights, checkpoints) and copies being made: no stage to copy lies there. */
+const notAStage = (name: string) =>
+  ['best', 'final', 'init', 'pruned', ...CHECKPOINT_DIRS].includes(name) || name.endsWith(COPYING);
 
-/** Every finished stage under `root` (a folder holding result.json), depth first. */
+/** Every finished stage under `root` (a folder holding result.json), depth first; a folder that vanishes is passed. */
 function* finishedStages(root: string, depth = 0): Generator<string> {
-  if (!fs.existsSync(root)) return;
-  if (fs.existsSync(path.join(root, RESULT))) yield root;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return; // removed or renamed by a run beside this one
+  }
+  if (entries.some((e) => e.name === RESULT)) yield root;
   if (depth >= 12) return;
-  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
-    if (entry.isDirectory() && !INSIDE_A_STAGE.has(entry.name)) yield* finishedStages(path.join(root, entry.name), depth + 1);
+  for (const entry of entries) {
+    if (entry.isDirectory() && !notAStage(entry.name)) yield* finishedStages(path.join(root, entry.name), depth + 1);
   }
 }
 
-const readResult = (dir: string): Record<string, unknown> | undefined => {
+type StageResult = Record<string, unknown> & { identity: Record<string, unknown> };
+
+/** A finished training result (a numeric best and final top-1, an identity), or undefined for anything else. */
+function readResult(dir: string): StageResult | undefined {
   try {
     const result: unknown = JSON.parse(fs.readFileSync(path.join(dir, RESULT), 'utf8'));
-    return isObject(result) && isObject(result.identity) ? result : undefined;
+    const finished = isObject(result) && isObject(result.identity) && typeof result.bestTop1 === 'number' &&
+      isObject(result.final) && typeof result.final.top1 === 'number';
+    return finished ? result as StageResult : undefined;
   } catch {
-    return undefined; // a result being written, or not ours: not a stage to copy
+    return undefined; // being written, removed, or not ours: not a stage to copy
   }
-};
+}
 
-/** A finished stage under `roots`, other than `dir` itself, that trained what `identity` asks for. */
-export function findReusable(roots: readonly string[], dir: string, identity: Record<string, unknown>): string | undefined {
+/** The data sizes a finished stage trained on: its result's, or (written before results had them) its checkpoint's. */
+const trainedExamples = (dir: string, result: StageResult): unknown =>
+  result.examples ?? checkpointRunKey(dir)?.examples;
+
+/**
+ * A finished stage under `roots`, other than `dir` itself, that trained what `identity` asks for on data of the same
+ * sizes (`examples`: the identity names the data set, not the folder it was read from). None where `dir` holds a
+ * checkpoint of another run: that one stops the run as stale, as without reuse.
+ */
+export function findReusable(roots: readonly string[], dir: string, identity: Record<string, unknown>,
+  examples: { train: number; test: number }): string | undefined {
   const key = trainingKey(identity);
   if (!key) return undefined;
+  const ownCheckpoint = checkpointRunKey(dir);
+  if (ownCheckpoint && identityMismatch(identity, ownCheckpoint.identity) !== undefined) return undefined;
   for (const root of roots) {
     for (const stage of finishedStages(root)) {
       if (path.resolve(stage) === path.resolve(dir)) continue;
-      const found = trainingKey(readResult(stage)?.identity as Record<string, unknown> ?? {});
-      if (found && identityMismatch(key, found) === undefined) return stage;
+      const result = readResult(stage);
+      const found = result && trainingKey(result.identity);
+      if (found && identityMismatch(key, found) === undefined &&
+        identityMismatch({ examples }, { examples: trainedExamples(stage, result) }) === undefined) return stage;
     }
   }
   return undefined;
 }
 
 /**
- * Copies the finished stage `source` to `dir` (its checkpoint aside) under this run's identity, naming where it came
- * from; whatever `dir` held (an interrupted run of the same training) gives way to it.
+ * Copies the finished stage `source` to `dir` (its checkpoints aside) under this run's identity, naming where it came
+ * from; whatever `dir` held (an interrupted run of the same training) gives way to it. False, with `dir` untouched,
+ * where the source is no longer a finished stage (a run beside this one removed it).
  */
-export function copyStage(source: string, dir: string, identity: Record<string, unknown>): void {
-  const result = readResult(source)!;
+export function copyStage(source: string, dir: string, identity: Record<string, unknown>): boolean {
+  const result = readResult(source);
+  if (!result) return false;
   const relative = path.relative(process.cwd(), path.resolve(source));
   const reusedFrom: ReusedFrom = (result.reusedFrom as ReusedFrom | undefined) ?? {
     dir: relative.startsWith('..') ? path.resolve(source) : relative,
-    method: String((result.identity as Record<string, unknown>).method),
+    method: String(result.identity.method),
   };
-  const copying = `${dir}.copying`;
+  const copying = `${dir}${COPYING}`;
   fs.rmSync(copying, { recursive: true, force: true });
-  fs.cpSync(source, copying, { recursive: true, filter: (file) => path.basename(file) !== 'checkpoint' });
-  writeFileAtomic(path.join(copying, RESULT), JSON.stringify({ ...result, identity, reusedFrom }, null, 2));
+  try {
+    fs.cpSync(source, copying, { recursive: true, filter: (file) => !CHECKPOINT_DIRS.includes(path.basename(file)) });
+  } catch (e) {
+    fs.rmSync(copying, { recursive: true, force: true });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  const examples = trainedExamples(source, result);
+  writeFileAtomic(path.join(copying, RESULT), JSON.stringify({ ...result, identity, examples, reusedFrom }, null, 2));
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(copying, dir);
+  return true;
 }

@@ -4,7 +4,7 @@ import type { TrainingData } from '../data/source';
 import { StaleStageError } from '../errors';
 import type { MaskSet } from '../pruning/masks';
 import type { ArchSpec } from '../spec';
-import { readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
+import { dataExamples, readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import { cachedStage } from './cached-stage';
 import { copyStage, findReusable } from './reuse';
@@ -44,17 +44,17 @@ export interface StageOptions {
  */
 export async function runStage(job: StageJob, o: StageOptions): Promise<TrainResult> {
   const finished = () => {
-    const done = readTrainResult(job.dir) ?? copiedStage(job, o.reuseFrom ?? []);
+    const done = readTrainResult(job.dir) ?? copiedStage(job, o);
     return done && { identity: done.identity, reuse: () => done };
   };
   return cachedStage({ dir: job.dir, identity: job.identity, fresh: o.fresh, finished, run: () => trainStage(job, o) });
 }
 
 /** The same training finished under another run, copied to the stage's directory; undefined where there is none. */
-function copiedStage(job: StageJob, roots: readonly string[]): TrainResult | undefined {
-  const source = roots.length > 0 ? findReusable(roots, job.dir, job.identity) : undefined;
-  if (!source) return undefined;
-  copyStage(source, job.dir, job.identity);
+function copiedStage(job: StageJob, o: StageOptions): TrainResult | undefined {
+  const roots = o.reuseFrom ?? [];
+  const source = roots.length > 0 ? findReusable(roots, job.dir, job.identity, dataExamples(o.data)) : undefined;
+  if (!source || !copyStage(source, job.dir, job.identity)) return undefined;
   process.stderr.write(`${job.label}: copied from ${source}, the same training\n`);
   return readTrainResult(job.dir);
 }

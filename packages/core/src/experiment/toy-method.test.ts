@@ -182,6 +182,11 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
       expect(result.identity.method).toBe('random-other');
       expect(fs.existsSync(path.join(mine, 'checkpoint'))).toBe(false);
     }
+    // The premise: the other method's baseline trained here without reuse is the copied one, byte for byte.
+    const trainedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-trained-'));
+    await runGrid(other, { ...grid, seeds: 1, runDir: trainedDir, stage: 'baseline' });
+    expect(fs.readFileSync(path.join(seedDir(trainedDir), 'baseline', 'best', 'weights.bin')))
+      .toEqual(fs.readFileSync(path.join(seedDir(otherDir), 'baseline', 'best', 'weights.bin')));
     // The fine-tune starts from this method's own prune: trained here, not copied.
     const finetune = JSON.parse(fs.readFileSync(path.join(seedDir(otherDir), 'vgg11-half', 'finetune', 'result.json'), 'utf8'));
     expect(finetune.reusedFrom).toBeUndefined();

@@ -35,6 +35,9 @@ const OPTIMIZER_BIN = 'optimizer.bin';
 
 type OptimizerIndex = Record<string, { shape: number[]; offset: number }>;
 
+/** The checkpoint folders of a run directory (the current one, one being written, the one before). */
+export const CHECKPOINT_DIRS: readonly string[] = [CURRENT, NEXT, PREVIOUS];
+
 export async function writeCheckpoint(runDir: string, model: tf.LayersModel, spec: ArchSpec, sgd: Sgd,
   state: LoopState): Promise<void> {
   const next = path.join(runDir, NEXT);
@@ -94,6 +97,19 @@ function readState(dir: string): { state: LoopState; index: OptimizerIndex } {
     throw new RunDirError(file, "field 'optimizer' is not an index of { shape, offset } by weight name");
   }
   return { state: state as unknown as LoopState, index: index as OptimizerIndex };
+}
+
+/** The run key of the newest readable checkpoint of `runDir` (its state.json alone), or undefined where none is. */
+export function checkpointRunKey(runDir: string): Record<string, unknown> | undefined {
+  for (const name of [CURRENT, PREVIOUS]) {
+    if (!fs.existsSync(path.join(runDir, name, STATE_JSON))) continue;
+    try {
+      return readState(path.join(runDir, name)).state.runKey as Record<string, unknown>;
+    } catch (e) {
+      if (!(e instanceof RunDirError)) throw e;
+    }
+  }
+  return undefined;
 }
 
 /** The momentum buffers of optimizer.bin, which must hold exactly what state.json's index lists. */

@@ -121,6 +121,8 @@ export interface TrainResult {
   nativeConv?: string;
   /** The caller's identity of the run (TrainOptions.identity). */
   identity?: Record<string, unknown>;
+  /** The sizes of the data it trained and was tested on (before any limit), which the identity names only. */
+  examples?: { train: number; test: number };
 }
 
 const RESULT = 'result.json';
@@ -138,10 +140,13 @@ export function readTrainResult(runDir: string): TrainResult | undefined {
   return result as TrainResult;
 }
 
+/** The sizes of a data set's two splits, before any limit. */
+export const dataExamples = (data: TrainingData) => ({ train: splitSize(data, 'train'), test: splitSize(data, 'test') });
+
 /** What makes two runs the same run; a checkpoint or result of another run is refused. */
 function runKey(o: TrainOptions): Record<string, unknown> {
-  return { spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null,
-    examples: { train: splitSize(o.data, 'train'), test: splitSize(o.data, 'test') }, identity: o.identity };
+  return { spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null, examples: dataExamples(o.data),
+    identity: o.identity };
 }
 
 /** Checks the names a hook uses against the model's trainable weights. */
@@ -310,7 +315,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     bestTop1: Math.max(state.bestTop1, final.top1), bestEpoch: state.bestEpoch, final, epochs: o.recipe.epochs,
     trainSeconds: state.trainSeconds,
     imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : 0,
-    ...ranOn, ...(o.identity ? { identity: o.identity } : {}),
+    ...ranOn, ...(o.identity ? { identity: o.identity } : {}), examples: dataExamples(o.data),
   };
   writeFileAtomic(path.join(o.runDir, RESULT), JSON.stringify(result, null, 2));
   sgd.dispose();
