@@ -20,7 +20,8 @@ const USAGE = `npm run evidence -- <command> [options]
   table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
                    seeds committed there and the study's runs here (a seed run here replaces its committed
                    record), and the summary results/summary.md + summary.svg over every study in results/
-  list             the studies: ${STUDIES.map((s) => s.id).join(', ')}
+  list             the studies (${STUDIES.map((s) => s.id).join(', ')}), each row with the seeds committed in
+                   results/<study>/seeds.csv
 
 options:
   --run-dir <dir>    where the study's runs live (default runs/study/<study>)
@@ -165,6 +166,26 @@ const manifestKey = (m: ManifestEntry) => seedKey({ variant: m.variant, lr: Stri
 
 const label = (r: EvidenceRow) => `${r.study} ${rowLabel(r)}`;
 
+/**
+ * Each row of a study with the seeds committed in `<results>/<study>/` (seeds.csv, or rows.json for a table written
+ * before it), per LR where the study has an LR axis: `vgg16-A (seeds 0, 1, 2)`, `resnet56-A (no seed yet)`.
+ */
+function committedSeeds(s: Study, results: string): string[] {
+  const file = path.join(results, s.id, 'seeds.csv');
+  const records = fs.existsSync(file) ? readRows(file) : [];
+  const tabled = readJson<EvidenceRow[]>(path.join(results, s.id, 'rows.json'), []);
+  const seedsOf = (variant: string, lr?: number) => {
+    const atLr = (r: { lr?: unknown }) => lr === undefined || Number(r.lr) === lr;
+    const recorded = records.filter((r) => r.variant === variant && atLr(r)).map((r) => Number(r.seed));
+    const seeds = recorded.length > 0 ? recorded : tabled.filter((r) => r.variant === variant && atLr(r)).flatMap((r) => r.seeds);
+    return [...new Set(seeds)].sort((a, b) => a - b);
+  };
+  const described = (seeds: number[]) => (seeds.length > 0 ? `seeds ${seeds.join(', ')}` : 'no seed yet');
+  return s.variants.map((v) => `${v} (${s.lrs
+    ? s.lrs.map((lr) => `LR ${lr}: ${described(seedsOf(v, lr))}`).join('; ')
+    : described(seedsOf(v))})`);
+}
+
 /** The rows of the study's method's reference.json (packages/<dir>/reference.json in this workspace). */
 function referenceRows(s: Study): ReferenceRow[] {
   const file = path.resolve(__dirname, '../../packages', s.packageDir, 'reference.json');
@@ -244,7 +265,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'list') {
-    for (const s of STUDIES) process.stdout.write(`${s.id.padEnd(14)} ${s.variants.join(', ')}${s.note ? `  (${s.note})` : ''}\n`);
+    for (const s of STUDIES) {
+      const rows = committedSeeds(s, values.results!);
+      process.stdout.write(`${s.id.padEnd(14)} ${rows.join(', ')}${s.note ? `  (${s.note})` : ''}\n`);
+    }
     return 0;
   }
   if (command !== 'run' && command !== 'table') throw new Error(`unknown command '${command}'; use run, table or list`);

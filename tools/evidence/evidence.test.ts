@@ -233,6 +233,22 @@ describe('evidence table (the command)', () => {
     ]);
   });
 
+  it('lists each study\'s rows with the seeds committed so far', async () => {
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(fakeRuns([0, 2]), results);
+    let said = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { said += String(text); return true; });
+    try {
+      expect(await main(['list', '--results', results])).toBe(0);
+    } finally {
+      out.mockRestore();
+    }
+    const lines = said.split('\n');
+    expect(lines).toContain('l1-norm        vgg16-A (seeds 0, 2), resnet56-A (no seed yet), resnet56-B (no seed yet)');
+    expect(lines.find((l) => l.startsWith('lottery-ticket'))).toBe('lottery-ticket vgg16-A (LR 0.1: no seed yet; LR 0.01: ' +
+      'no seed yet), vgg16-iterative (LR 0.1: no seed yet; LR 0.01: no seed yet)');
+  });
+
   it('says where a seed re-run here computed another accuracy than its committed record, and takes the new one', async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     await table(fakeRuns(), results);
