@@ -65,6 +65,15 @@ describe('an evidence table', () => {
     expect(row.converged).toBe(false);
   });
 
+  it('shows the mean FLOPs reduction and its range where the seeds pruned differently (SSS\'s search)', () => {
+    // seeds 0–2 removed 57.8%, 34.9% and 46.3% of the FLOPs → mean 46.33
+    const records = localSeedRecords(study, fakeRuns()).map((r, k) => ({ ...r, flops_reduction_pct: String([57.8, 34.9, 46.3][k]) }));
+    const rows = evidenceRows(study, records);
+    expect([rows[0].flopsReductionPct, rows[0].flopsReductionRange]).toEqual([46.33, [34.9, 57.8]]);
+    expect(evidenceMarkdown(study, rows)).toContain('| vgg16-A | 46.3 (34.9–57.8) | 3 |');
+    expect(evidenceRows(study, localSeedRecords(study, fakeRuns()))[0]).not.toHaveProperty('flopsReductionRange');
+  });
+
   it('writes the verdicts, the paper\'s beside them and a flag on an unconverged baseline', () => {
     const rows = evidenceRows(study, localSeedRecords(study, fakeRuns()));
     const table = evidenceMarkdown(study, rows);

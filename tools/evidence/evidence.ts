@@ -21,7 +21,9 @@ export interface EvidenceRow {
   round: number | null;
   model: string;
   seeds: number[];
+  /** The FLOPs reduction, mean over the seeds; with its range where the seeds pruned differently (SSS's search). */
   flopsReductionPct: number;
+  flopsReductionRange?: [number, number];
   accuracy: Record<Regime, { mean: number | null; std: number | null; paper: number | null }>;
   comparisons: Comparison[];
   /** Per seed: test top-1 at the last epoch minus at 3/4 of the epochs (points). */
@@ -225,9 +227,12 @@ export function evidenceRows(s: Study, records: Row[], references: ReferenceRow[
         return gain;
       });
       const comparisons = comparisonNames(s).map((name) => comparison(name, runs, s.reference ?? 'finetuned', analogue));
+      const flops = runs.map((r) => Number(r.flops_reduction_pct));
+      const range: [number, number] = [Math.min(...flops), Math.max(...flops)];
       return {
         study: s.id, variant, lr: s.lrs ? num(runs[0].lr) : null, round: num(runs[0].round), model: runs[0].model,
-        seeds: runs.map((r) => Number(r.seed)), flopsReductionPct: Number(runs[0].flops_reduction_pct), accuracy,
+        seeds: runs.map((r) => Number(r.seed)), flopsReductionPct: round(mean(flops)),
+        ...(range[0] === range[1] ? {} : { flopsReductionRange: range }), accuracy,
         comparisons: comparisons.filter((c): c is Comparison => c !== null),
         baselineLastQuarterGain: gains, converged: gains.every((g) => g < 1),
       };
@@ -266,7 +271,9 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
       const paper = c.paper ? ` (paper${where} ${signed(c.paper.difference)}: ${c.paper.verdict})` : ' (paper: –)';
       return [intervalText(c.ours), `**${c.ours.verdict}**${paper}`];
     });
-    return [rowLabel(r), fmt(r.flopsReductionPct, 1), String(r.seeds.length), ...regimes.map((g) => cell(r.accuracy[g])),
+    const flops = `${fmt(r.flopsReductionPct, 1)}${r.flopsReductionRange
+      ? ` (${r.flopsReductionRange.map((x) => fmt(x, 1)).join('–')})` : ''}`;
+    return [rowLabel(r), flops, String(r.seeds.length), ...regimes.map((g) => cell(r.accuracy[g])),
       ...compared, `${r.baselineLastQuarterGain.map((g) => signed(g)).join(', ')}${r.converged ? '' : ' (NOT converged)'}`];
   });
   return [
