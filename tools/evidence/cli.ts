@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
-import { readRows } from '../report/report';
+import { readRows, type Row } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
 import {
   bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
@@ -192,6 +192,25 @@ function referenceRows(s: Study): ReferenceRow[] {
   return readJson<{ rows: ReferenceRow[] }>(file, { rows: [] }).rows;
 }
 
+/** The seeds a study's run directory has finished, kept in it: each process's results CSV holds its own seeds only. */
+const RUN_RECORDS = 'seed-records.csv';
+
+/**
+ * The seed records of every process that ran in `runDir`: those kept in its seed-records.csv, with the seeds of the
+ * last process (its results CSV) added or replacing theirs, kept again (so a checkout that did not run them, or whose
+ * results/ was reset, still finds them).
+ */
+function runDirSeedRecords(s: Study, runDir: string): Row[] {
+  const file = path.join(runDir, RUN_RECORDS);
+  const { records, differences } = mergeSeedRecords(fs.existsSync(file) ? readRows(file) : [], localSeedRecords(s, runDir));
+  for (const d of differences) process.stderr.write(`evidence: a seed run again here differs from its earlier run: ${d}\n`);
+  if (records.length > 0) {
+    fs.writeFileSync(`${file}.new`, seedRecordsCsv(records));
+    fs.renameSync(`${file}.new`, file);
+  }
+  return records;
+}
+
 /**
  * Write results/<study>/ from the seeds committed there (seeds.csv, manifest.json) and the seeds run here: a study
  * grows seed by seed across machines that are not kept. A variant with neither keeps its committed row (rows.json
@@ -201,7 +220,7 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   const out = path.join(results, s.id);
   const seedsFile = path.join(out, 'seeds.csv');
   const committed = fs.existsSync(seedsFile) ? readRows(seedsFile) : [];
-  const { records, differences } = mergeSeedRecords(committed, localSeedRecords(s, runDir));
+  const { records, differences } = mergeSeedRecords(committed, runDirSeedRecords(s, runDir));
   for (const d of differences) process.stderr.write(`evidence: a seed run here differs from its committed record: ${d}\n`);
   if (records.length === 0) {
     throw new Error(`no seeds of ${s.id}: neither ${studyResultsCsv(s, runDir)} nor ${seedsFile} exists (evidence run ${s.id})`);

@@ -242,6 +242,18 @@ describe('evidence table (the command)', () => {
     ]);
   });
 
+  it('keeps each process\'s seeds in the run directory, for a checkout that did not run them', async () => {
+    // Two processes share a run directory, one seed each: the second's results CSV replaces the first's.
+    const runDir = fakeRuns([0]);
+    await table(runDir, fs.mkdtempSync(path.join(os.tmpdir(), 'results-')));
+    fs.cpSync(fakeRuns([1]), runDir, { recursive: true });
+    expect(fs.readFileSync(path.join(runDir, 'small', 'results-cifar10.csv'), 'utf8')).not.toMatch(/vgg16-A,small,0,/);
+    // Another checkout (nothing committed there) tables both seeds.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(runDir, elsewhere);
+    expect(JSON.parse(read(elsewhere, 'rows.json'))[0].seeds).toEqual([0, 1]);
+  });
+
   it('lists each study\'s rows with the seeds committed so far', async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     await table(fakeRuns([0, 2]), results);
