@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../fs-atomic';
 import { CHECKPOINT_DIRS, checkpointRunKey } from '../train/checkpoint';
+import { readTrainResult, type TrainResult } from '../train/loop';
 import { identityMismatch, isObject } from '../train/run-key';
 
 /**
@@ -58,15 +59,13 @@ function* finishedStages(root: string, depth = 0): Generator<string> {
   }
 }
 
-type StageResult = Record<string, unknown> & { identity: Record<string, unknown> };
+type StageResult = TrainResult & { identity: Record<string, unknown> };
 
-/** A finished training result (a numeric best and final top-1, an identity), or undefined for anything else. */
+/** A finished training result with an identity (the loop's own reader), or undefined for anything else. */
 function readResult(dir: string): StageResult | undefined {
   try {
-    const result: unknown = JSON.parse(fs.readFileSync(path.join(dir, RESULT), 'utf8'));
-    const finished = isObject(result) && isObject(result.identity) && typeof result.bestTop1 === 'number' &&
-      isObject(result.final) && typeof result.final.top1 === 'number';
-    return finished ? result as StageResult : undefined;
+    const result = readTrainResult(dir);
+    return result && isObject(result.identity) ? result as StageResult : undefined;
   } catch {
     return undefined; // being written, removed, or not ours: not a stage to copy
   }
@@ -108,7 +107,7 @@ export function copyStage(source: string, dir: string, identity: Record<string, 
   const result = readResult(source);
   if (!result) return false;
   const relative = path.relative(process.cwd(), path.resolve(source));
-  const reusedFrom: ReusedFrom = (result.reusedFrom as ReusedFrom | undefined) ?? {
+  const reusedFrom: ReusedFrom = ((result as { reusedFrom?: ReusedFrom }).reusedFrom) ?? {
     dir: relative.startsWith('..') ? path.resolve(source) : relative,
     method: String(result.identity.method),
   };
