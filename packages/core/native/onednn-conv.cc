@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 #include <string>
 
 #include "oneapi/dnnl/dnnl.hpp"
@@ -386,8 +387,51 @@ void backwardData(const Geometry &g, float *dy, size_t dyLength, float *w, size_
           l.cropped());
 }
 
+// Whether the filter gradient of a conv from many channels to few (a narrow DenseNet's growth layers: 39 → 3) is
+// better computed as the swapped conv's, from ∂y (co channels) to x (ci channels). oneDNN blocks the output
+// channels of a filter gradient by 16, so 3 of them leave most lanes idle; swapped they are the input channels.
+// Measured with oneDNN 2.6, 1 thread, batch 64, 3×3 (ms, direct → swapped): 32×32×21→3 6.8 → 0.9, 32×32×39→3
+// 7.6 → 4.0, 16×16×75→3 2.2 → 0.6, 8×8×111→3 0.85 → 0.22. The swap needs the output to cover the input exactly
+// (stride 1, no dilation, odd kernel, symmetric 'same' padding).
+bool swappedFilterGradientPays(const Geometry &g) {
+  const bool same = g.ho == g.h && g.wo == g.w && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
+                    2 * g.pt == g.kh - 1 && g.pb == g.pt && 2 * g.pl == g.kw - 1 && g.pr == g.pl;
+  return same && g.co < 16 && g.ci >= 2 * g.co;
+}
+
+// ∂W of a 'same' stride-1 conv through its swap: with x' = ∂y and ∂y' = x (same maps, same padding),
+// ∂W'[ky', kx', o, c] = Σ ∂y[p + k' − pad, o]·x[p, c], which is ∂W[kh−1−ky', kw−1−kx', c, o]: the swapped filter
+// gradient, flipped in space and transposed in channels.
+void filterGradientBySwap(const Geometry &g, float *x, float *dy, float *dw) {
+  Geometry s = g;
+  std::swap(s.ci, s.co);
+  auto plan = planFor(kBackwardWeights, s);
+  const Layout &l = plan->layout;
+  static std::vector<float> swappedDw;
+  swappedDw.resize(l.weightsLength);
+  const size_t dyLength = l.srcLength, xLength = l.dstLength;  // checked against g's layout by the caller
+  execute(s, *plan, {"dy", l.srcUser, dy, dyLength, l.srcLength}, {"x", l.dst, x, xLength, l.dstLength},
+          {"dw", l.weightsUser, swappedDw.data(), swappedDw.size(), l.weightsLength}, false, filterGradientByGemm);
+  for (memory::dim ky = 0; ky < g.kh; ky++) {
+    for (memory::dim kx = 0; kx < g.kw; kx++) {
+      const float *from = swappedDw.data() + ((g.kh - 1 - ky) * g.kw + (g.kw - 1 - kx)) * g.co * g.ci;
+      float *to = dw + (ky * g.kw + kx) * g.ci * g.co;
+      for (memory::dim c = 0; c < g.ci; c++) {
+        for (memory::dim o = 0; o < g.co; o++) to[c * g.co + o] = from[o * g.ci + c];
+      }
+    }
+  }
+}
+
 void backwardWeights(const Geometry &g, float *x, size_t xLength, float *dy, size_t dyLength, float *dw,
                      size_t dwLength) {
+  if (swappedFilterGradientPays(g)) {
+    const Layout l = layoutOf(g);
+    checkLength("x", xLength, l.srcLength);
+    checkLength("dy", dyLength, l.dstLength);
+    checkLength("dw", dwLength, l.weightsLength);
+    return filterGradientBySwap(g, x, dy, dw);
+  }
   auto plan = planFor(kBackwardWeights, g);
   const Layout &l = plan->layout;
   execute(g, *plan, {"x", l.srcUser, x, xLength, l.srcLength}, {"dy", l.dst, dy, dyLength, l.dstLength},

@@ -44,6 +44,12 @@ const CASES: Case[] = [
   { n: 2, h: 5, w: 5, ci: 160, co: 144, k: 3, s: 1, pad: 'same' },
   { n: 2, h: 7, w: 6, ci: 136, co: 144, k: 3, s: 2, pad: 'valid' },
   ...BATCH_GEMM_CASES,
+  // Many channels to few, 'same' at stride 1: the filter gradient runs as the swapped conv's (a DenseNet's growth
+  // layers), with kernels of 3, 1 and 5 and a non-square map.
+  { n: 2, h: 6, w: 5, ci: 13, co: 3, k: 3, s: 1, pad: 'same' },
+  { n: 3, h: 4, w: 4, ci: 40, co: 12, k: 1, s: 1, pad: 'same' },
+  { n: 1, h: 7, w: 6, ci: 9, co: 2, k: 5, s: 1, pad: 'same' },
+  { n: 2, h: 6, w: 6, ci: 12, co: 3, k: 2, s: 1, pad: 'same' }, // even kernel: uneven padding, not swapped
 ];
 
 function shapes(c: Case): { geometry: Int32Array; reference: ConvGeom } {
