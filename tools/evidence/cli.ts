@@ -249,18 +249,24 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   return rows;
 }
 
+/** How many of its study's seeds a row holds: '3', or '1 of 3' while the others are not finished. */
+function seedsText(r: EvidenceRow): string {
+  const wanted = studyById(r.study).seeds;
+  return r.seeds.length >= wanted ? String(r.seeds.length) : `${r.seeds.length} of ${wanted}`;
+}
+
 /** results/summary.md and summary.svg: every study's rows that results/ holds, in one table and one chart. */
 async function writeSummary(results: string): Promise<void> {
   const all: EvidenceRow[] = STUDIES.flatMap((s) => {
     const file = path.join(results, s.id, 'rows.json');
     return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as EvidenceRow[]) : [];
   });
-  const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, rowLabel(r), c.name,
+  const lines = all.flatMap((r) => r.comparisons.map((c) => [r.study, rowLabel(r), seedsText(r), c.name,
     intervalText(c.ours),
     c.ours.verdict,
     c.paper ? `${signed(c.paper.difference)}${c.paper.row ? ` (${c.paper.row})` : ''}` : '–',
     c.paper?.verdict ?? '–', r.converged ? 'yes' : 'NO']));
-  const head = ['method', 'variant', 'regime', 'scratch − reference [95% CI]', 'ours', 'paper', 'paper\'s verdict',
+  const head = ['method', 'variant', 'seeds', 'regime', 'scratch − reference [95% CI]', 'ours', 'paper', 'paper\'s verdict',
     'baselines converged'];
   fs.writeFileSync(path.join(results, 'summary.md'), [
     '# Every study: scratch − fine-tuned (lottery tickets: random init − winning ticket)', '',

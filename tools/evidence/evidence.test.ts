@@ -197,7 +197,7 @@ describe('evidence table (the command)', () => {
     expect(fs.readdirSync(path.join(results, 'l1-norm')).sort())
       .toEqual(['chart.svg', 'manifest.json', 'rows.json', 'seeds.csv', 'table.csv', 'table.md']);
     const summary = fs.readFileSync(path.join(results, 'summary.md'), 'utf8');
-    expect(summary).toContain('| l1-norm | vgg16-A | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
+    expect(summary).toContain('| l1-norm | vgg16-A | 1 of 3 | Scratch-E | +1.00 [−∞, +∞] | inconclusive | +0.21 |');
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
     expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [],
