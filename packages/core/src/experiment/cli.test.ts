@@ -1,11 +1,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { activeBackend, initBackend, shutdownBackend } from '../backend';
 import { channelGroups } from '../pruning/graph';
 import { saveModelDir } from '../model-io';
 import { buildModel, namedSpec } from '../spec';
+import { narrowSpec } from '../widths';
+import { randomArray, seededRandom } from '../test-util/naive-conv';
 import { runMethodCli, USAGE_EXIT_CODE } from './cli';
 import type { MethodDefinition } from './method';
 import { NothingPrunedError, pruneModel } from './prune-stage';
@@ -78,6 +81,10 @@ describe('the shared method CLI', () => {
     [['reproduce', '--width-divisor', 'four'], /--width-divisor four: give a whole number ≥ 1/],
     [['reproduce', '--dataset', 'imagenet', '--epochs', '3'], /--epochs: ImageNet runs take their epochs/],
     [['reproduce', '--profile-file', '/no/such.json'], /--profile-file \/no\/such.json: no such file/],
+    [['evaluate'], /evaluate needs --model <dir>/],
+    [['evaluate', '--model', '/no/such/dir'], /--model \/no\/such\/dir: no such directory/],
+    [['evaluate', '--model', os.tmpdir(), '--refresh-bn', '0'], /--refresh-bn 0: give a whole number of at least 1/],
+    [['evaluate', '--model', os.tmpdir(), '--test-limit', 'all'], /--test-limit all: give a whole number/],
   ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
     const io = capture();
     const code = await runMethodCli(firstChannels(0.5), argv as string[]);
@@ -128,6 +135,45 @@ describe('the method package a queue worker imports', () => {
     fs.mkdirSync(path.join(root, 'bin'));
     fs.symlinkSync(path.join(root, 'dist', 'cli.js'), path.join(root, 'bin', 'prune-first'));
     expect(methodPackageName(firstChannels(0.5), path.join(root, 'bin', 'prune-first'))).toBe('@x/from-bin');
+  });
+});
+
+describe('evaluating a saved model directory', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+  afterAll(() => shutdownBackend());
+
+  it('prints its test accuracy as saved and after refreshing BN, and leaves the directory as it was', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-evaluate-'));
+    const spec = narrowSpec(namedSpec('vgg11', 'mnist'), 8);
+    const model = buildModel(spec, 1);
+    // Stale statistics (every BN's moving mean at 1) and a classifier that does not start at zero.
+    const rand = seededRandom(3);
+    for (const layer of model.layers) {
+      const weights = layer.getWeights();
+      if (layer.getClassName() === 'BatchNormalization') {
+        layer.setWeights(weights.map((w, i) => (i === 2 ? tf.fill(w.shape, 1) : w)));
+      } else if (layer.getClassName() === 'Dense') {
+        layer.setWeights(weights.map((w) => tf.tensor(randomArray(rand, w.size), w.shape)));
+      }
+    }
+    await saveModelDir(dir, model, spec);
+    model.dispose();
+    const before = fs.readdirSync(dir).map((file) => fs.readFileSync(path.join(dir, file)));
+    const io = capture();
+    const code = await runMethodCli(firstChannels(0.5), ['evaluate', '--model', dir, '--refresh-bn', '4',
+      '--test-limit', '48', '--backend', 'wasm']);
+    io.restore();
+    expect(code).toBe(0);
+    const lines = io.out().trim().split('\n');
+    expect(lines[0]).toBe(`${dir} on mnist`);
+    expect(lines[1]).toMatch(/^as saved: top-1 \d+\.\d\d%, top-5 \d+\.\d\d%, loss \d+\.\d{4} \(48 test images\)$/);
+    expect(lines[2]).toMatch(/^after 4 training-mode batches \(BN statistics refreshed, weights unchanged\): top-1 .* \(48 test images\)$/);
+    // Refreshed statistics are nearer the batches' than 1: the loss moves.
+    const loss = (line: string) => Number(/loss (\S+)/.exec(line)![1]);
+    expect(loss(lines[2])).not.toBe(loss(lines[1]));
+    expect(fs.readdirSync(dir).map((file) => fs.readFileSync(path.join(dir, file)))).toEqual(before);
   });
 });
 

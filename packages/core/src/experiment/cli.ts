@@ -6,7 +6,7 @@ import { DATASETS, isDatasetName, resolveDataDir } from '@rethink-prune/datasets
 import { shutdownBackend } from '../backend';
 import { BACKEND_NAMES, checkBackendName, startBackend, UsageError, USAGE_EXIT_CODE } from '../cli-kit';
 import { countSpec } from '../pruning/counting';
-import { loadTrainingData, trainingImages } from '../data/source';
+import { loadTrainingData, testBatches, trainBatches, trainingImages } from '../data/source';
 import { namedWeights } from '../pruning/masks';
 import { loadModelDir, saveModelDir } from '../model-io';
 import { OVERRIDABLE, PROFILES, profileByName, RECIPE_FIELDS, withOverrides, type Profile } from '../profiles';
@@ -18,6 +18,7 @@ import { pruneModel } from './prune-stage';
 import { loadQueueLink, methodPackageName } from './queue-link';
 import { relativeMarkdown } from './relative-report';
 import { STAGES } from './stage-graph';
+import { evaluate, forwardInTraining, type Evaluation } from '../train/evaluate';
 import { layerWidthLines, layerWidths, maskedCounts, sparsityLines } from './widths-report';
 
 export { UsageError, USAGE_EXIT_CODE };
@@ -50,6 +51,7 @@ const OPTIONS = {
   model: { type: 'string' },
   variant: { type: 'string' },
   out: { type: 'string' },
+  'refresh-bn': { type: 'string' },
 } as const;
 
 /** runs/method-l1 for `prune-l1`: the package's folder name, from its command. */
@@ -88,6 +90,11 @@ Usage:
   ${indent}                        prune a trained model directory (model.json + spec.json); a model trained
   ${indent}                        by the quick or smoke profile is pruned by the same fractions
 ${adHoc}${Object.entries(method.commands ?? {}).map(([name, { usage }]) => `  ${c} ${name} ${usage}\n`).join('')}  ${c} sparsity --model <dir>   the zeros of every kernel of a saved model, per layer and in all
+  ${c} evaluate --model <dir> [--refresh-bn N] [--data-dir <dir>] [--test-limit N]
+  ${indent}                        test top-1 / top-5 of a saved model on the dataset its spec names; with
+  ${indent}                        --refresh-bn, again after N training batches ran through it in training mode
+  ${indent}                        (BN's statistics follow the weights, no weight changes): stale statistics or lost
+  ${indent}                        weights, for a pruned model at chance before fine-tuning
   ${c} variants                 list the variants, their base models and defaults
   ${c} --help                   this text
 
@@ -375,6 +382,50 @@ async function sparsityCommand(method: MethodDefinition<any>, values: Values): P
   model.dispose();
 }
 
+/** A command-line count: a whole number of at least 1, else a usage error naming the flag. */
+function countOption(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} ${value}: give a whole number of at least 1`);
+  return n;
+}
+
+const evaluationLine = (what: string, e: Evaluation) =>
+  `${what}: top-1 ${e.top1.toFixed(2)}%, top-5 ${e.top5.toFixed(2)}%, loss ${e.loss.toFixed(4)} (${e.count} test images)`;
+
+/**
+ * `evaluate --model <dir> [--refresh-bn N]`: a saved model's test accuracy in inference mode on the dataset its
+ * spec names; with --refresh-bn, again after N batches of 64 training images (augmented as in training) ran forward
+ * in training mode, which moves BN's statistics to the weights as they are and changes no weight.
+ */
+async function evaluateCommand(method: MethodDefinition<any>, values: Values): Promise<void> {
+  if (!values.model) throw new UsageError('evaluate needs --model <dir>');
+  if (!fs.existsSync(values.model)) throw new UsageError(`--model ${values.model}: no such directory`);
+  const refresh = values['refresh-bn'] === undefined ? 0 : countOption('refresh-bn', values['refresh-bn']);
+  const limit = values['test-limit'] === undefined ? undefined : countOption('test-limit', values['test-limit']);
+  await startBackend(method.command, values.backend);
+  const { model, spec, masks } = await loadModelDir(values.model);
+  try {
+    const data = loadTrainingData(spec.dataset, resolveDataDir(values['data-dir']));
+    const shape = [data.info.height, data.info.width, data.info.channels];
+    const test = () => evaluate(model, testBatches(data, { limit }), shape);
+    process.stdout.write(`${values.model} on ${spec.dataset}\n${evaluationLine('as saved', test())}\n`);
+    if (refresh === 0) return;
+    // An epoch of refresh·64 training images (a fixed random subset, shuffled and augmented as training does).
+    const stream = trainBatches(data, { batchSize: 64, seed: 0, limit: refresh * 64 });
+    const batches = Math.min(refresh, stream.batchesPerEpoch);
+    try {
+      await forwardInTraining(model, stream, 0, batches, shape);
+    } finally {
+      await stream.dispose?.();
+    }
+    process.stdout.write(`${evaluationLine(`after ${batches} training-mode batches (BN statistics refreshed, ` +
+      'weights unchanged)', test())}\n`);
+  } finally {
+    for (const m of masks?.values() ?? []) m.dispose();
+    model.dispose();
+  }
+}
+
 function variantsCommand(method: MethodDefinition<any>): void {
   const defaults = (Object.keys(PROFILES) as Array<keyof typeof PROFILES>).map(
     (p) => `${p}: ${method.defaultVariants(PROFILES[p], 'cifar10').join(', ')}`,
@@ -418,11 +469,12 @@ export async function runMethodCli(method: MethodDefinition<any>, argv: string[]
     else if (command === 'prune') await pruneCommand(method, values);
     else if (command === 'reproduce') await reproduceCommand(method, values);
     else if (command === 'sparsity') await sparsityCommand(method, values);
+    else if (command === 'evaluate') await evaluateCommand(method, values);
     else if (method.commands && Object.prototype.hasOwnProperty.call(method.commands, command)) {
       process.stdout.write(help(method));
     }
     else {
-      const all = ['reproduce', 'prune', 'sparsity', 'variants', ...Object.keys(method.commands ?? {})];
+      const all = ['reproduce', 'prune', 'sparsity', 'evaluate', 'variants', ...Object.keys(method.commands ?? {})];
       throw new UsageError(`unknown command '${command}'; use ${all.join(', ')}`);
     }
     return 0;

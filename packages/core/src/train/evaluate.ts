@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/loader';
+import type { BatchStream } from '../data/source';
 
 export interface Evaluation {
   top1: number;
@@ -35,4 +36,18 @@ export function evaluate(model: tf.LayersModel, loader: { epoch(epoch: number): 
     count += batch.size;
   }
   return { top1: (100 * top1) / count, top5: (100 * top5) / count, loss: loss / count, count };
+}
+
+/**
+ * Runs the first `batches` batches of `stream`'s epoch `epoch` forward in training mode: BN's moving statistics
+ * follow the weights as they are, and no weight changes. The whole epoch is read (a prefetching loader is not
+ * abandoned midway).
+ */
+export async function forwardInTraining(model: tf.LayersModel, stream: BatchStream, epoch: number, batches: number,
+  inputShape: number[]): Promise<void> {
+  for await (const batch of stream.epoch(epoch, 0)) {
+    if (batch.index < batches) {
+      tf.tidy(() => { model.apply(tf.tensor(batch.x, [batch.size, ...inputShape]), { training: true }); });
+    }
+  }
 }

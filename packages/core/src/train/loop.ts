@@ -9,7 +9,7 @@ import { applyMasks, type MaskSet } from '../pruning/masks';
 import { saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
 import { readCheckpoint, writeCheckpoint, type LoopState } from './checkpoint';
-import { evaluate, type Evaluation } from './evaluate';
+import { evaluate, forwardInTraining, type Evaluation } from './evaluate';
 import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
@@ -274,14 +274,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         }
       }
       progress.stop();
-      const forwardTraining = async (batches: number) => {
-        // The whole epoch is read (a prefetching loader is not abandoned midway); the first `batches` go forward.
-        for await (const batch of trainLoader.epoch(state.epoch, 0)) {
-          if (batch.index < batches) {
-            tf.tidy(() => { model.apply(tf.tensor(batch.x, [batch.size, ...shape]), { training: true }); });
-          }
-        }
-      };
+      const forwardTraining = (batches: number) => forwardInTraining(model, trainLoader, state.epoch, batches, shape);
       await o.hooks?.afterEpoch?.({ model, epoch: state.epoch, step: trainLoader.batchesPerEpoch, lr, forwardTraining });
       const test = evaluate(model, testLoader, shape);
       const line = {
