@@ -83,8 +83,8 @@ describe('the shared method CLI', () => {
     [['reproduce', '--profile-file', '/no/such.json'], /--profile-file \/no\/such.json: no such file/],
     [['evaluate'], /evaluate needs --model <dir>/],
     [['evaluate', '--model', '/no/such/dir'], /--model \/no\/such\/dir: no such directory/],
-    [['evaluate', '--model', os.tmpdir(), '--refresh-bn', '0'], /--refresh-bn 0: give a whole number of at least 1/],
-    [['evaluate', '--model', os.tmpdir(), '--test-limit', 'all'], /--test-limit all: give a whole number/],
+    [['evaluate', '--model', os.tmpdir(), '--refresh-bn', '0'], /--refresh-bn 0: give a whole number ≥ 1/],
+    [['evaluate', '--model', os.tmpdir(), '--test-limit', 'all'], /--test-limit all: give a whole number ≥ 1/],
   ])('%j is a usage error (exit 2) found before the backend starts', async (argv, message) => {
     const io = capture();
     const code = await runMethodCli(firstChannels(0.5), argv as string[]);

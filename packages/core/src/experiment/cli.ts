@@ -159,6 +159,13 @@ export function parseShare(option: string, value: string, meaning: string): numb
   return share;
 }
 
+/** A command-line count (`--seeds 3`): digits only, at least 1, else a usage error naming the flag. */
+function countOption(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new UsageError(`--${flag} ${value}: give a whole number ≥ 1`);
+  return n;
+}
+
 /** Runs a check of the command line's values; what it throws is a usage error. */
 function asUsage<T>(check: () => T): T {
   try {
@@ -209,9 +216,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     throw new UsageError(`${recipeFlags.map((f) => `--${flagOf(f)}`).join(', ')}: ImageNet runs take their epochs, ` +
       'LR and batch from the profile\'s ImageNet recipe; only --width-divisor, --train-limit and --test-limit apply');
   }
-  const seeds = Number(values.seeds);
-  if (!/^\d+$/.test(values.seeds!) || seeds < 1)
-    throw new UsageError(`--seeds ${values.seeds}: give a whole number ≥ 1`);
+  const seeds = countOption('seeds', values.seeds!);
   const onlySeed = values.seed === undefined ? undefined : Number(values.seed);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) throw new UsageError(`--seed ${values.seed}: give a whole number ≥ 0`);
   const stage = values.stage as GridOptions['stage'];
@@ -230,9 +235,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   if (lrs && (lrs.length === 0 || lrs.some((lr) => !Number.isFinite(lr) || lr <= 0)))
     throw new UsageError(`--lrs ${values.lrs}: give initial learning rates above 0, separated by commas (0.1,0.01)`);
   if (values.rounds !== undefined && !method.rounds) throw new UsageError(`--rounds: ${method.name} prunes once`);
-  const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
-  if (rounds !== undefined && (!/^\d+$/.test(values.rounds!) || rounds < 1))
-    throw new UsageError(`--rounds ${values.rounds}: give a whole number ≥ 1`);
+  const rounds = values.rounds === undefined ? undefined : countOption('rounds', values.rounds);
   const reuseFrom = values['reuse-from']?.split(',').map((d) => d.trim()).filter(Boolean);
   const missing = reuseFrom?.find((d) => !fs.existsSync(d) || !fs.statSync(d).isDirectory());
   if (missing !== undefined) throw new UsageError(`--reuse-from ${missing}: no such directory`);
@@ -261,9 +264,7 @@ async function enqueueCommand(method: MethodDefinition<any>, request: GridOption
   if (request.stage !== undefined) throw new UsageError('--stage cannot go with --queue: the queue runs every stage');
   if (request.onlySeed !== undefined) throw new UsageError('--seed cannot go with --queue: the queue runs every seed');
   if (request.reuseFrom) throw new UsageError('--reuse-from cannot go with --queue: each worker reads its own run directory');
-  const attempts = Number(values.attempts);
-  if (!/^\d+$/.test(values.attempts!) || attempts < 1)
-    throw new UsageError(`--attempts ${values.attempts}: give a whole number ≥ 1`);
+  const attempts = countOption('attempts', values.attempts!);
   const { dataDir: _, stage: __, ...grid } = request;
   const url = values.queue!;
   const summary = await loadQueueLink().enqueueGrid({ url, method, methodPackage: methodPackageName(method), grid, attempts })
@@ -380,13 +381,6 @@ async function sparsityCommand(method: MethodDefinition<any>, values: Values): P
   process.stdout.write(`${values.model}: ${counts.length} kernels${masked}\n${sparsityLines(counts).join('\n')}\n`);
   for (const m of masks?.values() ?? []) m.dispose();
   model.dispose();
-}
-
-/** A command-line count: a whole number of at least 1, else a usage error naming the flag. */
-function countOption(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} ${value}: give a whole number of at least 1`);
-  return n;
 }
 
 const evaluationLine = (what: string, e: Evaluation) =>
