@@ -1,7 +1,11 @@
 // @ts-check
 // Release check: a package installs alone. Packs it and the @rethink-prune packages it depends on (from their
-// built dist), installs only those tarballs in an empty directory outside the workspace, then checks that the
+// built dist), installs only those tarballs in a directory outside the workspace, then checks that the
 // package loads, that every CLI answers --help, and that a method package's CLI prunes a model there.
+// A clean install extracts some 500 MB of third-party packages (tfjs, the datasets' image packages), 12 s per package;
+// so the directory starts from hard links to the third-party packages an earlier check installed under the same
+// lockfile, npm brings it to the package's own tree (removing what the package does not need), and the check then
+// requires every installed package to be in the app's own lockfile: what a package fails to declare is still missing.
 // Usage: node tools/release/install-alone.js <package dir>   (run by the Nx target `install-alone`)
 'use strict';
 
@@ -46,6 +50,94 @@ function withLocalDependencies(dir, known) {
 const run = (cmd, args, cwd, env = process.env) =>
   execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** Copies a directory tree as hard links (symlinks as symlinks): no file data is copied. @param {string} from @param {string} to */
+function linkTree(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const [src, dst] = [path.join(from, entry.name), path.join(to, entry.name)];
+    if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+    else if (entry.isDirectory()) linkTree(src, dst);
+    else fs.linkSync(src, dst);
+  }
+}
+
+/** Installed package folders under an app, relative to it ("node_modules/@scope/name", nested ones too). @param {string} app */
+function installedPackages(app, rel = 'node_modules') {
+  const dir = path.join(app, rel);
+  if (!fs.existsSync(dir)) return [];
+  /** @type {string[]} */
+  const found = [];
+  for (const name of fs.readdirSync(dir).filter((n) => !n.startsWith('.'))) {
+    const names = name.startsWith('@') ? fs.readdirSync(path.join(dir, name)).map((n) => `${name}/${n}`) : [name];
+    for (const pkg of names) found.push(`${rel}/${pkg}`, ...installedPackages(app, `${rel}/${pkg}/node_modules`));
+  }
+  return found;
+}
+
+/**
+ * Where earlier checks left their third-party packages: one folder per lockfile (older ones are removed), beside the
+ * apps in the temporary directory (hard links need one file system; inside the workspace, its node_modules would
+ * be found).
+ */
+function sharedStarts() {
+  const root = path.join(os.tmpdir(), 'rethink-prune-install-alone');
+  const lock = fs.readFileSync(path.join(WORKSPACE, 'package-lock.json'));
+  const dir = path.join(root, require('node:crypto').createHash('sha256').update(lock).digest('hex').slice(0, 16));
+  fs.mkdirSync(dir, { recursive: true });
+  for (const old of fs.readdirSync(root).filter((d) => d !== path.basename(dir))) {
+    fs.rmSync(path.join(root, old), { recursive: true, force: true });
+  }
+  // "<count>-<package>": the one with the most packages is the best start.
+  const starts = fs.readdirSync(dir).filter((d) => /^\d+-/.test(d)).sort((a, b) => parseInt(b, 10) - parseInt(a, 10));
+  return { dir, best: starts[0] ? path.join(dir, starts[0]) : undefined, bestCount: starts[0] ? parseInt(starts[0], 10) : 0 };
+}
+
+/** Starts the app from the best shared start, without its @rethink-prune packages, lockfile or their bins. @param {string} app */
+function startFromShared(app) {
+  const { best } = sharedStarts();
+  if (!best) return;
+  const modules = path.join(app, 'node_modules');
+  try {
+    linkTree(best, modules);
+  } catch {
+    fs.rmSync(modules, { recursive: true, force: true }); // e.g. removed by a check under a newer lockfile: start empty
+    return;
+  }
+  const bin = path.join(modules, '.bin');
+  for (const name of fs.existsSync(bin) ? fs.readdirSync(bin) : []) {
+    if (!fs.existsSync(path.join(bin, name))) fs.unlinkSync(path.join(bin, name)); // a bin of a package not here
+  }
+}
+
+/**
+ * The installed packages not in the app's own lockfile (left over from the start), after dropping the scope folders
+ * npm emptied. @param {string} app @returns {string[]}
+ */
+function leftOverPackages(app) {
+  const modules = path.join(app, 'node_modules');
+  for (const scope of fs.readdirSync(modules).filter((n) => n.startsWith('@'))) {
+    if (fs.readdirSync(path.join(modules, scope)).length === 0) fs.rmdirSync(path.join(modules, scope));
+  }
+  const locked = JSON.parse(fs.readFileSync(path.join(app, 'package-lock.json'), 'utf8')).packages;
+  return installedPackages(app).filter((p) => !(p in locked));
+}
+
+/** Offers the app's third-party packages as a start to later checks, if it has more than the best start. @param {string} app @param {string} pkgName */
+function share(app, pkgName) {
+  const modules = path.join(app, 'node_modules');
+  const { dir, bestCount } = sharedStarts();
+  const count = installedPackages(app).length;
+  if (count <= bestCount) return;
+  const temp = fs.mkdtempSync(path.join(dir, 'new-'));
+  linkTree(modules, temp);
+  for (const own of [SCOPE.slice(0, -1), '.package-lock.json']) fs.rmSync(path.join(temp, own), { recursive: true, force: true });
+  try {
+    fs.renameSync(temp, path.join(dir, `${count}-${pkgName.replace(/[@/]/g, '_')}`));
+  } catch {
+    fs.rmSync(temp, { recursive: true, force: true }); // another check saved the same start first
+  }
+}
+
 /** A smoke prune with the method's first smoke variant, on a narrow copy of its model saved by the installed core. */
 const SMOKE_PRUNE = `
 const core = require('@rethink-prune/core');
@@ -82,12 +174,16 @@ function main() {
     const app = path.join(scratch, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'install-alone-check', private: true }));
+    startFromShared(app);
     const pkg = readPackage(target);
     // Core's install script compiles the native kernels where oneDNN is installed: checked when core itself is the
     // package; the other packages' checks skip that build (6 s of compiling each, and their smoke runs on cpu).
     const isCore = pkg.name === `${SCOPE}core`;
     const installEnv = isCore ? process.env : { ...process.env, RETHINK_PRUNE_NATIVE: '0' };
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], app, installEnv);
+    const leftOver = leftOverPackages(app);
+    if (leftOver.length > 0) throw new Error(`its install kept packages its own tree does not have: ${leftOver.join(', ')}`);
+    share(app, pkg.name);
     run('node', ['-e', `require(${JSON.stringify(pkg.name)})`], app);
     const bins = typeof pkg.bin === 'string' ? [pkg.name.split('/').pop()] : Object.keys(pkg.bin ?? {});
     for (const bin of bins) run(path.join(app, 'node_modules', '.bin', /** @type {string} */ (bin)), ['--help'], app);
@@ -124,10 +220,14 @@ function main() {
   }
 }
 
-try {
-  main();
-} catch (e) {
-  const err = /** @type {Error & { stderr?: string }} */ (e);
-  process.stderr.write(`install-alone: ${err.message}\n${err.stderr ?? ''}`);
-  process.exitCode = 1;
+if (require.main === module) {
+  try {
+    main();
+  } catch (e) {
+    const err = /** @type {Error & { stderr?: string }} */ (e);
+    process.stderr.write(`install-alone: ${err.message}\n${err.stderr ?? ''}`);
+    process.exitCode = 1;
+  }
 }
+
+module.exports = { linkTree, leftOverPackages };
