@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
+    globalSetup: ['../../tools/vitest-tmpdir.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 60_000,

@@ -1,5 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { include: ['src/**/*.test.ts'], pool: 'forks', testTimeout: 300_000, hookTimeout: 60_000 },
+  test: {
+    include: ['src/**/*.test.ts'],
+    globalSetup: ['../../tools/vitest-tmpdir.ts'],
+    pool: 'forks',
+    testTimeout: 300_000,
+    hookTimeout: 60_000,
+  },
 });

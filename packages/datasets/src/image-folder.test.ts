@@ -80,6 +80,17 @@ describe('writeTinyImageNet', () => {
     const count = (split: string) => fs.readdirSync(path.join(dir, 'imagenet', split))
       .map((c) => fs.readdirSync(path.join(dir, 'imagenet', split, c)).length);
     expect([count('train'), count('val')]).toEqual([[4, 4, 4], [2, 2, 2]]);
+    expect(fs.readdirSync(dir).filter((name) => name.startsWith('imagenet'))).toEqual(['imagenet']); // no temp folder
+  });
+
+  it('leaves a folder that has one as it is (processes share it), writing nothing', () => {
+    const dir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'tiny-imagenet-')));
+    const marker = path.join(dir, 'imagenet', 'train', 'c000', 'mine.txt');
+    fs.writeFileSync(marker, 'kept');
+    const before = fs.readdirSync(dir).sort();
+    expect(writeTinyImageNet(dir)).toBe(dir);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('kept');
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
   });
 });
 

@@ -146,11 +146,22 @@ export function randomResizedCrop(img: RgbImage, rand: () => number, size = 224)
 
 /**
  * A tiny ImageNet-layout data folder made of real Fashion-MNIST images as JPEGs (`<dir>/imagenet/{train,val}/c00k/`,
- * 4 training and 2 validation images of each of 3 classes): what the methods' ImageNet smoke runs read.
+ * 4 training and 2 validation images of each of 3 classes): what the methods' ImageNet smoke runs read. Written
+ * whole or not at all (beside it, then renamed), and left as it is where `<dir>/imagenet` exists: processes may
+ * share one folder.
  */
 export function writeTinyImageNet(dataDir: string): string {
   const root = path.join(dataDir, 'imagenet');
-  writeImageFolder(readFashionMnist('train', dataDir), root, 'train', { perClass: 4, classes: 3 });
-  writeImageFolder(readFashionMnist('test', dataDir), root, 'val', { perClass: 2, classes: 3 });
+  if (fs.existsSync(root)) return dataDir;
+  fs.mkdirSync(dataDir, { recursive: true });
+  const temp = fs.mkdtempSync(path.join(dataDir, 'imagenet-'));
+  writeImageFolder(readFashionMnist('train', dataDir), temp, 'train', { perClass: 4, classes: 3 });
+  writeImageFolder(readFashionMnist('test', dataDir), temp, 'val', { perClass: 2, classes: 3 });
+  try {
+    fs.renameSync(temp, root);
+  } catch (e) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    if (!fs.existsSync(root)) throw e; // not another process that wrote it first
+  }
   return dataDir;
 }

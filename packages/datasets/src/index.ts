@@ -7,6 +7,7 @@ export { FASHION_TRAIN_PER_CLASS, readFashionMnist, readMnist } from './embedded
 export { DATA_DIR_ENV, resolveDataDir } from './data-dir';
 export { CIFAR_DIRS, DATASETS, isDatasetName, loadImageSet, type DatasetInfo, type DatasetName } from './catalog';
 export { sharedDatasetsDir } from './shared-data';
+export { sharedTestDataDir } from './test-data';
 export { ChecksumError, download, DownloadError, md5OfFile, type ProgressFn, type RemoteFile } from './download';
 export { ARCHIVES, datasetStatus, fetchDataset, verifyDataset, type DatasetStatus } from './remote';
 export { decodeJpeg, randomResizedCrop, readImageFolder, resizeCenterCrop, resizeRegion, writeImageFolder, writeTinyImageNet, type ImageFolder, type RgbImage } from './image-folder';

@@ -8,6 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lotteryMethod } from './method';
 import { TICKET_VARIANTS } from './variants';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -26,7 +27,7 @@ type Row = Record<string, string>;
 
 describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  const dataDir = sharedTestDataDir();
   // What `lottery-ticket reproduce --profile smoke --models … --rounds 2` asks for (the CLI shuts wasm down on exit).
   const grid: GridOptions = {
     profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1, 0.01], rounds: 2,
@@ -112,7 +113,7 @@ describe('lottery-ticket reproduce (smoke profile, real Fashion-MNIST images)', 
 /** A smoke grid of `variants` at LR 0.1 in fresh folders, as `lottery-ticket reproduce` runs it; its result rows. */
 async function smokeTicketRows(variants: string[], rounds: number): Promise<Row[]> {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lottery-smoke-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  const dataDir = sharedTestDataDir();
   await runGrid(lotteryMethod, {
     profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, runDir, seeds: 1, lrs: [0.1], rounds, variants, fresh: false,
   });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import {
   initBackend, PROFILES, RESULT_COLUMNS, runGrid, shutdownBackend, type GridOptions,
 } from '@rethink-prune/core';
-import { writeTinyImageNet } from '@rethink-prune/datasets';
+import { sharedTestDataDir, writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { l1Method } from './method';
 
@@ -16,7 +16,7 @@ afterAll(() => shutdownBackend());
 describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
   it('runs baseline → prune → fine-tune, Scratch-E, Scratch-B and writes the shared CSV; a rerun trains nothing', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    const dataDir = sharedTestDataDir();
     const options = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, models: ['vgg16-A', 'resnet56-A'], seeds: 1, runDir };
     const rows = await reproduce(options);
     expect(rows.map((r) => r.variant)).toEqual(['vgg16-A', 'resnet56-A']);
@@ -48,7 +48,7 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
 
 describe('reproduce on an ImageNet-layout folder (smoke profile, real Fashion-MNIST images as JPEGs)', () => {
   it('runs every stage of ResNet-34-A with the ImageNet recipes and writes the ImageNet row', async () => {
-    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
+    const dataDir = writeTinyImageNet(sharedTestDataDir());
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-imagenet-'));
     const [row, ...rest] = await reproduce({ profile: PROFILES.smoke, dataset: 'imagenet', dataDir, models: ['resnet34-A'], seeds: 1, runDir });
     expect(rest).toHaveLength(0);
@@ -66,7 +66,7 @@ describe('reproduce on an ImageNet-layout folder (smoke profile, real Fashion-MN
 
   it('refuses a CIFAR variant on ImageNet and an ImageNet variant on CIFAR data, before any training', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l1-bad-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    const dataDir = sharedTestDataDir();
     await expect(reproduce({ profile: PROFILES.smoke, dataset: 'fashion-mnist', dataDir, models: ['resnet34-B'], seeds: 1, runDir }))
       .rejects.toThrow(/ImageNet experiment; run it with --dataset imagenet/);
     expect(fs.readdirSync(runDir)).toEqual([]);

@@ -6,7 +6,7 @@ import {
   initBackend, layerActivation, loadModelDir, loadTrainingData, namedWeights, PROFILES, runGrid, shutdownBackend,
   trainingImages, type PruneRecord,
 } from '@rethink-prune/core';
-import { writeTinyImageNet } from '@rethink-prune/datasets';
+import { sharedTestDataDir, writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { regressionMethod } from './method';
 import { channelPrune, keptKernelSlices, reconstructWeights, relativeError, samplePatches } from './regression';
@@ -16,7 +16,7 @@ afterAll(() => shutdownBackend());
 
 describe('Channel Pruning on a trained VGG-16 (smoke profile, real Fashion-MNIST images)', () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'regression-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  const dataDir = sharedTestDataDir();
   const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, seeds: 1, runDir };
   const seedDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0');
 
@@ -54,7 +54,7 @@ describe('Channel Pruning on a trained VGG-16 (smoke profile, real Fashion-MNIST
 
 describe('ResNet-50-2x on an ImageNet-layout folder (smoke profile)', () => {
   it('trains the published architecture from scratch (Scratch-E and Scratch-B) and names Table 3\'s row', async () => {
-    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
+    const dataDir = writeTinyImageNet(sharedTestDataDir());
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'regression-2x-'));
     const [row] = await runGrid(regressionMethod,
       { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['resnet50-2x'], seeds: 1, runDir });

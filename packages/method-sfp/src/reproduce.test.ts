@@ -5,6 +5,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { initBackend, loadModelDir, PROFILES, runGrid, shutdownBackend } from '@rethink-prune/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sfpMethod } from './method';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -31,7 +32,7 @@ const metricsLrs = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.json
 describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
   it('runs SFP from scratch and from the plain baseline through every stage, zeroing whole filters', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfp-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    const dataDir = sharedTestDataDir();
     const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, seeds: 1, runDir };
     const rows = await runGrid(sfpMethod, { ...grid, variants: ['resnet20', 'resnet20-pretrained'] });
     expect(rows.map((row) => [row.method, row.model, row.variant])).toEqual([

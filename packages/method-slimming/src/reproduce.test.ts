@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend, PROFILES, runGrid, shutdownBackend, widthsPath, type PruneRecord } from '@rethink-prune/core';
-import { writeTinyImageNet } from '@rethink-prune/datasets';
+import { sharedTestDataDir, writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slimmingMethod } from './method';
 
@@ -12,7 +12,7 @@ afterAll(() => shutdownBackend());
 describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
   it('trains the sparsity and the plain baseline, prunes 70% of BN channels, and runs every stage', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slimming-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    const dataDir = sharedTestDataDir();
     const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, seeds: 1, runDir };
     const [row, ...rest] = await runGrid(slimmingMethod, { ...grid, variants: ['vgg19-70'] });
     expect(rest).toHaveLength(0);
@@ -47,7 +47,7 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
 
 describe('reproduce on an ImageNet-layout folder (smoke profile)', () => {
   it('runs VGG-11 (BN) at 50% with the ImageNet recipes: fine-tune ≤ 5 epochs, Scratch-B int(E × ratio)', async () => {
-    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
+    const dataDir = writeTinyImageNet(sharedTestDataDir());
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slimming-imagenet-'));
     const [row] = await runGrid(slimmingMethod,
       { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['vgg11-imagenet-50'], seeds: 1, runDir });

@@ -8,6 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockFactors, sssMethod } from './method';
 import type { SssVariant } from './variants';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -21,7 +22,7 @@ const method: MethodDefinition<SssVariant> = {
 
 describe('SSS on ResNet-20 (smoke profile, real Fashion-MNIST images)', () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sss-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  const dataDir = sharedTestDataDir();
   const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, seeds: 1, runDir };
   const seedDir = path.join(runDir, 'smoke', 'fashion-mnist', 'resnet20-sss', 'seed0');
 

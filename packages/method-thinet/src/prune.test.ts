@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { thinetMethod } from './method';
 import { thinetPrune } from './prune';
 import { leastSquaresScales, relativeReconstructionError, sampleContributions, thinetSelect } from './thinet';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 beforeAll(async () => { await initBackend('wasm'); });
 afterAll(() => shutdownBackend());
@@ -27,7 +28,7 @@ const relativeError = (reference: Float32Array, approximation: Float32Array) => 
 
 describe('ThiNet on a trained VGG-16 (smoke profile, real Fashion-MNIST images)', () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'thinet-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+  const dataDir = sharedTestDataDir();
   const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, seeds: 1, runDir };
   const variantDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg16', 'seed0', 'vgg16-conv');
 

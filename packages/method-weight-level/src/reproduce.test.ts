@@ -4,7 +4,7 @@ import * as path from 'path';
 import {
   initBackend, loadModelDir, namedWeights, PROFILES, runGrid, shutdownBackend, widthsPath, type PruneRecord,
 } from '@rethink-prune/core';
-import { writeTinyImageNet } from '@rethink-prune/datasets';
+import { sharedTestDataDir, writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { weightLevelMethod } from './method';
 
@@ -26,7 +26,7 @@ const DENSE_FLOPS = 12701962;
 describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
   it('prunes 80% of VGG-19\'s conv weights and runs every stage with the masked weights at 0', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weight-level-'));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-'));
+    const dataDir = sharedTestDataDir();
     const grid = { profile: PROFILES.smoke, dataset: 'fashion-mnist' as const, dataDir, seeds: 1, runDir };
     const [row, ...rest] = await runGrid(weightLevelMethod, { ...grid, variants: ['vgg19-80'] });
     expect(rest).toHaveLength(0);
@@ -93,7 +93,7 @@ describe('reproduce (smoke profile, real Fashion-MNIST images)', () => {
 
 describe('reproduce on an ImageNet-layout folder (smoke profile)', () => {
   it('prunes 30% of torchvision VGG-16-BN\'s conv weights and trains every stage (Table 6, ImageNet VGG-16)', async () => {
-    const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'imagenet-')));
+    const dataDir = writeTinyImageNet(sharedTestDataDir());
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weight-level-imagenet-'));
     const [row] = await runGrid(weightLevelMethod,
       { profile: PROFILES.smoke, dataset: 'imagenet', dataDir, variants: ['vgg16-30'], seeds: 1, runDir });

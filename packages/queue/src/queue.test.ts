@@ -14,10 +14,11 @@ import { enqueueGrid } from './enqueue';
 import { QUEUE_NAME } from './grid-jobs';
 import { queueStatus } from './status';
 import { REDIS_TESTED, startRedis, type TestRedis } from './test-util/redis-server';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 const CLI = path.join(__dirname, 'cli.ts');
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-const dataDir = tmp('data-'); // Fashion-MNIST is embedded: nothing is read from here
+const dataDir = sharedTestDataDir(); // Fashion-MNIST is embedded: only its split cache is written here
 
 interface Spawned { child: ChildProcess; out: () => string; exit: Promise<number | null> }
 

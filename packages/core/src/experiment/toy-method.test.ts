@@ -14,6 +14,7 @@ import type { KeepSets } from '../pruning/surgery';
 import { runGrid } from './grid';
 import type { MethodDefinition } from './method';
 import { StaleStageError } from '../errors';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 // ---- A whole method package in a few lines: random channel pruning of VGG-11. ----
 interface RandomVariant {
@@ -75,7 +76,7 @@ afterAll(() => shutdownBackend());
 
 describe('a toy method through the framework (smoke profile, real Fashion-MNIST)', () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-method-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-data-'));
+  const dataDir = sharedTestDataDir();
   const grid = {
     profile: PROFILES.smoke,
     dataset: 'fashion-mnist' as const,

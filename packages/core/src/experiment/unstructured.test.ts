@@ -11,6 +11,7 @@ import { PROFILES } from '../profiles';
 import type { MethodDefinition } from './method';
 import type { TrainedStage } from './stage-graph';
 import { runExperiment } from './run';
+import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 /** Masks the half of every conv kernel's weights with the smallest magnitude (a per-layer median). */
 function halfMagnitudeMasks(model: tf.LayersModel): MaskSet {
@@ -62,7 +63,7 @@ afterAll(() => shutdownBackend());
 describe('an unstructured method with scratch runs from the saved initial weights', () => {
   it('keeps masked weights at zero in every stage and starts scratch runs from init × mask', async () => {
     const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'unstructured-'));
-    const data = loadTrainingData('fashion-mnist', fs.mkdtempSync(path.join(os.tmpdir(), 'data-')));
+    const data = loadTrainingData('fashion-mnist', sharedTestDataDir());
     const [row, ...more] = await runExperiment(lotteryLike, 'vgg11-half', {
       profile: PROFILES.smoke,
       seed: 0,

@@ -2,10 +2,7 @@
  * A training run in its own process, for the kill -9 resume test:
  * node -r ts-node/register/transpile-only train-child.ts <runDir> <backend>
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { DATASETS, loadImageSet } from '@rethink-prune/datasets';
+import { DATASETS, loadImageSet, sharedTestDataDir } from '@rethink-prune/datasets';
 import { initBackend, shutdownBackend } from '../backend';
 import { buildModel, type ArchSpec } from '../spec';
 import { train } from '../train/loop';
@@ -17,7 +14,7 @@ export const CHILD_SPEC: ArchSpec =
 async function main(): Promise<void> {
   const [runDir, backend] = process.argv.slice(2);
   await initBackend(backend);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'child-data-'));
+  const dataDir = sharedTestDataDir();
   const data = { train: loadImageSet('mnist', 'train', { dataDir }), test: loadImageSet('mnist', 'test', { dataDir }),
     info: DATASETS.mnist };
   const result = await train({

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeTinyImageNet } from '@rethink-prune/datasets';
+import { sharedTestDataDir, writeTinyImageNet } from '@rethink-prune/datasets';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shutdownBackend } from '../backend';
 import { writeModelFiles } from '../model-io';
@@ -33,7 +33,7 @@ function userModel(classes: number): tf.LayersModel {
 }
 
 describe('rethink-prune-model compare', () => {
-  const dataDir = writeTinyImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'compare-data-')));
+  const dataDir = writeTinyImageNet(sharedTestDataDir());
   const images = path.join(dataDir, 'imagenet'); // 3 classes, 4 training and 2 validation images each
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'compare-'));
   const modelDir = path.join(work, 'mine');

@@ -2,7 +2,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DATASETS, loadImageSet } from '@rethink-prune/datasets';
+import { DATASETS, loadImageSet, sharedTestDataDir } from '@rethink-prune/datasets';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
@@ -74,7 +74,7 @@ describe('train', () => {
   it('learns real digits: a small VGG on 2 000 MNIST images passes 85% test accuracy in 4 epochs', async () => {
     const spec: ArchSpec =
       { arch: 'vgg', dataset: 'mnist', cfg: [16, 'M', 32, 'M', 32, 'M', 32], classifier: 'linear' };
-    const data = mnist(tmp('data-'));
+    const data = mnist(sharedTestDataDir());
     const runDir = tmp('run-');
     // The seed's step schedule (÷10 at epochs 2 and 3): at a constant LR 0.1 the test accuracy of single epochs jumps by
     // ten points with kernel rounding (wasm and oneDNN paths), and the assertion would test chance.
@@ -106,7 +106,7 @@ describe('train', () => {
   it('stops before its next step once its signal aborts, keeping its checkpoint, and resumes from it', async () => {
     const spec: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear' };
     const runDir = tmp('abort-');
-    const options = { spec, data: mnist(tmp('data-')), recipe: cifarRecipe(3), seed: 1, runDir,
+    const options = { spec, data: mnist(sharedTestDataDir()), recipe: cifarRecipe(3), seed: 1, runDir,
       limit: { train: 320, test: 64 }, progress: false };
     const lost = new AbortController();
     const error = await train({ ...options, model: buildModel(spec, 1), signal: lost.signal,
@@ -124,7 +124,7 @@ describe('train', () => {
   it('stops with NonFiniteLossError when the loss diverges and keeps the last good checkpoint', async () => {
     const spec: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear' };
     const runDir = tmp('nan-');
-    const error = await train({ model: buildModel(spec, 1), spec, data: mnist(tmp('data-')),
+    const error = await train({ model: buildModel(spec, 1), spec, data: mnist(sharedTestDataDir()),
       recipe: { ...cifarRecipe(3), lr: 1e6 }, seed: 1, runDir, limit: { train: 640, test: 64 },
       checkpointSteps: 1, progress: false }).catch((e) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
