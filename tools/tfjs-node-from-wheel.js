@@ -10,6 +10,7 @@ const { pathToFileURL } = require('url');
 const DEFAULT_TF_VERSION = '2.21.0';
 
 const USAGE = `Usage: node tools/tfjs-node-from-wheel.js [--package tfjs-node|tfjs-node-gpu] [--tf-version <x.y.z>] [--root <dir>]
+       node tools/tfjs-node-from-wheel.js --wheel-only [--tf-version <x.y.z>] [--root <dir>]
 
 Provides @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu, the same binding) where its own install cannot download
 libtensorflow (offline machines, or a network that reaches only a package mirror). It takes TensorFlow's C library
@@ -26,6 +27,7 @@ Options:
   --package <name>      tfjs-node (default) or tfjs-node-gpu (a tfjs-node-gpu that npm installed on the CUDA library
                         is left as it is unless --force)
   --force               build even so
+  --wheel-only          step 1 alone: the wheel into the cache (needs no node_modules, so it can run beside npm ci)
   --tf-version <x.y.z>  the wheel's version (default ${DEFAULT_TF_VERSION}; pip must be able to get it)
   --root <dir>          the workspace (default: the folder above tools/)
   --help                this text
@@ -51,12 +53,12 @@ const say = (message) => process.stderr.write(`tfjs-node-from-wheel: ${message}\
 /** @param {string[]} argv */
 function parseArgs(argv) {
   const options = { tfVersion: DEFAULT_TF_VERSION, root: path.resolve(__dirname, '..'), help: false, pkg: PACKAGES[0],
-    force: false };
+    force: false, wheelOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     if (argv[i] === '--help') return { ...options, help: true };
-    if (argv[i] === '--force') {
-      options.force = true;
+    if (argv[i] === '--force' || argv[i] === '--wheel-only') {
+      options[argv[i] === '--force' ? 'force' : 'wheelOnly'] = true;
       continue;
     }
     if (argv[i] === '--package' && PACKAGES.includes(`@tensorflow/${value}`)) {
@@ -261,6 +263,12 @@ function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) return void process.stdout.write(`${USAGE}\n`);
   const { root, tfVersion } = options;
+  if (options.wheelOnly) {
+    if (process.platform !== 'linux' || process.arch !== 'x64') {
+      throw new WheelUnavailableError(`the tensorflow-cpu wheel route is for Linux x86_64, not ${process.platform} ${process.arch}`);
+    }
+    return void process.stdout.write(`${getWheel(root, tfVersion)}\n`);
+  }
   PACKAGE = options.pkg;
   const packageDir = path.join(root, 'node_modules', ...PACKAGE.split('/'));
   const markerFile = path.join(packageDir, 'deps', 'from-wheel.json');

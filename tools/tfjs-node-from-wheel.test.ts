@@ -78,6 +78,24 @@ describe('tfjs-node-from-wheel.js', () => {
     expect(fs.existsSync(path.join(root, 'node_modules'))).toBe(false);
   }, 60_000);
 
+  it('--wheel-only gives the cached wheel and nothing else: no lockfile, no node_modules, no pip', () => {
+    const root = tmp();
+    const cache = path.join(root, '.cache', 'tfjs-node-wheel');
+    fs.mkdirSync(cache, { recursive: true });
+    const wheel = fakeWheel(cache, {});
+    // pip would fail here (no index): the wheel must come from the cache.
+    const env = { ...process.env, PIP_NO_INDEX: '1', PIP_FIND_LINKS: tmp(), PIP_CONFIG_FILE: os.devNull };
+    const result = spawnSync(process.execPath, [DRIVER, '--wheel-only', '--root', root, '--tf-version', '9.9.9'],
+      { encoding: 'utf8', env });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${wheel}\n`);
+    expect(fs.readdirSync(root)).toEqual(['.cache']);
+    const missing = spawnSync(process.execPath, [DRIVER, '--wheel-only', '--root', root, '--tf-version', '0.0.1'],
+      { encoding: 'utf8', env });
+    expect(missing.status).toBe(3);
+    expect(missing.stderr).toContain('pip cannot get the tensorflow-cpu==0.0.1 wheel');
+  }, 60_000);
+
   it('exits 2 with its usage on an unknown option', () => {
     const result = spawnSync(process.execPath, [DRIVER, '--tf-version', 'latest'], { encoding: 'utf8' });
     expect(result.status).toBe(2);
