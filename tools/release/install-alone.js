@@ -177,7 +177,7 @@ function main() {
     startFromShared(app);
     const pkg = readPackage(target);
     // Core's install script compiles the native kernels where oneDNN is installed: checked when core itself is the
-    // package; the other packages' checks skip that build (6 s of compiling each, and their smoke runs on cpu).
+    // package; the other packages' checks skip that build (6 s of compiling each; their smoke prune runs on wasm alone).
     const isCore = pkg.name === `${SCOPE}core`;
     const installEnv = isCore ? process.env : { ...process.env, RETHINK_PRUNE_NATIVE: '0' };
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], app, installEnv);
@@ -199,7 +199,7 @@ function main() {
     if (fs.existsSync(path.join(target, 'reference.json'))) {
       const [command, variant] = run('node', ['-e', SMOKE_PRUNE, pkg.name], app).trim().split(' ');
       run(path.join(app, 'node_modules', '.bin', command),
-        ['prune', '--model', 'model', '--variant', variant, '--out', 'pruned', '--backend', 'cpu'], app);
+        ['prune', '--model', 'model', '--variant', variant, '--out', 'pruned', '--backend', 'wasm'], app);
       if (!fs.existsSync(path.join(app, 'pruned', 'model.json'))) throw new Error(`${command} prune wrote no model.json`);
       smoke = `, ${command} prune --variant ${variant} saved a pruned model`;
       // The queue is optional: a method package alone has no Redis client, and --queue says what to install.
