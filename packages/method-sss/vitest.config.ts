@@ -1,11 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '../../tools/vitest-package';
 
-export default defineConfig({
-  test: {
-    include: ['src/**/*.test.ts'],
-    globalSetup: ['../../tools/vitest-tmpdir.ts'],
-    pool: 'forks',
-    testTimeout: 300_000,
-    hookTimeout: 60_000,
-  },
-});
+export default packageTestConfig(300_000);
