@@ -15,7 +15,8 @@ export default function setup(): () => void {
     if (process.env.RETHINK_PRUNE_KEEP_TEST_TMP === '1') {
       console.log(`the tests' temporary files are kept in ${dir}`);
     } else {
-      fs.rmSync(dir, { recursive: true, force: true });
+      // a child a test started (a Redis server, a queue worker) may still be writing as it exits
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
   };
 }

@@ -68,44 +68,58 @@ function installedPackages(app, rel = 'node_modules') {
   /** @type {string[]} */
   const found = [];
   for (const name of fs.readdirSync(dir).filter((n) => !n.startsWith('.'))) {
-    const names = name.startsWith('@') ? fs.readdirSync(path.join(dir, name)).map((n) => `${name}/${n}`) : [name];
+    const names = name.startsWith('@')
+      ? fs.readdirSync(path.join(dir, name)).filter((n) => !n.startsWith('.')).map((n) => `${name}/${n}`) : [name];
     for (const pkg of names) found.push(`${rel}/${pkg}`, ...installedPackages(app, `${rel}/${pkg}/node_modules`));
   }
   return found;
 }
 
+/** A day: folders of other lockfiles older than this are removed (another checkout may still use a newer one). */
+const STALE_MS = 24 * 3600 * 1000;
+
 /**
- * Where earlier checks left their third-party packages: one folder per lockfile (older ones are removed), beside the
- * apps in the temporary directory (hard links need one file system; inside the workspace, its node_modules would
- * be found).
+ * Where earlier checks left their third-party packages: one folder per lockfile hash, beside the apps in the
+ * temporary directory (hard links need one file system; inside the workspace, its node_modules would be found), in
+ * a folder of this user's only. Undefined where that folder is not this user's: the check then starts empty.
+ * @returns {{ dir: string, best?: string, bestCount: number } | undefined}
  */
 function sharedStarts() {
-  const root = path.join(os.tmpdir(), 'rethink-prune-install-alone');
+  const root = path.join(os.tmpdir(), `rethink-prune-install-alone-${process.getuid?.() ?? 0}`);
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const stat = fs.statSync(root);
+  if (stat.uid !== (process.getuid?.() ?? stat.uid) || (stat.mode & 0o077) !== 0) return undefined;
   const lock = fs.readFileSync(path.join(WORKSPACE, 'package-lock.json'));
   const dir = path.join(root, require('node:crypto').createHash('sha256').update(lock).digest('hex').slice(0, 16));
   fs.mkdirSync(dir, { recursive: true });
-  for (const old of fs.readdirSync(root).filter((d) => d !== path.basename(dir))) {
-    fs.rmSync(path.join(root, old), { recursive: true, force: true });
+  for (const other of fs.readdirSync(root).filter((d) => d !== path.basename(dir))) {
+    const folder = path.join(root, other);
+    if (Date.now() - fs.statSync(folder).mtimeMs > STALE_MS) fs.rmSync(folder, { recursive: true, force: true });
   }
   // "<count>-<package>": the one with the most packages is the best start.
-  const starts = fs.readdirSync(dir).filter((d) => /^\d+-/.test(d)).sort((a, b) => parseInt(b, 10) - parseInt(a, 10));
+  const starts = fs.readdirSync(dir).filter((d) => /^\d+-/.test(d)).sort((x, y) => parseInt(y, 10) - parseInt(x, 10));
   return { dir, best: starts[0] ? path.join(dir, starts[0]) : undefined, bestCount: starts[0] ? parseInt(starts[0], 10) : 0 };
 }
 
-/** Starts the app from the best shared start, without its @rethink-prune packages, lockfile or their bins. @param {string} app */
+/**
+ * Starts the app from the best shared start, without its @rethink-prune packages, lockfile or their bins; the
+ * start's folder, or undefined (and an empty app) where there is none or it cannot be linked.
+ * @param {string} app @returns {string | undefined}
+ */
 function startFromShared(app) {
-  const { best } = sharedStarts();
-  if (!best) return;
   const modules = path.join(app, 'node_modules');
   try {
+    const best = sharedStarts()?.best;
+    if (!best) return undefined;
     linkTree(best, modules);
+    const bin = path.join(modules, '.bin');
+    for (const name of fs.existsSync(bin) ? fs.readdirSync(bin) : []) {
+      if (!fs.existsSync(path.join(bin, name))) fs.unlinkSync(path.join(bin, name)); // a bin of a package not here
+    }
+    return best;
   } catch {
-    fs.rmSync(modules, { recursive: true, force: true }); // e.g. removed by a check under a newer lockfile: start empty
-    return;
-  }
-  const bin = path.join(modules, '.bin');
-  for (const name of fs.existsSync(bin) ? fs.readdirSync(bin) : []) {
-    if (!fs.existsSync(path.join(bin, name))) fs.unlinkSync(path.join(bin, name)); // a bin of a package not here
+    fs.rmSync(modules, { recursive: true, force: true }); // e.g. a start being removed: start empty
+    return undefined;
   }
 }
 
@@ -122,20 +136,47 @@ function leftOverPackages(app) {
   return installedPackages(app).filter((p) => !(p in locked));
 }
 
-/** Offers the app's third-party packages as a start to later checks, if it has more than the best start. @param {string} app @param {string} pkgName */
+/**
+ * Offers the app's third-party packages as a start to later checks, if it has more than the best start: best
+ * effort, a failure here only costs a later check its start. @param {string} app @param {string} pkgName
+ */
 function share(app, pkgName) {
-  const modules = path.join(app, 'node_modules');
-  const { dir, bestCount } = sharedStarts();
-  const count = installedPackages(app).length;
-  if (count <= bestCount) return;
-  const temp = fs.mkdtempSync(path.join(dir, 'new-'));
-  linkTree(modules, temp);
-  for (const own of [SCOPE.slice(0, -1), '.package-lock.json']) fs.rmSync(path.join(temp, own), { recursive: true, force: true });
   try {
-    fs.renameSync(temp, path.join(dir, `${count}-${pkgName.replace(/[@/]/g, '_')}`));
+    const shared = sharedStarts();
+    const count = installedPackages(app).length;
+    if (!shared || count <= shared.bestCount) return;
+    const temp = fs.mkdtempSync(path.join(shared.dir, 'new-'));
+    try {
+      linkTree(path.join(app, 'node_modules'), temp);
+      for (const own of [SCOPE.slice(0, -1), '.package-lock.json']) fs.rmSync(path.join(temp, own), { recursive: true, force: true });
+      fs.renameSync(temp, path.join(shared.dir, `${count}-${pkgName.replace(/[@/]/g, '_')}`));
+    } finally {
+      fs.rmSync(temp, { recursive: true, force: true }); // left only where the rename failed (saved first by another)
+    }
   } catch {
-    fs.rmSync(temp, { recursive: true, force: true }); // another check saved the same start first
+    // no start saved
   }
+}
+
+/**
+ * npm install of the tarballs into an empty app folder, from a shared start where `fromStart` and there is one;
+ * fails where the install keeps a package the app's lockfile lacks. The start it began from, if any.
+ * @param {string} app @param {string[]} tarballs @param {NodeJS.ProcessEnv} env @param {boolean} fromStart
+ * @returns {string | undefined}
+ */
+function installTarballs(app, tarballs, env, fromStart) {
+  fs.mkdirSync(app);
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'install-alone-check', private: true }));
+  const started = fromStart ? startFromShared(app) : undefined;
+  try {
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], app, env);
+    const leftOver = leftOverPackages(app);
+    if (leftOver.length > 0) throw new Error(`its install kept packages its own tree does not have: ${leftOver.join(', ')}`);
+  } catch (e) {
+    if (started && e instanceof Error) Object.assign(e, { fromStart: started });
+    throw e;
+  }
+  return started;
 }
 
 /** A smoke prune with the method's first smoke variant, on a narrow copy of its model saved by the installed core. */
@@ -160,30 +201,21 @@ if (!method) throw new Error(process.argv[1] + ' exports no method definition');
 })();
 `;
 
-function main() {
-  const target = path.resolve(process.argv[2] ?? '');
-  if (!fs.existsSync(path.join(target, 'package.json'))) {
-    throw new Error(`usage: node tools/release/install-alone.js <package dir>; ${target} has no package.json`);
-  }
-  const dirs = withLocalDependencies(target, workspacePackages());
-  const missing = dirs.filter((d) => !fs.existsSync(path.join(d, 'dist')));
-  if (missing.length > 0) throw new Error(`not built: ${missing.join(', ')}; run nx run-many -t build first`);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'install-alone-'));
+/**
+ * Installs the tarballs in `app` and checks the package there; its summary. An error thrown after starting from a
+ * shared start carries that start's folder as `fromStart`. @param {string} app @param {string} target @param {string[]} tarballs
+ * @param {boolean} fromStart @returns {string}
+ */
+function checkApp(app, target, tarballs, fromStart) {
+  /** @type {string | undefined} */
+  let started;
   try {
-    const tarballs = dirs.map((d) => path.join(scratch, run('npm', ['pack', '--silent', '--pack-destination', scratch], d).trim()));
-    const app = path.join(scratch, 'app');
-    fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'install-alone-check', private: true }));
-    startFromShared(app);
     const pkg = readPackage(target);
     // Core's install script compiles the native kernels where oneDNN is installed: checked when core itself is the
     // package; the other packages' checks skip that build (6 s of compiling each; their smoke prune runs on wasm alone).
     const isCore = pkg.name === `${SCOPE}core`;
     const installEnv = isCore ? process.env : { ...process.env, RETHINK_PRUNE_NATIVE: '0' };
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], app, installEnv);
-    const leftOver = leftOverPackages(app);
-    if (leftOver.length > 0) throw new Error(`its install kept packages its own tree does not have: ${leftOver.join(', ')}`);
-    share(app, pkg.name);
+    started = installTarballs(app, tarballs, installEnv, fromStart);
     run('node', ['-e', `require(${JSON.stringify(pkg.name)})`], app);
     const bins = typeof pkg.bin === 'string' ? [pkg.name.split('/').pop()] : Object.keys(pkg.bin ?? {});
     for (const bin of bins) run(path.join(app, 'node_modules', '.bin', /** @type {string} */ (bin)), ['--help'], app);
@@ -213,8 +245,38 @@ function main() {
       }
       smoke += '; no Redis client installed, --queue names @rethink-prune/queue';
     }
-    process.stdout.write(`install-alone: ${pkg.name} installed from ${tarballs.length} tarball(s) alone; ` +
-      `${bins.length > 0 ? `${bins.join(', ')} --help answered` : 'loads'}${smoke}\n`);
+    share(app, pkg.name);
+    return `${pkg.name} installed from ${tarballs.length} tarball(s) alone; ` +
+      `${bins.length > 0 ? `${bins.join(', ')} --help answered` : 'loads'}${smoke}`;
+  } catch (e) {
+    if (started && e instanceof Error) Object.assign(e, { fromStart: started });
+    throw e;
+  }
+}
+
+function main() {
+  const target = path.resolve(process.argv[2] ?? '');
+  if (!fs.existsSync(path.join(target, 'package.json'))) {
+    throw new Error(`usage: node tools/release/install-alone.js <package dir>; ${target} has no package.json`);
+  }
+  const dirs = withLocalDependencies(target, workspacePackages());
+  const missing = dirs.filter((d) => !fs.existsSync(path.join(d, 'dist')));
+  if (missing.length > 0) throw new Error(`not built: ${missing.join(', ')}; run nx run-many -t build first`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'install-alone-'));
+  try {
+    const tarballs = dirs.map((d) => path.join(scratch, run('npm', ['pack', '--silent', '--pack-destination', scratch], d).trim()));
+    let summary;
+    try {
+      summary = checkApp(path.join(scratch, 'app'), target, tarballs, true);
+    } catch (e) {
+      if (!(e instanceof Error && 'fromStart' in e)) throw e;
+      // A damaged start must not fail the check: it goes, the check runs once more from empty, and that one's
+      // failure is the check's.
+      process.stderr.write(`install-alone: from the shared start ${e.fromStart}: ${e.message}; once more from empty\n`);
+      fs.rmSync(/** @type {string} */ (e.fromStart), { recursive: true, force: true });
+      summary = checkApp(path.join(scratch, 'app-from-empty'), target, tarballs, false);
+    }
+    process.stdout.write(`install-alone: ${summary}\n`);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
