@@ -259,14 +259,20 @@ function rebuild(root, packageDir, wheel) {
   }
 }
 
+/** The wheel has Linux x86_64 libraries only: elsewhere, a WheelUnavailableError (exit 3). @param {string} advice */
+function requireLinuxX64(advice) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new WheelUnavailableError('the tensorflow-cpu wheel route is for Linux x86_64, not ' +
+      `${process.platform} ${process.arch}${advice}`);
+  }
+}
+
 function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) return void process.stdout.write(`${USAGE}\n`);
   const { root, tfVersion } = options;
   if (options.wheelOnly) {
-    if (process.platform !== 'linux' || process.arch !== 'x64') {
-      throw new WheelUnavailableError(`the tensorflow-cpu wheel route is for Linux x86_64, not ${process.platform} ${process.arch}`);
-    }
+    requireLinuxX64('');
     return void process.stdout.write(`${getWheel(root, tfVersion)}\n`);
   }
   PACKAGE = options.pkg;
@@ -290,10 +296,7 @@ function main() {
     say(`leaving ${PACKAGE}@${version} as installed (not built from the wheel; --force replaces it)`);
     return void process.stdout.write(`${PACKAGE.split('/')[1]} ${version}: installed by npm, left as it is\n`);
   }
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new WheelUnavailableError('the tensorflow-cpu wheel route is for Linux x86_64, not ' +
-      `${process.platform} ${process.arch}; there, npm install ${PACKAGE} downloads libtensorflow itself`);
-  }
+  requireLinuxX64(`; there, npm install ${PACKAGE} downloads libtensorflow itself`);
   const wheel = getWheel(root, tfVersion);
   ensurePackage(root, packageDir, version);
   layOutDeps(packageDir, wheel);
