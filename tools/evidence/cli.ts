@@ -6,6 +6,7 @@ import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
 import { readRows, type Row } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
+import { laneJobs, runLanes, spawnJob } from './lanes';
 import {
   bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
   rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, studyRunRows, type EvidenceRow,
@@ -33,6 +34,9 @@ options:
                      the seeds: each one's table merges the seeds committed in results/<study>/seeds.csv)
   --seeds N          with run: seeds 0..N-1 instead of the study's 3 (a table of the seeds finished so far: a
                      run over them trains nothing; the table says how many of the study's seeds it holds)
+  --lanes N          with run: train in N processes side by side (the cores shared out among them), each stage
+                     as soon as the stages it needs have finished: one seed's baseline, then its variants' prunes,
+                     fine-tunes and scratch runs at once; a failed stage stops new ones, the finished are kept
 `;
 
 /** Every invocation of `run` on a study's run directory, one JSON line each: which commit trained which seeds. */
@@ -52,7 +56,8 @@ function gitCommit(): string {
   }
 }
 
-function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string, seeds?: string): number {
+async function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string, seeds?: string,
+  lanes?: string): Promise<number> {
   const unknown = only?.filter((v) => !s.variants.includes(v)) ?? [];
   if (unknown.length > 0) throw new Error(`--variants: ${unknown.join(', ')} not in study ${s.id} (${s.variants.join(', ')})`);
   if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
@@ -60,6 +65,9 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
   }
   if (seeds !== undefined && !(/^\d+$/.test(seeds) && Number(seeds) >= 1 && Number(seeds) <= s.seeds)) {
     throw new Error(`--seeds ${seeds}: give a whole number from 1 to the study's ${s.seeds}`);
+  }
+  if (lanes !== undefined && !(/^\d+$/.test(lanes) && Number(lanes) >= 1)) {
+    throw new Error(`--lanes ${lanes}: give a whole number of processes, 1 or more`);
   }
   const study = { ...s, ...(only ? { variants: only } : {}), ...(seeds ? { seeds: Number(seeds) } : {}) };
   // The studies' run directories beside this one: a stage another study trained the same way is copied, not trained.
@@ -71,6 +79,12 @@ function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], se
   process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
   const build = spawnSync('npx', ['nx', 'run', `${s.packageDir}:build`, '--outputStyle=static'], { stdio: 'inherit' });
   if (build.status !== 0) return build.status ?? 1;
+  if (lanes !== undefined) {
+    const n = Number(lanes);
+    await runLanes(laneJobs(study, dataDir, runDir, seed === undefined ? undefined : Number(seed)), n,
+      (job, lane) => spawnJob(job, lane, n));
+    process.stderr.write('evidence: every stage done; the run below trains nothing and writes the results\n');
+  }
   return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
 }
 
@@ -283,7 +297,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     help: { type: 'boolean', short: 'h' }, 'run-dir': { type: 'string' }, 'data-dir': { type: 'string' },
     results: { type: 'string', default: 'results' }, variants: { type: 'string' }, seed: { type: 'string' },
-    seeds: { type: 'string' } } });
+    seeds: { type: 'string' }, lanes: { type: 'string' } } });
   const [command, id] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
@@ -302,8 +316,8 @@ export async function main(argv: string[]): Promise<number> {
   const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
   if (command === 'run') {
     const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
-    const status = runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean), values.seed,
-      values.seeds);
+    const status = await runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean),
+      values.seed, values.seeds, values.lanes);
     if (status !== 0) return status;
   }
   const rows = await writeTable(s, runDir, values.results!);

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { laneJobs, runLanes, type LaneJob } from './lanes';
+import { studyById } from './studies';
+
+const job = (id: string, needs: string[] = []): LaneJob => ({ id, label: `stage ${id}`, needs, args: [] });
+
+/** runLanes over jobs that end when the test says, recording which start and on which lane. */
+function controlled(jobs: LaneJob[], lanes: number) {
+  const started: string[] = [];
+  const lanesUsed: Record<string, number> = {};
+  const finishers = new Map<string, (code: number) => void>();
+  const run = runLanes(jobs, lanes, (j, lane) => {
+    started.push(j.id);
+    lanesUsed[j.id] = lane;
+    return new Promise<number>((resolve) => finishers.set(j.id, resolve));
+  });
+  const settled = run.then(() => 'done', (e: Error) => e.message);
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  const finish = async (id: string, code = 0) => {
+    finishers.get(id)!(code);
+    await tick();
+  };
+  return { started, lanesUsed, finish, settled, tick };
+}
+
+describe('runLanes', () => {
+  it('starts a stage once every stage it needs has finished, never more than the lanes at once', async () => {
+    // a baseline, two variants' prunes, then each prune's fine-tune and scratch run
+    const jobs = [job('base'), job('pruneA', ['base']), job('pruneB', ['base']), job('ftA', ['pruneA']),
+      job('scrA', ['pruneA']), job('ftB', ['pruneB'])];
+    const c = controlled(jobs, 2);
+    await c.tick();
+    expect(c.started).toEqual(['base']);
+    await c.finish('base');
+    expect(c.started).toEqual(['base', 'pruneA', 'pruneB']);
+    await c.finish('pruneB');
+    expect(c.started).toEqual(['base', 'pruneA', 'pruneB', 'ftB']); // pruneA still runs: only ftB is ready
+    expect(c.lanesUsed.ftB).toBe(c.lanesUsed.pruneB); // the lane that came free
+    await c.finish('pruneA');
+    expect(c.started).toEqual(['base', 'pruneA', 'pruneB', 'ftB', 'ftA']);
+    await c.finish('ftA');
+    expect(c.started.at(-1)).toBe('scrA');
+    await c.finish('ftB');
+    await c.finish('scrA');
+    expect(await c.settled).toBe('done');
+  });
+
+  it('after a failed stage starts nothing more, lets the running ones finish, and names the failed one', async () => {
+    const jobs = [job('base'), job('pruneA', ['base']), job('pruneB', ['base']), job('pruneC', ['base'])];
+    const c = controlled(jobs, 2);
+    await c.finish('base');
+    await c.finish('pruneB', 3);
+    expect(c.started).toEqual(['base', 'pruneA', 'pruneB']);
+    let settled: string | undefined;
+    void c.settled.then((s) => { settled = s; });
+    await c.tick();
+    expect(settled).toBeUndefined(); // pruneA still runs
+    await c.finish('pruneA');
+    expect(await c.settled).toBe('failed: stage pruneB (exit 3); the finished stages are kept, and a run again resumes the rest');
+    expect(c.started).not.toContain('pruneC'); // ready, and a lane free, but not started
+  });
+
+  it('refuses stages that need one not in the run, naming both', async () => {
+    await expect(runLanes([job('ftA', ['pruneA'])], 2, async () => 0))
+      .rejects.toThrow('stages that need a stage not in this run: stage ftA needs pruneA');
+  });
+});
+
+describe('laneJobs', () => {
+  it('gives L1\'s ResNet-56-A and B of one seed one shared baseline, then each variant\'s prune and its three runs', () => {
+    const s = { ...studyById('l1-norm'), variants: ['resnet56-A', 'resnet56-B'] };
+    const jobs = laneJobs(s, 'data', 'runs/study/l1-norm', 1);
+    const labels = new Map(jobs.map((j) => [j.id, j.label]));
+    expect(jobs.map((j) => [j.label, j.needs.map((n) => labels.get(n))])).toEqual([
+      ['l1-norm resnet56 seed1 baseline', []],
+      ['l1-norm resnet56-A seed1 prune', ['l1-norm resnet56 seed1 baseline']],
+      ['l1-norm resnet56-A seed1 finetune', ['l1-norm resnet56-A seed1 prune']],
+      ['l1-norm resnet56-A seed1 scratch-e', ['l1-norm resnet56-A seed1 prune']],
+      ['l1-norm resnet56-A seed1 scratch-b', ['l1-norm resnet56-A seed1 prune']],
+      ['l1-norm resnet56-B seed1 prune', ['l1-norm resnet56 seed1 baseline']],
+      ['l1-norm resnet56-B seed1 finetune', ['l1-norm resnet56-B seed1 prune']],
+      ['l1-norm resnet56-B seed1 scratch-e', ['l1-norm resnet56-B seed1 prune']],
+      ['l1-norm resnet56-B seed1 scratch-b', ['l1-norm resnet56-B seed1 prune']],
+    ]);
+    expect(jobs[6].args).toEqual(['packages/method-l1/dist/cli.js', 'reproduce', '--profile', 'small', '--dataset', 'cifar10',
+      '--data-dir', 'data', '--seeds', '3', '--models', 'resnet56-B', '--run-dir', 'runs/study/l1-norm', '--backend', 'wasm',
+      '--seed', '1', '--stage', 'finetune', '--reuse-from', 'runs/study']);
+  });
+
+  it('runs each of a lottery ticket\'s LRs as its own chain, the command naming that LR alone', () => {
+    const jobs = laneJobs({ ...studyById('lottery-ticket'), variants: ['vgg16-A'] }, 'data', 'runs/study/lottery-ticket', 0);
+    expect(jobs.map((j) => j.label)).toEqual(['lottery-ticket vgg16 seed0 lr0.1 baseline', 'lottery-ticket vgg16-A seed0 lr0.1 prune',
+      'lottery-ticket vgg16-A seed0 lr0.1 scratch-e', 'lottery-ticket vgg16 seed0 lr0.01 baseline',
+      'lottery-ticket vgg16-A seed0 lr0.01 prune', 'lottery-ticket vgg16-A seed0 lr0.01 scratch-e']);
+    const lrOf = (j: LaneJob) => j.args[j.args.indexOf('--lrs') + 1];
+    expect(jobs.map(lrOf)).toEqual(['0.1', '0.1', '0.1', '0.01', '0.01', '0.01']);
+    expect(jobs[4].needs).toEqual([jobs[3].id]);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * A study's stages in several processes side by side (`evidence run --lanes N`): the grid's stage graph (the queue's
+ * jobs: a shared baseline, then each variant's prune, fine-tune, Scratch-E and Scratch-B) decides what may start, and
+ * each stage runs as the study's own command with `--stage S --models V --seed K`, so that one seed's variants train
+ * at once instead of one after another. A machine that is not kept between sessions gets a seed done in one.
+ */
+import { spawn } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
+import { profileByName, type MethodDefinition } from '@rethink-prune/core';
+import { gridJobs } from '../../packages/queue/src/grid-jobs';
+import { studyCommand, type Study } from './studies';
+
+/** One stage to run: the jobs with the ids in `needs` must have finished first. */
+export interface LaneJob {
+  id: string;
+  /** `l1-norm resnet56-A seed0 finetune`. */
+  label: string;
+  needs: string[];
+  /** The command's arguments after `node`. */
+  args: string[];
+}
+
+const isMethod = (value: unknown): value is MethodDefinition<any> =>
+  typeof value === 'object' && value !== null && 'command' in value && 'variants' in value && 'pruner' in value;
+
+/** The method a study's package exports (its CLI's command). */
+function studyMethod(s: Study): { method: MethodDefinition<any>; packageName: string } {
+  const dir = path.resolve(__dirname, '../../packages', s.packageDir);
+  const pkg = require(path.join(dir, 'package.json')) as { name: string; bin: Record<string, string> };
+  const method = Object.values(require(dir) as Record<string, unknown>)
+    .find((v) => isMethod(v) && Object.keys(pkg.bin).includes(v.command));
+  if (!isMethod(method)) throw new Error(`${pkg.name} exports no method whose command is its CLI's (${Object.keys(pkg.bin)})`);
+  return { method, packageName: pkg.name };
+}
+
+/**
+ * The study's stages as jobs (the report left out: the run that follows them writes the table), each with the
+ * command that runs it alone; `seed` keeps one seed's.
+ */
+export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: number): LaneJob[] {
+  const { method, packageName } = studyMethod(s);
+  const grid = { profile: profileByName(s.profile), dataset: s.dataset, variants: s.variants, seeds: s.seeds, runDir,
+    fresh: false, ...(s.lrs ? { lrs: s.lrs } : {}) };
+  const jobs = gridJobs(method, packageName, grid).filter((j) => j.data.stage !== 'report')
+    .filter((j) => seed === undefined || j.data.seed === seed);
+  return jobs.map(({ id, data }) => ({
+    id, label: data.label, needs: data.needs,
+    args: [...studyCommand({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) }, dataDir,
+      runDir), '--seed', String(data.seed), '--stage', data.stage, '--reuse-from', path.dirname(runDir)],
+  }));
+}
+
+/**
+ * Runs the jobs, at most `lanes` at once, each as soon as every job it needs has finished; `run` gives a job's exit
+ * code. After a failure no job starts, the running ones finish, and the error names the failed stages (what finished
+ * is kept: every stage resumes).
+ */
+export async function runLanes(jobs: LaneJob[], lanes: number,
+  run: (job: LaneJob, lane: number) => Promise<number>): Promise<void> {
+  const ids = new Set(jobs.map((j) => j.id));
+  const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
+  if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
+  const done = new Set<string>();
+  const waiting = [...jobs];
+  const running = new Map<number, Promise<{ lane: number; job: LaneJob; code: number }>>();
+  const failed: string[] = [];
+  for (;;) {
+    for (let lane = 1; lane <= lanes && failed.length === 0; lane++) {
+      if (running.has(lane)) continue;
+      const next = waiting.findIndex((j) => j.needs.every((n) => done.has(n)));
+      if (next < 0) break;
+      const [job] = waiting.splice(next, 1);
+      running.set(lane, run(job, lane).then((code) => ({ lane, job, code })));
+    }
+    if (running.size === 0) break;
+    const { lane, job, code } = await Promise.race(running.values());
+    running.delete(lane);
+    if (code === 0) done.add(job.id);
+    else failed.push(`${job.label} (exit ${code})`);
+  }
+  if (failed.length > 0) {
+    throw new Error(`failed: ${failed.join(', ')}; the finished stages are kept, and a run again resumes the rest`);
+  }
+}
+
+/**
+ * A job as a child process, its output lines prefixed with its lane. Each lane's wasm/OpenMP threads: the cores
+ * shared out, unless RETHINK_PRUNE_THREADS says how many.
+ */
+export function spawnJob(job: LaneJob, lane: number, lanes: number): Promise<number> {
+  const threads = process.env.RETHINK_PRUNE_THREADS ?? String(Math.max(1, Math.floor(os.cpus().length / lanes)));
+  process.stderr.write(`[lane ${lane}] ${job.label}: node ${job.args.join(' ')}\n`);
+  const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: threads },
+    stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (out: NodeJS.WriteStream) => {
+    let rest = '';
+    return (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) out.write(`[lane ${lane}] ${line}\n`);
+    };
+  };
+  child.stdout.on('data', prefix(process.stdout));
+  child.stderr.on('data', prefix(process.stderr));
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
