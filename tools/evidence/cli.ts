@@ -6,7 +6,7 @@ import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
 import { readRows, type Row } from '../report/report';
 import { differenceChart, differencePoints } from './chart';
-import { laneJobs, runLanes, spawnJob } from './lanes';
+import { laneJobs, laneThreads, runLanes, spawnJob } from './lanes';
 import {
   bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
   rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, studyRunRows, type EvidenceRow,
@@ -42,7 +42,11 @@ options:
 /** Every invocation of `run` on a study's run directory, one JSON line each: which commit trained which seeds. */
 const RUN_LOG = 'study-runs.jsonl';
 
-interface RunInfo { commit: string; command: string; cpu: string; cores: number; started: string; seed?: number }
+interface RunInfo {
+  commit: string; command: string; cpu: string; cores: number; started: string; seed?: number;
+  /** `--lanes`: its stages ran in this many processes side by side, each on `threads` threads. */
+  lanes?: { processes: number; threads: number };
+}
 
 function gitCommit(): string {
   try {
@@ -70,10 +74,14 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
     throw new Error(`--lanes ${lanes}: give a whole number of processes, 1 or more`);
   }
   const study = { ...s, ...(only ? { variants: only } : {}), ...(seeds ? { seeds: Number(seeds) } : {}) };
+  if (seed !== undefined && !(/^\d+$/.test(seed) && Number(seed) < study.seeds)) {
+    throw new Error(`--seed ${seed}: give one of the study's seeds, 0 to ${study.seeds - 1}`);
+  }
   // The studies' run directories beside this one: a stage another study trained the same way is copied, not trained.
   const args = [...studyCommand(study, dataDir, runDir), '--reuse-from', path.dirname(runDir), ...(seed ? ['--seed', seed] : [])];
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}) };
+    cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}),
+    ...(lanes ? { lanes: { processes: Number(lanes), threads: Number(laneThreads(Number(lanes))) } } : {}) };
   fs.mkdirSync(runDir, { recursive: true });
   fs.appendFileSync(path.join(runDir, RUN_LOG), `${JSON.stringify(info)}\n`);
   process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
@@ -81,8 +89,14 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
   if (build.status !== 0) return build.status ?? 1;
   if (lanes !== undefined) {
     const n = Number(lanes);
-    await runLanes(laneJobs(study, dataDir, runDir, seed === undefined ? undefined : Number(seed)), n,
-      (job, lane) => spawnJob(job, lane, n));
+    const jobs = laneJobs(study, dataDir, runDir, seed === undefined ? undefined : Number(seed));
+    process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each\n`);
+    try {
+      await runLanes(jobs, n, (job, lane) => spawnJob(job, lane, n));
+    } catch (e) {
+      process.stderr.write(`evidence: ${(e as Error).message}\n`);
+      return 1;
+    }
     process.stderr.write('evidence: every stage done; the run below trains nothing and writes the results\n');
   }
   return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
@@ -161,7 +175,8 @@ function manifest(s: Study, runDir: string): ManifestEntry[] {
     return {
       variant: r.variant, ...(r.lr ? { lr: Number(r.lr) } : {}), ...(r.round ? { round: Number(r.round) } : {}),
       seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
-      runs: mine.map(({ commit, command, cpu, cores, started }) => ({ commit, command, cpu, cores, started })),
+      runs: mine.map(({ commit, command, cpu, cores, started, lanes }) =>
+        ({ commit, command, cpu, cores, started, ...(lanes ? { lanes } : {}) })),
       backend: r.backend, threads: r.threads,
       trainSeconds: seconds.wall,
       busySeconds: seconds.busy,

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { laneJobs, runLanes, type LaneJob } from './lanes';
+import { describe, expect, it, vi } from 'vitest';
+import { laneJobs, runLanes, spawnJob, type LaneJob } from './lanes';
 import { studyById } from './studies';
 
 const job = (id: string, needs: string[] = []): LaneJob => ({ id, label: `stage ${id}`, needs, args: [] });
@@ -60,6 +60,11 @@ describe('runLanes', () => {
     expect(c.started).not.toContain('pruneC'); // ready, and a lane free, but not started
   });
 
+  it('says so where stages wait on each other, rather than ending as if they had run', async () => {
+    await expect(runLanes([job('a', ['b']), job('b', ['a'])], 2, async () => 0))
+      .rejects.toThrow('stages that can never start (they need each other): stage a, stage b');
+  });
+
   it('refuses stages that need one not in the run, naming both', async () => {
     await expect(runLanes([job('ftA', ['pruneA'])], 2, async () => 0))
       .rejects.toThrow('stages that need a stage not in this run: stage ftA needs pruneA');
@@ -95,5 +100,24 @@ describe('laneJobs', () => {
     const lrOf = (j: LaneJob) => j.args[j.args.indexOf('--lrs') + 1];
     expect(jobs.map(lrOf)).toEqual(['0.1', '0.1', '0.1', '0.01', '0.01', '0.01']);
     expect(jobs[4].needs).toEqual([jobs[3].id]);
+  });
+});
+
+describe('spawnJob', () => {
+  it('prefixes each line with its lane (whole characters, the last line too), gives the exit code and the lane threads', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out.push(String(text)); return true; });
+    const say = 'process.stdout.write("a → b\\n"); setTimeout(() => { process.stdout.write("× " + ' +
+      'process.env.RETHINK_PRUNE_THREADS); process.exit(3); }, 20)';
+    const saved = process.env.RETHINK_PRUNE_THREADS;
+    process.env.RETHINK_PRUNE_THREADS = '5';
+    try {
+      expect(await spawnJob({ id: 'x', label: 'stage x', needs: [], args: ['-e', say] }, 2, 2)).toBe(3);
+    } finally {
+      spy.mockRestore();
+      if (saved === undefined) delete process.env.RETHINK_PRUNE_THREADS;
+      else process.env.RETHINK_PRUNE_THREADS = saved;
+    }
+    expect(out).toEqual(['[lane 2] a → b\n', '[lane 2] × 5\n']);
   });
 });

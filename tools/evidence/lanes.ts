@@ -4,7 +4,7 @@
  * each stage runs as the study's own command with `--stage S --models V --seed K`, so that one seed's variants train
  * at once instead of one after another. A machine that is not kept between sessions gets a seed done in one.
  */
-import { spawn } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { profileByName, type MethodDefinition } from '@rethink-prune/core';
@@ -73,7 +73,13 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
       const [job] = waiting.splice(next, 1);
       running.set(lane, run(job, lane).then((code) => ({ lane, job, code })));
     }
-    if (running.size === 0) break;
+    if (running.size === 0) {
+      // Nothing runs and nothing can start: done, failed, or stages that wait on each other.
+      if (failed.length === 0 && waiting.length > 0) {
+        throw new Error(`stages that can never start (they need each other): ${waiting.map((j) => j.label).join(', ')}`);
+      }
+      break;
+    }
     const { lane, job, code } = await Promise.race(running.values());
     running.delete(lane);
     if (code === 0) done.add(job.id);
@@ -84,24 +90,53 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   }
 }
 
-/**
- * A job as a child process, its output lines prefixed with its lane. Each lane's wasm/OpenMP threads: the cores
- * shared out, unless RETHINK_PRUNE_THREADS says how many.
- */
+/** The child processes running now, stopped with this process (Ctrl-C, or a session's end). */
+const children = new Set<ChildProcess>();
+let signalsHandled = false;
+function stopChildrenOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const child of children) child.kill(signal);
+      process.stderr.write(`evidence: ${signal}: stopped ${children.size} stage(s); a run again resumes them\n`);
+      process.exit(128 + os.constants.signals[signal]);
+    });
+  }
+}
+
+/** Each lane's wasm/OpenMP threads: RETHINK_PRUNE_THREADS where set, else the cores shared out. */
+export const laneThreads = (lanes: number) =>
+  process.env.RETHINK_PRUNE_THREADS || String(Math.max(1, Math.floor(os.availableParallelism() / lanes)));
+
+/** A job as a child process, its output lines prefixed with its lane; its exit code (1 where it could not start). */
 export function spawnJob(job: LaneJob, lane: number, lanes: number): Promise<number> {
-  const threads = process.env.RETHINK_PRUNE_THREADS ?? String(Math.max(1, Math.floor(os.cpus().length / lanes)));
+  stopChildrenOnSignals();
   process.stderr.write(`[lane ${lane}] ${job.label}: node ${job.args.join(' ')}\n`);
-  const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: threads },
+  const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: laneThreads(lanes) },
     stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (out: NodeJS.WriteStream) => {
+  children.add(child);
+  const prefixed = (from: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
     let rest = '';
-    return (chunk: Buffer) => {
-      const lines = (rest + chunk.toString()).split('\n');
+    from.setEncoding('utf8'); // whole characters per chunk
+    from.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
       rest = lines.pop()!;
-      for (const line of lines) out.write(`[lane ${lane}] ${line}\n`);
-    };
+      for (const line of lines) to.write(`[lane ${lane}] ${line}\n`);
+    });
+    return () => { if (rest) to.write(`[lane ${lane}] ${rest}\n`); };
   };
-  child.stdout.on('data', prefix(process.stdout));
-  child.stderr.on('data', prefix(process.stderr));
-  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const flushes = [prefixed(child.stdout, process.stdout), prefixed(child.stderr, process.stderr)];
+  return new Promise((resolve) => {
+    child.once('error', (e) => {
+      children.delete(child);
+      process.stderr.write(`[lane ${lane}] ${job.label} could not start: ${e.message}\n`);
+      resolve(1);
+    });
+    child.once('close', (code) => {
+      children.delete(child);
+      for (const flush of flushes) flush();
+      resolve(code ?? 1);
+    });
+  });
 }
