@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { profileByName, type MethodDefinition } from '@rethink-prune/core';
+import { isMethodDefinition, profileByName, type MethodDefinition } from '@rethink-prune/core';
 import { gridJobs } from '../../packages/queue/src/grid-jobs';
 import { studyCommand, type Study } from './studies';
 
@@ -21,16 +21,13 @@ export interface LaneJob {
   args: string[];
 }
 
-const isMethod = (value: unknown): value is MethodDefinition<any> =>
-  typeof value === 'object' && value !== null && 'command' in value && 'variants' in value && 'pruner' in value;
-
 /** The method a study's package exports (its CLI's command). */
 function studyMethod(s: Study): { method: MethodDefinition<any>; packageName: string } {
   const dir = path.resolve(__dirname, '../../packages', s.packageDir);
   const pkg = require(path.join(dir, 'package.json')) as { name: string; bin: Record<string, string> };
   const method = Object.values(require(dir) as Record<string, unknown>)
-    .find((v) => isMethod(v) && Object.keys(pkg.bin).includes(v.command));
-  if (!isMethod(method)) throw new Error(`${pkg.name} exports no method whose command is its CLI's (${Object.keys(pkg.bin)})`);
+    .find((v) => isMethodDefinition(v) && Object.keys(pkg.bin).includes(v.command));
+  if (!isMethodDefinition(method)) throw new Error(`${pkg.name} exports no method whose command is its CLI's (${Object.keys(pkg.bin)})`);
   return { method, packageName: pkg.name };
 }
 

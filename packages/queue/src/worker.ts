@@ -1,8 +1,8 @@
 import * as os from 'os';
 import * as path from 'path';
 import {
-  loadTrainingData, requireInstalled, runExperiment, runGrid, StaleStageError, type EpochProgress, type ExperimentData,
-  type MethodDefinition,
+  isMethodDefinition, loadTrainingData, requireInstalled, runExperiment, runGrid, StaleStageError, type EpochProgress,
+  type ExperimentData, type MethodDefinition,
 } from '@rethink-prune/core';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { checkedConnection } from './connection';
@@ -37,9 +37,6 @@ export const DEFAULT_LOCK_MS = 120_000;
 /** `host:pid`, in progress and logs. */
 export const WORKER_ID = `${os.hostname()}:${process.pid}`;
 
-const isMethod = (value: unknown): value is MethodDefinition<any> =>
-  typeof value === 'object' && value !== null && 'command' in value && 'variants' in value && 'pruner' in value;
-
 /** Packages a worker imports without being told: ours. Others (a user's own method) are named by `methodPackages`. */
 const OUR_SCOPE = '@rethink-prune/';
 
@@ -51,7 +48,7 @@ function loadMethod(pkg: string, command: string, allowed: readonly string[]): M
   }
   const exports = requireInstalled(pkg) as Record<string, unknown> | undefined;
   if (!exports) throw new Error(`this worker cannot load ${pkg}: install it here (npm install ${pkg})`);
-  const method = Object.values(exports).find((v) => isMethod(v) && v.command === command);
+  const method = Object.values(exports).find((v) => isMethodDefinition(v) && v.command === command);
   if (!method) throw new UnrecoverableError(`${pkg} exports no method whose command is ${command}`);
   return method as MethodDefinition<any>;
 }

@@ -11,7 +11,7 @@ export {
 } from '../profiles';
 export { experiments, RESULT_COLUMNS, resultsCsv, resultsMarkdown, summaryRows, type ResultColumn, type ResultRow } from '../results';
 export {
-  methodVariant, UnknownVariantError, variantPruner, type MethodDefinition, type MethodReport, type MethodVariant,
+  isMethodDefinition, methodVariant, UnknownVariantError, variantPruner, type MethodDefinition, type MethodReport, type MethodVariant,
   type PruneContext, type Pruner, type Reconstruction, type ScratchStart, type StageRecipes, type Transformed,
   type StageTraining,
 } from '../experiment/method';

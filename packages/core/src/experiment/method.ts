@@ -203,6 +203,10 @@ export class UnknownVariantError extends Error {
   }
 }
 
+/** Whether a module's export is a method (what a package exports for its CLI, the queue's workers and the study). */
+export const isMethodDefinition = (value: unknown): value is MethodDefinition<any> =>
+  typeof value === 'object' && value !== null && 'command' in value && 'variants' in value && 'pruner' in value;
+
 export function methodVariant<V extends MethodVariant>(method: MethodDefinition<V>, name: string): V {
   if (!Object.prototype.hasOwnProperty.call(method.variants, name))
     throw new UnknownVariantError(method, name);
