@@ -83,6 +83,14 @@ describe('an evidence table', () => {
     expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,,,vgg16,0 1 2,34.2,71,1,93.63');
   });
 
+  it('writes the CSV of a row kept from a table written before a regime existed, that regime blank', () => {
+    const [row] = evidenceRows(study, localSeedRecords(study, fakeRuns()));
+    const { scratch_e_saved_init: _, ...older } = row.accuracy;
+    const csv = evidenceCsv([{ ...row, accuracy: older as typeof row.accuracy }]).split('\n');
+    const cells = Object.fromEntries(csv[0].split(',').map((name, i) => [name, csv[1].split(',')[i]]));
+    expect([cells.scratch_b_mean, cells.scratch_e_saved_init_mean, cells.scratch_e_saved_init_std]).toEqual(['72', '', '']) // Scratch-B 71, 72, 73;
+  });
+
   it('sets beside a CIFAR analogue the verdict of the paper\'s ImageNet row it stands in for', () => {
     const analogue: Study = { ...study, id: 'thinet', packageDir: 'method-thinet', analogueOf: { 'vgg16-A': 'thinet-conv' } };
     // the runs' own paper columns are empty (the paper has no CIFAR row)

@@ -342,7 +342,8 @@ export function evidenceCsv(rows: EvidenceRow[]): string {
         c.paper?.difference ?? '', c.paper?.verdict ?? ''] : ['', '', '', '', '', ''];
     });
     return [r.study, r.variant, r.lr ?? '', r.round ?? '', r.model, r.seeds.join(' '), r.flopsReductionPct,
-      ...REGIMES.flatMap((g) => [r.accuracy[g].mean, r.accuracy[g].std, r.accuracy[g].paper].map((v) => v ?? '')),
+      // A row kept from a table written before a regime existed (rows.json) has no entry for it: blank cells.
+      ...REGIMES.flatMap((g) => [r.accuracy[g]?.mean, r.accuracy[g]?.std, r.accuracy[g]?.paper].map((v) => v ?? '')),
       ...compared, r.baselineLastQuarterGain.join(' '), r.converged];
   });
   return stringify(records, { header: true, columns });
