@@ -9,7 +9,7 @@ import { differenceChart, differencePoints } from './chart';
 import { laneJobs, laneThreads, runLanes, spawnJob } from './lanes';
 import {
   bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
-  rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, studyRunRows, type EvidenceRow,
+  rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, type EvidenceRow,
   type ReferenceRow,
 } from './evidence';
 import { STUDIES, studyById, studyCommand, type Study } from './studies';
@@ -161,9 +161,9 @@ function runLog(runDir: string): RunInfo[] {
  * A row per (variant, seed): every invocation that may have trained its stages (commit, command, CPU; a stage resumed
  * across invocations shows several), the backend and threads its stages ran on, and each stage's training seconds.
  */
-function manifest(s: Study, runDir: string): ManifestEntry[] {
+function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[] {
   const runs = runLog(runDir);
-  return studyRunRows(s, runDir).map((r) => {
+  return seedRecords.map((r) => {
     const mine = runs.filter((run) => run.seed === undefined || run.seed === Number(r.seed))
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
@@ -249,7 +249,8 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   const out = path.join(results, s.id);
   const seedsFile = path.join(out, 'seeds.csv');
   const committed = fs.existsSync(seedsFile) ? readRows(seedsFile) : [];
-  const { records, differences } = mergeSeedRecords(committed, runDirSeedRecords(s, runDir));
+  const here = runDirSeedRecords(s, runDir);
+  const { records, differences } = mergeSeedRecords(committed, here);
   for (const d of differences) process.stderr.write(`evidence: a seed run here differs from its committed record: ${d}\n`);
   if (records.length === 0) {
     throw new Error(`no seeds of ${s.id}: neither ${studyResultsCsv(s, runDir)} nor ${seedsFile} exists (evidence run ${s.id})`);
@@ -260,7 +261,8 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
     const mine = fresh.filter((r) => r.variant === v);
     return mine.length > 0 ? mine : old.filter((r) => r.variant === v);
   });
-  const local = manifest(s, runDir);
+  // Every seed this run directory has finished (not only the last process's): each gets its entry.
+  const local = manifest(s, runDir, here);
   const kept = readJson<ManifestEntry[]>(path.join(out, 'manifest.json'), [])
     .filter((m) => !local.some((l) => manifestKey(l) === manifestKey(m)));
   const entries = [...kept, ...local].sort((a, b) => bySeedKey(manifestKey(a), manifestKey(b)));

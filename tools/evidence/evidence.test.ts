@@ -260,6 +260,8 @@ describe('evidence table (the command)', () => {
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     await table(runDir, elsewhere);
     expect(JSON.parse(read(elsewhere, 'rows.json'))[0].seeds).toEqual([0, 1]);
+    // and gives each its manifest entry, the first process's too
+    expect(JSON.parse(read(elsewhere, 'manifest.json')).map((m: { seed: number }) => m.seed)).toEqual([0, 1]);
   });
 
   it('lists each study\'s rows with the seeds committed so far', async () => {
