@@ -12,7 +12,7 @@ import {
   rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, type EvidenceRow,
   type ReferenceRow,
 } from './evidence';
-import { STUDIES, studyById, studyCommand, type Study } from './studies';
+import { STUDIES, studyById, studyRunArgs, type Study } from './studies';
 
 const USAGE = `npm run evidence -- <command> [options]
 
@@ -77,8 +77,7 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
   if (seed !== undefined && !(/^\d+$/.test(seed) && Number(seed) < study.seeds)) {
     throw new Error(`--seed ${seed}: give one of the study's seeds, 0 to ${study.seeds - 1}`);
   }
-  // The studies' run directories beside this one: a stage another study trained the same way is copied, not trained.
-  const args = [...studyCommand(study, dataDir, runDir), '--reuse-from', path.dirname(runDir), ...(seed ? ['--seed', seed] : [])];
+  const args = studyRunArgs(study, dataDir, runDir, seed);
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}),
     ...(lanes ? { lanes: { processes: Number(lanes), threads: Number(laneThreads(Number(lanes))) } } : {}) };

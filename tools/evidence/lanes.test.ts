@@ -89,7 +89,7 @@ describe('laneJobs', () => {
     ]);
     expect(jobs[6].args).toEqual(['packages/method-l1/dist/cli.js', 'reproduce', '--profile', 'small', '--dataset', 'cifar10',
       '--data-dir', 'data', '--seeds', '3', '--models', 'resnet56-B', '--run-dir', 'runs/study/l1-norm', '--backend', 'wasm',
-      '--seed', '1', '--stage', 'finetune', '--reuse-from', 'runs/study']);
+      '--reuse-from', 'runs/study', '--seed', '1', '--stage', 'finetune']);
   });
 
   it('runs each of a lottery ticket\'s LRs as its own chain, the command naming that LR alone', () => {

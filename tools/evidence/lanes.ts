@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isMethodDefinition, profileByName, type MethodDefinition } from '@rethink-prune/core';
 import { gridJobs } from '../../packages/queue/src/grid-jobs';
-import { studyCommand, type Study } from './studies';
+import { studyRunArgs, type Study } from './studies';
 
 /** One stage to run: the jobs with the ids in `needs` must have finished first. */
 export interface LaneJob {
@@ -43,8 +43,8 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
     .filter((j) => seed === undefined || j.data.seed === seed);
   return jobs.map(({ id, data }) => ({
     id, label: data.label, needs: data.needs,
-    args: [...studyCommand({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) }, dataDir,
-      runDir), '--seed', String(data.seed), '--stage', data.stage, '--reuse-from', path.dirname(runDir)],
+    args: [...studyRunArgs({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) },
+      dataDir, runDir, data.seed), '--stage', data.stage],
   }));
 }
 

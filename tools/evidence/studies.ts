@@ -3,6 +3,7 @@
  * training images, 2 000 test; real CIFAR-10 photographs, see ../shared/datasets/cifar10-subset/README.md), three
  * seeds each. One entry per method: its CLI, the variants, and a label where the paper's method is an ImageNet one.
  */
+import * as path from 'path';
 import type { Reference } from './interval';
 
 export interface Study {
@@ -71,3 +72,10 @@ export function studyCommand(s: Study, dataDir: string, runDir: string): string[
     '--data-dir', dataDir, '--seeds', String(s.seeds), '--models', s.variants.join(','), '--run-dir', runDir,
     '--backend', s.backend, ...(s.lrs ? ['--lrs', s.lrs.join(',')] : [])];
 }
+
+/**
+ * The command `evidence run` trains a study with: the reproduce command, finished stages of the studies' run
+ * directories beside this one copied rather than trained again (`--reuse-from`), one seed where given.
+ */
+export const studyRunArgs = (s: Study, dataDir: string, runDir: string, seed?: number | string): string[] =>
+  [...studyCommand(s, dataDir, runDir), '--reuse-from', path.dirname(runDir), ...(seed === undefined ? [] : ['--seed', String(seed)])];
