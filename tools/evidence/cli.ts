@@ -36,7 +36,9 @@ options:
                      run over them trains nothing; the table says how many of the study's seeds it holds)
   --lanes N          with run: train in N processes side by side (the cores shared out among them), each stage
                      as soon as the stages it needs have finished: one seed's baseline, then its variants' prunes,
-                     fine-tunes and scratch runs at once; a failed stage stops new ones, the finished are kept
+                     fine-tunes and scratch runs at once, the longest chain of training first (Scratch-B); a stage
+                     that runs alone (nothing beside it, all the rest waiting on it: a seed's baseline) gets every
+                     core; a failed stage stops new ones, the finished are kept
 `;
 
 /** Every invocation of `run` on a study's run directory, one JSON line each: which commit trained which seeds. */
@@ -89,9 +91,10 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
   if (lanes !== undefined) {
     const n = Number(lanes);
     const jobs = laneJobs(study, dataDir, runDir, seed === undefined ? undefined : Number(seed));
-    process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each\n`);
+    process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each (a stage ` +
+      `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)})\n`);
     try {
-      await runLanes(jobs, n, (job, lane) => spawnJob(job, lane, n));
+      await runLanes(jobs, n, (job, lane, alone) => spawnJob(job, lane, n, alone));
     } catch (e) {
       process.stderr.write(`evidence: ${(e as Error).message}\n`);
       return 1;
@@ -108,21 +111,23 @@ type StageSeconds = Record<string, number | null>;
 
 /**
  * Per stage of one seed's experiment: the seconds it trained (its result.json: wall time,
- * so a process stopped or paused mid-stage counts its pause), and its epochs × its median epoch's seconds
- * (metrics.jsonl), the training time without the pauses.
+ * so a process stopped or paused mid-stage counts its pause), its epochs × its median epoch's seconds
+ * (metrics.jsonl), the training time without the pauses, and the threads it trained on (its sums depend on them).
  */
-function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds; copied: Record<string, string> } {
-  // One stage's two figures, from its result.json and metrics.jsonl (nulls while it has no result), and where it was
+function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds; copied: Record<string, string>;
+  threads: Record<string, number> } {
+  // One stage's figures, from its result.json and metrics.jsonl (nulls while it has no result), and where it was
   // copied from if another study trained it (`--reuse-from`: its seconds are that run's).
-  const secondsOf = (d: string): { wall: number | null; busy: number | null; from?: string } => {
+  const secondsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: number } => {
     const metricsFile = path.join(d, 'metrics.jsonl');
-    const r = readJson<{ trainSeconds: number; epochs: number; reusedFrom?: { dir: string; method: string } } | null>(
-      path.join(d, 'result.json'), null);
+    const r = readJson<{ trainSeconds: number; epochs: number; threads?: number;
+      reusedFrom?: { dir: string; method: string } } | null>(path.join(d, 'result.json'), null);
     if (!r) return { wall: null, busy: null };
-    const from = r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {};
-    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...from };
+    const known = { ...(r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {}),
+      ...(r.threads === undefined ? {} : { threads: r.threads }) };
+    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...known };
     const seconds = epochMetrics(metricsFile).map((e) => e.seconds).sort((a, b) => a - b);
-    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...from };
+    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...known };
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.
   const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d)).map((b) => [b, path.join(seed, b)]);
@@ -137,7 +142,8 @@ function stageSeconds(seed: string, dir: string): { wall: StageSeconds; busy: St
     ...stages.map(([name, d]) => [name, secondsOf(d)] as const)];
   return { wall: Object.fromEntries(all.map(([name, s]) => [name, s.wall])),
     busy: Object.fromEntries(all.map(([name, s]) => [name, s.busy])),
-    copied: Object.fromEntries(all.flatMap(([name, s]) => ('from' in s && s.from ? [[name, s.from]] : []))) };
+    copied: Object.fromEntries(all.flatMap(([name, s]) => ('from' in s && s.from ? [[name, s.from]] : []))),
+    threads: Object.fromEntries(all.flatMap(([name, s]) => ('threads' in s && s.threads ? [[name, s.threads]] : []))) };
 }
 
 /** A command as anyone can run it from the workspace: the CIFAR subset's folder as ../shared/datasets/… */
@@ -170,19 +176,24 @@ function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[]
       .replace(/ --backend \S+/, '').replace(/ --reuse-from \S+/, ''); // to train it again, not copy it back
     const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
     const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
-    const seconds = stageSeconds(seed, variantDir);
+    const seconds = stageFacts(seed, variantDir);
+    // A stage's sums depend on its threads: it is trained again on as many (a seed's baseline may have had every core).
+    const threadCounts = [...new Set(Object.values(seconds.threads))];
+    const pinThreads = threadCounts.length === 0 ? ''
+      : `RETHINK_PRUNE_THREADS=${threadCounts.length === 1 ? threadCounts[0] : '<its stageThreads>'} `;
     return {
       variant: r.variant, ...(r.lr ? { lr: Number(r.lr) } : {}), ...(r.round ? { round: Number(r.round) } : {}),
       seed: Number(r.seed), profile: r.profile, dataset: r.dataset,
       runs: mine.map(({ commit, command, cpu, cores, started, lanes }) =>
         ({ commit, command, cpu, cores, started, ...(lanes ? { lanes } : {}) })),
       backend: r.backend, threads: r.threads,
+      ...(threadCounts.length > 0 ? { stageThreads: seconds.threads } : {}),
       trainSeconds: seconds.wall,
       busySeconds: seconds.busy,
       // Stages another study trained the same way, copied here (their seconds are that study's, not spent again).
       ...(Object.keys(seconds.copied).length > 0 ? { copiedStages: seconds.copied } : {}),
       // A finished stage whose run key matches is reused: to train one again, move its directory away first.
-      rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${rerun} --models ${r.variant} --seed ${r.seed} ` +
+      rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${pinThreads}${rerun} --models ${r.variant} --seed ${r.seed} ` +
         `--backend ${s.backend} --stage <stage>`,
     };
   });

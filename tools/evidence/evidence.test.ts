@@ -186,7 +186,8 @@ describe('evidence table (the command)', () => {
     const baseline = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
     const seconds = [10, 10, 11, 10, 9, 3000, 10, 10];
     fs.writeFileSync(path.join(baseline, 'metrics.jsonl'), seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: s })).join('\n'));
-    fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 3070.4, epochs: 8 }));
+    // It ran alone, on both cores; the Scratch-E below on one.
+    fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 3070.4, epochs: 8, threads: 2 }));
     // The prune took 412 s (with its fine-tuning between steps, which has no metrics of its own).
     const pruned = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'pruned');
     fs.mkdirSync(pruned, { recursive: true });
@@ -194,7 +195,7 @@ describe('evidence table (the command)', () => {
     // Scratch-E was copied from ThiNet's run of the same training (--reuse-from).
     const scratchE = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'scratch-e');
     fs.mkdirSync(scratchE, { recursive: true });
-    fs.writeFileSync(path.join(scratchE, 'result.json'), JSON.stringify({ trainSeconds: 500, epochs: 8,
+    fs.writeFileSync(path.join(scratchE, 'result.json'), JSON.stringify({ trainSeconds: 500, epochs: 8, threads: 1,
       reusedFrom: { dir: 'runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e', method: 'thinet' } }));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
@@ -211,8 +212,11 @@ describe('evidence table (the command)', () => {
     expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [],
       trainSeconds: { baseline: 3070, prune: 412, finetune: null, 'scratch-e': 500 },
       busySeconds: { baseline: 80, prune: 412, finetune: null },
-      copiedStages: { 'scratch-e': 'thinet: runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e' } });
+      copiedStages: { 'scratch-e': 'thinet: runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e' },
+      stageThreads: { baseline: 2, 'scratch-e': 1 } });
     expect(row).not.toHaveProperty('copiedStages.baseline');
+    // A stage's sums depend on its threads: the command to train one again sets them (here they differ by stage).
+    expect(row.rerunOneStage).toMatch(/&& RETHINK_PRUNE_THREADS=<its stageThreads> node /);
   });
 
   /** `evidence table l1-norm` over a run directory into a results folder; what it wrote to stderr. */

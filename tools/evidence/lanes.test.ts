@@ -1,17 +1,27 @@
+import * as os from 'os';
 import { describe, expect, it, vi } from 'vitest';
+import type { StageName } from '@rethink-prune/core';
 import { laneJobs, runLanes, spawnJob, type LaneJob } from './lanes';
 import { studyById } from './studies';
 
-const job = (id: string, needs: string[] = []): LaneJob => ({ id, label: `stage ${id}`, needs, args: [] });
+/** A job whose stage its id's prefix names: base…, prune…, ft…, scr… (Scratch-E), sb… (Scratch-B); else a fine-tune. */
+const job = (id: string, needs: string[] = []): LaneJob => {
+  const prefixes: Array<[string, StageName]> = [['base', 'baseline'], ['prune', 'prune'], ['ft', 'finetune'],
+    ['scr', 'scratch-e'], ['sb', 'scratch-b']];
+  const stage = prefixes.find(([p]) => id.startsWith(p))?.[1] ?? 'finetune';
+  return { id, label: `stage ${id}`, stage, needs, args: [] };
+};
 
 /** runLanes over jobs that end when the test says, recording which start and on which lane. */
 function controlled(jobs: LaneJob[], lanes: number) {
   const started: string[] = [];
   const lanesUsed: Record<string, number> = {};
+  const alone: string[] = [];
   const finishers = new Map<string, (code: number) => void>();
-  const run = runLanes(jobs, lanes, (j, lane) => {
+  const run = runLanes(jobs, lanes, (j, lane, runsAlone) => {
     started.push(j.id);
     lanesUsed[j.id] = lane;
+    if (runsAlone) alone.push(j.id);
     return new Promise<number>((resolve) => finishers.set(j.id, resolve));
   });
   const settled = run.then(() => 'done', (e: Error) => e.message);
@@ -20,7 +30,7 @@ function controlled(jobs: LaneJob[], lanes: number) {
     finishers.get(id)!(code);
     await tick();
   };
-  return { started, lanesUsed, finish, settled, tick };
+  return { started, lanesUsed, alone, finish, settled, tick };
 }
 
 describe('runLanes', () => {
@@ -37,11 +47,43 @@ describe('runLanes', () => {
     expect(c.started).toEqual(['base', 'pruneA', 'pruneB', 'ftB']); // pruneA still runs: only ftB is ready
     expect(c.lanesUsed.ftB).toBe(c.lanesUsed.pruneB); // the lane that came free
     await c.finish('pruneA');
-    expect(c.started).toEqual(['base', 'pruneA', 'pruneB', 'ftB', 'ftA']);
-    await c.finish('ftA');
-    expect(c.started.at(-1)).toBe('scrA');
-    await c.finish('ftB');
+    expect(c.started).toEqual(['base', 'pruneA', 'pruneB', 'ftB', 'scrA']); // of ftA and scrA, the longer first
     await c.finish('scrA');
+    expect(c.started.at(-1)).toBe('ftA');
+    await c.finish('ftB');
+    await c.finish('ftA');
+    expect(await c.settled).toBe('done');
+    expect(c.alone).toEqual(['base']); // everything else waited on it; nothing ran beside it
+  });
+
+  it('of the ready stages starts the one with the most training on its chain: Scratch-B, a prune before its Scratch-B, ' +
+    'Scratch-E, fine-tunes', async () => {
+    // the grid's order: each variant's prune, then its fine-tune, Scratch-E and Scratch-B
+    const jobs = [job('base'), job('pruneA', ['base']), job('ftA', ['pruneA']), job('scrA', ['pruneA']),
+      job('sbA', ['pruneA']), job('pruneB', ['base']), job('ftB', ['pruneB']), job('sbB', ['pruneB'])];
+    const c = controlled(jobs, 1);
+    const order = ['base', 'pruneA', 'sbA', 'pruneB', 'sbB', 'scrA', 'ftA', 'ftB'];
+    for (const id of order) await c.finish(id);
+    expect(c.started).toEqual(order);
+    expect(await c.settled).toBe('done');
+  });
+
+  it('lets a stage run alone only while nothing runs beside it and every stage left waits on it', async () => {
+    // two seeds' baselines: neither waits on the other, so neither is alone; then seed 1's prune is, once seed 0 is done
+    const jobs = [job('base0'), job('prune0', ['base0']), job('base1'), job('prune1', ['base1']),
+      job('ft1', ['prune1']), job('scr1', ['prune1'])];
+    const c = controlled(jobs, 2);
+    await c.tick();
+    expect(c.started).toEqual(['base1', 'base0']); // seed 1's chain is the longer
+    await c.finish('base0');
+    await c.finish('prune0');
+    expect(c.alone).toEqual([]); // base1 still ran beside prune0
+    await c.finish('base1');
+    expect(c.alone).toEqual(['prune1']);
+    await c.finish('prune1');
+    expect(c.alone).toEqual(['prune1']); // ft1 and scr1 run side by side
+    await c.finish('ft1');
+    await c.finish('scr1');
     expect(await c.settled).toBe('done');
   });
 
@@ -87,6 +129,8 @@ describe('laneJobs', () => {
       ['l1-norm resnet56-B seed1 scratch-e', ['l1-norm resnet56-B seed1 prune']],
       ['l1-norm resnet56-B seed1 scratch-b', ['l1-norm resnet56-B seed1 prune']],
     ]);
+    expect(jobs.map((j) => j.stage)).toEqual(['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b', 'prune', 'finetune',
+      'scratch-e', 'scratch-b']);
     expect(jobs[6].args).toEqual(['packages/method-l1/dist/cli.js', 'reproduce', '--profile', 'small', '--dataset', 'cifar10',
       '--data-dir', 'data', '--seeds', '3', '--models', 'resnet56-B', '--run-dir', 'runs/study/l1-norm', '--backend', 'wasm',
       '--reuse-from', 'runs/study', '--seed', '1', '--stage', 'finetune']);
@@ -112,12 +156,30 @@ describe('spawnJob', () => {
     const saved = process.env.RETHINK_PRUNE_THREADS;
     process.env.RETHINK_PRUNE_THREADS = '5';
     try {
-      expect(await spawnJob({ id: 'x', label: 'stage x', needs: [], args: ['-e', say] }, 2, 2)).toBe(3);
+      expect(await spawnJob({ id: 'x', label: 'stage x', stage: 'finetune', needs: [], args: ['-e', say] }, 2, 2)).toBe(3);
     } finally {
       spy.mockRestore();
       if (saved === undefined) delete process.env.RETHINK_PRUNE_THREADS;
       else process.env.RETHINK_PRUNE_THREADS = saved;
     }
     expect(out).toEqual(['[lane 2] a → b\n', '[lane 2] × 5\n']);
+  });
+
+  it('gives a stage the cores shared out among the lanes, or every core when it runs alone', async () => {
+    const saved = process.env.RETHINK_PRUNE_THREADS;
+    delete process.env.RETHINK_PRUNE_THREADS;
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out.push(String(text)); return true; });
+    const say = { id: 'x', label: 'stage x', stage: 'baseline' as const, needs: [],
+      args: ['-e', 'process.stdout.write(process.env.RETHINK_PRUNE_THREADS + "\\n")'] };
+    try {
+      await spawnJob(say, 1, 2);
+      await spawnJob(say, 1, 2, true);
+    } finally {
+      spy.mockRestore();
+      if (saved !== undefined) process.env.RETHINK_PRUNE_THREADS = saved;
+    }
+    const cores = os.availableParallelism();
+    expect(out).toEqual([`[lane 1] ${Math.max(1, Math.floor(cores / 2))}\n`, `[lane 1] ${cores}\n`]);
   });
 });

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { isMethodDefinition, profileByName, type MethodDefinition } from '@rethink-prune/core';
+import { isMethodDefinition, profileByName, type MethodDefinition, type StageName } from '@rethink-prune/core';
 import { gridJobs } from '../../packages/queue/src/grid-jobs';
 import { studyRunArgs, type Study } from './studies';
 
@@ -16,6 +16,7 @@ export interface LaneJob {
   id: string;
   /** `l1-norm resnet56-A seed0 finetune`. */
   label: string;
+  stage: StageName;
   needs: string[];
   /** The command's arguments after `node`. */
   args: string[];
@@ -42,24 +43,64 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
   const jobs = gridJobs(method, packageName, grid).filter((j) => j.data.stage !== 'report')
     .filter((j) => seed === undefined || j.data.seed === seed);
   return jobs.map(({ id, data }) => ({
-    id, label: data.label, needs: data.needs,
+    id, label: data.label, stage: data.stage as StageName, needs: data.needs,
     args: [...studyRunArgs({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) },
       dataDir, runDir, data.seed), '--stage', data.stage],
   }));
 }
 
 /**
- * Runs the jobs, at most `lanes` at once, each as soon as every job it needs has finished; `run` gives a job's exit
- * code. After a failure no job starts, the running ones finish, and the error names the failed stages (what finished
+ * What a stage trains, in baseline epochs, to order the stages that are ready: Scratch-B at least as long as Scratch-E
+ * (int(E × FLOPs ratio) epochs of E), fine-tuning a quarter (the seed's 40 of 160), a prune its method's own (left out).
+ */
+const STAGE_WORK: Record<StageName, number> = { baseline: 1, prune: 0, finetune: 0.25, 'scratch-e': 1, 'scratch-b': 1.5 };
+
+/** Each job's dependents, direct or not, by id. */
+function dependentsOf(jobs: LaneJob[]): Map<string, Set<string>> {
+  return new Map(jobs.map((j) => {
+    const found = new Set<string>();
+    for (const queue = [j.id]; queue.length > 0;) {
+      const id = queue.pop()!;
+      for (const d of jobs.filter((d) => d.needs.includes(id) && !found.has(d.id))) {
+        found.add(d.id);
+        queue.push(d.id);
+      }
+    }
+    return [j.id, found];
+  }));
+}
+
+/** The work on each job's longest chain (itself, then what waits on it), by id: of the ready jobs, the longest starts
+ * first. */
+function chainWork(jobs: LaneJob[]): Map<string, number> {
+  const work = new Map<string, number>();
+  const visiting = new Set<string>(); // a cycle counts once round: runLanes reports it
+  const of = (j: LaneJob): number => {
+    if (work.has(j.id) || visiting.has(j.id)) return work.get(j.id) ?? 0;
+    visiting.add(j.id);
+    work.set(j.id, STAGE_WORK[j.stage] + Math.max(0, ...jobs.filter((d) => d.needs.includes(j.id)).map(of)));
+    return work.get(j.id)!;
+  };
+  jobs.forEach(of);
+  return work;
+}
+
+/**
+ * Runs the jobs, at most `lanes` at once, each as soon as every job it needs has finished (of the ready ones, the one
+ * with the most training on its chain first); `run` gives a job's exit code, and is told when the job will run alone
+ * until it ends (nothing else runs and every job still waiting needs it, as a seed's baseline: it may take every
+ * core). After a failure no job starts, the running ones finish, and the error names the failed stages (what finished
  * is kept: every stage resumes).
  */
 export async function runLanes(jobs: LaneJob[], lanes: number,
-  run: (job: LaneJob, lane: number) => Promise<number>): Promise<void> {
+  run: (job: LaneJob, lane: number, alone: boolean) => Promise<number>): Promise<void> {
   const ids = new Set(jobs.map((j) => j.id));
   const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
   if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
+  const dependents = dependentsOf(jobs);
+  const work = chainWork(jobs);
   const done = new Set<string>();
-  const waiting = [...jobs];
+  const waiting = [...jobs].sort((a, b) => work.get(b.id)! - work.get(a.id)!); // stable: ties keep the grid's order
   const running = new Map<number, Promise<{ lane: number; job: LaneJob; code: number }>>();
   const failed: string[] = [];
   for (;;) {
@@ -68,7 +109,8 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
       const next = waiting.findIndex((j) => j.needs.every((n) => done.has(n)));
       if (next < 0) break;
       const [job] = waiting.splice(next, 1);
-      running.set(lane, run(job, lane).then((code) => ({ lane, job, code })));
+      const alone = running.size === 0 && waiting.every((j) => dependents.get(job.id)!.has(j.id));
+      running.set(lane, run(job, lane, alone).then((code) => ({ lane, job, code })));
     }
     if (running.size === 0) {
       // Nothing runs and nothing can start: done, failed, or stages that wait on each other.
@@ -102,15 +144,19 @@ function stopChildrenOnSignals(): void {
   }
 }
 
-/** Each lane's wasm/OpenMP threads: RETHINK_PRUNE_THREADS where set, else the cores shared out. */
+/** Each lane's wasm/OpenMP threads: RETHINK_PRUNE_THREADS where set, else the cores shared out (all to a lane alone). */
 export const laneThreads = (lanes: number) =>
   process.env.RETHINK_PRUNE_THREADS || String(Math.max(1, Math.floor(os.availableParallelism() / lanes)));
 
-/** A job as a child process, its output lines prefixed with its lane; its exit code (1 where it could not start). */
-export function spawnJob(job: LaneJob, lane: number, lanes: number): Promise<number> {
+/**
+ * A job as a child process on the threads of one of `lanes` lanes (of all of them when it runs `alone`), its output
+ * lines prefixed with its lane; its exit code (1 where it could not start).
+ */
+export function spawnJob(job: LaneJob, lane: number, lanes: number, alone = false): Promise<number> {
   stopChildrenOnSignals();
-  process.stderr.write(`[lane ${lane}] ${job.label}: node ${job.args.join(' ')}\n`);
-  const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: laneThreads(lanes) },
+  const threads = laneThreads(alone ? 1 : lanes);
+  process.stderr.write(`[lane ${lane}] ${job.label} (${threads} thread(s)): node ${job.args.join(' ')}\n`);
+  const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: threads },
     stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const prefixed = (from: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
