@@ -37,8 +37,9 @@ options:
   --lanes N          with run: train in N processes side by side (the cores shared out among them), each stage
                      as soon as the stages it needs have finished: one seed's baseline, then its variants' prunes,
                      fine-tunes and scratch runs at once, the longest chain of training first (Scratch-B); a stage
-                     that runs alone (nothing beside it, all the rest waiting on it: a seed's baseline) gets every
-                     core; a failed stage stops new ones, the finished are kept
+                     that runs alone (nothing beside it or able to start before it ends: a seed's baseline) gets
+                     every core (unless RETHINK_PRUNE_THREADS is set); a failed stage stops new ones, the finished
+                     are kept
 `;
 
 /** Every invocation of `run` on a study's run directory, one JSON line each: which commit trained which seeds. */
@@ -46,8 +47,11 @@ const RUN_LOG = 'study-runs.jsonl';
 
 interface RunInfo {
   commit: string; command: string; cpu: string; cores: number; started: string; seed?: number;
-  /** `--lanes`: its stages ran in this many processes side by side, each on `threads` threads. */
-  lanes?: { processes: number; threads: number };
+  /**
+   * `--lanes`: its stages ran in this many processes side by side, each on `threads` threads, a stage that ran alone on
+   * `aloneThreads` (what each stage trained on is the manifest's stageThreads).
+   */
+  lanes?: { processes: number; threads: number; aloneThreads?: number };
 }
 
 function gitCommit(): string {
@@ -82,7 +86,8 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
   const args = studyRunArgs(study, dataDir, runDir, seed);
   const info: RunInfo = { commit: gitCommit(), command: `node ${args.join(' ')}`, cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}),
-    ...(lanes ? { lanes: { processes: Number(lanes), threads: Number(laneThreads(Number(lanes))) } } : {}) };
+    ...(lanes ? { lanes: { processes: Number(lanes), threads: Number(laneThreads(Number(lanes))),
+      aloneThreads: Number(laneThreads(1)) } } : {}) };
   fs.mkdirSync(runDir, { recursive: true });
   fs.appendFileSync(path.join(runDir, RUN_LOG), `${JSON.stringify(info)}\n`);
   process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
@@ -92,9 +97,9 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
     const n = Number(lanes);
     const jobs = laneJobs(study, dataDir, runDir, seed === undefined ? undefined : Number(seed));
     process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each (a stage ` +
-      `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)})\n`);
+      `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)} thread(s))\n`);
     try {
-      await runLanes(jobs, n, (job, lane, alone) => spawnJob(job, lane, n, alone));
+      await runLanes(jobs, n, (job, lane, alone) => spawnJob(job, lane, laneThreads(alone ? 1 : n)));
     } catch (e) {
       process.stderr.write(`evidence: ${(e as Error).message}\n`);
       return 1;
@@ -115,19 +120,25 @@ type StageSeconds = Record<string, number | null>;
  * (metrics.jsonl), the training time without the pauses, and the threads it trained on (its sums depend on them).
  */
 function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: StageSeconds; copied: Record<string, string>;
-  threads: Record<string, number> } {
+  threads: Record<string, string> } {
   // One stage's figures, from its result.json and metrics.jsonl (nulls while it has no result), and where it was
   // copied from if another study trained it (`--reuse-from`: its seconds are that run's).
-  const secondsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: number } => {
+  const secondsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: string } => {
     const metricsFile = path.join(d, 'metrics.jsonl');
     const r = readJson<{ trainSeconds: number; epochs: number; threads?: number;
       reusedFrom?: { dir: string; method: string } } | null>(path.join(d, 'result.json'), null);
     if (!r) return { wall: null, busy: null };
-    const known = { ...(r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {}),
-      ...(r.threads === undefined ? {} : { threads: r.threads }) };
-    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...known };
-    const seconds = epochMetrics(metricsFile).map((e) => e.seconds).sort((a, b) => a - b);
-    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...known };
+    const from = r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {};
+    const onThreads = (counts: Array<number | undefined>) => {
+      const known = [...new Set(counts.filter((t) => t !== undefined))];
+      return known.length > 0 ? { threads: known.join('+') } : {}; // '2+1': resumed on another count
+    };
+    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...from, ...onThreads([r.threads]) };
+    const epochs = epochMetrics(metricsFile);
+    const seconds = epochs.map((e) => e.seconds).sort((a, b) => a - b);
+    const perEpoch = epochs.map((e) => e.threads); // absent in metrics written before they recorded threads
+    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...from,
+      ...onThreads(perEpoch.some((t) => t !== undefined) ? perEpoch : [r.threads]) };
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.
   const baselines = fs.readdirSync(seed).filter((d) => /^baseline(-.+)?$/.test(d)).map((b) => [b, path.join(seed, b)]);
@@ -177,7 +188,8 @@ function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[]
     const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
     const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
     const seconds = stageFacts(seed, variantDir);
-    // A stage's sums depend on its threads: it is trained again on as many (a seed's baseline may have had every core).
+    // A stage's sums depend on its threads: it is trained again on as many (a seed's baseline may have had every core;
+    // a stage resumed on another count, '2+1', is not reproduced exactly by any).
     const threadCounts = [...new Set(Object.values(seconds.threads))];
     const pinThreads = threadCounts.length === 0 ? ''
       : `RETHINK_PRUNE_THREADS=${threadCounts.length === 1 ? threadCounts[0] : '<its stageThreads>'} `;

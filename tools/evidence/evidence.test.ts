@@ -182,12 +182,13 @@ describe('evidence table (the command)', () => {
   it('writes a study\'s table, chart, manifest and the summary; one seed gives an unbounded interval, no crash', async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     const runDir = fakeRuns([0]);
-    // The baseline trained 8 epochs, one of them stopped for 50 minutes: 3 070 s of wall time, 8 × 10 s busy.
+    // The baseline trained 8 epochs, one of them stopped for 50 minutes: 3 070 s of wall time, 8 × 10 s busy; its
+    // first 5 epochs on two threads (alone), the rest resumed on one. The Scratch-E below (no metrics) on one.
     const baseline = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
     const seconds = [10, 10, 11, 10, 9, 3000, 10, 10];
-    fs.writeFileSync(path.join(baseline, 'metrics.jsonl'), seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: s })).join('\n'));
-    // It ran alone, on both cores; the Scratch-E below on one.
-    fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 3070.4, epochs: 8, threads: 2 }));
+    fs.writeFileSync(path.join(baseline, 'metrics.jsonl'), seconds.map((s, e) =>
+      JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: s, threads: e < 5 ? 2 : 1 })).join('\n'));
+    fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 3070.4, epochs: 8, threads: 1 }));
     // The prune took 412 s (with its fine-tuning between steps, which has no metrics of its own).
     const pruned = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'pruned');
     fs.mkdirSync(pruned, { recursive: true });
@@ -213,7 +214,7 @@ describe('evidence table (the command)', () => {
       trainSeconds: { baseline: 3070, prune: 412, finetune: null, 'scratch-e': 500 },
       busySeconds: { baseline: 80, prune: 412, finetune: null },
       copiedStages: { 'scratch-e': 'thinet: runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e' },
-      stageThreads: { baseline: 2, 'scratch-e': 1 } });
+      stageThreads: { baseline: '2+1', 'scratch-e': '1' } });
     expect(row).not.toHaveProperty('copiedStages.baseline');
     // A stage's sums depend on its threads: the command to train one again sets them (here they differ by stage).
     expect(row.rerunOneStage).toMatch(/&& RETHINK_PRUNE_THREADS=<its stageThreads> node /);
@@ -233,6 +234,22 @@ describe('evidence table (the command)', () => {
     return said;
   }
   const read = (results: string, file: string) => fs.readFileSync(path.join(results, 'l1-norm', file), 'utf8');
+
+  it('sets the threads in the command that trains a stage again where every stage ran on one count, none where unrecorded', async () => {
+    const runDir = fakeRuns([0, 1]); // stages without result.json: no threads recorded
+    const seed0 = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0');
+    for (const stage of ['baseline', path.join('vgg16-A', 'finetune')]) {
+      fs.mkdirSync(path.join(seed0, stage), { recursive: true });
+      fs.writeFileSync(path.join(seed0, stage, 'result.json'), JSON.stringify({ trainSeconds: 50, epochs: 5, threads: 1 }));
+    }
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(runDir, results);
+    const [first, second] = JSON.parse(read(results, 'manifest.json')) as Array<{ rerunOneStage: string; stageThreads?: object }>;
+    expect(first.stageThreads).toEqual({ baseline: '1', finetune: '1' });
+    expect(first.rerunOneStage).toMatch(/&& RETHINK_PRUNE_THREADS=1 node /);
+    expect(second.stageThreads).toBeUndefined();
+    expect(second.rerunOneStage).toMatch(/<elsewhere> && node /);
+  });
 
   it('grows a table seed by seed on machines that are not kept: the committed seeds and the ones run here', async () => {
     const together = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));

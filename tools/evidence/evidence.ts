@@ -105,8 +105,8 @@ export const studyResultsCsv = (s: Study, runDir: string) => path.join(runDir, s
 export const seedDir = (s: Study, runDir: string, model: string, seed: number | string, lr?: string | number | null) =>
   path.join(runDir, s.profile, s.dataset, model, `seed${seed}`, ...(s.lrs && lr !== undefined && lr !== null ? [`lr${lr}`] : []));
 
-/** A stage's metrics.jsonl: one JSON line per epoch, with its test top-1 and its seconds. */
-export const epochMetrics = (metricsFile: string): Array<{ testTop1: number; seconds: number }> =>
+/** A stage's metrics.jsonl: one JSON line per epoch, with its test top-1, its seconds and the threads it ran on. */
+export const epochMetrics = (metricsFile: string): Array<{ testTop1: number; seconds: number; threads?: number }> =>
   fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
 
 /** The last-quarter gain of a baseline from its metrics.jsonl. */

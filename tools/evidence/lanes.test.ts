@@ -1,7 +1,6 @@
-import * as os from 'os';
 import { describe, expect, it, vi } from 'vitest';
 import type { StageName } from '@rethink-prune/core';
-import { laneJobs, runLanes, spawnJob, type LaneJob } from './lanes';
+import { laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
 import { studyById } from './studies';
 
 /** A job whose stage its id's prefix names: base…, prune…, ft…, scr… (Scratch-E), sb… (Scratch-B); else a fine-tune. */
@@ -56,13 +55,13 @@ describe('runLanes', () => {
     expect(c.alone).toEqual(['base']); // everything else waited on it; nothing ran beside it
   });
 
-  it('of the ready stages starts the one with the most training on its chain: Scratch-B, a prune before its Scratch-B, ' +
-    'Scratch-E, fine-tunes', async () => {
+  it('of the ready stages starts the one with the most training on its chain: prunes (they open three stages), then ' +
+    'Scratch-B, Scratch-E, fine-tunes', async () => {
     // the grid's order: each variant's prune, then its fine-tune, Scratch-E and Scratch-B
     const jobs = [job('base'), job('pruneA', ['base']), job('ftA', ['pruneA']), job('scrA', ['pruneA']),
       job('sbA', ['pruneA']), job('pruneB', ['base']), job('ftB', ['pruneB']), job('sbB', ['pruneB'])];
     const c = controlled(jobs, 1);
-    const order = ['base', 'pruneA', 'sbA', 'pruneB', 'sbB', 'scrA', 'ftA', 'ftB'];
+    const order = ['base', 'pruneA', 'pruneB', 'sbA', 'sbB', 'scrA', 'ftA', 'ftB'];
     for (const id of order) await c.finish(id);
     expect(c.started).toEqual(order);
     expect(await c.settled).toBe('done');
@@ -148,38 +147,32 @@ describe('laneJobs', () => {
 });
 
 describe('spawnJob', () => {
-  it('prefixes each line with its lane (whole characters, the last line too), gives the exit code and the lane threads', async () => {
+  it('prefixes each line with its lane (whole characters, the last line too), gives the exit code, sets its threads', async () => {
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out.push(String(text)); return true; });
     const say = 'process.stdout.write("a → b\\n"); setTimeout(() => { process.stdout.write("× " + ' +
       'process.env.RETHINK_PRUNE_THREADS); process.exit(3); }, 20)';
-    const saved = process.env.RETHINK_PRUNE_THREADS;
-    process.env.RETHINK_PRUNE_THREADS = '5';
     try {
-      expect(await spawnJob({ id: 'x', label: 'stage x', stage: 'finetune', needs: [], args: ['-e', say] }, 2, 2)).toBe(3);
+      expect(await spawnJob({ id: 'x', label: 'stage x', stage: 'finetune', needs: [], args: ['-e', say] }, 2, '5')).toBe(3);
     } finally {
       spy.mockRestore();
-      if (saved === undefined) delete process.env.RETHINK_PRUNE_THREADS;
-      else process.env.RETHINK_PRUNE_THREADS = saved;
     }
     expect(out).toEqual(['[lane 2] a → b\n', '[lane 2] × 5\n']);
   });
+});
 
-  it('gives a stage the cores shared out among the lanes, or every core when it runs alone', async () => {
+describe('laneThreads', () => {
+  it('shares the cores out among the lanes, gives them all to a stage alone, and yields to RETHINK_PRUNE_THREADS', () => {
     const saved = process.env.RETHINK_PRUNE_THREADS;
     delete process.env.RETHINK_PRUNE_THREADS;
-    const out: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out.push(String(text)); return true; });
-    const say = { id: 'x', label: 'stage x', stage: 'baseline' as const, needs: [],
-      args: ['-e', 'process.stdout.write(process.env.RETHINK_PRUNE_THREADS + "\\n")'] };
     try {
-      await spawnJob(say, 1, 2);
-      await spawnJob(say, 1, 2, true);
+      expect([laneThreads(2, 2), laneThreads(1, 2), laneThreads(2, 16), laneThreads(3, 2), laneThreads(1, 16)])
+        .toEqual(['1', '2', '8', '1', '16']);
+      process.env.RETHINK_PRUNE_THREADS = '3';
+      expect([laneThreads(2, 16), laneThreads(1, 16)]).toEqual(['3', '3']);
     } finally {
-      spy.mockRestore();
-      if (saved !== undefined) process.env.RETHINK_PRUNE_THREADS = saved;
+      if (saved === undefined) delete process.env.RETHINK_PRUNE_THREADS;
+      else process.env.RETHINK_PRUNE_THREADS = saved;
     }
-    const cores = os.availableParallelism();
-    expect(out).toEqual([`[lane 1] ${Math.max(1, Math.floor(cores / 2))}\n`, `[lane 1] ${cores}\n`]);
   });
 });

@@ -50,25 +50,12 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
 }
 
 /**
- * What a stage trains, in baseline epochs, to order the stages that are ready: Scratch-B at least as long as Scratch-E
- * (int(E × FLOPs ratio) epochs of E), fine-tuning a quarter (the seed's 40 of 160), a prune its method's own (left out).
+ * What a stage trains, in its own model's baseline epochs, to order the stages that are ready: Scratch-B at least as
+ * long as Scratch-E (int(E × FLOPs ratio) epochs of E), fine-tuning a quarter (the seed's 40 of 160), a prune a
+ * little (its method's own cost; above nothing, so that a prune, which opens three stages, goes before another
+ * variant's Scratch-B). Chains of different models compare only roughly.
  */
-const STAGE_WORK: Record<StageName, number> = { baseline: 1, prune: 0, finetune: 0.25, 'scratch-e': 1, 'scratch-b': 1.5 };
-
-/** Each job's dependents, direct or not, by id. */
-function dependentsOf(jobs: LaneJob[]): Map<string, Set<string>> {
-  return new Map(jobs.map((j) => {
-    const found = new Set<string>();
-    for (const queue = [j.id]; queue.length > 0;) {
-      const id = queue.pop()!;
-      for (const d of jobs.filter((d) => d.needs.includes(id) && !found.has(d.id))) {
-        found.add(d.id);
-        queue.push(d.id);
-      }
-    }
-    return [j.id, found];
-  }));
-}
+const STAGE_WORK: Record<StageName, number> = { baseline: 1, prune: 0.1, finetune: 0.25, 'scratch-e': 1, 'scratch-b': 1.5 };
 
 /** The work on each job's longest chain (itself, then what waits on it), by id: of the ready jobs, the longest starts
  * first. */
@@ -87,17 +74,16 @@ function chainWork(jobs: LaneJob[]): Map<string, number> {
 
 /**
  * Runs the jobs, at most `lanes` at once, each as soon as every job it needs has finished (of the ready ones, the one
- * with the most training on its chain first); `run` gives a job's exit code, and is told when the job will run alone
- * until it ends (nothing else runs and every job still waiting needs it, as a seed's baseline: it may take every
- * core). After a failure no job starts, the running ones finish, and the error names the failed stages (what finished
- * is kept: every stage resumes).
+ * with the most training on its chain first); `run` gives a job's exit code, and is told when the job runs alone:
+ * nothing runs beside it and nothing else can start before it ends (a seed's baseline, which everything else
+ * needs), so it may take every core. After a failure no job starts, the running ones finish, and the error names the
+ * failed stages (what finished is kept: every stage resumes).
  */
 export async function runLanes(jobs: LaneJob[], lanes: number,
   run: (job: LaneJob, lane: number, alone: boolean) => Promise<number>): Promise<void> {
   const ids = new Set(jobs.map((j) => j.id));
   const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
   if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
-  const dependents = dependentsOf(jobs);
   const work = chainWork(jobs);
   const done = new Set<string>();
   const waiting = [...jobs].sort((a, b) => work.get(b.id)! - work.get(a.id)!); // stable: ties keep the grid's order
@@ -106,10 +92,12 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   for (;;) {
     for (let lane = 1; lane <= lanes && failed.length === 0; lane++) {
       if (running.has(lane)) continue;
-      const next = waiting.findIndex((j) => j.needs.every((n) => done.has(n)));
+      const ready = (j: LaneJob) => j.needs.every((n) => done.has(n));
+      const next = waiting.findIndex(ready);
       if (next < 0) break;
       const [job] = waiting.splice(next, 1);
-      const alone = running.size === 0 && waiting.every((j) => dependents.get(job.id)!.has(j.id));
+      // Nothing else runs and no other job is ready: only this one's end can make one ready.
+      const alone = running.size === 0 && !waiting.some(ready);
       running.set(lane, run(job, lane, alone).then((code) => ({ lane, job, code })));
     }
     if (running.size === 0) {
@@ -144,17 +132,19 @@ function stopChildrenOnSignals(): void {
   }
 }
 
-/** Each lane's wasm/OpenMP threads: RETHINK_PRUNE_THREADS where set, else the cores shared out (all to a lane alone). */
-export const laneThreads = (lanes: number) =>
-  process.env.RETHINK_PRUNE_THREADS || String(Math.max(1, Math.floor(os.availableParallelism() / lanes)));
+/**
+ * The wasm/OpenMP threads of a stage that shares the cores with `lanes` − 1 others (1: it runs alone):
+ * RETHINK_PRUNE_THREADS where set, else the cores shared out.
+ */
+export const laneThreads = (lanes: number, cores = os.availableParallelism()) =>
+  process.env.RETHINK_PRUNE_THREADS || String(Math.max(1, Math.floor(cores / lanes)));
 
 /**
- * A job as a child process on the threads of one of `lanes` lanes (of all of them when it runs `alone`), its output
- * lines prefixed with its lane; its exit code (1 where it could not start).
+ * A job as a child process on `threads` threads (RETHINK_PRUNE_THREADS), its output lines prefixed with its lane; its
+ * exit code (1 where it could not start).
  */
-export function spawnJob(job: LaneJob, lane: number, lanes: number, alone = false): Promise<number> {
+export function spawnJob(job: LaneJob, lane: number, threads: string): Promise<number> {
   stopChildrenOnSignals();
-  const threads = laneThreads(alone ? 1 : lanes);
   process.stderr.write(`[lane ${lane}] ${job.label} (${threads} thread(s)): node ${job.args.join(' ')}\n`);
   const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: threads },
     stdio: ['ignore', 'pipe', 'pipe'] });
