@@ -114,6 +114,12 @@ const readJson = <T>(file: string, none: T): T => (fs.existsSync(file) ? JSON.pa
 /** Seconds per stage, by stage name (a baseline's folder name, finetune, scratch-e, …); null where it has none. */
 type StageSeconds = Record<string, number | null>;
 
+/** The distinct thread counts a stage's epochs ran on ('2+1': resumed on another count), where any is recorded. */
+function onThreads(counts: Array<number | undefined>): { threads?: string } {
+  const known = [...new Set(counts.filter((t) => t !== undefined))];
+  return known.length > 0 ? { threads: known.join('+') } : {};
+}
+
 /**
  * Per stage of one seed's experiment: the seconds it trained (its result.json: wall time,
  * so a process stopped or paused mid-stage counts its pause), its epochs × its median epoch's seconds
@@ -123,16 +129,12 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
   threads: Record<string, string> } {
   // One stage's figures, from its result.json and metrics.jsonl (nulls while it has no result), and where it was
   // copied from if another study trained it (`--reuse-from`: its seconds are that run's).
-  const secondsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: string } => {
+  const factsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: string } => {
     const metricsFile = path.join(d, 'metrics.jsonl');
     const r = readJson<{ trainSeconds: number; epochs: number; threads?: number;
       reusedFrom?: { dir: string; method: string } } | null>(path.join(d, 'result.json'), null);
     if (!r) return { wall: null, busy: null };
     const from = r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {};
-    const onThreads = (counts: Array<number | undefined>) => {
-      const known = [...new Set(counts.filter((t) => t !== undefined))];
-      return known.length > 0 ? { threads: known.join('+') } : {}; // '2+1': resumed on another count
-    };
     if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...from, ...onThreads([r.threads]) };
     const epochs = epochMetrics(metricsFile);
     const seconds = epochs.map((e) => e.seconds).sort((a, b) => a - b);
@@ -148,9 +150,9 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
   // The prune records its wall seconds (its fine-tuning between steps has no metrics of its own) where it ran since
   // prune.json had them.
   const pruneSeconds = readJson<{ seconds?: number }>(path.join(dir, 'pruned', 'prune.json'), {}).seconds ?? null;
-  const all = [...baselines.map(([name, d]) => [name, secondsOf(d)] as const),
+  const all = [...baselines.map(([name, d]) => [name, factsOf(d)] as const),
     ...(pruneSeconds === null ? [] : [['prune', { wall: pruneSeconds, busy: pruneSeconds }] as const]),
-    ...stages.map(([name, d]) => [name, secondsOf(d)] as const)];
+    ...stages.map(([name, d]) => [name, factsOf(d)] as const)];
   return { wall: Object.fromEntries(all.map(([name, s]) => [name, s.wall])),
     busy: Object.fromEntries(all.map(([name, s]) => [name, s.busy])),
     copied: Object.fromEntries(all.flatMap(([name, s]) => ('from' in s && s.from ? [[name, s.from]] : []))),
@@ -187,10 +189,10 @@ function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[]
       .replace(/ --backend \S+/, '').replace(/ --reuse-from \S+/, ''); // to train it again, not copy it back
     const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
     const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
-    const seconds = stageFacts(seed, variantDir);
+    const facts = stageFacts(seed, variantDir);
     // A stage's sums depend on its threads: it is trained again on as many (a seed's baseline may have had every core;
     // a stage resumed on another count, '2+1', is not reproduced exactly by any).
-    const threadCounts = [...new Set(Object.values(seconds.threads))];
+    const threadCounts = [...new Set(Object.values(facts.threads))];
     const pinThreads = threadCounts.length === 0 ? ''
       : `RETHINK_PRUNE_THREADS=${threadCounts.length === 1 ? threadCounts[0] : '<its stageThreads>'} `;
     return {
@@ -199,11 +201,11 @@ function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[]
       runs: mine.map(({ commit, command, cpu, cores, started, lanes }) =>
         ({ commit, command, cpu, cores, started, ...(lanes ? { lanes } : {}) })),
       backend: r.backend, threads: r.threads,
-      ...(threadCounts.length > 0 ? { stageThreads: seconds.threads } : {}),
-      trainSeconds: seconds.wall,
-      busySeconds: seconds.busy,
+      ...(threadCounts.length > 0 ? { stageThreads: facts.threads } : {}),
+      trainSeconds: facts.wall,
+      busySeconds: facts.busy,
       // Stages another study trained the same way, copied here (their seconds are that study's, not spent again).
-      ...(Object.keys(seconds.copied).length > 0 ? { copiedStages: seconds.copied } : {}),
+      ...(Object.keys(facts.copied).length > 0 ? { copiedStages: facts.copied } : {}),
       // A finished stage whose run key matches is reused: to train one again, move its directory away first.
       rerunOneStage: `mv ${variantDir}/<stage> <elsewhere> && ${pinThreads}${rerun} --models ${r.variant} --seed ${r.seed} ` +
         `--backend ${s.backend} --stage <stage>`,

@@ -67,7 +67,7 @@ describe('runLanes', () => {
     expect(await c.settled).toBe('done');
   });
 
-  it('lets a stage run alone only while nothing runs beside it and every stage left waits on it', async () => {
+  it('lets a stage run alone only while nothing runs beside it and no other stage can start before it ends', async () => {
     // two seeds' baselines: neither waits on the other, so neither is alone; then seed 1's prune is, once seed 0 is done
     const jobs = [job('base0'), job('prune0', ['base0']), job('base1'), job('prune1', ['base1']),
       job('ft1', ['prune1']), job('scr1', ['prune1'])];

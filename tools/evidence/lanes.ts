@@ -57,8 +57,10 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
  */
 const STAGE_WORK: Record<StageName, number> = { baseline: 1, prune: 0.1, finetune: 0.25, 'scratch-e': 1, 'scratch-b': 1.5 };
 
-/** The work on each job's longest chain (itself, then what waits on it), by id: of the ready jobs, the longest starts
- * first. */
+/**
+ * The work on each job's longest chain (itself, then what waits on it), by id: of the ready jobs, the longest starts
+ * first.
+ */
 function chainWork(jobs: LaneJob[]): Map<string, number> {
   const work = new Map<string, number>();
   const visiting = new Set<string>(); // a cycle counts once round: runLanes reports it
@@ -89,10 +91,10 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   const waiting = [...jobs].sort((a, b) => work.get(b.id)! - work.get(a.id)!); // stable: ties keep the grid's order
   const running = new Map<number, Promise<{ lane: number; job: LaneJob; code: number }>>();
   const failed: string[] = [];
+  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n));
   for (;;) {
     for (let lane = 1; lane <= lanes && failed.length === 0; lane++) {
       if (running.has(lane)) continue;
-      const ready = (j: LaneJob) => j.needs.every((n) => done.has(n));
       const next = waiting.findIndex(ready);
       if (next < 0) break;
       const [job] = waiting.splice(next, 1);
