@@ -118,7 +118,8 @@ ${method.rounds ? `  --rounds N                    prune rounds (prune → train
   --fresh                       train stages whose run key changed again, instead of stopping
   --reuse-from <dir>,...        copy finished stages of the same training from these run directories (any method's:
                                 a plain baseline, a fresh scratch run of a structured prune's architecture) instead
-                                of training them again; result.json names where each came from
+                                of training them again; result.json names where each came from; one that a
+                                process beside this one is training now is waited for, then copied
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
   --queue redis://host:port     put the grid's stages on this Redis queue instead of running them here; workers
                                 on any number of machines run them ('rethink-prune worker', @rethink-prune/queue);

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { channelGroups } from '../pruning/graph';
 import { mulberry32 } from '../data/rng';
@@ -166,6 +166,27 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     expect(error).toBeInstanceOf(StaleStageError);
     expect(error.dir).toBe(path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', stage));
     expect(error.field).toBe(field);
+  });
+
+  it('two methods asking for the same baseline at once: one trains it, the other waits and copies it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-claims-'));
+    const [first, second] = ['a', 'b'].map((m) => ({ ...randomMethod('3'), name: `random-${m}` }));
+    const dirs = [path.join(root, 'a'), path.join(root, 'b')];
+    const said: string[] = [];
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((text) => { said.push(String(text)); return true; });
+    try {
+      await Promise.all([first, second].map((method, i) =>
+        runGrid(method, { ...grid, seeds: 1, runDir: dirs[i], reuseFrom: [root], stage: 'baseline' })));
+    } finally {
+      err.mockRestore();
+    }
+    const baselines = dirs.map((d) => path.join(d, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'baseline'));
+    const results = baselines.map((b) => JSON.parse(fs.readFileSync(path.join(b, 'result.json'), 'utf8')));
+    expect(results.map((r) => r.reusedFrom === undefined).sort()).toEqual([false, true]); // one trained, one copied
+    expect(said.filter((line) => /waiting for process \d+, which is training the same/.test(line))).toHaveLength(1);
+    const [a, b] = baselines.map((d) => fs.readFileSync(path.join(d, 'best', 'weights.bin')));
+    expect(a).toEqual(b);
+    expect(fs.readdirSync(path.join(root, '.training-claims'))).toEqual([]); // both released
   });
 
   it('with reuseFrom, copies the plain baseline and the scratch runs another method trained, and fine-tunes its own', async () => {

@@ -1,0 +1,79 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { claimFile, claimTraining, type TrainingClaim } from './training-claim';
+
+// Identities as run.ts writes them (cut to their fields), literal.
+const baseline = (method: string, seed = 0) => ({ method, profile: 'small', seed, data: { dataset: 'cifar10', limit: {} },
+  stage: 'baseline', model: 'vgg16', spec: { cfg: [16, 'M'] }, recipe: { epochs: 40, lr: 0.05 }, hooks: null });
+const subset = { train: 10000, test: 2000 };
+
+describe('claimTraining: one process trains what runs beside it share', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'claim-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const holder = (pid: number, host = os.hostname()): TrainingClaim =>
+    ({ pid, host, dir: '/elsewhere/thinet/baseline', started: '2026-12-07T02:00:00.000Z' });
+  const held = (claim: TrainingClaim, identity = baseline('thinet')) => {
+    const file = claimFile(root, identity, subset)!;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(claim));
+    return file;
+  };
+  /** The pid of a process that has ended. */
+  const ended = () => spawnSync(process.execPath, ['-e', '']).pid!;
+
+  it('one file per training: the same for two methods and any field order, another for another seed or data size', () => {
+    const reordered = Object.fromEntries(Object.entries(baseline('regression')).reverse());
+    expect(claimFile(root, baseline('thinet'), subset)).toBe(claimFile(root, reordered, subset));
+    expect(claimFile(root, baseline('thinet'), subset)).not.toBe(claimFile(root, baseline('thinet', 1), subset));
+    expect(claimFile(root, baseline('thinet'), subset)).not.toBe(claimFile(root, baseline('thinet'), { train: 50000, test: 10000 }));
+    expect(claimFile(root, { ...baseline('slimming'), hooks: { id: 'sparsity' } }, subset)).toBeUndefined();
+  });
+
+  it('waits while a live process holds it, then claims it; the release removes the claim', async () => {
+    const file = held(holder(process.ppid));
+    const waitedFor: TrainingClaim[] = [];
+    setTimeout(() => fs.rmSync(file), 150);
+    const start = Date.now();
+    const release = await claimTraining(root, path.join(root, 'regression'), baseline('regression'), subset,
+      { pollMs: 20, onWait: (h) => waitedFor.push(h) });
+    expect(Date.now() - start).toBeGreaterThanOrEqual(140);
+    expect(waitedFor.map((h) => h.pid)).toEqual([process.ppid]); // told once, however many times it looked
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, dir: path.join(root, 'regression') });
+    release!();
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it.each([
+    ['whose process has ended', () => holder(ended())],
+    ['of another machine (its process cannot be checked)', () => holder(process.ppid, `not-${os.hostname()}`)],
+  ])('takes over a claim %s without waiting', async (_, claim) => {
+    const file = held(claim());
+    let waited = false;
+    const release = await claimTraining(root, path.join(root, 'l1'), baseline('l1-norm'), subset,
+      { pollMs: 10_000, onWait: () => { waited = true; } });
+    expect(waited).toBe(false);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
+    release!();
+  });
+
+  it('does not wait on another training\'s claim, and claims nothing for a stage no other run can share', async () => {
+    held(holder(process.ppid), baseline('thinet', 1));
+    const release = await claimTraining(root, path.join(root, 'l1'), baseline('l1-norm', 0), subset, { pollMs: 10_000 });
+    expect(release).toBeTypeOf('function');
+    release!();
+    expect(await claimTraining(root, path.join(root, 'sl'), { ...baseline('slimming'), hooks: { id: 'sparsity' } }, subset))
+      .toBeUndefined();
+  });
+
+  it('stops waiting with the signal\'s reason', async () => {
+    const file = held(holder(process.ppid), baseline('thinet', 2));
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(new Error('job lock lost')), 50);
+    await expect(claimTraining(root, path.join(root, 'x'), baseline('x', 2), subset, { pollMs: 20, signal: stop.signal }))
+      .rejects.toThrow('job lock lost');
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.ppid); // the holder's claim stays
+  });
+});
