@@ -17,8 +17,12 @@ import { STUDIES, studyById, studyRunArgs, type Study } from './studies';
 const USAGE = `npm run evidence -- <command> [options]
 
   run <study>      train the study from whatever its run directory lacks (every stage resumes; a stage another
-                   study beside it trained the same way is copied: --reuse-from), then write its table
-  table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
+                   study beside it trained the same way is copied: --reuse-from), then write its table;
+                   several studies (run weight-level,slimming) train one after another, or with --lanes in one
+                   stage graph, a stage of one beside another's; a stage two of them train the same way (a
+                   plain baseline, a scratch run of the same architecture) is trained once: the process that
+                   asks for it second waits for the first to finish (holding its lane), then copies it
+  table <study>    (or several, a,b) write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
                    seeds committed there and the study's runs here (a seed run here replaces its committed
                    record), and the summary results/summary.md + summary.svg over every study in results/
   list             the studies (${STUDIES.map((s) => s.id).join(', ')}), each row with the seeds committed in
@@ -29,7 +33,8 @@ options:
   --data-dir <dir>   the CIFAR-10 .bin files (default ../shared/datasets/cifar10-subset)
   --results <dir>    default results/
   --variants a,b     with run: train only these of the study's variants now (the table then holds them alone;
-                     a later run of all reuses their finished stages)
+                     a later run of all reuses their finished stages); with several studies, each trains the
+                     ones that are its own, and each must have one
   --seed K           with run: train seed K alone, then add it to the table (processes and machines can split
                      the seeds: each one's table merges the seeds committed in results/<study>/seeds.csv)
   --seeds N          with run: seeds 0..N-1 instead of the study's 3 (a table of the seeds finished so far: a
@@ -66,18 +71,14 @@ function gitCommit(): string {
   }
 }
 
-async function runStudy(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string, seeds?: string,
-  lanes?: string): Promise<number> {
-  const unknown = only?.filter((v) => !s.variants.includes(v)) ?? [];
-  if (unknown.length > 0) throw new Error(`--variants: ${unknown.join(', ')} not in study ${s.id} (${s.variants.join(', ')})`);
-  if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
-    throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
-  }
+/** One study of a `run`: what it trains now (its variants, its seeds), where, and the command that trains it. */
+interface StudyRun { study: Study; runDir: string; args: string[]; info: RunInfo }
+
+/** Checks a study's part of a `run` (the variants it trains now, `only`, are its own) and writes down how it ran. */
+function planRun(s: Study, runDir: string, dataDir: string, only?: string[], seed?: string, seeds?: string,
+  lanes?: string): StudyRun {
   if (seeds !== undefined && !(/^\d+$/.test(seeds) && Number(seeds) >= 1 && Number(seeds) <= s.seeds)) {
     throw new Error(`--seeds ${seeds}: give a whole number from 1 to the study's ${s.seeds}`);
-  }
-  if (lanes !== undefined && !(/^\d+$/.test(lanes) && Number(lanes) >= 1)) {
-    throw new Error(`--lanes ${lanes}: give a whole number of processes, 1 or more`);
   }
   const study = { ...s, ...(only ? { variants: only } : {}), ...(seeds ? { seeds: Number(seeds) } : {}) };
   if (seed !== undefined && !(/^\d+$/.test(seed) && Number(seed) < study.seeds)) {
@@ -88,14 +89,47 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
     cores: os.cpus().length, started: new Date().toISOString(), ...(seed ? { seed: Number(seed) } : {}),
     ...(lanes ? { lanes: { processes: Number(lanes), threads: Number(laneThreads(Number(lanes))),
       aloneThreads: Number(laneThreads(1)) } } : {}) };
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.appendFileSync(path.join(runDir, RUN_LOG), `${JSON.stringify(info)}\n`);
-  process.stderr.write(`evidence: building ${s.packageDir}, then ${info.command}\n`);
-  const build = spawnSync('npx', ['nx', 'run', `${s.packageDir}:build`, '--outputStyle=static'], { stdio: 'inherit' });
-  if (build.status !== 0) return build.status ?? 1;
+  return { study, runDir, args, info };
+}
+
+/**
+ * Which of the variants named with --variants each study trains (undefined: all of its own); every name must belong
+ * to one of the studies, and every study must get one.
+ */
+function variantsPerStudy(studies: Study[], only?: string[]): Array<string[] | undefined> {
+  if (!only) return studies.map(() => undefined);
+  const unknown = only.filter((v) => !studies.some((s) => s.variants.includes(v)));
+  if (unknown.length > 0) {
+    throw new Error(`--variants: ${unknown.join(', ')} not in ${studies.map((s) => `study ${s.id} (${s.variants.join(', ')})`).join(' or ')}`);
+  }
+  return studies.map((s) => {
+    const mine = only.filter((v) => s.variants.includes(v));
+    if (mine.length === 0) throw new Error(`--variants ${only.join(',')}: none of study ${s.id}'s (${s.variants.join(', ')})`);
+    return mine;
+  });
+}
+
+/**
+ * Trains the studies' stages: with `lanes`, all of them in one stage graph (a stage of one study beside another's);
+ * then each study's own command, which trains what is left (nothing, after the lanes) and writes its results CSV.
+ */
+async function runStudies(runs: StudyRun[], dataDir: string, seed?: string, lanes?: string): Promise<number> {
+  if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
+    throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
+  }
+  if (lanes !== undefined && !(/^\d+$/.test(lanes) && Number(lanes) >= 1)) {
+    throw new Error(`--lanes ${lanes}: give a whole number of processes, 1 or more`);
+  }
+  for (const { study, runDir, info } of runs) {
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.appendFileSync(path.join(runDir, RUN_LOG), `${JSON.stringify(info)}\n`);
+    process.stderr.write(`evidence: building ${study.packageDir}, then ${info.command}\n`);
+    const build = spawnSync('npx', ['nx', 'run', `${study.packageDir}:build`, '--outputStyle=static'], { stdio: 'inherit' });
+    if (build.status !== 0) return build.status ?? 1;
+  }
   if (lanes !== undefined) {
     const n = Number(lanes);
-    const jobs = laneJobs(study, dataDir, runDir, seed === undefined ? undefined : Number(seed));
+    const jobs = runs.flatMap((r) => laneJobs(r.study, dataDir, r.runDir, seed === undefined ? undefined : Number(seed)));
     process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each (a stage ` +
       `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)} thread(s))\n`);
     try {
@@ -104,9 +138,13 @@ async function runStudy(s: Study, runDir: string, dataDir: string, only?: string
       process.stderr.write(`evidence: ${(e as Error).message}\n`);
       return 1;
     }
-    process.stderr.write('evidence: every stage done; the run below trains nothing and writes the results\n');
+    process.stderr.write('evidence: every stage done; the runs below train nothing and write the results\n');
   }
-  return spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
+  for (const { args } of runs) {
+    const status = spawnSync('node', args, { stdio: 'inherit' }).status ?? 1;
+    if (status !== 0) return status;
+  }
+  return 0;
 }
 
 const readJson = <T>(file: string, none: T): T => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as T : none);
@@ -353,17 +391,24 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command !== 'run' && command !== 'table') throw new Error(`unknown command '${command}'; use run, table or list`);
   if (!id) throw new Error(`${command} needs a study: ${STUDIES.map((s) => s.id).join(', ')}`);
-  const s = studyById(id);
-  const runDir = values['run-dir'] ?? path.join('runs', 'study', s.id);
+  const studies = [...new Set(id.split(',').map((i) => i.trim()).filter(Boolean))].map(studyById);
+  if (studies.length > 1 && values['run-dir']) {
+    throw new Error('--run-dir goes with one study: with several, each keeps its runs in runs/study/<study>');
+  }
+  const runDirOf = (s: Study) => values['run-dir'] ?? path.join('runs', 'study', s.id);
   if (command === 'run') {
     const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
-    const status = await runStudy(s, runDir, dataDir, values.variants?.split(',').map((v) => v.trim()).filter(Boolean),
-      values.seed, values.seeds, values.lanes);
+    const only = values.variants?.split(',').map((v) => v.trim()).filter(Boolean);
+    const variants = variantsPerStudy(studies, only);
+    const runs = studies.map((s, i) => planRun(s, runDirOf(s), dataDir, variants[i], values.seed, values.seeds, values.lanes));
+    const status = await runStudies(runs, dataDir, values.seed, values.lanes);
     if (status !== 0) return status;
   }
-  const rows = await writeTable(s, runDir, values.results!);
+  for (const s of studies) {
+    const rows = await writeTable(s, runDirOf(s), values.results!);
+    process.stdout.write(`${evidenceMarkdown(s, rows)}\nwritten: ${path.join(values.results!, s.id)}/\n`);
+  }
   await writeSummary(values.results!);
-  process.stdout.write(`${evidenceMarkdown(s, rows)}\nwritten: ${path.join(values.results!, s.id)}/\n`);
   return 0;
 }
 

@@ -178,6 +178,19 @@ describe('a lottery-ticket evidence table', () => {
   });
 });
 
+describe('evidence run of several studies: what it refuses before it trains anything', () => {
+  it.each([
+    [['run', 'thinet,regression', '--variants', 'resnet56-50,vgg16-A'],
+      '--variants: vgg16-A not in study thinet (vgg16-conv, resnet56-50) or study regression (vgg16-50, resnet56-50)'],
+    [['run', 'thinet,l1-norm', '--variants', 'resnet56-50'],
+      "--variants resnet56-50: none of study l1-norm's (vgg16-A, resnet56-A, resnet56-B)"],
+    [['run', 'thinet,regression', '--run-dir', 'runs/mine'], '--run-dir goes with one study'],
+    [['table', 'thinet,no-such'], "unknown study 'no-such'"],
+  ])('%j', async (argv, message) => {
+    await expect(main(argv)).rejects.toThrow(message);
+  });
+});
+
 describe('evidence table (the command)', () => {
   it('writes a study\'s table, chart, manifest and the summary; one seed gives an unbounded interval, no crash', async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
