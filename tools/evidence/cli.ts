@@ -5,7 +5,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
 import { readRows, type Row } from '../report/report';
-import { differenceChart, differencePoints } from './chart';
+import { accuracyPoints, differenceChart, differencePoints } from './chart';
 import { laneJobs, laneThreads, runLanes, spawnJob } from './lanes';
 import {
   bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
@@ -338,7 +338,7 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   const compared = ticket ? 'random init − winning ticket' : 'scratch − fine-tuned';
   const title = `${s.id}: ${compared} (${s.profile}, CIFAR-10 subset, ${rows[0].seeds.length} seeds)`;
   fs.writeFileSync(path.join(out, 'chart.svg'),
-    await differenceChart(differencePoints(rows, rowLabel), title, `${compared}, top-1 points`));
+    await differenceChart(differencePoints(rows, rowLabel), title, `${compared}, top-1 points`, accuracyPoints(s, rows, rowLabel)));
   return rows;
 }
 

@@ -39,7 +39,7 @@ export const regimesOf = (s: Study): Regime[] => (s.reference === 'ticket'
   ? ['baseline', 'scratch_e_saved_init', 'scratch_e'] : ['baseline', 'finetuned', 'scratch_e', 'scratch_b']);
 const REGIME_TITLES: Record<Regime, string> = { baseline: 'baseline', finetuned: 'fine-tuned', scratch_e: 'Scratch-E',
   scratch_b: 'Scratch-B', scratch_e_saved_init: 'winning ticket' };
-const regimeTitle = (s: Study, g: Regime) => (s.reference === 'ticket' && g === 'scratch_e' ? 'random init' : REGIME_TITLES[g]);
+export const regimeTitle = (s: Study, g: Regime) => (s.reference === 'ticket' && g === 'scratch_e' ? 'random init' : REGIME_TITLES[g]);
 
 export type ComparisonName = 'Scratch-E' | 'Scratch-B' | 'Random init';
 /** The comparisons of a study's rows: each scratch regime against fine-tuning, or random init against the ticket. */
