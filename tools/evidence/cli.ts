@@ -21,8 +21,9 @@ const USAGE = `npm run evidence -- <command> [options]
                    several studies (run weight-level,slimming) train one after another, or with --lanes in one
                    stage graph, a stage of one beside another's; a stage two of them train the same way (a
                    plain baseline, a scratch run of the same architecture) is trained once: the process that
-                   asks for it second waits for the first to finish (holding its lane), then copies it
-  table <study>    (or several, a,b) write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
+                   asks for it second stops, its lane trains another stage meanwhile, and it runs again (and
+                   copies it) once the first has finished; 'all': every study, in the order list gives
+  table <study>    (or several, a,b, or all) write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
                    seeds committed there and the study's runs here (a seed run here replaces its committed
                    record), and the summary results/summary.md + summary.svg over every study in results/
   list             the studies (${STUDIES.map((s) => s.id).join(', ')}), each row with the seeds committed in
@@ -133,7 +134,7 @@ async function runStudies(runs: StudyRun[], dataDir: string, seed?: string, lane
     process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each (a stage ` +
       `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)} thread(s))\n`);
     try {
-      await runLanes(jobs, n, (job, lane, alone) => spawnJob(job, lane, laneThreads(alone ? 1 : n)));
+      await runLanes(jobs, n, (job, lane, alone, mayDefer) => spawnJob(job, lane, laneThreads(alone ? 1 : n), mayDefer));
     } catch (e) {
       process.stderr.write(`evidence: ${(e as Error).message}\n`);
       return 1;
@@ -391,7 +392,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command !== 'run' && command !== 'table') throw new Error(`unknown command '${command}'; use run, table or list`);
   if (!id) throw new Error(`${command} needs a study: ${STUDIES.map((s) => s.id).join(', ')}`);
-  const studies = [...new Set(id.split(',').map((i) => i.trim()).filter(Boolean))].map(studyById);
+  const studies = id === 'all' ? STUDIES : [...new Set(id.split(',').map((i) => i.trim()).filter(Boolean))].map(studyById);
   if (studies.length > 1 && values['run-dir']) {
     throw new Error('--run-dir goes with one study: with several, each keeps its runs in runs/study/<study>');
   }

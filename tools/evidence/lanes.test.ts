@@ -16,11 +16,13 @@ function controlled(jobs: LaneJob[], lanes: number) {
   const started: string[] = [];
   const lanesUsed: Record<string, number> = {};
   const alone: string[] = [];
+  const mayDefer: Record<string, boolean[]> = {}; // per job, each start's
   const finishers = new Map<string, (code: number) => void>();
-  const run = runLanes(jobs, lanes, (j, lane, runsAlone) => {
+  const run = runLanes(jobs, lanes, (j, lane, runsAlone, deferrable) => {
     started.push(j.id);
     lanesUsed[j.id] = lane;
     if (runsAlone) alone.push(j.id);
+    (mayDefer[j.id] ??= []).push(deferrable);
     return new Promise<number>((resolve) => finishers.set(j.id, resolve));
   });
   const settled = run.then(() => 'done', (e: Error) => e.message);
@@ -29,7 +31,7 @@ function controlled(jobs: LaneJob[], lanes: number) {
     finishers.get(id)!(code);
     await tick();
   };
-  return { started, lanesUsed, alone, finish, settled, tick };
+  return { started, lanesUsed, alone, mayDefer, finish, settled, tick };
 }
 
 describe('runLanes', () => {
@@ -84,6 +86,38 @@ describe('runLanes', () => {
     await c.finish('ft1');
     await c.finish('scr1');
     expect(await c.settled).toBe('done');
+  });
+
+  it('tries a stage that another process trains now (exit 75) again once another stage has ended, not at once', async () => {
+    // ThiNet's and regression's Scratch-B of the same architecture, and regression's fine-tune
+    const jobs = [job('sbThinet'), job('sbRegression'), job('ftRegression')];
+    const c = controlled(jobs, 2);
+    await c.tick();
+    expect(c.started).toEqual(['sbThinet', 'sbRegression']);
+    expect(c.mayDefer).toEqual({ sbThinet: [true], sbRegression: [true] }); // neither alone: either may be put off
+    await c.finish('sbRegression', 75); // ThiNet's process holds that training
+    expect(c.started).toEqual(['sbThinet', 'sbRegression', 'ftRegression']); // its lane trains the fine-tune meanwhile
+    await c.finish('ftRegression');
+    expect(c.started.at(-1)).toBe('sbRegression'); // a stage ended: try again
+    await c.finish('sbRegression', 75);
+    await c.finish('sbThinet');
+    // Nothing else is left: it runs once more, told to wait rather than stop (here ThiNet's copy is ready: it copies).
+    expect(c.started.filter((id) => id === 'sbRegression')).toHaveLength(3);
+    expect(c.mayDefer.sbRegression).toEqual([true, true, false]);
+    await c.finish('sbRegression');
+    expect(await c.settled).toBe('done');
+  });
+
+  it('runs deferred stages without deferral once only they are left, and counts 75 as a failure then', async () => {
+    const c = controlled([job('sbA'), job('sbB')], 2);
+    await c.tick();
+    await c.finish('sbA', 75);
+    await c.finish('sbB', 75); // both held by processes outside this run
+    expect(c.started).toEqual(['sbA', 'sbB', 'sbA', 'sbB']); // again, in the graph's order
+    expect(c.mayDefer).toEqual({ sbA: [true, false], sbB: [true, false] });
+    await c.finish('sbA', 75);
+    await c.finish('sbB');
+    expect(await c.settled).toMatch(/^failed: stage sbA \(exit 75\)/);
   });
 
   it('after a failed stage starts nothing more, lets the running ones finish, and names the failed one', async () => {
@@ -158,6 +192,20 @@ describe('spawnJob', () => {
       spy.mockRestore();
     }
     expect(out).toEqual(['[lane 2] a → b\n', '[lane 2] × 5\n']);
+  });
+
+  it('tells a stage that may be deferred to stop where another process trains it now, and passes its exit code', async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out.push(String(text)); return true; });
+    const say = 'process.stdout.write(process.argv.slice(1).join(" ")); process.exit(75)';
+    const j: LaneJob = { id: 'x', label: 'stage x', stage: 'scratch-b', needs: [], args: ['-e', say, '--', '--seed', '1'] };
+    try {
+      expect(await spawnJob(j, 1, '1', true)).toBe(75);
+      expect(await spawnJob(j, 1, '1')).toBe(75);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(out).toEqual(['[lane 1] --seed 1 --if-training-elsewhere exit\n', '[lane 1] --seed 1\n']);
   });
 });
 

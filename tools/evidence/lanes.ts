@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { isMethodDefinition, profileByName, type MethodDefinition, type StageName } from '@rethink-prune/core';
+import {
+  isMethodDefinition, profileByName, TRAINING_ELSEWHERE_EXIT_CODE, type MethodDefinition, type StageName,
+} from '@rethink-prune/core';
 import { gridJobs } from '../../packages/queue/src/grid-jobs';
 import { studyRunArgs, type Study } from './studies';
 
@@ -80,9 +82,13 @@ function chainWork(jobs: LaneJob[]): Map<string, number> {
  * nothing runs beside it and nothing else can start before it ends (a seed's baseline, which everything else
  * needs), so it may take every core. After a failure no job starts, the running ones finish, and the error names the
  * failed stages (what finished is kept: every stage resumes).
+ *
+ * A job may be deferred (`mayDefer`: something else can use its lane meanwhile): one that ends with
+ * TRAINING_ELSEWHERE_EXIT_CODE (another process trains the same stage now, core's training-claim.ts) is tried again
+ * once another job has ended, and where nothing else is left to run, without `mayDefer` (it then waits for that process).
  */
 export async function runLanes(jobs: LaneJob[], lanes: number,
-  run: (job: LaneJob, lane: number, alone: boolean) => Promise<number>): Promise<void> {
+  run: (job: LaneJob, lane: number, alone: boolean, mayDefer: boolean) => Promise<number>): Promise<void> {
   const ids = new Set(jobs.map((j) => j.id));
   const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
   if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
@@ -91,7 +97,10 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   const waiting = [...jobs].sort((a, b) => work.get(b.id)! - work.get(a.id)!); // stable: ties keep the grid's order
   const running = new Map<number, Promise<{ lane: number; job: LaneJob; code: number }>>();
   const failed: string[] = [];
-  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n));
+  let ended = 0; // jobs that ended (a deferral aside)
+  const deferredAt = new Map<string, number>(); // a deferred job → how many had ended then: ready after one more
+  const mustWait = new Set<string>(); // deferred with nothing else left to run: not deferred again
+  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n)) && !((deferredAt.get(j.id) ?? -1) >= ended);
   for (;;) {
     for (let lane = 1; lane <= lanes && failed.length === 0; lane++) {
       if (running.has(lane)) continue;
@@ -100,7 +109,14 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
       const [job] = waiting.splice(next, 1);
       // Nothing else runs and no other job is ready: only this one's end can make one ready.
       const alone = running.size === 0 && !waiting.some(ready);
-      running.set(lane, run(job, lane, alone).then((code) => ({ lane, job, code })));
+      const mayDefer = !alone && !mustWait.has(job.id);
+      running.set(lane, run(job, lane, alone, mayDefer).then((code) => ({ lane, job, code })));
+    }
+    if (running.size === 0 && deferredAt.size > 0 && failed.length === 0) {
+      // Only deferred jobs are left: each runs again, waiting for the process that trains its stage.
+      for (const id of deferredAt.keys()) mustWait.add(id);
+      deferredAt.clear();
+      continue;
     }
     if (running.size === 0) {
       // Nothing runs and nothing can start: done, failed, or stages that wait on each other.
@@ -111,6 +127,13 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
     }
     const { lane, job, code } = await Promise.race(running.values());
     running.delete(lane);
+    if (code === TRAINING_ELSEWHERE_EXIT_CODE && !mustWait.has(job.id)) {
+      deferredAt.set(job.id, ended);
+      const after = waiting.findIndex((j) => work.get(j.id)! < work.get(job.id)!); // back in its place by chain work
+      waiting.splice(after < 0 ? waiting.length : after, 0, job);
+      continue;
+    }
+    ended++;
     if (code === 0) done.add(job.id);
     else failed.push(`${job.label} (exit ${code})`);
   }
@@ -145,10 +168,12 @@ export const laneThreads = (lanes: number, cores = os.availableParallelism()) =>
  * A job as a child process on `threads` threads (RETHINK_PRUNE_THREADS), its output lines prefixed with its lane; its
  * exit code (1 where it could not start).
  */
-export function spawnJob(job: LaneJob, lane: number, threads: string): Promise<number> {
+export function spawnJob(job: LaneJob, lane: number, threads: string, mayDefer = false): Promise<number> {
   stopChildrenOnSignals();
-  process.stderr.write(`[lane ${lane}] ${job.label} (${threads} thread(s)): node ${job.args.join(' ')}\n`);
-  const child = spawn(process.execPath, job.args, { env: { ...process.env, RETHINK_PRUNE_THREADS: threads },
+  // Deferred, it stops at once where another process trains its stage now (runLanes tries it again later).
+  const args = mayDefer ? [...job.args, '--if-training-elsewhere', 'exit'] : job.args;
+  process.stderr.write(`[lane ${lane}] ${job.label} (${threads} thread(s)): node ${args.join(' ')}\n`);
+  const child = spawn(process.execPath, args, { env: { ...process.env, RETHINK_PRUNE_THREADS: threads },
     stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const prefixed = (from: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {

@@ -27,6 +27,22 @@ export class StaleStageError extends Error {
   }
 }
 
+/**
+ * A stage that another process is training the same way now (training-claim.ts), where the run was told not to wait
+ * for it (`--if-training-elsewhere exit`): the method CLIs exit with TRAINING_ELSEWHERE_EXIT_CODE, to be run again
+ * once that process has finished (then the stage is copied).
+ */
+export class TrainingElsewhereError extends Error {
+  constructor(readonly label: string, readonly holder: { pid: number; dir: string }) {
+    super(`${label}: process ${holder.pid} is training the same now (${holder.dir}); stopped so as to run again once ` +
+      'it has finished (--if-training-elsewhere exit)');
+    this.name = 'TrainingElsewhereError';
+  }
+}
+
+/** The exit code of a run stopped by a TrainingElsewhereError (EX_TEMPFAIL: try again later). */
+export const TRAINING_ELSEWHERE_EXIT_CODE = 75;
+
 /** A training hook (extra gradient or mask) that names a weight the model does not train. */
 export class UnknownWeightError extends Error {
   constructor(readonly hook: string, readonly weight: string, known: string[]) {

@@ -3,7 +3,9 @@
  * `/training`, `/experiment`), each a smaller list of names.
  */
 export * from './backend';
-export { RunDirError, SpecError, StaleStageError, UnknownWeightError } from './errors';
+export {
+  RunDirError, SpecError, StaleStageError, TRAINING_ELSEWHERE_EXIT_CODE, TrainingElsewhereError, UnknownWeightError,
+} from './errors';
 export { writeFileAtomic } from './fs-atomic';
 export { importEsm } from './import-esm';
 export { CHART_FONT, vegaLiteSvg } from './chart';

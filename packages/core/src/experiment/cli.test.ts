@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { activeBackend, initBackend, shutdownBackend } from '../backend';
+import { TrainingElsewhereError } from '../errors';
 import { channelGroups } from '../pruning/graph';
 import { saveModelDir } from '../model-io';
 import { buildModel, namedSpec } from '../spec';
@@ -81,6 +82,7 @@ describe('the shared method CLI', () => {
     [['reproduce', '--width-divisor', 'four'], /--width-divisor four: give a whole number ≥ 1/],
     [['reproduce', '--dataset', 'imagenet', '--epochs', '3'], /--epochs: ImageNet runs take their epochs/],
     [['reproduce', '--profile-file', '/no/such.json'], /--profile-file \/no\/such.json: no such file/],
+    [['reproduce', '--if-training-elsewhere', 'later'], /--if-training-elsewhere later: give wait or exit/],
     [['evaluate'], /evaluate needs --model <dir>/],
     [['evaluate', '--model', '/no/such/dir'], /--model \/no\/such\/dir: no such directory/],
     [['evaluate', '--model', os.tmpdir(), '--refresh-bn', '0'], /--refresh-bn 0: give a whole number ≥ 1/],
@@ -93,6 +95,18 @@ describe('the shared method CLI', () => {
     expect(io.err()).toMatch(message);
     expect(io.err()).toContain("Run 'prune-first --help' for usage.");
     expect(activeBackend()).toBeUndefined();
+  });
+
+  it('a stage another process trains now (--if-training-elsewhere exit) ends the command with exit 75, said why', async () => {
+    const method = { ...firstChannels(0.5), commands: { hold: { usage: 'hold', run: async () => {
+      throw new TrainingElsewhereError('first-channels vgg11 seed0 baseline', { pid: 4242, dir: '/runs/l1/baseline' });
+    } } } };
+    const io = capture();
+    const code = await runMethodCli(method, ['hold']);
+    io.restore();
+    expect(code).toBe(75);
+    expect(io.err()).toContain('first-channels vgg11 seed0 baseline: process 4242 is training the same now (/runs/l1/baseline)');
+    expect(io.err()).not.toContain('--help');
   });
 
   it('variants lists each variant with its base model and settings, and the defaults per profile', async () => {

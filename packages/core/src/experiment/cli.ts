@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DATASETS, isDatasetName, resolveDataDir } from '@rethink-prune/datasets';
 import { shutdownBackend } from '../backend';
 import { BACKEND_NAMES, checkBackendName, startBackend, UsageError, USAGE_EXIT_CODE } from '../cli-kit';
+import { TRAINING_ELSEWHERE_EXIT_CODE, TrainingElsewhereError } from '../errors';
 import { countSpec } from '../pruning/counting';
 import { loadTrainingData, testBatches, trainBatches, trainingImages } from '../data/source';
 import { namedWeights } from '../pruning/masks';
@@ -36,6 +37,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   fresh: { type: 'boolean', default: false },
   'reuse-from': { type: 'string' },
+  'if-training-elsewhere': { type: 'string' },
   'profile-file': { type: 'string' },
   epochs: { type: 'string' },
   'finetune-epochs': { type: 'string' },
@@ -120,6 +122,8 @@ ${method.rounds ? `  --rounds N                    prune rounds (prune → train
                                 a plain baseline, a fresh scratch run of a structured prune's architecture) instead
                                 of training them again; result.json names where each came from; one that a
                                 process beside this one is training now is waited for, then copied
+  --if-training-elsewhere exit  with --reuse-from: where another process is training a stage the same way now,
+                                stop with exit code ${TRAINING_ELSEWHERE_EXIT_CODE} instead of waiting for it (default: wait)
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
   --queue redis://host:port     put the grid's stages on this Redis queue instead of running them here; workers
                                 on any number of machines run them ('rethink-prune worker', @rethink-prune/queue);
@@ -240,6 +244,9 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   const reuseFrom = values['reuse-from']?.split(',').map((d) => d.trim()).filter(Boolean);
   const missing = reuseFrom?.find((d) => !fs.existsSync(d) || !fs.statSync(d).isDirectory());
   if (missing !== undefined) throw new UsageError(`--reuse-from ${missing}: no such directory`);
+  const ifTrainingElsewhere = values['if-training-elsewhere'];
+  if (ifTrainingElsewhere !== undefined && ifTrainingElsewhere !== 'wait' && ifTrainingElsewhere !== 'exit')
+    throw new UsageError(`--if-training-elsewhere ${ifTrainingElsewhere}: give wait or exit`);
   const runDir = values['run-dir'] ?? defaultRunDir(method);
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory())
     throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);
@@ -256,6 +263,7 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
     ...(lrs ? { lrs } : {}),
     ...(rounds === undefined ? {} : { rounds }),
     ...(reuseFrom ? { reuseFrom } : {}),
+    ...(ifTrainingElsewhere ? { ifTrainingElsewhere } : {}),
   };
 }
 
@@ -478,6 +486,7 @@ export async function runMethodCli(method: MethodDefinition<any>, argv: string[]
     process.stderr.write(
       `${method.command}: ${(e as Error).message}\n${usage ? `Run '${method.command} --help' for usage.\n` : ''}`,
     );
+    if (e instanceof TrainingElsewhereError) return TRAINING_ELSEWHERE_EXIT_CODE;
     return usage ? USAGE_EXIT_CODE : 1;
   } finally {
     shutdownBackend();

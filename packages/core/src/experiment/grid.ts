@@ -30,6 +30,8 @@ export interface GridOptions {
   rounds?: number;
   /** Run directories whose finished stages of the same training are copied, not trained (ExperimentOptions). */
   reuseFrom?: string[];
+  /** A shared stage another process is training now: wait for it (default) or stop (ExperimentOptions). */
+  ifTrainingElsewhere?: 'wait' | 'exit';
 }
 
 /** Where a grid writes its tables (without extension). */
@@ -81,6 +83,7 @@ export async function runGrid<V extends MethodVariant>(
           ...(lr === undefined ? {} : { lr }),
           ...(o.rounds === undefined ? {} : { rounds: o.rounds }),
           ...(o.reuseFrom ? { reuseFrom: o.reuseFrom } : {}),
+          ...(o.ifTrainingElsewhere ? { ifTrainingElsewhere: o.ifTrainingElsewhere } : {}),
         }));
       }
     }

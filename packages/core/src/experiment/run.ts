@@ -62,6 +62,8 @@ export interface ExperimentOptions {
   rounds?: number;
   /** Run directories (of any method) whose finished stages of the same training are copied, not trained (reuse.ts). */
   reuseFrom?: readonly string[];
+  /** A shared stage another process is training now: wait for it (default) or stop (StageOptions). */
+  ifTrainingElsewhere?: 'wait' | 'exit';
 }
 
 /** The spec an experiment trains: the variant's model, narrowed by the profile. */
@@ -168,7 +170,7 @@ export async function runExperiment<V extends MethodVariant>(
   const common = { method: method.name, profile: o.profile.name, seed: o.seed, data: { dataset, limit } };
 
   const stageOptions = { data: o.data, limit, fresh: o.fresh ?? false, onEpoch: o.onEpoch, signal: o.signal,
-    reuseFrom: o.reuseFrom };
+    reuseFrom: o.reuseFrom, ifTrainingElsewhere: o.ifTrainingElsewhere };
   const lrLabel = o.lr === undefined ? '' : ` lr ${o.lr}`;
   const trainStage = ({ stage, training, label, startLabel, ...job }: Job) =>
     runStage({

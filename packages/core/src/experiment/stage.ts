@@ -37,6 +37,8 @@ export interface StageOptions {
   signal?: AbortSignal;
   /** Run directories of other runs whose finished stages of the same training are copied, not trained (reuse.ts). */
   reuseFrom?: readonly string[];
+  /** A stage another process is training now: wait for it, then copy it (default), or stop (training-claim.ts). */
+  ifTrainingElsewhere?: 'wait' | 'exit';
 }
 
 /**
@@ -53,6 +55,8 @@ export async function runStage(job: StageJob, o: StageOptions): Promise<TrainRes
   const [root] = o.reuseFrom ?? [];
   const release = root === undefined || readTrainResult(job.dir) ? undefined : await claimTraining(root, job.dir, job.identity, dataExamples(o.data), {
     signal: o.signal,
+    label: job.label,
+    ...(o.ifTrainingElsewhere ? { ifHeld: o.ifTrainingElsewhere } : {}),
     onWait: (holder) => process.stderr.write(`${job.label}: waiting for process ${holder.pid}, which is training the ` +
       `same in ${holder.dir} (since ${holder.started}), to finish; then it is copied\n`),
   });

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TrainingElsewhereError } from '../errors';
 import { claimFile, claimTraining, type TrainingClaim } from './training-claim';
 
 // Identities as run.ts writes them (cut to their fields), literal.
@@ -66,6 +67,20 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     release!();
     expect(await claimTraining(root, path.join(root, 'sl'), { ...baseline('slimming'), hooks: { id: 'sparsity' } }, subset))
       .toBeUndefined();
+  });
+
+  it('told not to wait, stops at once naming the stage and the process that holds it', async () => {
+    const file = held(holder(process.ppid), baseline('thinet', 3));
+    const asked = claimTraining(root, path.join(root, 'y'), baseline('regression', 3), subset,
+      { ifHeld: 'exit', label: 'regression vgg16 seed3 baseline' });
+    await expect(asked).rejects.toBeInstanceOf(TrainingElsewhereError);
+    await expect(asked).rejects.toThrow(`regression vgg16 seed3 baseline: process ${process.ppid} is training the same now ` +
+      '(/elsewhere/thinet/baseline)');
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.ppid);
+    fs.rmSync(file);
+    const release = await claimTraining(root, path.join(root, 'y'), baseline('regression', 3), subset, { ifHeld: 'exit' });
+    expect(release).toBeTypeOf('function'); // free: claimed as usual
+    release!();
   });
 
   it('stops waiting with the signal\'s reason', async () => {

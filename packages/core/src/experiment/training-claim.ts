@@ -2,6 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { TrainingElsewhereError } from '../errors';
 import { isObject } from '../train/run-key';
 import { trainingKey } from './reuse';
 
@@ -77,6 +78,13 @@ function unreadableFor(file: string): number {
 }
 
 export interface ClaimOptions {
+  /**
+   * While another process holds the training: wait for it (default), or throw a TrainingElsewhereError at once (a
+   * scheduler that has other stages to give the process).
+   */
+  ifHeld?: 'wait' | 'exit';
+  /** Names the stage in a TrainingElsewhereError. */
+  label?: string;
   /** Told once, when another process (or another stage of this one) holds the training. */
   onWait?: (holder: TrainingClaim) => void;
   /** How often, at most, to look again while another process holds it (default 15 s; sooner at first). */
@@ -113,6 +121,7 @@ export async function claimTraining(root: string, dir: string, identity: Record<
       fs.rmSync(file, { force: true }); // its process has ended (or died writing it): the next try takes it
       continue;
     }
+    if (holder && o.ifHeld === 'exit') throw new TrainingElsewhereError(o.label ?? dir, holder);
     if (holder && !told) {
       told = true;
       o.onWait?.(holder);
