@@ -46,10 +46,10 @@ interface AccuracyPoint {
 
 /** Each row's accuracies, regime by regime as its study's table has them, with ± one standard deviation. */
 export function accuracyPoints(s: Study, rows: EvidenceRow[], label: (r: EvidenceRow) => string): AccuracyPoint[] {
-  return rows.flatMap((r) => regimesOf(s).flatMap((g) => {
-    const { mean, std } = r.accuracy[g];
+  return rows.flatMap((r) => regimesOf(s).flatMap((regime) => {
+    const { mean, std } = r.accuracy[regime];
     if (mean === null) return [];
-    return [{ row: label(r), regime: regimeTitle(s, g), mean,
+    return [{ row: label(r), regime: regimeTitle(s, regime), mean,
       ...(std === null || r.seeds.length < 2 ? {} : { low: mean - std, high: mean + std }) }];
   }));
 }
@@ -62,7 +62,7 @@ const ACCURACY_COLOURS: Record<string, string> = { baseline: REGIME_COLOURS.unpr
 function accuracyPanel(points: AccuracyPoint[]): Panel {
   const regimes = [...new Set(points.map((p) => p.regime))];
   const colour = { field: 'regime', type: 'nominal', title: 'top-1 of',
-    scale: { domain: regimes, range: regimes.map((g) => ACCURACY_COLOURS[g]) } } as const;
+    scale: { domain: regimes, range: regimes.map((regime) => ACCURACY_COLOURS[regime]) } } as const;
   const x = { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelAngle: -30 } } as const;
   const offset = { field: 'regime', type: 'nominal', scale: { domain: regimes } } as const;
   const y = { field: 'mean', type: 'quantitative', title: 'top-1 %, mean ± std over seeds', scale: { zero: false } } as const;

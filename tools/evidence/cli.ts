@@ -23,9 +23,10 @@ const USAGE = `npm run evidence -- <command> [options]
                    plain baseline, a scratch run of the same architecture) is trained once: the process that
                    asks for it second stops, its lane trains another stage meanwhile, and it runs again (and
                    copies it) once the first has finished; 'all': every study, in the order list gives
-  table <study>    (or several, a,b, or all) write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
+  table <study>    write results/<study>/ (table.md, table.csv, chart.svg, manifest.json, seeds.csv) from the
                    seeds committed there and the study's runs here (a seed run here replaces its committed
-                   record), and the summary results/summary.md + summary.svg over every study in results/
+                   record), and the summary results/summary.md + summary.svg over every study in results/;
+                   several (a,b), or all (those with a seed)
   list             the studies (${STUDIES.map((s) => s.id).join(', ')}), each row with the seeds committed in
                    results/<study>/seeds.csv
 
@@ -308,6 +309,10 @@ function runDirSeedRecords(s: Study, runDir: string): Row[] {
  * grows seed by seed across machines that are not kept. A variant with neither keeps its committed row (rows.json
  * of a table written before seeds.csv existed).
  */
+/** Whether a study has seeds to table: committed in results/, or run in its run directory. */
+const hasSeeds = (s: Study, runDir: string, results: string) => fs.existsSync(path.join(results, s.id, 'seeds.csv')) ||
+  fs.existsSync(path.join(results, s.id, 'rows.json')) || runDirSeedRecords(s, runDir).length > 0;
+
 async function writeTable(s: Study, runDir: string, results: string): Promise<EvidenceRow[]> {
   const out = path.join(results, s.id);
   const seedsFile = path.join(out, 'seeds.csv');
@@ -406,6 +411,10 @@ export async function main(argv: string[]): Promise<number> {
     if (status !== 0) return status;
   }
   for (const s of studies) {
+    if (id === 'all' && !hasSeeds(s, runDirOf(s), values.results!)) {
+      process.stderr.write(`evidence: ${s.id} has no seed yet (evidence run ${s.id}): no table\n`);
+      continue;
+    }
     const rows = await writeTable(s, runDirOf(s), values.results!);
     process.stdout.write(`${evidenceMarkdown(s, rows)}\nwritten: ${path.join(values.results!, s.id)}/\n`);
   }

@@ -88,36 +88,38 @@ describe('runLanes', () => {
     expect(await c.settled).toBe('done');
   });
 
-  it('tries a stage that another process trains now (exit 75) again once another stage has ended, not at once', async () => {
+  it('puts off a stage that another process trains now (exit 75): its lane takes a ready stage, then it waits', async () => {
     // ThiNet's and regression's Scratch-B of the same architecture, and regression's fine-tune
     const jobs = [job('sbThinet'), job('sbRegression'), job('ftRegression')];
     const c = controlled(jobs, 2);
     await c.tick();
     expect(c.started).toEqual(['sbThinet', 'sbRegression']);
     expect(c.mayDefer).toEqual({ sbThinet: [true], sbRegression: [true] }); // neither alone: either may be put off
-    await c.finish('sbRegression', 75); // ThiNet's process holds that training
+    await c.finish('sbRegression', 75); // ThiNet's process trains that now
     expect(c.started).toEqual(['sbThinet', 'sbRegression', 'ftRegression']); // its lane trains the fine-tune meanwhile
     await c.finish('ftRegression');
-    expect(c.started.at(-1)).toBe('sbRegression'); // a stage ended: try again
-    await c.finish('sbRegression', 75);
+    // No stage is ready: it runs again in the free lane, told to wait for ThiNet's (then it copies it).
+    expect(c.started.at(-1)).toBe('sbRegression');
+    expect(c.mayDefer.sbRegression).toEqual([true, false]);
     await c.finish('sbThinet');
-    // Nothing else is left: it runs once more, told to wait rather than stop (here ThiNet's copy is ready: it copies).
-    expect(c.started.filter((id) => id === 'sbRegression')).toHaveLength(3);
-    expect(c.mayDefer.sbRegression).toEqual([true, true, false]);
     await c.finish('sbRegression');
     expect(await c.settled).toBe('done');
   });
 
-  it('runs deferred stages without deferral once only they are left, and counts 75 as a failure then', async () => {
-    const c = controlled([job('sbA'), job('sbB')], 2);
+  it('runs what needs a put-off stage once it has ended; 75 from a stage told to wait is a failure', async () => {
+    const c = controlled([job('baseA'), job('baseB'), job('pruneB', ['baseB'])], 2);
     await c.tick();
-    await c.finish('sbA', 75);
-    await c.finish('sbB', 75); // both held by processes outside this run
-    expect(c.started).toEqual(['sbA', 'sbB', 'sbA', 'sbB']); // again, in the graph's order
-    expect(c.mayDefer).toEqual({ sbA: [true, false], sbB: [true, false] });
-    await c.finish('sbA', 75);
-    await c.finish('sbB');
-    expect(await c.settled).toMatch(/^failed: stage sbA \(exit 75\)/);
+    await c.finish('baseB', 75); // held by a process outside this run
+    expect(c.started).toEqual(['baseB', 'baseA', 'baseB']); // nothing else ready: it waits in its lane
+    expect(c.mayDefer.baseB).toEqual([true, false]);
+    await c.finish('baseB');
+    expect(c.started.at(-1)).toBe('pruneB');
+    await c.finish('pruneB');
+    await c.finish('baseA', 75);
+    expect(c.mayDefer.baseA).toEqual([true, false]); // put off too, then the only stage left: it waits, on every core
+    expect(c.alone).toEqual(['baseA']);
+    await c.finish('baseA', 75);
+    expect(await c.settled).toMatch(/^failed: stage baseA \(exit 75\)/); // told to wait, it may not stop so
   });
 
   it('after a failed stage starts nothing more, lets the running ones finish, and names the failed one', async () => {

@@ -83,9 +83,9 @@ function chainWork(jobs: LaneJob[]): Map<string, number> {
  * needs), so it may take every core. After a failure no job starts, the running ones finish, and the error names the
  * failed stages (what finished is kept: every stage resumes).
  *
- * A job may be deferred (`mayDefer`: something else can use its lane meanwhile): one that ends with
- * TRAINING_ELSEWHERE_EXIT_CODE (another process trains the same stage now, core's training-claim.ts) is tried again
- * once another job has ended, and where nothing else is left to run, without `mayDefer` (it then waits for that process).
+ * A job may be put off (`mayDefer`, where something else could use its lane): one that ends with
+ * TRAINING_ELSEWHERE_EXIT_CODE (another process trains the same stage now, core's training-claim.ts) goes back, and
+ * runs again in the first lane that has no ready job to take, told to wait for that process (then it copies the stage).
  */
 export async function runLanes(jobs: LaneJob[], lanes: number,
   run: (job: LaneJob, lane: number, alone: boolean, mayDefer: boolean) => Promise<number>): Promise<void> {
@@ -93,30 +93,23 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
   if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
   const work = chainWork(jobs);
+  const byWork = (a: LaneJob, b: LaneJob) => work.get(b.id)! - work.get(a.id)!;
   const done = new Set<string>();
-  const waiting = [...jobs].sort((a, b) => work.get(b.id)! - work.get(a.id)!); // stable: ties keep the grid's order
-  const running = new Map<number, Promise<{ lane: number; job: LaneJob; code: number }>>();
+  const waiting = [...jobs].sort(byWork); // stable: ties keep the grid's order
+  const putOff: LaneJob[] = []; // stopped while another process trains their stage
+  const running = new Map<number, Promise<{ lane: number; job: LaneJob; mayDefer: boolean; code: number }>>();
   const failed: string[] = [];
-  let ended = 0; // jobs that ended (a deferral aside)
-  const deferredAt = new Map<string, number>(); // a deferred job → how many had ended then: ready after one more
-  const mustWait = new Set<string>(); // deferred with nothing else left to run: not deferred again
-  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n)) && !((deferredAt.get(j.id) ?? -1) >= ended);
+  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n));
   for (;;) {
     for (let lane = 1; lane <= lanes && failed.length === 0; lane++) {
       if (running.has(lane)) continue;
       const next = waiting.findIndex(ready);
-      if (next < 0) break;
-      const [job] = waiting.splice(next, 1);
+      if (next < 0 && putOff.length === 0) break;
+      const [job] = next >= 0 ? waiting.splice(next, 1) : putOff.splice(0, 1);
       // Nothing else runs and no other job is ready: only this one's end can make one ready.
-      const alone = running.size === 0 && !waiting.some(ready);
-      const mayDefer = !alone && !mustWait.has(job.id);
-      running.set(lane, run(job, lane, alone, mayDefer).then((code) => ({ lane, job, code })));
-    }
-    if (running.size === 0 && deferredAt.size > 0 && failed.length === 0) {
-      // Only deferred jobs are left: each runs again, waiting for the process that trains its stage.
-      for (const id of deferredAt.keys()) mustWait.add(id);
-      deferredAt.clear();
-      continue;
+      const alone = running.size === 0 && !waiting.some(ready) && putOff.length === 0;
+      const mayDefer = next >= 0 && !alone;
+      running.set(lane, run(job, lane, alone, mayDefer).then((code) => ({ lane, job, mayDefer, code })));
     }
     if (running.size === 0) {
       // Nothing runs and nothing can start: done, failed, or stages that wait on each other.
@@ -125,16 +118,12 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
       }
       break;
     }
-    const { lane, job, code } = await Promise.race(running.values());
+    const { lane, job, mayDefer, code } = await Promise.race(running.values());
     running.delete(lane);
-    if (code === TRAINING_ELSEWHERE_EXIT_CODE && !mustWait.has(job.id)) {
-      deferredAt.set(job.id, ended);
-      const after = waiting.findIndex((j) => work.get(j.id)! < work.get(job.id)!); // back in its place by chain work
-      waiting.splice(after < 0 ? waiting.length : after, 0, job);
-      continue;
-    }
-    ended++;
-    if (code === 0) done.add(job.id);
+    if (code === TRAINING_ELSEWHERE_EXIT_CODE && mayDefer) {
+      putOff.push(job);
+      putOff.sort(byWork);
+    } else if (code === 0) done.add(job.id);
     else failed.push(`${job.label} (exit ${code})`);
   }
   if (failed.length > 0) {

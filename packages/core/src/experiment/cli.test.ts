@@ -83,6 +83,7 @@ describe('the shared method CLI', () => {
     [['reproduce', '--dataset', 'imagenet', '--epochs', '3'], /--epochs: ImageNet runs take their epochs/],
     [['reproduce', '--profile-file', '/no/such.json'], /--profile-file \/no\/such.json: no such file/],
     [['reproduce', '--if-training-elsewhere', 'later'], /--if-training-elsewhere later: give wait or exit/],
+    [['reproduce', '--if-training-elsewhere', 'exit'], /--if-training-elsewhere goes with --reuse-from/],
     [['evaluate'], /evaluate needs --model <dir>/],
     [['evaluate', '--model', '/no/such/dir'], /--model \/no\/such\/dir: no such directory/],
     [['evaluate', '--model', os.tmpdir(), '--refresh-bn', '0'], /--refresh-bn 0: give a whole number ≥ 1/],

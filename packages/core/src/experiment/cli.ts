@@ -122,8 +122,10 @@ ${method.rounds ? `  --rounds N                    prune rounds (prune → train
                                 a plain baseline, a fresh scratch run of a structured prune's architecture) instead
                                 of training them again; result.json names where each came from; one that a
                                 process beside this one is training now is waited for, then copied
-  --if-training-elsewhere exit  with --reuse-from: where another process is training a stage the same way now,
-                                stop with exit code ${TRAINING_ELSEWHERE_EXIT_CODE} instead of waiting for it (default: wait)
+  --if-training-elsewhere wait|exit
+                                with --reuse-from: where another process is training a stage the same way now (runs
+                                share claims through the first --reuse-from folder), wait for it and copy it (default),
+                                or stop with exit code ${TRAINING_ELSEWHERE_EXIT_CODE} to be run again later
   --backend <name>              ${BACKEND_NAMES.join(', ')} (default auto; env RETHINK_PRUNE_BACKEND)
   --queue redis://host:port     put the grid's stages on this Redis queue instead of running them here; workers
                                 on any number of machines run them ('rethink-prune worker', @rethink-prune/queue);
@@ -247,6 +249,8 @@ export function reproduceRequest(method: MethodDefinition<any>, values: Values):
   const ifTrainingElsewhere = values['if-training-elsewhere'];
   if (ifTrainingElsewhere !== undefined && ifTrainingElsewhere !== 'wait' && ifTrainingElsewhere !== 'exit')
     throw new UsageError(`--if-training-elsewhere ${ifTrainingElsewhere}: give wait or exit`);
+  if (ifTrainingElsewhere !== undefined && !reuseFrom)
+    throw new UsageError('--if-training-elsewhere goes with --reuse-from (the runs that may train the same stage)');
   const runDir = values['run-dir'] ?? defaultRunDir(method);
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory())
     throw new UsageError(`--run-dir ${runDir} is a file, not a directory`);

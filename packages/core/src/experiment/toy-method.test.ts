@@ -13,7 +13,7 @@ import { RESULT_COLUMNS } from '../results';
 import type { KeepSets } from '../pruning/surgery';
 import { runGrid } from './grid';
 import type { MethodDefinition } from './method';
-import { StaleStageError } from '../errors';
+import { StaleStageError, TrainingElsewhereError } from '../errors';
 import { sharedTestDataDir } from '@rethink-prune/datasets';
 
 // ---- A whole method package in a few lines: random channel pruning of VGG-11. ----
@@ -187,6 +187,26 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     const [a, b] = baselines.map((d) => fs.readFileSync(path.join(d, 'best', 'weights.bin')));
     expect(a).toEqual(b);
     expect(fs.readdirSync(path.join(root, '.training-claims'))).toEqual([]); // both released
+  });
+
+  it('told not to wait (ifTrainingElsewhere: exit), a run whose baseline another run trains now stops, naming it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'toy-claims-'));
+    const [first, second] = ['c', 'd'].map((m) => ({ ...randomMethod('4'), name: `random-${m}` }));
+    const long = { ...grid, profile: withOverrides(PROFILES.smoke, { epochs: 6 }), seeds: 1, stage: 'baseline' as const,
+      reuseFrom: [root] };
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const training = runGrid(first, { ...long, runDir: path.join(root, 'c') });
+      const claims = path.join(root, '.training-claims');
+      while (!fs.existsSync(claims) || fs.readdirSync(claims).length === 0) await new Promise((r) => setTimeout(r, 10));
+      const stopped = runGrid(second, { ...long, runDir: path.join(root, 'd'), ifTrainingElsewhere: 'exit' });
+      await expect(stopped).rejects.toBeInstanceOf(TrainingElsewhereError);
+      await expect(stopped).rejects.toThrow(/random-d vgg11 baseline.*: process \d+ is training the same now/);
+      await training;
+    } finally {
+      err.mockRestore();
+    }
+    expect(fs.existsSync(path.join(root, 'd', 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'baseline', 'result.json'))).toBe(false);
   });
 
   it('with reuseFrom, copies the plain baseline and the scratch runs another method trained, and fine-tunes its own', async () => {

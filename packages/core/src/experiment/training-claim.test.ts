@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingElsewhereError } from '../errors';
-import { claimFile, claimTraining, type TrainingClaim } from './training-claim';
+import { claimFile, claimTraining, takeOver, type TrainingClaim } from './training-claim';
 
 // Identities as run.ts writes them (cut to their fields), literal.
 const baseline = (method: string, seed = 0) => ({ method, profile: 'small', seed, data: { dataset: 'cifar10', limit: {} },
@@ -15,7 +15,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'claim-'));
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
   const holder = (pid: number, host = os.hostname()): TrainingClaim =>
-    ({ pid, host, dir: '/elsewhere/thinet/baseline', started: '2026-12-07T02:00:00.000Z' });
+    ({ pid, host, dir: path.join(root, 'thinet', 'baseline'), started: '2026-12-07T02:00:00.000Z' });
   const held = (claim: TrainingClaim, identity = baseline('thinet')) => {
     const file = claimFile(root, identity, subset)!;
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -38,7 +38,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     const waitedFor: TrainingClaim[] = [];
     setTimeout(() => fs.rmSync(file), 150);
     const start = Date.now();
-    const release = await claimTraining(root, path.join(root, 'regression'), baseline('regression'), subset,
+    const release = await claimTraining([root], path.join(root, 'regression'), baseline('regression'), subset,
       { pollMs: 20, onWait: (h) => waitedFor.push(h) });
     expect(Date.now() - start).toBeGreaterThanOrEqual(140);
     expect(waitedFor.map((h) => h.pid)).toEqual([process.ppid]); // told once, however many times it looked
@@ -47,38 +47,70 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it.each([
-    ['whose process has ended', () => holder(ended())],
-    ['of another machine (its process cannot be checked)', () => holder(process.ppid, `not-${os.hostname()}`)],
-  ])('takes over a claim %s without waiting', async (_, claim) => {
-    const file = held(claim());
+  it('takes over a claim whose process has ended, without waiting', async () => {
+    const file = held(holder(ended()));
     let waited = false;
-    const release = await claimTraining(root, path.join(root, 'l1'), baseline('l1-norm'), subset,
+    const release = await claimTraining([root], path.join(root, 'l1'), baseline('l1-norm'), subset,
       { pollMs: 10_000, onWait: () => { waited = true; } });
     expect(waited).toBe(false);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
     release!();
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it.each([
+    ['of another machine (its process cannot be checked)', () => holder(process.ppid, `not-${os.hostname()}`)],
+    ['of a stage outside this run\'s folders (its result would not be found)',
+      () => ({ ...holder(process.ppid), dir: '/elsewhere/thinet/baseline' })],
+  ])('leaves a claim %s alone and trains unclaimed', async (_, claim) => {
+    const theirs = claim();
+    const file = held(theirs);
+    let waited = false;
+    const release = await claimTraining([root], path.join(root, 'l1'), baseline('l1-norm'), subset,
+      { pollMs: 10_000, onWait: () => { waited = true; } });
+    expect(waited).toBe(false);
+    release!();
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(theirs); // neither taken nor removed
+    fs.rmSync(file);
+  });
+
+  it('takes over only the claim it judged ended: not one another process has made since, nor while another takes over', () => {
+    const dead = holder(ended());
+    const file = held(dead);
+    const lock = `${file}.takeover`;
+    fs.writeFileSync(lock, '1'); // another process is taking it over
+    takeOver(file, dead);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(dead);
+    fs.rmSync(lock);
+    const fresh = { ...holder(process.ppid), started: '2026-12-07T03:00:00.000Z' };
+    held(fresh); // a waiter beside this one took it over and claimed it first
+    takeOver(file, dead);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(fresh);
+    held(dead);
+    takeOver(file, dead);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(fs.existsSync(lock)).toBe(false);
   });
 
   it('does not wait on another training\'s claim, and claims nothing for a stage no other run can share', async () => {
     held(holder(process.ppid), baseline('thinet', 1));
-    const release = await claimTraining(root, path.join(root, 'l1'), baseline('l1-norm', 0), subset, { pollMs: 10_000 });
+    const release = await claimTraining([root], path.join(root, 'l1'), baseline('l1-norm', 0), subset, { pollMs: 10_000 });
     expect(release).toBeTypeOf('function');
     release!();
-    expect(await claimTraining(root, path.join(root, 'sl'), { ...baseline('slimming'), hooks: { id: 'sparsity' } }, subset))
+    expect(await claimTraining([root], path.join(root, 'sl'), { ...baseline('slimming'), hooks: { id: 'sparsity' } }, subset))
       .toBeUndefined();
   });
 
   it('told not to wait, stops at once naming the stage and the process that holds it', async () => {
     const file = held(holder(process.ppid), baseline('thinet', 3));
-    const asked = claimTraining(root, path.join(root, 'y'), baseline('regression', 3), subset,
+    const asked = claimTraining([root], path.join(root, 'y'), baseline('regression', 3), subset,
       { ifHeld: 'exit', label: 'regression vgg16 seed3 baseline' });
     await expect(asked).rejects.toBeInstanceOf(TrainingElsewhereError);
     await expect(asked).rejects.toThrow(`regression vgg16 seed3 baseline: process ${process.ppid} is training the same now ` +
-      '(/elsewhere/thinet/baseline)');
+      `(${path.join(root, 'thinet', 'baseline')})`);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.ppid);
     fs.rmSync(file);
-    const release = await claimTraining(root, path.join(root, 'y'), baseline('regression', 3), subset, { ifHeld: 'exit' });
+    const release = await claimTraining([root], path.join(root, 'y'), baseline('regression', 3), subset, { ifHeld: 'exit' });
     expect(release).toBeTypeOf('function'); // free: claimed as usual
     release!();
   });
@@ -87,7 +119,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     const file = held(holder(process.ppid), baseline('thinet', 2));
     const stop = new AbortController();
     setTimeout(() => stop.abort(new Error('job lock lost')), 50);
-    await expect(claimTraining(root, path.join(root, 'x'), baseline('x', 2), subset, { pollMs: 20, signal: stop.signal }))
+    await expect(claimTraining([root], path.join(root, 'x'), baseline('x', 2), subset, { pollMs: 20, signal: stop.signal }))
       .rejects.toThrow('job lock lost');
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.ppid); // the holder's claim stays
   });

@@ -2,6 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { setTimeout as sleep } from 'timers/promises';
 import { TrainingElsewhereError } from '../errors';
 import { isObject } from '../train/run-key';
 import { trainingKey } from './reuse';
@@ -27,7 +28,8 @@ const CLAIMS = '.training-claims';
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (isObject(value)) {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort(); // as JSON leaves them out
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -52,13 +54,14 @@ function readClaim(file: string): TrainingClaim | undefined {
 /** The claim files this process holds now (two stages of one process may ask for the same training at once). */
 const heldHere = new Set<string>();
 
+const sameClaim = (a: TrainingClaim | undefined, b: TrainingClaim | undefined) =>
+  a !== undefined && b !== undefined && a.pid === b.pid && a.host === b.host && a.started === b.started;
+
 /**
- * Whether the claim's process still holds it. One of another machine sharing the folder cannot be checked: it is not
- * waited for (the two may train the same). One naming this process that it does not hold is an ended process's whose
- * pid came round again.
+ * Whether a claim of this machine is still held: its process runs (one naming this process is held only if this
+ * process holds it; otherwise it is an ended process's whose pid came round again).
  */
-function holds(file: string, claim: TrainingClaim): boolean {
-  if (claim.host !== os.hostname()) return false;
+function live(file: string, claim: TrainingClaim): boolean {
   if (claim.pid === process.pid) return heldHere.has(file);
   try {
     process.kill(claim.pid, 0);
@@ -77,6 +80,29 @@ function unreadableFor(file: string): number {
   }
 }
 
+/**
+ * Removes the claim `dead` (undefined: a file that never parsed) from `file`, unless another process took it over
+ * first and claimed it anew: one taker at a time (`.takeover`, exclusive), and only the claim judged dead goes.
+ */
+export function takeOver(file: string, dead: TrainingClaim | undefined): void {
+  const lock = `${file}.takeover`;
+  try {
+    fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (unreadableFor(lock) > 60_000) fs.rmSync(lock, { force: true }); // its taker died in these few lines
+    return; // another process is taking it over: look again
+  }
+  try {
+    const now = readClaim(file);
+    if (dead ? sameClaim(now, dead) : now === undefined) fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+const under = (dir: string, root: string) => !path.relative(path.resolve(root), dir).startsWith('..');
+
 export interface ClaimOptions {
   /**
    * While another process holds the training: wait for it (default), or throw a TrainingElsewhereError at once (a
@@ -94,12 +120,15 @@ export interface ClaimOptions {
 }
 
 /**
- * Claims the training of the stage in `dir` under `root`, waiting while a live process holds it (a claim whose
- * process has ended is taken over); resolves to the release. Undefined for a stage no other run can share.
+ * Claims the training of the stage in `dir` under the first of `roots` (the `--reuse-from` folders: processes that
+ * share that first folder see each other's claims), waiting while a live process holds it; resolves to the release.
+ * A claim whose process has ended is taken over. One that cannot be waited for usefully, of another machine (its
+ * process cannot be checked) or of a stage outside `roots` (its result would not be found to copy), is left alone and
+ * the stage trains unclaimed. Undefined for a stage no other run can share.
  */
-export async function claimTraining(root: string, dir: string, identity: Record<string, unknown>,
+export async function claimTraining(roots: readonly string[], dir: string, identity: Record<string, unknown>,
   examples: { train: number; test: number }, o: ClaimOptions = {}): Promise<(() => void) | undefined> {
-  const file = claimFile(root, identity, examples);
+  const file = roots.length > 0 ? claimFile(roots[0], identity, examples) : undefined;
   if (!file) return undefined;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const mine: TrainingClaim = { pid: process.pid, host: os.hostname(), dir: path.resolve(dir), started: new Date().toISOString() };
@@ -111,14 +140,15 @@ export async function claimTraining(root: string, dir: string, identity: Record<
       heldHere.add(file);
       return () => {
         heldHere.delete(file);
-        if (readClaim(file)?.pid === mine.pid) fs.rmSync(file, { force: true });
+        if (sameClaim(readClaim(file), mine)) fs.rmSync(file, { force: true });
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = readClaim(file);
-    if (holder ? !holds(file, holder) : unreadableFor(file) > 60_000) {
-      fs.rmSync(file, { force: true }); // its process has ended (or died writing it): the next try takes it
+    if (holder && (holder.host !== mine.host || !roots.some((root) => under(holder.dir, root)))) return () => {};
+    if (holder ? !live(file, holder) : unreadableFor(file) > 60_000) {
+      takeOver(file, holder); // its process has ended (or died writing it): the next try claims it
       continue;
     }
     if (holder && o.ifHeld === 'exit') throw new TrainingElsewhereError(o.label ?? dir, holder);
@@ -127,6 +157,10 @@ export async function claimTraining(root: string, dir: string, identity: Record<
       o.onWait?.(holder);
     }
     // Soon at first (a short stage), then every pollMs.
-    await new Promise((resolve) => setTimeout(resolve, Math.min(o.pollMs ?? 15_000, 100 * 2 ** tries)));
+    const pause = Math.min(o.pollMs ?? 15_000, 100 * 2 ** tries);
+    await sleep(pause, undefined, o.signal ? { signal: o.signal } : {}).catch((e: unknown) => {
+      o.signal?.throwIfAborted(); // with the signal's own reason
+      throw e;
+    });
   }
 }
