@@ -304,15 +304,14 @@ function runDirSeedRecords(s: Study, runDir: string): Row[] {
   return records;
 }
 
+/** A study with no seed to table: neither committed in results/ nor run in its run directory. */
+class NoSeedsError extends Error {}
+
 /**
  * Write results/<study>/ from the seeds committed there (seeds.csv, manifest.json) and the seeds run here: a study
  * grows seed by seed across machines that are not kept. A variant with neither keeps its committed row (rows.json
  * of a table written before seeds.csv existed).
  */
-/** Whether a study has seeds to table: committed in results/, or run in its run directory. */
-const hasSeeds = (s: Study, runDir: string, results: string) => fs.existsSync(path.join(results, s.id, 'seeds.csv')) ||
-  fs.existsSync(path.join(results, s.id, 'rows.json')) || runDirSeedRecords(s, runDir).length > 0;
-
 async function writeTable(s: Study, runDir: string, results: string): Promise<EvidenceRow[]> {
   const out = path.join(results, s.id);
   const seedsFile = path.join(out, 'seeds.csv');
@@ -321,7 +320,7 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   const { records, differences } = mergeSeedRecords(committed, here);
   for (const d of differences) process.stderr.write(`evidence: a seed run here differs from its committed record: ${d}\n`);
   if (records.length === 0) {
-    throw new Error(`no seeds of ${s.id}: neither ${studyResultsCsv(s, runDir)} nor ${seedsFile} exists (evidence run ${s.id})`);
+    throw new NoSeedsError(`no seeds of ${s.id}: neither ${studyResultsCsv(s, runDir)} nor ${seedsFile} exists (evidence run ${s.id})`);
   }
   const fresh = evidenceRows(s, records, referenceRows(s));
   const old = readJson<EvidenceRow[]>(path.join(out, 'rows.json'), []);
@@ -411,11 +410,11 @@ export async function main(argv: string[]): Promise<number> {
     if (status !== 0) return status;
   }
   for (const s of studies) {
-    if (id === 'all' && !hasSeeds(s, runDirOf(s), values.results!)) {
+    const rows = await writeTable(s, runDirOf(s), values.results!).catch((e: unknown) => {
+      if (!(id === 'all' && e instanceof NoSeedsError)) throw e;
       process.stderr.write(`evidence: ${s.id} has no seed yet (evidence run ${s.id}): no table\n`);
-      continue;
-    }
-    const rows = await writeTable(s, runDirOf(s), values.results!);
+    });
+    if (!rows) continue;
     process.stdout.write(`${evidenceMarkdown(s, rows)}\nwritten: ${path.join(values.results!, s.id)}/\n`);
   }
   await writeSummary(values.results!);

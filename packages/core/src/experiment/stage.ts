@@ -9,7 +9,6 @@ import type { Recipe } from '../train/recipe';
 import { cachedStage } from './cached-stage';
 import { copyStage, findReusable } from './reuse';
 import { claimTraining } from './training-claim';
-import { identityMismatch } from '../train/run-key';
 
 /** One training stage of an experiment: where it runs, its run key, and how its model starts. */
 export interface StageJob {
@@ -51,29 +50,26 @@ export async function runStage(job: StageJob, o: StageOptions): Promise<TrainRes
     const done = readTrainResult(job.dir) ?? copiedStage(job, o);
     return done && { identity: done.identity, reuse: () => done };
   };
-  const release = ownResult(job) ? undefined : await claimTraining(o.reuseFrom ?? [], job.dir, job.identity,
-    dataExamples(o.data), {
-      signal: o.signal,
-      label: job.label,
-      ...(o.ifTrainingElsewhere ? { ifHeld: o.ifTrainingElsewhere } : {}),
-      onWait: (holder) => process.stderr.write(`${job.label}: waiting for process ${holder.pid}, which is training ` +
-        `the same in ${holder.dir} (since ${holder.started}), to finish; then it is copied\n`),
-    });
-  try {
-    return await cachedStage({ dir: job.dir, identity: job.identity, fresh: o.fresh, finished,
-      run: () => trainStage(job, o) });
-  } finally {
-    release?.();
-  }
+  return cachedStage({ dir: job.dir, identity: job.identity, fresh: o.fresh, finished, run: () => claimedTraining(job, o) });
 }
 
 /**
- * Whether the stage's own directory holds its finished result (then no claim: a run beside this one training the
- * same, training-claim.ts, is otherwise waited for and copied). A stale one is trained again (`--fresh`): claimed.
+ * Trains a stage that neither its directory nor another run has finished, claiming it first (training-claim.ts): a
+ * run beside this one that is training the same now is waited for, and its stage then copied.
  */
-function ownResult(job: StageJob): boolean {
-  const done = readTrainResult(job.dir);
-  return done !== undefined && identityMismatch(job.identity, done.identity) === undefined;
+async function claimedTraining(job: StageJob, o: StageOptions): Promise<TrainResult> {
+  const release = await claimTraining(o.reuseFrom ?? [], job.dir, job.identity, dataExamples(o.data), {
+    signal: o.signal,
+    label: job.label,
+    ...(o.ifTrainingElsewhere ? { ifHeld: o.ifTrainingElsewhere } : {}),
+    onWait: (holder) => process.stderr.write(`${job.label}: waiting for process ${holder.pid}, which is training ` +
+      `the same in ${holder.dir} (since ${holder.started}), to finish; then it is copied\n`),
+  });
+  try {
+    return copiedStage(job, o) ?? await trainStage(job, o);
+  } finally {
+    release?.();
+  }
 }
 
 /** The same training finished under another run, copied to the stage's directory; undefined where there is none. */
