@@ -1,6 +1,6 @@
 // The memory-bound rest of a training step, for the wasm backend beside the oneDNN convolutions: batch norm in
 // training mode (forward with its batch statistics, backward in closed form), ReLU and its gradient, the max-pool
-// gradient, the SGD update and the copies of a concatenation on the last axis (DenseNet's), on NHWC float32 arrays
+// gradient, the SGD update, the copies of a concatenation on the last axis (DenseNet's) and a gather of channels, on NHWC float32 arrays
 // of the wasm heap, spread over OpenMP threads. Every array's length is checked against the shape before anything
 // is written. The formulas are those of models/batch-norm.ts and train/sgd.ts.
 #include "training-ops.h"
@@ -471,6 +471,45 @@ void copyChannels(napi_env env, napi_value *args) {
   }
 }
 
+// gatherChannels(x, picks, y, rows): row r of y (its last axis) is row r of x at the channels `picks` (an Int32Array
+// of indices into x's last axis, in any order): GatherV2 on the last axis (a pruned DenseNet's channel selections,
+// and their gradients' gathers).
+void gatherChannels(napi_env env, napi_value *args) {
+  const Floats x = floatsAt(env, args[0], "x");
+  napi_typedarray_type type;
+  size_t width;
+  void *data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, args[1], &type, &width, &data, &buffer, &offset) != napi_ok ||
+      type != napi_int32_array) {
+    throw ArgumentError{"picks must be an Int32Array"};
+  }
+  const int32_t *picks = static_cast<const int32_t *>(data);
+  Floats y = floatsAt(env, args[2], "y");
+  const double rowsArg = numberAt(env, args[3], "rows");
+  if (!(rowsArg >= 1) || rowsArg != std::floor(rowsArg)) throw ArgumentError{"rows must be a whole number >= 1"};
+  const size_t rows = static_cast<size_t>(rowsArg);
+  if (x.length == 0 || x.length % rows != 0) {
+    throw ArgumentError{"x has " + std::to_string(x.length) + " elements, not a multiple of " + std::to_string(rows) +
+                        " rows"};
+  }
+  const size_t channels = x.length / rows;
+  expectLength("y", y, rows * width);
+  for (size_t j = 0; j < width; j++) {
+    if (picks[j] < 0 || static_cast<size_t>(picks[j]) >= channels) {
+      throw ArgumentError{"picks[" + std::to_string(j) + "] = " + std::to_string(picks[j]) + " is not a channel of " +
+                          std::to_string(channels)};
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
+    const float *from = x.data + row * channels;
+    float *to = y.data + row * width;
+    for (size_t j = 0; j < width; j++) to[j] = from[picks[j]];
+  }
+}
+
 SIMD_CLONES void sgdSlice(const float *w, const float *g, const float *v, size_t length, float lr, float momentum,
                           float decay, bool nesterov, float *wOut, float *vOut) {
   for (size_t i = 0; i < length; i++) {
@@ -669,6 +708,7 @@ void defineTrainingOps(napi_env env, napi_value exports) {
       {"reluGrad", nullptr, call<reluGrad, 3>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"channelAffine", nullptr, call<channelAffine, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"copyChannels", nullptr, call<copyChannels, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatherChannels", nullptr, call<gatherChannels, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"avgPoolGrad", nullptr, call<avgPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, call<maxPoolGrad, 4>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdStep", nullptr, call<sgdStep, 9>, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

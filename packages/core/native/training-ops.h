@@ -3,5 +3,5 @@
 #include <node_api.h>
 
 // Adds batchNormForward, batchNormBackward (and their ReLU-fused forms), movingAverages, add, addRelu, relu, reluGrad,
-// channelAffine, copyChannels, maxPoolGrad, avgPoolGrad and sgdStep to the addon's exports.
+// channelAffine, copyChannels, gatherChannels, maxPoolGrad, avgPoolGrad and sgdStep to the addon's exports.
 void defineTrainingOps(napi_env env, napi_value exports);

@@ -8,6 +8,7 @@ import { matMulTransposedKernel, requireKernel } from './matmul-transposed';
 import { reduceLeadingAxesKernel } from './reduce-leading-axes';
 import { maxPoolGradKernel } from './max-pool-grad';
 import { batchNormAffineKernel, sharedDataKernel } from './elementwise';
+import { gatherLastAxisKernel } from './gather-last-axis';
 import { nativeConv, nativeConvKernels, nativeKernelsEnabled } from './native-conv';
 import { nativeTrainingKernels, type ReplacedKernels } from './native-training-ops';
 import { reluGradConfig } from './relu-grad';
@@ -27,6 +28,7 @@ const TRAINING_KERNELS: Record<string, Array<(backend: string) => KernelConfig>>
     (b) => sharedDataKernel('Identity', b, requireKernel('Identity', b)),
     (b) => sharedDataKernel('Cast', b, requireKernel('Cast', b)),
     (b) => batchNormAffineKernel(b, requireKernel('FusedBatchNorm', b)),
+    (b) => gatherLastAxisKernel(b, requireKernel('GatherV2', b)),
   ],
   // tfjs-cpu's own Conv2DBackpropFilter runs at ~0.03 GFLOP/s; the composed one reuses its Conv2D.
   cpu: [conv2DBackpropFilterKernel],
@@ -61,6 +63,8 @@ export function registerTrainingKernels(backendName: string, opts: { useNative?:
     // Inference BN in the addon; the JS affine kernel registered above is the fallback it wraps.
     replaceKernel(batchNormAffineKernel(backendName, requireKernel('FusedBatchNorm', backendName),
       (x, a, b, y) => nativeKernelsEnabled() && (lib.channelAffine(x, a, b, y), true)));
+    replaceKernel(gatherLastAxisKernel(backendName, requireKernel('GatherV2', backendName),
+      (x, picks, y, rows) => nativeKernelsEnabled() && (lib.gatherChannels(x, picks, y, rows), true)));
   }
   const native = lib ? `oneDNN ${lib.version()}` : undefined;
   registered.set(backendName, native);
