@@ -135,7 +135,16 @@ async function runStudies(runs: StudyRun[], dataDir: string, seed?: string, lane
     process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each (a stage ` +
       `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)} thread(s))\n`);
     try {
-      await runLanes(jobs, n, (job, lane, alone, mayDefer) => spawnJob(job, lane, laneThreads(alone ? 1 : n), mayDefer));
+      let finished = 0;
+      await runLanes(jobs, n, async (job, lane, alone, mayDefer) => {
+        const started = Date.now();
+        const code = await spawnJob(job, lane, laneThreads(alone ? 1 : n), mayDefer);
+        if (code === 0) {
+          process.stderr.write(`[lane ${lane}] ${job.label} done in ${((Date.now() - started) / 60_000).toFixed(1)} min; ` +
+            `${++finished} of ${jobs.length} stages done\n`);
+        }
+        return code;
+      });
     } catch (e) {
       process.stderr.write(`evidence: ${(e as Error).message}\n`);
       return 1;
