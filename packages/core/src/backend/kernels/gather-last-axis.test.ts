@@ -9,7 +9,9 @@ describe.each(TEST_BACKENDS)('GatherV2 on %s', (backend) => {
   const rows = 1031; // odd, past the threads' shares
   const x = () => tf.tensor2d(Array.from({ length: rows * 6 }, (_, i) => 10 * Math.floor(i / 6) + (i % 6)), [rows, 6]);
 
-  it.each([1, -1])('picks channels on the last axis (axis %i) in the order given, repeats allowed', async (axis) => {
+  // tfjs-node's own GatherV2 (ours is not registered there) takes no negative axis.
+  const axes = backend === 'tfjs-node' ? [1] : [1, -1];
+  it.each(axes)('picks channels on the last axis (axis %i) in the order given, repeats allowed', async (axis) => {
     await useBackend(backend);
     const y = tf.gather(x(), [5, 0, 2, 2], axis);
     const got = await y.array();
