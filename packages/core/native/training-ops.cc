@@ -1,8 +1,8 @@
 // The memory-bound rest of a training step, for the wasm backend beside the oneDNN convolutions: batch norm in
 // training mode (forward with its batch statistics, backward in closed form), ReLU and its gradient, the max-pool
-// gradient, the SGD update, the copies of a concatenation on the last axis (DenseNet's) and a gather of channels, on NHWC float32 arrays
-// of the wasm heap, spread over OpenMP threads. Every array's length is checked against the shape before anything
-// is written. The formulas are those of models/batch-norm.ts and train/sgd.ts.
+// gradient, the SGD update, the copies of a concatenation on the last axis (DenseNet's) and a gather of channels,
+// on NHWC float32 arrays of the wasm heap, spread over OpenMP threads. Every array's length is checked against the
+// shape before anything is written. The formulas are those of models/batch-norm.ts and train/sgd.ts.
 #include "training-ops.h"
 
 #include "signals-blocked.h"
