@@ -224,20 +224,33 @@ function runLog(runDir: string): RunInfo[] {
   return [...legacyInfo, ...lines.map((l) => JSON.parse(l) as RunInfo)].sort((a, b) => a.started.localeCompare(b.started));
 }
 
+/** When the newest stage record (result.json, prune.json) below `dirs` was written, in ms; undefined if there is none. */
+function lastWritten(dirs: string[]): number | undefined {
+  const times = dirs.filter((d) => fs.existsSync(d)).flatMap((d) =>
+    (fs.readdirSync(d, { recursive: true }) as string[]).filter((f) => /(^|[\\/])(result|prune)\.json$/.test(f))
+      .map((f) => fs.statSync(path.join(d, f)).mtimeMs));
+  return times.length > 0 ? Math.max(...times) : undefined;
+}
+
 /**
  * A row per (variant, seed): every invocation that may have trained its stages (commit, command, CPU; a stage resumed
  * across invocations shows several), the backend and threads its stages ran on, and each stage's training seconds.
+ * An invocation of other variants, or one started after the seed's last stage was written, trained none of them.
  */
 function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[] {
   const runs = runLog(runDir);
   return seedRecords.map((r) => {
-    const mine = runs.filter((run) => run.seed === undefined || run.seed === Number(r.seed))
+    const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
+    const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
+    const baselines = fs.existsSync(seed) ? fs.readdirSync(seed).filter((d) => /^baseline/.test(d)) : [];
+    const finished = lastWritten([variantDir, ...baselines.map((d) => path.join(seed, d))]);
+    const mine = runs.filter((run) => (run.seed === undefined || run.seed === Number(r.seed))
+      && (/ --models (\S+)/.exec(run.command)?.[1].split(',').includes(r.variant) ?? true)
+      && (finished === undefined || Date.parse(run.started) <= finished))
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
     const rerun = (last?.command ?? 'node <cli> reproduce ...').replace(/ --seed \d+/, '').replace(/ --models \S+/, '')
       .replace(/ --backend \S+/, '').replace(/ --reuse-from \S+/, ''); // to train it again, not copy it back
-    const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
-    const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
     const facts = stageFacts(seed, variantDir);
     // A stage's sums depend on its threads: it is trained again on as many (a seed's baseline may have had every core;
     // a stage resumed on another count, '2+1', is not reproduced exactly by any).

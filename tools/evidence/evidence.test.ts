@@ -264,6 +264,32 @@ describe('evidence table (the command)', () => {
     expect(second.rerunOneStage).toMatch(/<elsewhere> && node /);
   });
 
+  it('lists in a row\'s manifest the runs that may have trained it: not one of other variants, not one started after', async () => {
+    const runDir = fakeRuns([0]);
+    const baseline = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
+    fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 50, epochs: 8, threads: 1 }));
+    const finetune = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'finetune');
+    fs.mkdirSync(finetune, { recursive: true });
+    fs.writeFileSync(path.join(finetune, 'result.json'), JSON.stringify({ trainSeconds: 20, epochs: 2, threads: 1 }));
+    // The seed's last stage was written at 10:00.
+    const at = (time: string) => new Date(`2026-12-07T${time}Z`);
+    fs.utimesSync(path.join(baseline, 'result.json'), at('09:00:00'), at('09:00:00'));
+    fs.utimesSync(path.join(finetune, 'result.json'), at('10:00:00'), at('10:00:00'));
+    const run = (started: string, models: string, seed?: number) => JSON.stringify({ commit: started, cpu: 'cpu', cores: 2,
+      started: at(started).toISOString(), command: `node cli.js reproduce --models ${models}`, ...(seed === undefined ? {} : { seed }) });
+    fs.writeFileSync(path.join(runDir, 'study-runs.jsonl'), [
+      run('08:00:00', 'vgg16-A', 0), // trained the baseline and more
+      run('09:30:00', 'vgg16-A,vgg16-B'), // every seed of two variants, the fine-tune among them
+      run('09:40:00', 'vgg16-B'), // another variant
+      run('09:50:00', 'vgg16-A', 1), // another seed
+      run('11:00:00', 'vgg16-A'), // after: it found the seed finished
+    ].join('\n'));
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
+    await table(runDir, results);
+    const [row] = JSON.parse(read(results, 'manifest.json')) as Array<{ runs: Array<{ commit: string }> }>;
+    expect(row.runs.map((r) => r.commit)).toEqual(['08:00:00', '09:30:00']);
+  });
+
   it('grows a table seed by seed on machines that are not kept: the committed seeds and the ones run here', async () => {
     const together = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     await table(fakeRuns(), together);
