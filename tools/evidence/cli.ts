@@ -235,18 +235,21 @@ function lastWritten(dirs: string[]): number | undefined {
 /**
  * A row per (variant, seed): every invocation that may have trained its stages (commit, command, CPU; a stage resumed
  * across invocations shows several), the backend and threads its stages ran on, and each stage's training seconds.
- * An invocation of other variants, or one started after the seed's last stage was written, trained none of them.
+ * An invocation started after the seed's last stage was written trained none of them; one of other variants, none but
+ * the baselines they share (so not if it started after those).
  */
 function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[] {
   const runs = runLog(runDir);
   return seedRecords.map((r) => {
     const seed = seedDir(s, runDir, r.model, r.seed, r.lr);
     const variantDir = path.join(seed, r.variant, ...(r.round ? [`round${r.round}`] : []));
-    const baselines = fs.existsSync(seed) ? fs.readdirSync(seed).filter((d) => /^baseline/.test(d)) : [];
-    const finished = lastWritten([variantDir, ...baselines.map((d) => path.join(seed, d))]);
+    const baselines = (fs.existsSync(seed) ? fs.readdirSync(seed).filter((d) => /^baseline/.test(d)) : [])
+      .map((d) => path.join(seed, d));
+    // A run of this variant may have trained any of its stages, a run of another one the baselines they share.
+    const before = (dirs: string[], started: string) => Date.parse(started) <= (lastWritten(dirs) ?? Infinity);
     const mine = runs.filter((run) => (run.seed === undefined || run.seed === Number(r.seed))
-      && (/ --models (\S+)/.exec(run.command)?.[1].split(',').includes(r.variant) ?? true)
-      && (finished === undefined || Date.parse(run.started) <= finished))
+      && ((/ --models (\S+)/.exec(run.command)?.[1].split(',').includes(r.variant) ?? true)
+        ? before([variantDir, ...baselines], run.started) : before(baselines, run.started)))
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
     const rerun = (last?.command ?? 'node <cli> reproduce ...').replace(/ --seed \d+/, '').replace(/ --models \S+/, '')

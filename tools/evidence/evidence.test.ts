@@ -264,7 +264,7 @@ describe('evidence table (the command)', () => {
     expect(second.rerunOneStage).toMatch(/<elsewhere> && node /);
   });
 
-  it('lists in a row\'s manifest the runs that may have trained it: not one of other variants, not one started after', async () => {
+  it('lists in a row\'s manifest the runs that may have trained it: none started after it, another variant\'s for the baseline', async () => {
     const runDir = fakeRuns([0]);
     const baseline = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
     fs.writeFileSync(path.join(baseline, 'result.json'), JSON.stringify({ trainSeconds: 50, epochs: 8, threads: 1 }));
@@ -279,15 +279,16 @@ describe('evidence table (the command)', () => {
       started: at(started).toISOString(), command: `node cli.js reproduce --models ${models}`, ...(seed === undefined ? {} : { seed }) });
     fs.writeFileSync(path.join(runDir, 'study-runs.jsonl'), [
       run('08:00:00', 'vgg16-A', 0), // trained the baseline and more
+      run('08:30:00', 'vgg16-B'), // another variant, before the baseline they share was written
       run('09:30:00', 'vgg16-A,vgg16-B'), // every seed of two variants, the fine-tune among them
-      run('09:40:00', 'vgg16-B'), // another variant
+      run('09:40:00', 'vgg16-B'), // another variant, after the baseline
       run('09:50:00', 'vgg16-A', 1), // another seed
       run('11:00:00', 'vgg16-A'), // after: it found the seed finished
     ].join('\n'));
     const results = fs.mkdtempSync(path.join(os.tmpdir(), 'results-'));
     await table(runDir, results);
     const [row] = JSON.parse(read(results, 'manifest.json')) as Array<{ runs: Array<{ commit: string }> }>;
-    expect(row.runs.map((r) => r.commit)).toEqual(['08:00:00', '09:30:00']);
+    expect(row.runs.map((r) => r.commit)).toEqual(['08:00:00', '08:30:00', '09:30:00']);
   });
 
   it('grows a table seed by seed on machines that are not kept: the committed seeds and the ones run here', async () => {
