@@ -30,7 +30,7 @@ using dt = memory::data_type;
 namespace {
 
 // The calling convention's version; native-conv.ts refuses an addon built from an older source.
-constexpr int32_t kProtocol = 12;
+constexpr int32_t kProtocol = 13;
 // Plans kept at most; a pruning sweep makes many geometries, so the cache is emptied when it fills.
 constexpr size_t kMaxPlans = 512;
 

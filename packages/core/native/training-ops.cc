@@ -472,8 +472,8 @@ void copyChannels(napi_env env, napi_value *args) {
 }
 
 // gatherChannels(x, picks, y, rows): row r of y (its last axis) is row r of x at the channels `picks` (an Int32Array
-// of indices into x's last axis, in any order): GatherV2 on the last axis (a pruned DenseNet's channel selections,
-// and their gradients' gathers).
+// of indices into x's last axis, in any order; −1 gives 0): GatherV2 on the last axis (a pruned DenseNet's channel
+// selections), and a selection's gradient (dy back on the kept channels, 0 on the others).
 void gatherChannels(napi_env env, napi_value *args) {
   const Floats x = floatsAt(env, args[0], "x");
   napi_typedarray_type type;
@@ -497,16 +497,16 @@ void gatherChannels(napi_env env, napi_value *args) {
   const size_t channels = x.length / rows;
   expectLength("y", y, rows * width);
   for (size_t j = 0; j < width; j++) {
-    if (picks[j] < 0 || static_cast<size_t>(picks[j]) >= channels) {
+    if (picks[j] < -1 || (picks[j] >= 0 && static_cast<size_t>(picks[j]) >= channels)) {
       throw ArgumentError{"picks[" + std::to_string(j) + "] = " + std::to_string(picks[j]) + " is not a channel of " +
-                          std::to_string(channels)};
+                          std::to_string(channels) + " (nor −1, for 0)"};
     }
   }
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < static_cast<int64_t>(rows); row++) {
     const float *from = x.data + row * channels;
     float *to = y.data + row * width;
-    for (size_t j = 0; j < width; j++) to[j] = from[picks[j]];
+    for (size_t j = 0; j < width; j++) to[j] = picks[j] < 0 ? 0.0f : from[picks[j]];
   }
 }
 

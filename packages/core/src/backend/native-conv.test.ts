@@ -205,7 +205,7 @@ describe('native kernels on the wasm backend', () => {
     conv2d: () => { throw error(); },
     conv2dBackpropInput: () => { throw error(); },
     conv2dBackpropFilter: () => { throw error(); },
-    version: () => 'test', protocol: () => 12, planCount: () => 0, batchGemmPlanCount: () => 0,
+    version: () => 'test', protocol: () => 13, planCount: () => 0, batchGemmPlanCount: () => 0,
     channelAffine: () => { throw error(); },
     copyChannels: () => { throw error(); },
     gatherChannels: () => { throw error(); },

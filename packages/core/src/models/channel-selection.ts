@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
+import { nativeKernelActive, SELECTION_GRAD } from '../backend/kernels/native-training-ops';
 import { isRectified, markRectified } from './fused-relu';
 import type { Sym } from './layers';
 
@@ -18,6 +19,9 @@ function gatherChannels(x: Tensor, kept: number[]): Tensor {
       value: tf.gather(x, kept, x.rank - 1),
       gradFunc: (dy: Tensor | Tensor[]) => tf.tidy(() => {
         const g = dy as Tensor;
+        if (nativeKernelActive(SELECTION_GRAD)) {
+          return tf.engine().runKernel(SELECTION_GRAD, { dy: g }, { kept, channels }) as Tensor;
+        }
         // Input channel c reads column kept.indexOf(c) of dy, or the zero column appended after the last.
         const source = Array.from({ length: channels }, () => kept.length);
         kept.forEach((c, j) => { source[c] = j; });

@@ -41,7 +41,7 @@ export interface NativeConv {
    * (Concat on the last axis), else whole → parts (SplitV).
    */
   copyChannels(parts: Float32Array[], whole: Float32Array, gather: boolean, rows: number): void;
-  /** Row r of y (its last axis) is row r of x at the channels `picks`: GatherV2 on the last axis. */
+  /** Row r of y (its last axis) is row r of x at the channels `picks` (−1: 0): GatherV2 on the last axis. */
   gatherChannels(x: Float32Array, picks: Int32Array, y: Float32Array, rows: number): void;
   /** y = a + b elementwise, all three of one length. */
   add(a: Float32Array, b: Float32Array, y: Float32Array): void;
@@ -71,7 +71,7 @@ export class NativeConvError extends Error {
 export const NATIVE_ENV = 'RETHINK_PRUNE_NATIVE';
 export const NATIVE_ADDON = path.join(__dirname, '..', '..', '..', 'build', 'onednn-conv.node');
 /** The calling convention of native/onednn-conv.cc (its kProtocol); bump both together. */
-export const NATIVE_PROTOCOL = 12;
+export const NATIVE_PROTOCOL = 13;
 /** The error code the addon gives oneDNN's own failures; those fall back to wasm for that call. */
 const ONEDNN_ERROR_CODE = 'ERR_ONEDNN';
 const REBUILD_HINT = 'rebuild it with `npx nx run core:build-native`';

@@ -143,7 +143,7 @@ describe.skipIf(!lib)('native training ops, called directly', () => {
     expect(() => lib!.copyChannels([], new Float32Array(0), true, 1)).toThrow('parts must be a non-empty array');
   });
 
-  it.skipIf(!lib)('gatherChannels: each row at the picked channels, in their order, repeats allowed; picks checked', () => {
+  it.skipIf(!lib)('gatherChannels: each row at the picked channels, in their order, repeats allowed, −1 for 0; picks checked', () => {
     const x = randomArray(seededRandom(17), ROWS * CHANNELS);
     const picks = Int32Array.from([6, 0, 2, 2, 5]);
     const y = new Float32Array(ROWS * picks.length).fill(NaN);
@@ -152,10 +152,14 @@ describe.skipIf(!lib)('native training ops, called directly', () => {
       const row = x.subarray(r * CHANNELS, (r + 1) * CHANNELS);
       expect(Array.from(y.subarray(r * 5, r * 5 + 5))).toEqual([row[6], row[0], row[2], row[2], row[5]]);
     }
+    // −1 gives 0: a selection's gradient, dy back on the kept channels
+    const back = new Float32Array(ROWS * 3).fill(NaN);
+    lib!.gatherChannels(x, Int32Array.from([-1, 4, -1]), back, ROWS);
+    expect(Array.from(back.subarray(3, 6))).toEqual([0, x[CHANNELS + 4], 0]);
     expect(() => lib!.gatherChannels(x, Int32Array.from([0, 7]), new Float32Array(ROWS * 2), ROWS))
       .toThrow('picks[1] = 7 is not a channel of 7');
-    expect(() => lib!.gatherChannels(x, Int32Array.from([-1]), new Float32Array(ROWS), ROWS))
-      .toThrow('picks[0] = -1 is not a channel of 7');
+    expect(() => lib!.gatherChannels(x, Int32Array.from([-2]), new Float32Array(ROWS), ROWS))
+      .toThrow('picks[0] = -2 is not a channel of 7');
     expect(() => lib!.gatherChannels(x, picks, new Float32Array(ROWS * 4), ROWS)).toThrow(`y has ${ROWS * 4} elements`);
     expect(() => lib!.gatherChannels(x, [0] as unknown as Int32Array, y, ROWS)).toThrow('picks must be an Int32Array');
   });

@@ -14,6 +14,8 @@ export const MOVING_AVERAGES = 'RethinkPruneMovingAverages';
 export const RELU_GRAD = 'RethinkPruneReluGrad';
 export const ADD_RELU = 'RethinkPruneAddRelu';
 export const SGD_STEP = 'RethinkPruneSgdStep';
+/** A channel selection's gradient: dy (its kept channels) back on `kept` of `channels`, 0 on the others. */
+export const SELECTION_GRAD = 'RethinkPruneSelectionGrad';
 
 /** Whether `kernelName` runs on the active backend now (registered, and native kernels not switched off). */
 export function nativeKernelActive(kernelName: string): boolean {
@@ -52,8 +54,8 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
 /**
  * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`; its moving averages), ReLU (over the addon's threads) and
  * its gradient, sums of one shape (and a residual sum with its ReLU), MaxPoolGrad, AvgPoolGrad and SGD kernels on the
- * addon, and Concat / SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients,
- * which wasm copies row by row in JS); Add, Relu, the pool gradients, Concat and SplitV fall back to the backend's
+ * addon, Concat / SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients,
+ * which wasm copies row by row in JS) and a channel selection's gradient; Add, Relu, the pool gradients, Concat and SplitV fall back to the backend's
  * own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
@@ -175,6 +177,15 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     const rows = tf.util.sizeFromShape(x.shape.slice(0, -1));
     return filled(c, parts, () => lib.copyChannels(parts.map((p) => c.view(p)), c.view(x), false, rows));
   };
+  const selectionGrad = ({ inputs, backend, attrs }: Args): TensorInfo => {
+    const { dy } = inputs as { dy: TensorInfo };
+    const { kept, channels } = attrs as unknown as { kept: number[]; channels: number };
+    const source = new Int32Array(channels).fill(-1); // the channel each output reads from dy, or −1 for 0
+    kept.forEach((c, j) => { source[c] = j; });
+    const c = new KernelComposer(backend, backendName);
+    const dx = c.alloc([...dy.shape.slice(0, -1), channels]);
+    return filled(c, dx, () => lib.gatherChannels(c.view(dy), source, c.view(dx), tf.util.sizeFromShape(dy.shape.slice(0, -1))));
+  };
   const config = (kernelName: string, kernelFunc: (args: Args) => TensorInfo | TensorInfo[]): KernelConfig =>
     ({ kernelName, backendName, kernelFunc: kernelFunc as KernelFunc });
   return [
@@ -190,5 +201,6 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
     config(SGD_STEP, sgdStep),
     config('Concat', concat),
     config('SplitV', splitV),
+    config(SELECTION_GRAD, selectionGrad),
   ];
 }
