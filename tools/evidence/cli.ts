@@ -246,10 +246,11 @@ function manifest(s: Study, runDir: string, seedRecords: Row[]): ManifestEntry[]
     const baselines = (fs.existsSync(seed) ? fs.readdirSync(seed).filter((d) => /^baseline/.test(d)) : [])
       .map((d) => path.join(seed, d));
     // A run of this variant may have trained any of its stages, a run of another one the baselines they share.
-    const before = (dirs: string[], started: string) => Date.parse(started) <= (lastWritten(dirs) ?? Infinity);
+    const rowWritten = lastWritten([variantDir, ...baselines]) ?? Infinity;
+    const baselinesWritten = lastWritten(baselines) ?? Infinity;
     const mine = runs.filter((run) => (run.seed === undefined || run.seed === Number(r.seed))
-      && ((/ --models (\S+)/.exec(run.command)?.[1].split(',').includes(r.variant) ?? true)
-        ? before([variantDir, ...baselines], run.started) : before(baselines, run.started)))
+      && Date.parse(run.started) <= ((/ --models (\S+)/.exec(run.command)?.[1].split(',').includes(r.variant) ?? true)
+        ? rowWritten : baselinesWritten))
       .map((run) => ({ ...run, command: portable(run.command) }));
     const last = mine[mine.length - 1];
     const rerun = (last?.command ?? 'node <cli> reproduce ...').replace(/ --seed \d+/, '').replace(/ --models \S+/, '')

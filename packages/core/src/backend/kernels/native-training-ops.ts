@@ -55,8 +55,8 @@ function lastAxis(axis: number | number[], shape: number[]): boolean {
  * Batch norm (with the ReLU after it fused in: attr `relu`, gradient input `y`; its moving averages), ReLU (over the addon's threads) and
  * its gradient, sums of one shape (and a residual sum with its ReLU), MaxPoolGrad, AvgPoolGrad and SGD kernels on the
  * addon, Concat / SplitV of float32 tensors on their last axis (DenseNet's concatenations and their gradients,
- * which wasm copies row by row in JS) and a channel selection's gradient; Add, Relu, the pool gradients, Concat and SplitV fall back to the backend's
- * own kernels where they do not apply.
+ * which wasm copies row by row in JS) and a channel selection's gradient; Add, Relu, the pool gradients, Concat and
+ * SplitV fall back to the backend's own kernels where they do not apply.
  */
 export function nativeTrainingKernels(lib: NativeConv, backendName: string, own: ReplacedKernels): KernelConfig[] {
   const batchNormTrain = ({ inputs, backend, attrs }: Args): TensorInfo[] => {
