@@ -10,23 +10,27 @@ type Kwargs = Record<string, unknown>;
 const StockConv2D = Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 })).constructor as
   new (args: Parameters<typeof tf.layers.conv2d>[0]) => tf.layers.Layer;
 
+/** For each of `channels` input channels, the column of a selection's output it came from, or −1 if dropped. */
+function sourceColumns(kept: number[], channels: number): number[] {
+  const source = new Array<number>(channels).fill(-1);
+  kept.forEach((c, j) => { source[c] = j; });
+  return source;
+}
+
 /** The channels `kept` of x (NHWC), in order; the gradient puts dy back on them and zero elsewhere. */
 function gatherChannels(x: Tensor, kept: number[]): Tensor {
-  const channels = x.shape[x.rank - 1];
+  const source = sourceColumns(kept, x.shape[x.rank - 1]);
   const op = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => {
     const x = args[0] as Tensor;
     return {
       value: tf.gather(x, kept, x.rank - 1),
       gradFunc: (dy: Tensor | Tensor[]) => tf.tidy(() => {
         const g = dy as Tensor;
-        if (nativeKernelActive(SELECTION_GRAD)) {
-          return tf.engine().runKernel(SELECTION_GRAD, { dy: g }, { kept, channels }) as Tensor;
-        }
-        // Input channel c reads column kept.indexOf(c) of dy, or the zero column appended after the last.
-        const source = Array.from({ length: channels }, () => kept.length);
-        kept.forEach((c, j) => { source[c] = j; });
+        if (nativeKernelActive(SELECTION_GRAD)) return tf.engine().runKernel(SELECTION_GRAD, { dy: g }, { source }) as Tensor;
+        // A dropped channel reads the zero column appended after the last.
         const zero = tf.zeros([...g.shape.slice(0, -1), 1]);
-        return tf.gather(tf.concat([g, zero], g.rank - 1), source, g.rank - 1);
+        const columns = source.map((j) => (j < 0 ? kept.length : j));
+        return tf.gather(tf.concat([g, zero], g.rank - 1), columns, g.rank - 1);
       }),
     };
   });

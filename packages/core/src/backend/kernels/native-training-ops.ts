@@ -14,7 +14,7 @@ export const MOVING_AVERAGES = 'RethinkPruneMovingAverages';
 export const RELU_GRAD = 'RethinkPruneReluGrad';
 export const ADD_RELU = 'RethinkPruneAddRelu';
 export const SGD_STEP = 'RethinkPruneSgdStep';
-/** A channel selection's gradient: dy (its kept channels) back on `kept` of `channels`, 0 on the others. */
+/** A channel selection's gradient: input channel c gets column `source[c]` of dy (its kept channels), or 0 at −1. */
 export const SELECTION_GRAD = 'RethinkPruneSelectionGrad';
 
 /** Whether `kernelName` runs on the active backend now (registered, and native kernels not switched off). */
@@ -179,11 +179,9 @@ export function nativeTrainingKernels(lib: NativeConv, backendName: string, own:
   };
   const selectionGrad = ({ inputs, backend, attrs }: Args): TensorInfo => {
     const { dy } = inputs as { dy: TensorInfo };
-    const { kept, channels } = attrs as unknown as { kept: number[]; channels: number };
-    const source = new Int32Array(channels).fill(-1); // the channel each output reads from dy, or −1 for 0
-    kept.forEach((c, j) => { source[c] = j; });
+    const source = Int32Array.from((attrs as unknown as { source: number[] }).source);
     const c = new KernelComposer(backend, backendName);
-    const dx = c.alloc([...dy.shape.slice(0, -1), channels]);
+    const dx = c.alloc([...dy.shape.slice(0, -1), source.length]);
     return filled(c, dx, () => lib.gatherChannels(c.view(dy), source, c.view(dx), tf.util.sizeFromShape(dy.shape.slice(0, -1))));
   };
   const config = (kernelName: string, kernelFunc: (args: Args) => TensorInfo | TensorInfo[]): KernelConfig =>
