@@ -43,7 +43,8 @@ options:
                      run over them trains nothing; the table says how many of the study's seeds it holds)
   --lanes N          with run: train in N processes side by side (the cores shared out among them), each stage
                      as soon as the stages it needs have finished: one seed's baseline, then its variants' prunes,
-                     fine-tunes and scratch runs at once, the longest chain of training first (Scratch-B); a stage
+                     fine-tunes and scratch runs at once: the earliest seed's first (a lane it leaves free trains
+                     the next seed's), and of one seed's the longest chain of training (Scratch-B); a stage
                      that runs alone (nothing beside it or able to start before it ends: a seed's baseline) gets
                      every core (unless RETHINK_PRUNE_THREADS is set); a failed stage stops new ones, the finished
                      are kept

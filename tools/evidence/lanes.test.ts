@@ -4,11 +4,11 @@ import { laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes
 import { studyById } from './studies';
 
 /** A job whose stage its id's prefix names: base…, prune…, ft…, scr… (Scratch-E), sb… (Scratch-B); else a fine-tune. */
-const job = (id: string, needs: string[] = []): LaneJob => {
+const job = (id: string, needs: string[] = [], seed = 0): LaneJob => {
   const prefixes: Array<[string, StageName]> = [['base', 'baseline'], ['prune', 'prune'], ['ft', 'finetune'],
     ['scr', 'scratch-e'], ['sb', 'scratch-b']];
   const stage = prefixes.find(([p]) => id.startsWith(p))?.[1] ?? 'finetune';
-  return { id, label: `stage ${id}`, stage, needs, args: [] };
+  return { id, label: `stage ${id}`, seed, stage, needs, args: [] };
 };
 
 /** runLanes over jobs that end when the test says, recording which start and on which lane. */
@@ -69,13 +69,32 @@ describe('runLanes', () => {
     expect(await c.settled).toBe('done');
   });
 
+  it('starts an earlier seed\'s ready stages first, and a lane they leave free takes the next seed\'s', async () => {
+    // two seeds' pruned stages (their prunes done); the grid lists seed 1 first here, and its chains are no shorter
+    const seedStages = (k: number) => [job(`sb${k}`, [], k), job(`scr${k}`, [], k), job(`ft${k}`, [], k)];
+    const c = controlled([...seedStages(1), ...seedStages(0)], 2);
+    await c.tick();
+    expect(c.started).toEqual(['sb0', 'scr0']); // seed 0's two longest, not both Scratch-Bs
+    await c.finish('scr0');
+    expect(c.started.at(-1)).toBe('ft0');
+    await c.finish('ft0');
+    expect(c.started.at(-1)).toBe('sb1'); // seed 0 has nothing ready: the free lane trains seed 1's longest
+    await c.finish('sb0'); // seed 0 done while seed 1 has barely started
+    expect(c.started.at(-1)).toBe('scr1');
+    await c.finish('scr1');
+    expect(c.started.at(-1)).toBe('ft1');
+    await c.finish('ft1');
+    await c.finish('sb1');
+    expect(await c.settled).toBe('done');
+  });
+
   it('lets a stage run alone only while nothing runs beside it and no other stage can start before it ends', async () => {
     // two seeds' baselines: neither waits on the other, so neither is alone; then seed 1's prune is, once seed 0 is done
-    const jobs = [job('base0'), job('prune0', ['base0']), job('base1'), job('prune1', ['base1']),
-      job('ft1', ['prune1']), job('scr1', ['prune1'])];
+    const jobs = [job('base0', [], 0), job('prune0', ['base0'], 0), job('base1', [], 1), job('prune1', ['base1'], 1),
+      job('ft1', ['prune1'], 1), job('scr1', ['prune1'], 1)];
     const c = controlled(jobs, 2);
     await c.tick();
-    expect(c.started).toEqual(['base1', 'base0']); // seed 1's chain is the longer
+    expect(c.started).toEqual(['base0', 'base1']);
     await c.finish('base0');
     await c.finish('prune0');
     expect(c.alone).toEqual([]); // base1 still ran beside prune0
@@ -169,6 +188,8 @@ describe('laneJobs', () => {
     expect(jobs[6].args).toEqual(['packages/method-l1/dist/cli.js', 'reproduce', '--profile', 'small', '--dataset', 'cifar10',
       '--data-dir', 'data', '--seeds', '3', '--models', 'resnet56-B', '--run-dir', 'runs/study/l1-norm', '--backend', 'wasm',
       '--reuse-from', 'runs/study', '--seed', '1', '--stage', 'finetune']);
+    expect(new Set(jobs.map((j) => j.seed))).toEqual(new Set([1]));
+    expect(new Set(laneJobs(s, 'data', 'runs/study/l1-norm').map((j) => j.seed))).toEqual(new Set([0, 1, 2]));
   });
 
   it('runs each of a lottery ticket\'s LRs as its own chain, the command naming that LR alone', () => {
@@ -189,7 +210,7 @@ describe('spawnJob', () => {
     const say = 'process.stdout.write("a → b\\n"); setTimeout(() => { process.stdout.write("× " + ' +
       'process.env.RETHINK_PRUNE_THREADS); process.exit(3); }, 20)';
     try {
-      expect(await spawnJob({ id: 'x', label: 'stage x', stage: 'finetune', needs: [], args: ['-e', say] }, 2, '5')).toBe(3);
+      expect(await spawnJob({ id: 'x', label: 'stage x', seed: 0, stage: 'finetune', needs: [], args: ['-e', say] }, 2, '5')).toBe(3);
     } finally {
       spy.mockRestore();
     }
@@ -200,7 +221,7 @@ describe('spawnJob', () => {
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => { out.push(String(text)); return true; });
     const say = 'process.stdout.write(process.argv.slice(1).join(" ")); process.exit(75)';
-    const j: LaneJob = { id: 'x', label: 'stage x', stage: 'scratch-b', needs: [], args: ['-e', say, '--', '--seed', '1'] };
+    const j: LaneJob = { id: 'x', label: 'stage x', seed: 1, stage: 'scratch-b', needs: [], args: ['-e', say, '--', '--seed', '1'] };
     try {
       expect(await spawnJob(j, 1, '1', true)).toBe(75);
       expect(await spawnJob(j, 1, '1')).toBe(75);

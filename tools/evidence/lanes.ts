@@ -18,6 +18,8 @@ export interface LaneJob {
   id: string;
   /** `l1-norm resnet56-A seed0 finetune`. */
   label: string;
+  /** The seed it trains: of the ready stages, an earlier seed's start first. */
+  seed: number;
   stage: StageName;
   needs: string[];
   /** The command's arguments after `node`. */
@@ -45,7 +47,7 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
   const jobs = gridJobs(method, packageName, grid).filter((j) => j.data.stage !== 'report')
     .filter((j) => seed === undefined || j.data.seed === seed);
   return jobs.map(({ id, data }) => ({
-    id, label: data.label, stage: data.stage as StageName, needs: data.needs,
+    id, label: data.label, seed: data.seed ?? 0, stage: data.stage as StageName, needs: data.needs,
     args: [...studyRunArgs({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) },
       dataDir, runDir, data.seed), '--stage', data.stage],
   }));
@@ -77,8 +79,10 @@ function chainWork(jobs: LaneJob[]): Map<string, number> {
 }
 
 /**
- * Runs the jobs, at most `lanes` at once, each as soon as every job it needs has finished (of the ready ones, the one
- * with the most training on its chain first); `run` gives a job's exit code, and is told when the job runs alone:
+ * Runs the jobs, at most `lanes` at once, each as soon as every job it needs has finished (of the ready ones, the
+ * earliest seed's first, and of one seed's the one with the most training on its chain: a lane that one seed's stages
+ * leave free trains the next seed's, and each seed ends as early as it can, so that a session that stops the run
+ * leaves finished seeds rather than every seed half-trained); `run` gives a job's exit code, and is told when the job runs alone:
  * nothing runs beside it and nothing else can start before it ends (a seed's baseline, which everything else
  * needs), so it may take every core. After a failure no job starts, the running ones finish, and the error names the
  * failed stages (what finished is kept: every stage resumes).
@@ -93,9 +97,9 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
   if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
   const work = chainWork(jobs);
-  const byWork = (a: LaneJob, b: LaneJob) => work.get(b.id)! - work.get(a.id)!;
+  const byOrder = (a: LaneJob, b: LaneJob) => a.seed - b.seed || work.get(b.id)! - work.get(a.id)!;
   const done = new Set<string>();
-  const waiting = [...jobs].sort(byWork); // stable: ties keep the grid's order
+  const waiting = [...jobs].sort(byOrder); // stable: ties keep the grid's order
   const putOff: LaneJob[] = []; // stopped while another process trains their stage
   const running = new Map<number, Promise<{ lane: number; job: LaneJob; mayDefer: boolean; code: number }>>();
   const failed: string[] = [];
@@ -122,7 +126,7 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
     running.delete(lane);
     if (code === TRAINING_ELSEWHERE_EXIT_CODE && mayDefer) {
       putOff.push(job);
-      putOff.sort(byWork);
+      putOff.sort(byOrder);
     } else if (code === 0) done.add(job.id);
     else failed.push(`${job.label} (exit ${code})`);
   }
