@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -6,7 +6,7 @@ import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
 import { readRows, type Row } from '../report/report';
 import { accuracyPoints, differenceChart, differencePoints } from './chart';
-import { laneJobs, laneThreads, runLanes, spawnJob } from './lanes';
+import { groupCountdown, laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
 import {
   bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
   rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, type EvidenceRow,
@@ -44,7 +44,8 @@ options:
   --lanes N          with run: train in N processes side by side (the cores shared out among them), each stage
                      as soon as the stages it needs have finished: one seed's baseline, then its variants' prunes,
                      fine-tunes and scratch runs at once: the earliest seed's first (a lane it leaves free trains
-                     the next seed's), and of one seed's the longest chain of training (Scratch-B); a stage
+                     the next seed's), and of one seed's the longest chain of training (Scratch-B); each seed's
+                     results and table are written as soon as its last stage ends; a stage
                      that runs alone (nothing beside it or able to start before it ends: a seed's baseline) gets
                      every core (unless RETHINK_PRUNE_THREADS is set); a failed stage stops new ones, the finished
                      are kept
@@ -113,10 +114,32 @@ function variantsPerStudy(studies: Study[], only?: string[]): Array<string[] | u
 }
 
 /**
- * Trains the studies' stages: with `lanes`, all of them in one stage graph (a stage of one study beside another's);
- * then each study's own command, which trains what is left (nothing, after the lanes) and writes its results CSV.
+ * A seed whose stages have all finished while the lanes train other seeds, written now rather than at the run's end:
+ * its study's command for that seed (trains nothing, writes its results row), then the study's table and the summary.
+ * So a session that stops the run leaves its finished seeds in `results`.
  */
-async function runStudies(runs: StudyRun[], dataDir: string, seed?: string, lanes?: string): Promise<number> {
+async function recordSeed(r: StudyRun, seed: number, dataDir: string, results: string): Promise<void> {
+  const args = studyRunArgs(r.study, dataDir, r.runDir, seed);
+  const code = await new Promise<number>((resolve) => {
+    spawn('node', args, { stdio: ['ignore', 'ignore', 'inherit'] }).on('close', (c) => resolve(c ?? 1)).on('error', () => resolve(1));
+  });
+  try {
+    if (code !== 0) throw new Error(`node ${args.join(' ')} exited with ${code}`);
+    await writeTable(studyById(r.study.id), r.runDir, results);
+    await writeSummary(results);
+    process.stderr.write(`evidence: ${r.study.id} seed ${seed}: every stage done; ${path.join(results, r.study.id)}/ written\n`);
+  } catch (e) {
+    process.stderr.write(`evidence: ${r.study.id} seed ${seed}: its results were not written now (${(e as Error).message}); ` +
+      'the run writes them when every stage is done\n');
+  }
+}
+
+/**
+ * Trains the studies' stages: with `lanes`, all of them in one stage graph (a stage of one study beside another's),
+ * each seed's results written as soon as its stages are done (where the run has several); then each study's own
+ * command, which trains what is left (nothing, after the lanes) and writes its results CSV.
+ */
+async function runStudies(runs: StudyRun[], dataDir: string, results: string, seed?: string, lanes?: string): Promise<number> {
   if (!fs.existsSync(path.join(dataDir, 'data_batch_1.bin'))) {
     throw new Error(`--data-dir ${dataDir}: no data_batch_1.bin (give the CIFAR-10 subset's folder)`);
   }
@@ -132,7 +155,10 @@ async function runStudies(runs: StudyRun[], dataDir: string, seed?: string, lane
   }
   if (lanes !== undefined) {
     const n = Number(lanes);
-    const jobs = runs.flatMap((r) => laneJobs(r.study, dataDir, r.runDir, seed === undefined ? undefined : Number(seed)));
+    const runOf = new Map<LaneJob, StudyRun>();
+    const jobs = runs.flatMap((r) => laneJobs(r.study, dataDir, r.runDir, seed === undefined ? undefined : Number(seed))
+      .map((j) => { runOf.set(j, r); return j; }));
+    const lastOfSeed = groupCountdown(jobs, (j) => `${runOf.get(j)!.study.id} ${j.seed}`);
     process.stderr.write(`evidence: ${jobs.length} stages in ${n} processes of ${laneThreads(n)} thread(s) each (a stage ` +
       `that runs alone, such as a seed's baseline that every other stage waits on, on ${laneThreads(1)} thread(s))\n`);
     try {
@@ -143,6 +169,7 @@ async function runStudies(runs: StudyRun[], dataDir: string, seed?: string, lane
         if (code === 0) {
           process.stderr.write(`[lane ${lane}] ${job.label} done in ${((Date.now() - started) / 60_000).toFixed(1)} min; ` +
             `${++finished} of ${jobs.length} stages done\n`);
+          if (seed === undefined && lastOfSeed(job)) await recordSeed(runOf.get(job)!, job.seed, dataDir, results);
         }
         return code;
       });
@@ -433,7 +460,7 @@ export async function main(argv: string[]): Promise<number> {
     const only = values.variants?.split(',').map((v) => v.trim()).filter(Boolean);
     const variants = variantsPerStudy(studies, only);
     const runs = studies.map((s, i) => planRun(s, runDirOf(s), dataDir, variants[i], values.seed, values.seeds, values.lanes));
-    const status = await runStudies(runs, dataDir, values.seed, values.lanes);
+    const status = await runStudies(runs, dataDir, values.results!, values.seed, values.lanes);
     if (status !== 0) return status;
   }
   for (const s of studies) {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { StageName } from '@rethink-prune/core';
-import { laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
+import { groupCountdown, laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
 import { studyById } from './studies';
 
 /** A job whose stage its id's prefix names: base…, prune…, ft…, scr… (Scratch-E), sb… (Scratch-B); else a fine-tune. */
@@ -200,6 +200,15 @@ describe('laneJobs', () => {
     const lrOf = (j: LaneJob) => j.args[j.args.indexOf('--lrs') + 1];
     expect(jobs.map(lrOf)).toEqual(['0.1', '0.1', '0.1', '0.01', '0.01', '0.01']);
     expect(jobs[4].needs).toEqual([jobs[3].id]);
+  });
+});
+
+describe('groupCountdown', () => {
+  it('says which finished job was the last of its seed, once, whatever the order', () => {
+    const jobs = [job('sb0', [], 0), job('ft0', [], 0), job('sb1', [], 1), job('scr0', [], 0), job('ft1', [], 1)];
+    const last = groupCountdown(jobs, (j) => String(j.seed));
+    expect(['ft1', 'sb0', 'scr0', 'sb1', 'ft0'].map((id) => last(jobs.find((j) => j.id === id)!)))
+      .toEqual([false, false, false, true, true]);
   });
 });
 

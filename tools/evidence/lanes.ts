@@ -135,6 +135,20 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   }
 }
 
+/**
+ * Counts each group's jobs down as they finish (a study's seed: its stages): `finished(job)`, called once per job
+ * that ended well, says whether it was the last of its group.
+ */
+export function groupCountdown(jobs: LaneJob[], groupOf: (j: LaneJob) => string): (j: LaneJob) => boolean {
+  const left = new Map<string, number>();
+  for (const j of jobs) left.set(groupOf(j), (left.get(groupOf(j)) ?? 0) + 1);
+  return (j) => {
+    const n = (left.get(groupOf(j)) ?? 0) - 1;
+    left.set(groupOf(j), n);
+    return n === 0;
+  };
+}
+
 /** The child processes running now, stopped with this process (Ctrl-C, or a session's end). */
 const children = new Set<ChildProcess>();
 let signalsHandled = false;
