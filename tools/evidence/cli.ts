@@ -209,14 +209,19 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
   const factsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: string } => {
     const metricsFile = path.join(d, 'metrics.jsonl');
     const r = readJson<{ trainSeconds: number; epochs: number; threads?: number;
-      reusedFrom?: { dir: string; method: string } } | null>(path.join(d, 'result.json'), null);
+      reusedFrom?: { dir: string; method: string }; sharedStart?: { epochs: number; trainSeconds: number } } | null>(
+      path.join(d, 'result.json'), null);
     if (!r) return { wall: null, busy: null };
     const from = r.reusedFrom ? { from: `${r.reusedFrom.method}: ${r.reusedFrom.dir}` } : {};
-    if (!fs.existsSync(metricsFile)) return { wall: Math.round(r.trainSeconds), busy: null, ...from, ...onThreads([r.threads]) };
-    const epochs = epochMetrics(metricsFile);
+    // A Scratch-B that started from Scratch-E's state counts only the epochs after it (Scratch-E's seconds count there).
+    const shared = r.sharedStart ?? { epochs: 0, trainSeconds: 0 };
+    const wall = Math.round(r.trainSeconds - shared.trainSeconds);
+    if (!fs.existsSync(metricsFile)) return { wall, busy: null, ...from, ...onThreads([r.threads]) };
+    const epochs = epochMetrics(metricsFile).slice(shared.epochs);
     const seconds = epochs.map((e) => e.seconds).sort((a, b) => a - b);
     const perEpoch = epochs.map((e) => e.threads); // absent in metrics written before they recorded threads
-    return { wall: Math.round(r.trainSeconds), busy: Math.round(seconds[Math.floor(seconds.length / 2)] * r.epochs), ...from,
+    const median = seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : 0;
+    return { wall, busy: Math.round(median * (r.epochs - shared.epochs)), ...from,
       ...onThreads(perEpoch.some((t) => t !== undefined) ? perEpoch : [r.threads]) };
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.

@@ -211,6 +211,13 @@ describe('evidence table (the command)', () => {
     fs.mkdirSync(scratchE, { recursive: true });
     fs.writeFileSync(path.join(scratchE, 'result.json'), JSON.stringify({ trainSeconds: 500, epochs: 8, threads: 1,
       reusedFrom: { dir: 'runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e', method: 'thinet' } }));
+    // Scratch-B started from the state Scratch-E kept after 4 epochs (200 s of Scratch-E's): it trained 8 of its 12.
+    const scratchB = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'scratch-b');
+    fs.mkdirSync(scratchB, { recursive: true });
+    fs.writeFileSync(path.join(scratchB, 'metrics.jsonl'), [...Array(12).keys()].map((e) =>
+      JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: e < 4 ? 50 : 20, threads: 1 })).join('\n'));
+    fs.writeFileSync(path.join(scratchB, 'result.json'), JSON.stringify({ trainSeconds: 700, epochs: 12, threads: 1,
+      sharedStart: { from: 'scratch-e', epochs: 4, trainSeconds: 200 } }));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       expect(await main(['table', 'l1-norm', '--run-dir', runDir, '--results', results])).toBe(0);
@@ -224,8 +231,8 @@ describe('evidence table (the command)', () => {
     expect(fs.readFileSync(path.join(results, 'summary.svg'), 'utf8')).toMatch(/^<svg/);
     const [row] = JSON.parse(fs.readFileSync(path.join(results, 'l1-norm', 'manifest.json'), 'utf8'));
     expect(row).toMatchObject({ variant: 'vgg16-A', seed: 0, runs: [],
-      trainSeconds: { baseline: 3070, prune: 412, finetune: null, 'scratch-e': 500 },
-      busySeconds: { baseline: 80, prune: 412, finetune: null },
+      trainSeconds: { baseline: 3070, prune: 412, finetune: null, 'scratch-e': 500, 'scratch-b': 500 },
+      busySeconds: { baseline: 80, prune: 412, finetune: null, 'scratch-b': 160 },
       copiedStages: { 'scratch-e': 'thinet: runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e' },
       stageThreads: { baseline: '2+1', 'scratch-e': '1' } });
     expect(row).not.toHaveProperty('copiedStages.baseline');

@@ -57,13 +57,13 @@ describe('runLanes', () => {
     expect(c.alone).toEqual(['base']); // everything else waited on it; nothing ran beside it
   });
 
-  it('of the ready stages starts the one with the most training on its chain: prunes (they open three stages), then ' +
-    'Scratch-B, Scratch-E, fine-tunes', async () => {
-    // the grid's order: each variant's prune, then its fine-tune, Scratch-E and Scratch-B
+  it('of the ready stages starts the one with the most training on its chain: prunes (they open the stages after ' +
+    'them), then Scratch-E (Scratch-B follows it), Scratch-B, fine-tunes', async () => {
+    // the grid's order: each variant's prune, then its fine-tune, Scratch-E and Scratch-B (which needs Scratch-E)
     const jobs = [job('base'), job('pruneA', ['base']), job('ftA', ['pruneA']), job('scrA', ['pruneA']),
-      job('sbA', ['pruneA']), job('pruneB', ['base']), job('ftB', ['pruneB']), job('sbB', ['pruneB'])];
+      job('sbA', ['scrA']), job('pruneB', ['base']), job('ftB', ['pruneB']), job('scrB', ['pruneB']), job('sbB', ['scrB'])];
     const c = controlled(jobs, 1);
-    const order = ['base', 'pruneA', 'pruneB', 'sbA', 'sbB', 'scrA', 'ftA', 'ftB'];
+    const order = ['base', 'pruneA', 'pruneB', 'scrA', 'scrB', 'sbA', 'sbB', 'ftA', 'ftB'];
     for (const id of order) await c.finish(id);
     expect(c.started).toEqual(order);
     expect(await c.settled).toBe('done');
@@ -168,7 +168,7 @@ describe('runLanes', () => {
 });
 
 describe('laneJobs', () => {
-  it('gives L1\'s ResNet-56-A and B of one seed one shared baseline, then each variant\'s prune and its three runs', () => {
+  it('gives L1\'s ResNet-56-A and B of one seed one shared baseline, then each variant\'s prune and its runs', () => {
     const s = { ...studyById('l1-norm'), variants: ['resnet56-A', 'resnet56-B'] };
     const jobs = laneJobs(s, 'data', 'runs/study/l1-norm', 1);
     const labels = new Map(jobs.map((j) => [j.id, j.label]));
@@ -177,11 +177,11 @@ describe('laneJobs', () => {
       ['l1-norm resnet56-A seed1 prune', ['l1-norm resnet56 seed1 baseline']],
       ['l1-norm resnet56-A seed1 finetune', ['l1-norm resnet56-A seed1 prune']],
       ['l1-norm resnet56-A seed1 scratch-e', ['l1-norm resnet56-A seed1 prune']],
-      ['l1-norm resnet56-A seed1 scratch-b', ['l1-norm resnet56-A seed1 prune']],
+      ['l1-norm resnet56-A seed1 scratch-b', ['l1-norm resnet56-A seed1 scratch-e']],
       ['l1-norm resnet56-B seed1 prune', ['l1-norm resnet56 seed1 baseline']],
       ['l1-norm resnet56-B seed1 finetune', ['l1-norm resnet56-B seed1 prune']],
       ['l1-norm resnet56-B seed1 scratch-e', ['l1-norm resnet56-B seed1 prune']],
-      ['l1-norm resnet56-B seed1 scratch-b', ['l1-norm resnet56-B seed1 prune']],
+      ['l1-norm resnet56-B seed1 scratch-b', ['l1-norm resnet56-B seed1 scratch-e']],
     ]);
     expect(jobs.map((j) => j.stage)).toEqual(['baseline', 'prune', 'finetune', 'scratch-e', 'scratch-b', 'prune', 'finetune',
       'scratch-e', 'scratch-b']);

@@ -54,12 +54,12 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
 }
 
 /**
- * What a stage trains, in its own model's baseline epochs, to order the stages that are ready: Scratch-B at least as
- * long as Scratch-E (int(E × FLOPs ratio) epochs of E), fine-tuning a quarter (the seed's 40 of 160), a prune a
- * little (its method's own cost; above nothing, so that a prune, which opens three stages, goes before another
- * variant's Scratch-B). Chains of different models compare only roughly.
+ * What a stage trains, in its own model's baseline epochs, to order the stages that are ready: Scratch-B the epochs of
+ * int(E × FLOPs ratio) after the half it shares with Scratch-E (about E), fine-tuning a quarter (the seed's 40 of
+ * 160), a prune a little (its method's own cost; above nothing, so that a prune, which opens the stages after it,
+ * goes before another variant's Scratch-E). Chains of different models compare only roughly.
  */
-const STAGE_WORK: Record<StageName, number> = { baseline: 1, prune: 0.1, finetune: 0.25, 'scratch-e': 1, 'scratch-b': 1.5 };
+const STAGE_WORK: Record<StageName, number> = { baseline: 1, prune: 0.1, finetune: 0.25, 'scratch-e': 1, 'scratch-b': 1 };
 
 /**
  * The work on each job's longest chain (itself, then what waits on it), by id: of the ready jobs, the longest starts

@@ -1,6 +1,6 @@
 // @ts-check
 // Nx plugin: every method package (a `reference.json` beside a `package.json` whose `bin` names the CLI) gets
-// the reproduce stage targets baseline → prune → finetune | scratch-e | scratch-b → reproduce.
+// the reproduce stage targets baseline → prune → finetune | scratch-e → scratch-b → reproduce.
 // Plain CommonJS so that nx loads it on a clean clone without a build or a TypeScript transpiler.
 'use strict';
 

@@ -74,7 +74,7 @@ describe('method stage targets', () => {
       },
       'scratch-b': {
         ...common,
-        dependsOn: [{ target: 'prune', params: 'forward' }],
+        dependsOn: [{ target: 'scratch-e', params: 'forward' }],
         options: { cwd: '{workspaceRoot}', command: `${cli} scratch-b` },
       },
       reproduce: {

@@ -18,7 +18,7 @@ const grid = (o: Partial<JobGrid> = {}): JobGrid => ({ profile: PROFILES.smoke, 
 const labels = (jobs: ReturnType<typeof gridJobs>) => jobs.map((j) => j.data.label);
 
 describe('gridJobs', () => {
-  it('one baseline per model and seed, shared by its variants; then prune → fine-tune, Scratch-E, Scratch-B; the report last', () => {
+  it('one baseline per model and seed, shared by its variants; then prune → fine-tune, Scratch-E → Scratch-B; the report last', () => {
     const jobs = gridJobs(method(), '@x/toy', grid({ seeds: 2 }));
     expect(labels(jobs)).toEqual([
       'toy vgg11 seed0 baseline', 'toy a seed0 prune', 'toy a seed0 finetune', 'toy a seed0 scratch-e', 'toy a seed0 scratch-b',
@@ -30,9 +30,11 @@ describe('gridJobs', () => {
     const id = (label: string) => jobs.find((j) => j.data.label === label)!.id;
     expect(jobs.find((j) => j.data.label === 'toy a seed0 prune')!.data.needs).toEqual([id('toy vgg11 seed0 baseline')]);
     expect(jobs.find((j) => j.data.label === 'toy b seed0 prune')!.data.needs).toEqual([id('toy vgg11 seed0 baseline')]);
-    for (const s of ['finetune', 'scratch-e', 'scratch-b']) {
+    for (const s of ['finetune', 'scratch-e']) {
       expect(jobs.find((j) => j.data.label === `toy b seed1 ${s}`)!.data.needs).toEqual([id('toy b seed1 prune')]);
     }
+    // Scratch-B starts from the state Scratch-E keeps where their LRs part.
+    expect(jobs.find((j) => j.data.label === 'toy b seed1 scratch-b')!.data.needs).toEqual([id('toy b seed1 scratch-e')]);
     const report = jobs[jobs.length - 1].data;
     expect(report.needs).toHaveLength(12);
     expect(report.needs).not.toContain(id('toy a seed0 prune'));
@@ -40,10 +42,11 @@ describe('gridJobs', () => {
     expect(jobs[0].id).toMatch(/^toy\.smoke\.fashion-mnist\.vgg11\.seed0\.baseline\.[0-9a-f]{12}$/);
   });
 
-  it('a published architecture has no prune and no fine-tune: Scratch-E and B need the baseline', () => {
+  it('a published architecture has no prune and no fine-tune: Scratch-E needs the baseline, Scratch-B Scratch-E', () => {
     const jobs = gridJobs(method(), '@x/toy', grid({ variants: ['arch'] }));
     expect(labels(jobs)).toEqual(['toy vgg11 seed0 baseline', 'toy arch seed0 scratch-e', 'toy arch seed0 scratch-b', 'toy arch report']);
     expect(jobs[1].data.needs).toEqual([jobs[0].id]);
+    expect(jobs[2].data.needs).toEqual([jobs[1].id]);
   });
 
   it('a second baseline of the same model and seed (other hooks) waits for the first: they share the plain baseline', () => {

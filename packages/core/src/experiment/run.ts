@@ -13,7 +13,7 @@ import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from '../pruning/surgery';
 import type { TrainingData } from '../data/source';
 import type { TrainResult } from '../train/loop';
-import type { Recipe } from '../train/recipe';
+import { sharedEpochs, type Recipe } from '../train/recipe';
 import { narrowSpec } from '../widths';
 import {
   methodVariant,
@@ -330,14 +330,13 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
   const scratchSeed = o.seed + 1000;
   const label = method.rounds ? ` round ${r.round}` : '';
   /** A stage of the pruned model: its key names the init it starts from and the prune it follows. */
+  const stageIdentity = (stage: TrainedStage, recipe: Recipe, init: string) => ({ ...common, stage, variant: variantName,
+    spec: pruned.spec, recipe, init, hooks: describeTraining(method.training?.(stage, variant)), pruned: pruneIdentity });
+  /** Trains (or reuses) a stage of the pruned model. */
   const variantStage = (stage: TrainedStage, dir: string, recipe: Recipe, seed: number, init: string,
-    makeModel: Job['makeModel'], startLabel = ''): Promise<TrainResult> => {
-    const training = method.training?.(stage, variant);
-    const identity = { ...common, stage, variant: variantName, spec: pruned.spec, recipe, init,
-      hooks: describeTraining(training), pruned: pruneIdentity };
-    return c.trainStage({ stage, dir: path.join(r.dir, dir), identity, spec: pruned.spec, recipe, seed, makeModel,
-      training, masks, label, startLabel });
-  };
+    makeModel: Job['makeModel'], startLabel = '', sharing: Pick<Job, 'keepStateAfter' | 'startFrom'> = {}) =>
+    c.trainStage({ stage, dir: path.join(r.dir, dir), identity: stageIdentity(stage, recipe, init), spec: pruned.spec,
+      recipe, seed, makeModel, training: method.training?.(stage, variant), masks, label, startLabel, ...sharing });
   const scratchModel = (start: ScratchStart) => async () => {
     let model: tf.LayersModel;
     if (start === 'fresh') {
@@ -360,15 +359,24 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
     const loadPruned = async () => (await loadModelDir(prunedDir)).model;
     stages.set('finetune', await variantStage('finetune', 'finetune', recipes.finetune, o.seed, 'pruned', loadPruned));
   }
+  // Scratch-B is Scratch-E's training (one init, data order and LR) until their LR schedules part: Scratch-E keeps its
+  // state there and Scratch-B starts from it (train/shared-start.ts), unless the method trains the two differently.
+  const hooksOf = (stage: TrainedStage) => JSON.stringify(describeTraining(method.training?.(stage, variant)));
+  const alike = hooksOf('scratch-e') === hooksOf('scratch-b') && !method.skips?.includes('scratch-b');
+  const shared = alike ? sharedEpochs(recipes.baseline, recipeB) : 0;
   for (const start of method.scratchStarts ?? ['fresh']) {
     // The saved initialisation trains on the baseline's data order, as a lottery ticket reruns its baseline.
     const seed = start === 'fresh' ? scratchSeed : o.seed;
+    const scratchE = { dir: path.join(r.dir, scratchDir('scratch-e', start)), spec: pruned.spec, seed,
+      identity: stageIdentity('scratch-e', recipes.baseline, start), recipe: recipes.baseline };
+    const sharing = (stage: 'scratch-e' | 'scratch-b') => (shared === 0 ? {}
+      : stage === 'scratch-e' ? { keepStateAfter: shared } : { startFrom: { job: scratchE, epochs: shared } });
     for (const [stage, recipe] of [['scratch-e', recipes.baseline], ['scratch-b', recipeB]] as const) {
       const ticket = stage === 'scratch-e' && start === 'saved-init' && iterateFrom;
       if (!wanted(stage) && !ticket) continue;
       const dir = scratchDir(stage, start);
       const result = await variantStage(stage, dir, recipe, seed, start, scratchModel(start),
-        start === 'fresh' ? '' : ` (${start})`);
+        start === 'fresh' ? '' : ` (${start})`, sharing(stage));
       stages.set(dir, result);
       if (ticket) ticketIdentity = result.identity;
     }

@@ -4,7 +4,10 @@
  * (tools/method-stages, which reads this file without a build, so it imports nothing) and the queue's job graph all
  * read it.
  *
- *   baseline → prune → finetune | scratch-e | scratch-b → report
+ *   baseline → prune → finetune | scratch-e → scratch-b → report
+ *
+ * Scratch-B follows Scratch-E: it trains as Scratch-E until their LR schedules part, and starts from the state
+ * Scratch-E kept there (train/shared-start.ts) rather than training those epochs again.
  */
 export const STAGE_GRAPH = [
   { name: 'baseline', needs: [], per: 'model', description: 'Train the unpruned baseline models.' },
@@ -12,7 +15,7 @@ export const STAGE_GRAPH = [
   { name: 'finetune', needs: ['prune'], per: 'variant', description: 'Fine-tune the pruned models.' },
   { name: 'scratch-e', needs: ['prune'], per: 'variant',
     description: 'Train the pruned architectures from scratch for the baseline epochs (Scratch-E).' },
-  { name: 'scratch-b', needs: ['prune'], per: 'variant',
+  { name: 'scratch-b', needs: ['scratch-e'], per: 'variant',
     description: 'Train the pruned architectures from scratch on the baseline FLOPs budget (Scratch-B).' },
   { name: 'report', needs: ['finetune', 'scratch-e', 'scratch-b'], per: 'grid',
     description: 'Run every stage and write the results table.' },

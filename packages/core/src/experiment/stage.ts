@@ -4,7 +4,9 @@ import type { TrainingData } from '../data/source';
 import { StaleStageError } from '../errors';
 import type { MaskSet } from '../pruning/masks';
 import type { ArchSpec } from '../spec';
-import { dataExamples, readTrainResult, train, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
+import {
+  dataExamples, readTrainResult, train, trainRunKey, type TrainingHooks, type TrainOptions, type TrainResult,
+} from '../train/loop';
 import type { Recipe } from '../train/recipe';
 import { cachedStage } from './cached-stage';
 import { copyStage, findReusable } from './reuse';
@@ -24,6 +26,13 @@ export interface StageJob {
   masks?: MaskSet;
   /** Printed with the progress (`l1-norm vgg16-A finetune`). */
   label: string;
+  /** Keep the state after this many epochs, for a stage whose first epochs are this one's (TrainOptions.keepStateAfter). */
+  keepStateAfter?: number;
+  /**
+   * A stage whose first `epochs` epochs are this one's (Scratch-E's, for Scratch-B): where it kept its state after them,
+   * this stage starts from it (TrainOptions.startFrom).
+   */
+  startFrom?: { job: Pick<StageJob, 'dir' | 'identity' | 'spec' | 'recipe' | 'seed'>; epochs: number };
 }
 
 export interface StageOptions {
@@ -98,6 +107,9 @@ async function trainStage(job: StageJob, o: StageOptions): Promise<TrainResult> 
       label: job.label,
       onEpoch: o.onEpoch,
       signal: o.signal,
+      keepStateAfter: job.keepStateAfter,
+      ...(job.startFrom ? { startFrom: { runDir: job.startFrom.job.dir, epochs: job.startFrom.epochs,
+        runKey: trainRunKey({ ...job.startFrom.job, data: o.data, limit: o.limit }) } } : {}),
     });
   } catch (e) {
     // A checkpoint of another run: with --fresh, start the stage over.

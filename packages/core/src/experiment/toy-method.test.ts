@@ -95,6 +95,14 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
     // Half of every conv's filters: about three quarters of the conv FLOPs go.
     expect(rows[0].flops_reduction_pct as number).toBeGreaterThan(60);
     expect(rows[0].epochs_scratch_b as number).toBeGreaterThanOrEqual(3);
+    // Scratch-E's one epoch is Scratch-B's first (the same init, data order and LR): Scratch-B started from the state
+    // Scratch-E kept after it (its first metrics line is Scratch-E's) and trained the rest.
+    const variantDir = path.join(runDir, 'smoke', 'fashion-mnist', 'vgg11', 'seed0', 'vgg11-half');
+    const stageFile = (stage: string, file: string) => fs.readFileSync(path.join(variantDir, stage, file), 'utf8');
+    expect(JSON.parse(stageFile('scratch-b', 'result.json')).sharedStart)
+      .toMatchObject({ from: path.join(variantDir, 'scratch-e'), epochs: 1 });
+    expect(stageFile('scratch-b', 'metrics.jsonl').split('\n')[0]).toBe(stageFile('scratch-e', 'metrics.jsonl').split('\n')[0]);
+    expect(stageFile('scratch-b', 'metrics.jsonl').trim().split('\n')).toHaveLength(rows[0].epochs_scratch_b as number);
     const csv = fs
       .readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8')
       .trim()

@@ -25,12 +25,24 @@ export interface LoopState {
   metricsLines: number;
   trainSeconds: number;
   imagesSeen: number;
+  /** Where the run's first epochs were trained: another run's state after them (shared-start.ts). */
+  sharedStart?: SharedStart;
+}
+
+/** The first `epochs` epochs of a run, trained by the run in `from` (in `trainSeconds` of its time). */
+export interface SharedStart {
+  from: string;
+  epochs: number;
+  trainSeconds: number;
 }
 
 const CURRENT = 'checkpoint';
+/** The folder of a run directory that holds its current checkpoint, and the loop's state in it. */
+export const CHECKPOINT_DIR = CURRENT;
 const NEXT = 'checkpoint.next';
 const PREVIOUS = 'checkpoint.previous';
 const STATE_JSON = 'state.json';
+export const CHECKPOINT_STATE_FILE = STATE_JSON;
 const OPTIMIZER_BIN = 'optimizer.bin';
 
 type OptimizerIndex = Record<string, { shape: number[]; offset: number }>;
@@ -99,18 +111,21 @@ function readState(dir: string): { state: LoopState; index: OptimizerIndex } {
   return { state: state as unknown as LoopState, index: index as OptimizerIndex };
 }
 
-/** The run key of the newest readable checkpoint of `runDir` (its state.json alone), or undefined where none is. */
-export function checkpointRunKey(runDir: string): Record<string, unknown> | undefined {
+/** The loop's state in the newest readable checkpoint of `runDir` (its state.json alone), or undefined where none is. */
+export function checkpointState(runDir: string): LoopState | undefined {
   for (const name of [CURRENT, PREVIOUS]) {
     if (!fs.existsSync(path.join(runDir, name, STATE_JSON))) continue;
     try {
-      return readState(path.join(runDir, name)).state.runKey as Record<string, unknown>;
+      return readState(path.join(runDir, name)).state;
     } catch (e) {
       if (!(e instanceof RunDirError)) throw e;
     }
   }
   return undefined;
 }
+
+/** The run key of the newest readable checkpoint of `runDir`, or undefined where none is. */
+export const checkpointRunKey = (runDir: string): Record<string, unknown> | undefined => checkpointState(runDir)?.runKey;
 
 /** The momentum buffers of optimizer.bin, which must hold exactly what state.json's index lists. */
 function readOptimizer(dir: string, index: OptimizerIndex): RestoredCheckpoint['optimizer'] {

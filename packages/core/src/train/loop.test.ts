@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { loadModelDir } from '../model-io';
 import { buildModel, type ArchSpec } from '../spec';
-import { NonFiniteLossError, train, type EpochProgress } from './loop';
+import { NonFiniteLossError, train, trainRunKey, type EpochProgress } from './loop';
 import { cifarRecipe } from './recipe';
 import { TFJS_NODE_BUILT } from '../test-util/backends';
 
@@ -132,5 +132,35 @@ describe('train', () => {
     expect(error.message).toMatch(new RegExp(`training ${cause} at epoch \\d+, batch \\d+`));
     const { model } = await loadModelDir(path.join(runDir, 'checkpoint'));
     expect(model.getWeights().every((weight) => tf.all(tf.isFinite(weight)).dataSync()[0] === 1)).toBe(true);
+  });
+
+  it('a run that starts from the state another kept after their shared epochs ends as one trained from its first', async () => {
+    const spec: ArchSpec = { arch: 'vgg', dataset: 'mnist', cfg: [4, 'M', 8], classifier: 'linear' };
+    const common = { spec, data: mnist(sharedTestDataDir()), seed: 1, limit: { train: 192, test: 64 }, progress: false };
+    // Scratch-E's 3 epochs step at 1 and 2, Scratch-B's 5 at 2 and 3: the same LR in the first epoch only.
+    const scratchE = { ...common, recipe: cifarRecipe(3), runDir: tmp('scratch-e-') };
+    const scratchB = { ...common, recipe: cifarRecipe(5) };
+    await train({ ...scratchE, model: buildModel(spec, 1), keepStateAfter: 1 });
+    expect(fs.existsSync(path.join(scratchE.runDir, 'after-epoch-1', 'checkpoint', 'state.json'))).toBe(true);
+    const [wholeDir, sharedDir, otherDir] = [tmp('scratch-b-'), tmp('scratch-b-shared-'), tmp('scratch-b-other-')];
+    const whole = await train({ ...scratchB, runDir: wholeDir, model: buildModel(spec, 1) });
+    const startFrom = { runDir: scratchE.runDir, epochs: 1, runKey: trainRunKey(scratchE) };
+    const shared = await train({ ...scratchB, runDir: sharedDir, model: buildModel(spec, 1), startFrom });
+    expect(shared.sharedStart).toMatchObject({ from: scratchE.runDir, epochs: 1 });
+    expect(whole.sharedStart).toBeUndefined();
+    const finalWeights = async (runDir: string) => (await loadModelDir(path.join(runDir, 'final'))).model
+      .getWeights().map((weight) => Array.from(weight.dataSync()));
+    expect(await finalWeights(sharedDir)).toEqual(await finalWeights(wholeDir));
+    expect(metrics(sharedDir).map((line) => line.testTop1)).toEqual(metrics(wholeDir).map((line) => line.testTop1));
+    expect([shared.bestTop1, shared.final]).toEqual([whole.bestTop1, whole.final]);
+    // A state kept by another run (here another identity) is not taken: the run trains from its first epoch.
+    const other = await train({ ...scratchB, runDir: otherDir, model: buildModel(spec, 1),
+      startFrom: { ...startFrom, runKey: trainRunKey({ ...scratchE, identity: { stage: 'another' } }) } });
+    expect(other.sharedStart).toBeUndefined();
+    // Runs that do not train alike until then are refused: another seed, or LRs that part sooner.
+    const refused = (from: typeof startFrom) => train({ ...scratchB, runDir: tmp('refused-'), model: buildModel(spec, 1),
+      startFrom: from }).catch((e: Error) => e.message);
+    expect(await refused({ ...startFrom, runKey: trainRunKey({ ...scratchE, seed: 2 }) })).toMatch(/their seed differs/);
+    expect(await refused({ ...startFrom, epochs: 2 })).toMatch(/learning rates part at epoch 2/);
   });
 });

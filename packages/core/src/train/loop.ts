@@ -8,11 +8,12 @@ import { readJsonFile, writeFileAtomic } from '../fs-atomic';
 import { applyMasks, type MaskSet } from '../pruning/masks';
 import { saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
-import { readCheckpoint, writeCheckpoint, type LoopState } from './checkpoint';
+import { checkpointState, readCheckpoint, writeCheckpoint, type LoopState, type SharedStart } from './checkpoint';
 import { evaluate, forwardInTraining, type Evaluation } from './evaluate';
 import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
+import { keepState, startFromKept, type StartFrom } from './shared-start';
 import { gradientsByWeightName, Sgd, trainableVariables, type OwnedUpdate } from './sgd';
 import { collectInitialValues } from './collect-garbage';
 import { variableGrads } from './gradients';
@@ -85,6 +86,16 @@ export interface TrainOptions {
   onEpoch?(progress: EpochProgress): void;
   /** Stops training before the next step, with the signal's reason (a queue worker that lost its job's lock). */
   signal?: AbortSignal;
+  /**
+   * Keep the checkpoint after this many epochs (`after-epoch-<n>/`, with the best model and the metrics so far) for a
+   * run whose first epochs are this one's (shared-start.ts: Scratch-B's are Scratch-E's).
+   */
+  keepStateAfter?: number;
+  /**
+   * Where the run has no checkpoint yet, start from the state another run kept after the epochs they share (its
+   * `keepStateAfter`; `runKey`: trainRunKey of its options); without one, train from the first epoch.
+   */
+  startFrom?: StartFrom;
 }
 
 let lastTurn = Date.now();
@@ -123,6 +134,8 @@ export interface TrainResult {
   identity?: Record<string, unknown>;
   /** The sizes of the data it trained and was tested on (before any limit), which the identity names only. */
   examples?: { train: number; test: number };
+  /** Its first epochs were another run's (TrainOptions.startFrom): their seconds are in `trainSeconds` too. */
+  sharedStart?: SharedStart;
 }
 
 const RESULT = 'result.json';
@@ -144,7 +157,8 @@ export function readTrainResult(runDir: string): TrainResult | undefined {
 export const dataExamples = (data: TrainingData) => ({ train: splitSize(data, 'train'), test: splitSize(data, 'test') });
 
 /** What makes two runs the same run; a checkpoint or result of another run is refused. */
-function runKey(o: TrainOptions): Record<string, unknown> {
+export function trainRunKey(o: Pick<TrainOptions, 'spec' | 'recipe' | 'seed' | 'limit' | 'data' | 'identity'>):
+  Record<string, unknown> {
   return { spec: o.spec, recipe: o.recipe, seed: o.seed, limit: o.limit ?? null, examples: dataExamples(o.data),
     identity: o.identity };
 }
@@ -173,7 +187,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     return done;
   }
   fs.mkdirSync(o.runDir, { recursive: true });
-  const key = runKey(o);
+  const key = trainRunKey(o);
   const label = o.label ?? 'train';
   const info = activeBackend();
   /** The backend, recorded in every metrics line and in the result. */
@@ -189,6 +203,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const model = o.model;
   let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0,
     trainSeconds: 0, imagesSeen: 0 };
+  if (o.startFrom && !checkpointState(o.runDir)) {
+    const shared = startFromKept(o.runDir, o.startFrom, key);
+    if (shared) process.stderr.write(`${label}: starts from ${o.startFrom.runDir} after epoch ${shared.epochs}, the same training until then\n`);
+  }
   const restored = await readCheckpoint(o.runDir);
   if (restored) {
     const field = differingField(key, restored.state.runKey);
@@ -220,7 +238,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       throw new NonFiniteLossError(at.epoch + 1, at.nextBatch, 'weights became non-finite');
     }
     await writeCheckpoint(o.runDir, model, o.spec, sgd, at);
+    if (at.epoch === o.keepStateAfter && at.nextBatch === 0) keepState(o.runDir, at.epoch, at.metricsLines);
   };
+  // Stopped between the checkpoint to keep and keeping it.
+  if (restored && state.epoch === o.keepStateAfter && state.nextBatch === 0) keepState(o.runDir, state.epoch, state.metricsLines);
 
   collectInitialValues(varList);
   try {
@@ -309,6 +330,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     trainSeconds: state.trainSeconds,
     imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : 0,
     ...ranOn, ...(o.identity ? { identity: o.identity } : {}), examples: dataExamples(o.data),
+    ...(state.sharedStart ? { sharedStart: state.sharedStart } : {}),
   };
   writeFileAtomic(path.join(o.runDir, RESULT), JSON.stringify(result, null, 2));
   sgd.dispose();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cifarRecipe, fineTuneRecipe, imagenetRecipe, learningRate, scratchBEpochs } from './recipe';
+import {
+  cifarRecipe, fineTuneRecipe, imagenetRecipe, imagenetScratchBRecipe, learningRate, scratchBEpochs, sharedEpochs,
+} from './recipe';
 
 describe('recipes', () => {
   it('CIFAR: 0.1, ÷10 at epochs 80 and 120 of 160', () => {
@@ -26,5 +28,22 @@ describe('recipes', () => {
     const expected: Array<[number, number]> = [[0, 0.01], [1, 0.1], [59, 0.1], [60, 0.02], [119, 0.02], [120, 0.004],
       [160, 0.0008], [199, 0.0008]];
     for (const [epoch, lr] of expected) expect(learningRate(sfp, epoch)).toBeCloseTo(lr, 10);
+  });
+
+  it('shared epochs: Scratch-E and Scratch-B train alike until the first LR step that differs', () => {
+    // 40 epochs step at 20 and 30, 55 at 27 and 41: both at the base LR until epoch 20.
+    expect(sharedEpochs(cifarRecipe(40), cifarRecipe(55))).toBe(20);
+    expect(sharedEpochs(cifarRecipe(160), cifarRecipe(243))).toBe(80);
+    expect(sharedEpochs(cifarRecipe(40), cifarRecipe(40))).toBe(40);
+    // Same steps, another factor: alike until the first step.
+    expect(sharedEpochs(cifarRecipe(40), { ...cifarRecipe(40), gamma: 0.2 })).toBe(20);
+    // ImageNet: 90 epochs step every 30; Scratch-B at twice the FLOPs 180 epochs stepping every 60.
+    expect(sharedEpochs(imagenetRecipe(90), imagenetScratchBRecipe(90, 2, 1))).toBe(30);
+    // Anything else different: nothing shared.
+    expect(sharedEpochs(cifarRecipe(40), { ...cifarRecipe(55), batchSize: 128 })).toBe(0);
+    expect(sharedEpochs(cifarRecipe(40), { ...cifarRecipe(55), lr: 0.05 })).toBe(0);
+    expect(sharedEpochs(cifarRecipe(40), { ...cifarRecipe(55), weightDecay: 5e-4 })).toBe(0);
+    expect(sharedEpochs(cifarRecipe(40), { ...cifarRecipe(55), nesterov: true })).toBe(0);
+    expect(sharedEpochs(cifarRecipe(40), fineTuneRecipe(10))).toBe(0);
   });
 });

@@ -59,3 +59,19 @@ export function scratchBEpochs(baselineEpochs: number, fullFlops: number, pruned
 export function learningRate(recipe: Recipe, epoch: number): number {
   return recipe.milestones.reduce((lr, m, i) => (epoch >= m ? lr * (recipe.gammas?.[i] ?? recipe.gamma) : lr), recipe.lr);
 }
+
+/**
+ * How many first epochs two recipes train alike: none where anything but their length and LR steps differs (batch,
+ * base LR, momentum, weight decay, Nesterov), else every epoch before the first whose LR differs, at most the shorter
+ * run's. Scratch-B and Scratch-E of one pruned network (one init, one data order) are the same training until then.
+ */
+export function sharedEpochs(first: Recipe, second: Recipe): number {
+  const alike = (['batchSize', 'lr', 'momentum', 'weightDecay'] as const).every((f) => first[f] === second[f]) &&
+    (first.nesterov ?? false) === (second.nesterov ?? false);
+  if (!alike) return 0;
+  const shorter = Math.min(first.epochs, second.epochs);
+  for (let epoch = 0; epoch < shorter; epoch++) {
+    if (learningRate(first, epoch) !== learningRate(second, epoch)) return epoch;
+  }
+  return shorter;
+}
