@@ -49,8 +49,11 @@ describe('rethink-prune-model compare', () => {
     const row = csvRow(fs.readFileSync(path.join(runDir, 'results.csv'), 'utf8'));
     expect(row).toMatchObject({ method: 'traced-l1', model: 'mine', variant: 'ratio-0.5', flops: '221208',
       pruned_flops: '110604', epochs_finetune: '1', epochs_scratch_e: '2' });
-    // int(2 × 221 208 / 110 604) = 4 epochs for the baseline's compute.
+    // int(2 × 221 208 / 110 604) = 4 epochs for the baseline's compute; the first at Scratch-E's LR (its step is at 1,
+    // Scratch-B's at 2), so Scratch-B started from the state Scratch-E kept after it.
     expect(row.epochs_scratch_b).toBe('4');
+    const scratchB = JSON.parse(fs.readFileSync(path.join(runDir, 'scratch-b', 'result.json'), 'utf8'));
+    expect(scratchB.sharedStart).toMatchObject({ from: path.join(runDir, 'scratch-e'), epochs: 1 });
     for (const column of ['acc_baseline', 'acc_before_finetune', 'acc_finetuned', 'acc_scratch_e', 'acc_scratch_b']) {
       const value = Number(row[column]);
       expect(value).toBeGreaterThanOrEqual(0);

@@ -22,7 +22,7 @@ import { resultsCsv, resultsMarkdown, RESULT_COLUMNS, type ResultRow } from '../
 import { buildModel } from '../spec';
 import { reductionPct } from '../stats';
 import { evaluate } from '../train/evaluate';
-import { cifarRecipe, fineTuneRecipe, scratchBEpochs, type Recipe } from '../train/recipe';
+import { cifarRecipe, fineTuneRecipe, scratchBEpochs, sharedEpochs, type Recipe } from '../train/recipe';
 import { layerFlops } from './model-files';
 import { keepSetsForFlops, paramCount, pruneTracedModel, tracedKeepSets, type TracedCriterion } from './prune-traced';
 import { traceModel } from './traced-graph';
@@ -137,11 +137,16 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
       'scratch-e': scratch(o.epochs),
       'scratch-b': scratch(scratchBEpochs(o.epochs, layerFlops(baseline), pruned.flops)),
     };
+    const job = (stage: string, recipe: Recipe) =>
+      ({ dir: dir(stage), identity: { prune: pruneIdentity, stage, recipe }, spec: prunedSpec, recipe, seed: o.seed });
+    // Scratch-B trains as Scratch-E until their LRs part, and starts from the state Scratch-E keeps there.
+    const shared = sharedEpochs(recipes['scratch-e'], recipes['scratch-b']);
+    const sharing: Record<string, object> = shared === 0 ? {} : { 'scratch-e': { keepStateAfter: shared },
+      'scratch-b': { startFrom: { job: job('scratch-e', recipes['scratch-e']), epochs: shared } } };
     const accuracy: Record<string, number> = {};
     for (const [stage, recipe] of Object.entries(recipes)) {
       const result = await runStage({
-        dir: dir(stage), identity: { prune: pruneIdentity, stage, recipe }, spec: prunedSpec, recipe, seed: o.seed,
-        label: `${o.name} ${stage}`,
+        ...job(stage, recipe), label: `${o.name} ${stage}`, ...sharing[stage],
         makeModel: stage === 'finetune' ? async () => (await loadModelDir(dir('pruned'))).model : () => buildModel(prunedSpec, o.seed),
       }, { data: o.data, limit: o.limit, fresh: o.fresh });
       accuracy[stage] = result.bestTop1;
