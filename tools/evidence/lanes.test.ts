@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { describe, expect, it, vi } from 'vitest';
 import type { StageName } from '@rethink-prune/core';
 import { groupCountdown, laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
@@ -190,6 +193,20 @@ describe('laneJobs', () => {
       '--reuse-from', 'runs/study', '--seed', '1', '--stage', 'finetune']);
     expect(new Set(jobs.map((j) => j.seed))).toEqual(new Set([1]));
     expect(new Set(laneJobs(s, 'data', 'runs/study/l1-norm').map((j) => j.seed))).toEqual(new Set([0, 1, 2]));
+  });
+
+  it('lets SFP\'s two baselines of a seed train side by side once the plain baseline they share has finished', () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lanes-'));
+    const s = { ...studyById('sfp'), variants: ['resnet56', 'resnet56-pretrained'] };
+    const baselines = () => laneJobs(s, 'data', runDir, 1).filter((j) => j.stage === 'baseline');
+    const [first, second] = baselines();
+    expect([first.label, second.label]).toEqual(['soft-filter-pruning resnet56-sfp seed1 baseline',
+      'soft-filter-pruning resnet56-sfp seed1 baseline']);
+    expect(second.needs).toEqual([first.id]); // the first trains the plain baseline
+    const plain = path.join(runDir, 'small', 'cifar10', 'resnet56-sfp', 'seed1', 'baseline');
+    fs.mkdirSync(plain, { recursive: true });
+    fs.writeFileSync(path.join(plain, 'result.json'), '{}');
+    expect(baselines().map((j) => j.needs)).toEqual([[], []]);
   });
 
   it('runs each of a lottery ticket\'s LRs as its own chain, the command naming that LR alone', () => {

@@ -5,10 +5,11 @@
  * at once instead of one after another. A machine that is not kept between sessions gets a seed done in one.
  */
 import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  isMethodDefinition, profileByName, TRAINING_ELSEWHERE_EXIT_CODE, type MethodDefinition, type StageName,
+  isMethodDefinition, methodVariant, profileByName, TRAINING_ELSEWHERE_EXIT_CODE, type MethodDefinition, type StageName,
 } from '@rethink-prune/core';
 import { gridJobs } from '../../packages/queue/src/grid-jobs';
 import { studyRunArgs, type Study } from './studies';
@@ -46,8 +47,14 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
     fresh: false, ...(s.lrs ? { lrs: s.lrs } : {}) };
   const jobs = gridJobs(method, packageName, grid).filter((j) => j.data.stage !== 'report')
     .filter((j) => seed === undefined || j.data.seed === seed);
+  // A second baseline of a model and seed (other hooks: SFP's from the trained model) waits for the first only because
+  // the first trains the plain baseline they share; where that has finished, the two train side by side.
+  const plainBaselineDone = (d: (typeof jobs)[number]['data']) => fs.existsSync(path.join(runDir, s.profile, s.dataset,
+    methodVariant(method, d.variant!).base, `seed${d.seed}`, ...(d.lr === undefined ? [] : [`lr${d.lr}`]), 'baseline',
+    'result.json'));
   return jobs.map(({ id, data }) => ({
-    id, label: data.label, seed: data.seed ?? 0, stage: data.stage as StageName, needs: data.needs,
+    id, label: data.label, seed: data.seed ?? 0, stage: data.stage as StageName,
+    needs: data.stage === 'baseline' && plainBaselineDone(data) ? [] : data.needs,
     args: [...studyRunArgs({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) },
       dataDir, runDir, data.seed), '--stage', data.stage],
   }));
