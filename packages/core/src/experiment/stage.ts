@@ -72,12 +72,12 @@ async function claimedTraining(job: StageJob, o: StageOptions): Promise<TrainRes
     label: job.label,
     ...(o.ifTrainingElsewhere ? { ifHeld: o.ifTrainingElsewhere } : {}),
     onWait: (holder) => process.stderr.write(`${job.label}: waiting for process ${holder.pid}, which is training ` +
-      `the same in ${holder.dir} (since ${holder.started}), to finish; then it is copied\n`),
+      `the same in ${holder.dir} (since ${holder.started}), to finish; then its result is taken\n`),
   });
   try {
     return copiedStage(job, o) ?? await trainStage(job, o);
   } finally {
-    release?.();
+    release();
   }
 }
 

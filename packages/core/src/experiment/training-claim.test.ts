@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingElsewhereError } from '../errors';
-import { claimFile, claimTraining, takeOver, type TrainingClaim } from './training-claim';
+import { claimFile, claimTraining, stageClaimFile, takeOver, type TrainingClaim } from './training-claim';
 
 // Identities as run.ts writes them (cut to their fields), literal.
 const baseline = (method: string, seed = 0) => ({ method, profile: 'small', seed, data: { dataset: 'cifar10', limit: {} },
@@ -43,7 +43,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(140);
     expect(waitedFor.map((h) => h.pid)).toEqual([process.ppid]); // told once, however many times it looked
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, dir: path.join(root, 'regression') });
-    release!();
+    release();
     expect(fs.existsSync(file)).toBe(false);
   });
 
@@ -54,7 +54,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
       { pollMs: 10_000, onWait: () => { waited = true; } });
     expect(waited).toBe(false);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
-    release!();
+    release();
     expect(fs.existsSync(file)).toBe(false);
   });
 
@@ -69,7 +69,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     const release = await claimTraining([root], path.join(root, 'l1'), baseline('l1-norm'), subset,
       { pollMs: 10_000, onWait: () => { waited = true; } });
     expect(waited).toBe(false);
-    release!();
+    release();
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(theirs); // neither taken nor removed
     fs.rmSync(file);
   });
@@ -92,13 +92,33 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     expect(fs.existsSync(lock)).toBe(false);
   });
 
-  it('does not wait on another training\'s claim, and claims nothing for a stage no other run can share', async () => {
+  it('does not wait on another training\'s claim', async () => {
     held(holder(process.ppid), baseline('thinet', 1));
     const release = await claimTraining([root], path.join(root, 'l1'), baseline('l1-norm', 0), subset, { pollMs: 10_000 });
     expect(release).toBeTypeOf('function');
-    release!();
-    expect(await claimTraining([root], path.join(root, 'sl'), { ...baseline('slimming'), hooks: { id: 'sparsity' } }, subset))
-      .toBeUndefined();
+    release();
+  });
+
+  it('claims a stage no other run can share in its own folder: a second process on that folder waits, with or without roots', async () => {
+    const hooked = { ...baseline('slimming'), hooks: { id: 'sparsity' } };
+    const dir = path.join(root, 'slimming', 'baseline-sparsity');
+    const file = stageClaimFile(dir);
+    expect(file).toBe(path.join(dir, '.training-claim.json'));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ ...holder(process.ppid), dir }));
+    for (const roots of [[root], []]) {
+      await expect(claimTraining(roots, dir, hooked, subset, { ifHeld: 'exit', label: 'slimming vgg16 baseline' }))
+        .rejects.toThrow(`slimming vgg16 baseline: process ${process.ppid} is training the same now (${dir})`);
+    }
+    // Another folder of the same hooked training is another stage: claimed at once.
+    const other = await claimTraining([root], path.join(root, 'elsewhere'), hooked, subset, { ifHeld: 'exit' });
+    expect(fs.existsSync(stageClaimFile(path.join(root, 'elsewhere')))).toBe(true);
+    other();
+    expect(fs.existsSync(stageClaimFile(path.join(root, 'elsewhere')))).toBe(false);
+    fs.rmSync(file);
+    const release = await claimTraining([], dir, hooked, subset, { ifHeld: 'exit' });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
+    release();
   });
 
   it('told not to wait, stops at once naming the stage and the process that holds it', async () => {
@@ -112,7 +132,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     fs.rmSync(file);
     const release = await claimTraining([root], path.join(root, 'y'), baseline('regression', 3), subset, { ifHeld: 'exit' });
     expect(release).toBeTypeOf('function'); // free: claimed as usual
-    release!();
+    release();
   });
 
   it('stops waiting with the signal\'s reason', async () => {

@@ -11,7 +11,9 @@ import { trainingKey } from './reuse';
  * Runs beside each other that may train the same thing (`--reuse-from`: L1's, ThiNet's and regression's plain
  * baselines, the scratch runs of an architecture two prunes share): before a stage starts, its process claims that
  * training under the shared root, and a second process that asks for the same training waits for the first to finish
- * and then copies it (reuse.ts) instead of training it twice at once.
+ * and then copies it (reuse.ts) instead of training it twice at once. A stage no other run can share is claimed in
+ * its own folder, so that two processes never train one stage folder at once (two runs of one command, a stage run by
+ * hand beside a scheduler's).
  */
 
 /** A claim's file: which process is training, and where. */
@@ -50,6 +52,9 @@ function readClaim(file: string): TrainingClaim | undefined {
     return undefined; // released, or still being written: looked at again on the next try
   }
 }
+
+/** The claim file of a stage that only its own folder can hold. */
+export const stageClaimFile = (dir: string) => path.join(path.resolve(dir), '.training-claim.json');
 
 /** The claim files this process holds now (two stages of one process may ask for the same training at once). */
 const heldHere = new Set<string>();
@@ -121,15 +126,15 @@ export interface ClaimOptions {
 
 /**
  * Claims the training of the stage in `dir` under the first of `roots` (the `--reuse-from` folders: processes that
- * share that first folder see each other's claims), waiting while a live process holds it; resolves to the release.
- * A claim whose process has ended is taken over. One that cannot be waited for usefully, of another machine (its
- * process cannot be checked) or of a stage outside `roots` (its result would not be found to copy), is left alone and
- * the stage trains unclaimed. Undefined for a stage no other run can share.
+ * share that first folder see each other's claims), or in `dir` itself where no other run can share it (or no root is
+ * given), waiting while a live process holds it; resolves to the release. A claim whose process has ended is taken
+ * over. One that cannot be waited for usefully, of another machine (its process cannot be checked) or of a shared
+ * stage outside `roots` (its result would not be found to copy), is left alone and the stage trains unclaimed.
  */
 export async function claimTraining(roots: readonly string[], dir: string, identity: Record<string, unknown>,
-  examples: { train: number; test: number }, o: ClaimOptions = {}): Promise<(() => void) | undefined> {
-  const file = roots.length > 0 ? claimFile(roots[0], identity, examples) : undefined;
-  if (!file) return undefined;
+  examples: { train: number; test: number }, o: ClaimOptions = {}): Promise<() => void> {
+  const shared = roots.length > 0 ? claimFile(roots[0], identity, examples) : undefined;
+  const file = shared ?? stageClaimFile(dir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const mine: TrainingClaim = { pid: process.pid, host: os.hostname(), dir: path.resolve(dir), started: new Date().toISOString() };
   let told = false;
@@ -146,7 +151,7 @@ export async function claimTraining(roots: readonly string[], dir: string, ident
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = readClaim(file);
-    if (holder && (holder.host !== mine.host || !roots.some((root) => under(holder.dir, root)))) return () => {};
+    if (holder && (holder.host !== mine.host || (shared && !roots.some((root) => under(holder.dir, root))))) return () => {};
     if (holder ? !live(file, holder) : unreadableFor(file) > 60_000) {
       takeOver(file, holder); // its process has ended (or died writing it): the next try claims it
       continue;
