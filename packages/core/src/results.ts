@@ -6,7 +6,8 @@ import { mean, sampleStd } from './stats';
  * paper's for the same row. Accuracies are top-1 % on the test set (best epoch, as the seed reports).
  * `row_kind` is `run` for a trained seed; with several seeds, `mean` and `std` rows follow each (model,
  * variant), as the paper reports CIFAR numbers (mean ± std of 5 runs). `baseline_seconds` is the training
- * time of the baseline that the variants of a model share; `train_seconds` is the variant's own stages.
+ * time of the baseline that the variants of a model share; `train_seconds` is the variant's own stages (the epochs
+ * Scratch-B takes from Scratch-E's state counted once, in Scratch-E).
  * `acc_baseline_plain` is the baseline trained without the method's hooks, where the pruned one had them
  * (slimming: `acc_baseline` is the sparsity-trained model that was pruned). `latency_ms_b1` / `_b64` are the
  * measured inference times (median, ms per batch of 1 / 64) of the trained baseline and the pruned model on

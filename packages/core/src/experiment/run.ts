@@ -451,6 +451,7 @@ function resultRow<V extends MethodVariant>(
     paper_acc_scratch_b: paper?.scratchB ?? null,
     paper_source: paper?.source ?? null,
     baseline_seconds: Math.round(o.base.trainSeconds + (o.plainBase?.trainSeconds ?? 0)),
-    train_seconds: Math.round(trained.reduce((sum, s) => sum + s.trainSeconds, 0)),
+    // A Scratch-B that started from Scratch-E's state: those epochs' seconds are Scratch-E's, counted there.
+    train_seconds: Math.round(trained.reduce((sum, s) => sum + s.trainSeconds - (s.sharedStart?.trainSeconds ?? 0), 0)),
   };
 }

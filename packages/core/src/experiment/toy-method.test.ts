@@ -103,6 +103,12 @@ describe('a toy method through the framework (smoke profile, real Fashion-MNIST)
       .toMatchObject({ from: path.join(variantDir, 'scratch-e'), epochs: 1 });
     expect(stageFile('scratch-b', 'metrics.jsonl').split('\n')[0]).toBe(stageFile('scratch-e', 'metrics.jsonl').split('\n')[0]);
     expect(stageFile('scratch-b', 'metrics.jsonl').trim().split('\n')).toHaveLength(rows[0].epochs_scratch_b as number);
+    // The variant's seconds count Scratch-E's first epoch once (in Scratch-E), not again in Scratch-B.
+    const [finetune, scratchE, scratchB] = ['finetune', 'scratch-e', 'scratch-b']
+      .map((stage) => JSON.parse(stageFile(stage, 'result.json')));
+    expect(scratchB.sharedStart.trainSeconds).toBeGreaterThan(0);
+    expect(rows[0].train_seconds).toBe(Math.round(finetune.trainSeconds + scratchE.trainSeconds + scratchB.trainSeconds -
+      scratchB.sharedStart.trainSeconds));
     const csv = fs
       .readFileSync(path.join(runDir, 'smoke', 'results-fashion-mnist.csv'), 'utf8')
       .trim()
