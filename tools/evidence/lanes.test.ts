@@ -15,7 +15,7 @@ const job = (id: string, needs: string[] = [], seed = 0): LaneJob => {
 };
 
 /** runLanes over jobs that end when the test says, recording which start and on which lane. */
-function controlled(jobs: LaneJob[], lanes: number) {
+function controlled(jobs: LaneJob[], lanes: number, pollMs?: number) {
   const started: string[] = [];
   const lanesUsed: Record<string, number> = {};
   const alone: string[] = [];
@@ -27,7 +27,7 @@ function controlled(jobs: LaneJob[], lanes: number) {
     if (runsAlone) alone.push(j.id);
     (mayDefer[j.id] ??= []).push(deferrable);
     return new Promise<number>((resolve) => finishers.set(j.id, resolve));
-  });
+  }, { pollMs });
   const settled = run.then(() => 'done', (e: Error) => e.message);
   const tick = () => new Promise((resolve) => setImmediate(resolve));
   const finish = async (id: string, code = 0) => {
@@ -58,6 +58,22 @@ describe('runLanes', () => {
     await c.finish('ftA');
     expect(await c.settled).toBe('done');
     expect(c.alone).toEqual(['base']); // everything else waited on it; nothing ran beside it
+  });
+
+  it('starts a stage that is ready early (readyEarly) while what it needs still runs, looking again every pollMs', async () => {
+    let plainDone = false;
+    const jobs = [job('base1'), { ...job('base2', ['base1']), readyEarly: () => plainDone }, job('ft', ['base2'])];
+    const c = controlled(jobs, 2, 5);
+    await c.tick();
+    expect(c.started).toEqual(['base1']);
+    plainDone = true; // base1's process has trained the plain baseline, and goes on with its own epochs
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(c.started).toEqual(['base1', 'base2']);
+    await c.finish('base2');
+    expect(c.started).toEqual(['base1', 'base2', 'ft']);
+    await c.finish('ft');
+    await c.finish('base1');
+    expect(await c.settled).toBe('done');
   });
 
   it('of the ready stages starts the one with the most training on its chain: prunes (they open the stages after ' +
@@ -202,11 +218,13 @@ describe('laneJobs', () => {
     const [first, second] = baselines();
     expect([first.label, second.label]).toEqual(['soft-filter-pruning resnet56-sfp seed1 baseline',
       'soft-filter-pruning resnet56-sfp seed1 baseline']);
-    expect(second.needs).toEqual([first.id]); // the first trains the plain baseline
+    expect(second.needs).toEqual([first.id]); // the first trains the plain baseline, then its own SFP epochs
+    expect(first.readyEarly).toBeUndefined();
+    expect(second.readyEarly!()).toBe(false);
     const plain = path.join(runDir, 'small', 'cifar10', 'resnet56-sfp', 'seed1', 'baseline');
     fs.mkdirSync(plain, { recursive: true });
     fs.writeFileSync(path.join(plain, 'result.json'), '{}');
-    expect(baselines().map((j) => j.needs)).toEqual([[], []]);
+    expect(second.readyEarly!()).toBe(true);
   });
 
   it('runs each of a lottery ticket\'s LRs as its own chain, the command naming that LR alone', () => {

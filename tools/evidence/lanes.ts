@@ -23,6 +23,11 @@ export interface LaneJob {
   seed: number;
   stage: StageName;
   needs: string[];
+  /**
+   * Ready before what it needs has finished, once this says so (looked at as jobs end, and every `pollMs` while it
+   * waits): a second hooked baseline needs only the plain baseline that the first one's stage trains before its own.
+   */
+  readyEarly?: () => boolean;
   /** The command's arguments after `node`. */
   args: string[];
 }
@@ -48,13 +53,13 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
   const jobs = gridJobs(method, packageName, grid).filter((j) => j.data.stage !== 'report')
     .filter((j) => seed === undefined || j.data.seed === seed);
   // A second baseline of a model and seed (other hooks: SFP's from the trained model) waits for the first only because
-  // the first trains the plain baseline they share; where that has finished, the two train side by side.
-  const plainBaselineDone = (d: (typeof jobs)[number]['data']) => fs.existsSync(path.join(runDir, s.profile, s.dataset,
-    methodVariant(method, d.variant!).base, `seed${d.seed}`, ...(d.lr === undefined ? [] : [`lr${d.lr}`]), 'baseline',
-    'result.json'));
+  // the first trains the plain baseline they share: once that has finished, the two train side by side.
+  const plainBaselineDone = (d: (typeof jobs)[number]['data']) => () => fs.existsSync(path.join(runDir, s.profile,
+    s.dataset, methodVariant(method, d.variant!).base, `seed${d.seed}`, ...(d.lr === undefined ? [] : [`lr${d.lr}`]),
+    'baseline', 'result.json'));
   return jobs.map(({ id, data }) => ({
-    id, label: data.label, seed: data.seed ?? 0, stage: data.stage as StageName,
-    needs: data.stage === 'baseline' && plainBaselineDone(data) ? [] : data.needs,
+    id, label: data.label, seed: data.seed ?? 0, stage: data.stage as StageName, needs: data.needs,
+    ...(data.stage === 'baseline' && data.needs.length > 0 ? { readyEarly: plainBaselineDone(data) } : {}),
     args: [...studyRunArgs({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) },
       dataDir, runDir, data.seed), '--stage', data.stage],
   }));
@@ -99,7 +104,8 @@ function chainWork(jobs: LaneJob[]): Map<string, number> {
  * runs again in the first lane that has no ready job to take, told to wait for that process (then it copies the stage).
  */
 export async function runLanes(jobs: LaneJob[], lanes: number,
-  run: (job: LaneJob, lane: number, alone: boolean, mayDefer: boolean) => Promise<number>): Promise<void> {
+  run: (job: LaneJob, lane: number, alone: boolean, mayDefer: boolean) => Promise<number>,
+  o: { pollMs?: number } = {}): Promise<void> {
   const ids = new Set(jobs.map((j) => j.id));
   const unknown = jobs.flatMap((j) => j.needs.filter((n) => !ids.has(n)).map((n) => `${j.label} needs ${n}`));
   if (unknown.length > 0) throw new Error(`stages that need a stage not in this run: ${unknown.join('; ')}`);
@@ -110,7 +116,8 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
   const putOff: LaneJob[] = []; // stopped while another process trains their stage
   const running = new Map<number, Promise<{ lane: number; job: LaneJob; mayDefer: boolean; code: number }>>();
   const failed: string[] = [];
-  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n));
+  let pollTimer: NodeJS.Timeout | undefined;
+  const ready = (j: LaneJob) => j.needs.every((n) => done.has(n)) || (j.readyEarly?.() ?? false);
   for (;;) {
     for (let lane = 1; lane <= lanes && failed.length === 0; lane++) {
       if (running.has(lane)) continue;
@@ -129,7 +136,13 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
       }
       break;
     }
-    const { lane, job, mayDefer, code } = await Promise.race(running.values());
+    // A job that may be ready early is looked at again every pollMs while it waits.
+    const poll = waiting.some((j) => j.readyEarly) && running.size < lanes
+      ? new Promise<undefined>((resolve) => { pollTimer = setTimeout(resolve, o.pollMs ?? 60_000, undefined); }) : undefined;
+    const ended = await Promise.race([...running.values(), ...(poll ? [poll] : [])]);
+    clearTimeout(pollTimer);
+    if (!ended) continue;
+    const { lane, job, mayDefer, code } = ended;
     running.delete(lane);
     if (code === TRAINING_ELSEWHERE_EXIT_CODE && mayDefer) {
       putOff.push(job);
