@@ -66,6 +66,7 @@ describe('runLanes', () => {
     const c = controlled(jobs, 2, 5);
     await c.tick();
     expect(c.started).toEqual(['base1']);
+    expect(c.alone).toEqual([]); // base2 may start beside it: base1 does not take every core
     plainDone = true; // base1's process has trained the plain baseline, and goes on with its own epochs
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(c.started).toEqual(['base1', 'base2']);
@@ -225,6 +226,18 @@ describe('laneJobs', () => {
     fs.mkdirSync(plain, { recursive: true });
     fs.writeFileSync(path.join(plain, 'result.json'), '{}');
     expect(second.readyEarly!()).toBe(true);
+  });
+
+  it('makes Scratch-B ready once Scratch-E has kept its state where their LRs part, before Scratch-E ends', () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lanes-'));
+    const scratchB = () => laneJobs({ ...studyById('l1-norm'), variants: ['resnet56-A'] }, 'data', runDir, 1)
+      .find((j) => j.stage === 'scratch-b')!;
+    expect(scratchB().readyEarly!()).toBe(false);
+    const kept = path.join(runDir, 'small', 'cifar10', 'resnet56', 'seed1', 'resnet56-A', 'scratch-e', 'after-epoch-20');
+    fs.mkdirSync(path.join(kept, 'checkpoint'), { recursive: true });
+    expect(scratchB().readyEarly!()).toBe(false); // still being written
+    fs.writeFileSync(path.join(kept, 'checkpoint', 'state.json'), '{}');
+    expect(scratchB().readyEarly!()).toBe(true);
   });
 
   it('runs each of a lottery ticket\'s LRs as its own chain, the command naming that LR alone', () => {

@@ -52,14 +52,23 @@ export function laneJobs(s: Study, dataDir: string, runDir: string, seed?: numbe
     fresh: false, ...(s.lrs ? { lrs: s.lrs } : {}) };
   const jobs = gridJobs(method, packageName, grid).filter((j) => j.data.stage !== 'report')
     .filter((j) => seed === undefined || j.data.seed === seed);
+  type Data = (typeof jobs)[number]['data'];
+  const seedDir = (d: Data) => path.join(runDir, s.profile, s.dataset, methodVariant(method, d.variant!).base,
+    `seed${d.seed}`, ...(d.lr === undefined ? [] : [`lr${d.lr}`]));
   // A second baseline of a model and seed (other hooks: SFP's from the trained model) waits for the first only because
   // the first trains the plain baseline they share: once that has finished, the two train side by side.
-  const plainBaselineDone = (d: (typeof jobs)[number]['data']) => () => fs.existsSync(path.join(runDir, s.profile,
-    s.dataset, methodVariant(method, d.variant!).base, `seed${d.seed}`, ...(d.lr === undefined ? [] : [`lr${d.lr}`]),
-    'baseline', 'result.json'));
+  const plainBaselineDone = (d: Data) => () => fs.existsSync(path.join(seedDir(d), 'baseline', 'result.json'));
+  // Scratch-B needs only the state Scratch-E keeps where their LRs part: it trains beside Scratch-E's second half.
+  const scratchEKept = (d: Data) => () => {
+    const scratchE = path.join(seedDir(d), d.variant!, 'scratch-e');
+    return fs.existsSync(scratchE) && fs.readdirSync(scratchE).some((name) => /^after-epoch-\d+$/.test(name) &&
+      fs.existsSync(path.join(scratchE, name, 'checkpoint', 'state.json')));
+  };
+  const readyEarly = (d: Data) => (d.stage === 'baseline' && d.needs.length > 0 ? plainBaselineDone(d)
+    : d.stage === 'scratch-b' ? scratchEKept(d) : undefined);
   return jobs.map(({ id, data }) => ({
     id, label: data.label, seed: data.seed ?? 0, stage: data.stage as StageName, needs: data.needs,
-    ...(data.stage === 'baseline' && data.needs.length > 0 ? { readyEarly: plainBaselineDone(data) } : {}),
+    ...(readyEarly(data) ? { readyEarly: readyEarly(data) } : {}),
     args: [...studyRunArgs({ ...s, variants: [data.variant!], ...(data.lr === undefined ? {} : { lrs: [data.lr] }) },
       dataDir, runDir, data.seed), '--stage', data.stage],
   }));
@@ -124,8 +133,8 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
       const next = waiting.findIndex(ready);
       if (next < 0 && putOff.length === 0) break;
       const [job] = next >= 0 ? waiting.splice(next, 1) : putOff.splice(0, 1);
-      // Nothing else runs and no other job is ready: only this one's end can make one ready.
-      const alone = running.size === 0 && !waiting.some(ready) && putOff.length === 0;
+      // Nothing else runs and no other job is ready, nor may be before this one ends: it may take every core.
+      const alone = running.size === 0 && !waiting.some((j) => ready(j) || j.readyEarly) && putOff.length === 0;
       const mayDefer = next >= 0 && !alone;
       running.set(lane, run(job, lane, alone, mayDefer).then((code) => ({ lane, job, mayDefer, code })));
     }
@@ -139,8 +148,7 @@ export async function runLanes(jobs: LaneJob[], lanes: number,
     // A job that may be ready early is looked at again every pollMs while it waits.
     const poll = waiting.some((j) => j.readyEarly) && running.size < lanes
       ? new Promise<undefined>((resolve) => { pollTimer = setTimeout(resolve, o.pollMs ?? 60_000, undefined); }) : undefined;
-    const ended = await Promise.race([...running.values(), ...(poll ? [poll] : [])]);
-    clearTimeout(pollTimer);
+    const ended = await Promise.race([...running.values(), ...(poll ? [poll] : [])]).finally(() => clearTimeout(pollTimer));
     if (!ended) continue;
     const { lane, job, mayDefer, code } = ended;
     running.delete(lane);

@@ -103,7 +103,7 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     const hooked = { ...baseline('slimming'), hooks: { id: 'sparsity' } };
     const dir = path.join(root, 'slimming', 'baseline-sparsity');
     const file = stageClaimFile(dir);
-    expect(file).toBe(path.join(dir, '.training-claim.json'));
+    expect(file).toBe(path.join(root, 'slimming', '.baseline-sparsity.training-claim.json'));
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify({ ...holder(process.ppid), dir }));
     for (const roots of [[root], []]) {

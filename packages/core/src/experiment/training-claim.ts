@@ -53,8 +53,12 @@ function readClaim(file: string): TrainingClaim | undefined {
   }
 }
 
-/** The claim file of a stage that only its own folder can hold. */
-export const stageClaimFile = (dir: string) => path.join(path.resolve(dir), '.training-claim.json');
+/**
+ * The claim file of a stage that only its own folder can hold: beside the folder, hidden, so that removing the folder
+ * (`--fresh`, a copy put in its place) leaves the claim with its holder.
+ */
+export const stageClaimFile = (dir: string) =>
+  path.join(path.dirname(path.resolve(dir)), `.${path.basename(dir)}.training-claim.json`);
 
 /** The claim files this process holds now (two stages of one process may ask for the same training at once). */
 const heldHere = new Set<string>();

@@ -14,7 +14,7 @@ import { CHART_FONT, vegaLiteSvg } from '../chart';
 import { testBatches, type TrainingData } from '../data/source';
 import type { DatasetName } from '../datasets-info';
 import { cachedStage } from '../experiment/cached-stage';
-import { runStage } from '../experiment/stage';
+import { runStage, type StageJob } from '../experiment/stage';
 import { writeFileAtomic } from '../fs-atomic';
 import { loadModelDir, readModelSpec, saveModelDir } from '../model-io';
 import { layersSpec, type LayersSpec } from '../models/traced';
@@ -141,8 +141,10 @@ export async function runComparison(o: CompareOptions): Promise<CompareResult> {
       ({ dir: dir(stage), identity: { prune: pruneIdentity, stage, recipe }, spec: prunedSpec, recipe, seed: o.seed });
     // Scratch-B trains as Scratch-E until their LRs part, and starts from the state Scratch-E keeps there.
     const shared = sharedEpochs(recipes['scratch-e'], recipes['scratch-b']);
-    const sharing: Record<string, object> = shared === 0 ? {} : { 'scratch-e': { keepStateAfter: shared },
-      'scratch-b': { startFrom: { job: job('scratch-e', recipes['scratch-e']), epochs: shared } } };
+    const sharing: Record<string, Pick<StageJob, 'keepStateAfter' | 'startFrom'>> = shared === 0 ? {} : {
+      'scratch-e': { keepStateAfter: shared },
+      'scratch-b': { startFrom: { job: job('scratch-e', recipes['scratch-e']), epochs: shared } },
+    };
     const accuracy: Record<string, number> = {};
     for (const [stage, recipe] of Object.entries(recipes)) {
       const result = await runStage({

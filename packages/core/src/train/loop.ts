@@ -8,7 +8,7 @@ import { readJsonFile, writeFileAtomic } from '../fs-atomic';
 import { applyMasks, type MaskSet } from '../pruning/masks';
 import { saveModelDir } from '../model-io';
 import type { ArchSpec } from '../spec';
-import { checkpointState, readCheckpoint, writeCheckpoint, type LoopState, type SharedStart } from './checkpoint';
+import { CHECKPOINT_DIRS, readCheckpoint, writeCheckpoint, type LoopState, type SharedStart } from './checkpoint';
 import { evaluate, forwardInTraining, type Evaluation } from './evaluate';
 import { Progress } from './progress';
 import { learningRate, type Recipe } from './recipe';
@@ -203,7 +203,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const model = o.model;
   let state: LoopState = { runKey: key, epoch: 0, nextBatch: 0, bestTop1: -1, bestEpoch: -1, metricsLines: 0,
     trainSeconds: 0, imagesSeen: 0 };
-  if (o.startFrom && !checkpointState(o.runDir)) {
+  if (o.startFrom && !CHECKPOINT_DIRS.some((name) => fs.existsSync(path.join(o.runDir, name)))) {
     const shared = startFromKept(o.runDir, o.startFrom, key);
     if (shared) process.stderr.write(`${label}: starts from ${o.startFrom.runDir} after epoch ${shared.epochs}, the same training until then\n`);
   }
@@ -241,7 +241,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (at.epoch === o.keepStateAfter && at.nextBatch === 0) keepState(o.runDir, at.epoch, at.metricsLines);
   };
   // Stopped between the checkpoint to keep and keeping it.
-  if (restored && state.epoch === o.keepStateAfter && state.nextBatch === 0) keepState(o.runDir, state.epoch, state.metricsLines);
+  if (restored && state.epoch === o.keepStateAfter && state.nextBatch === 0) {
+    keepState(o.runDir, state.epoch, state.metricsLines, restored.dir);
+  }
+  // A first epoch: lines of an attempt stopped before its first checkpoint are not this run's.
+  if (!restored) fs.rmSync(path.join(o.runDir, METRICS), { force: true });
 
   collectInitialValues(varList);
   try {

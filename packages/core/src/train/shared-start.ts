@@ -21,10 +21,12 @@ const firstLines = (file: string, lines: number) =>
   fs.readFileSync(file, 'utf8').split('\n').slice(0, lines).map((line) => `${line}\n`).join('');
 
 /**
- * Keeps the run's current checkpoint, which must be the one after `epochs` epochs (`metricsLines` lines of metrics
- * belong to it), in `after-epoch-<epochs>/` with the best model so far; once, whole or not at all.
+ * Keeps the run's checkpoint (its current one, or the one it resumed from), which must be the one after `epochs` epochs
+ * (`metricsLines` lines of metrics belong to it), in `after-epoch-<epochs>/` with the best model so far; once, whole or
+ * not at all.
  */
-export function keepState(runDir: string, epochs: number, metricsLines: number): void {
+export function keepState(runDir: string, epochs: number, metricsLines: number,
+  checkpoint = path.join(runDir, CHECKPOINT_DIR)): void {
   const dir = keptDir(runDir, epochs);
   if (checkpointState(dir)) return;
   const writing = `${dir}.writing`;
@@ -32,7 +34,7 @@ export function keepState(runDir: string, epochs: number, metricsLines: number):
   fs.mkdirSync(writing);
   if (fs.existsSync(path.join(runDir, BEST))) fs.cpSync(path.join(runDir, BEST), path.join(writing, BEST), { recursive: true });
   fs.writeFileSync(path.join(writing, METRICS), firstLines(path.join(runDir, METRICS), metricsLines));
-  fs.cpSync(path.join(runDir, CHECKPOINT_DIR), path.join(writing, CHECKPOINT_DIR), { recursive: true });
+  fs.cpSync(checkpoint, path.join(writing, CHECKPOINT_DIR), { recursive: true });
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(writing, dir);
 }
