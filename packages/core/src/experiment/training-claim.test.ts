@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingElsewhereError } from '../errors';
-import { claimFile, claimTraining, stageClaimFile, takeOver, type TrainingClaim } from './training-claim';
+import { claimFile, claimTraining, processStart, stageClaimFile, takeOver, type TrainingClaim } from './training-claim';
 
 // Identities as run.ts writes them (cut to their fields), literal.
 const baseline = (method: string, seed = 0) => ({ method, profile: 'small', seed, data: { dataset: 'cifar10', limit: {} },
@@ -56,6 +56,20 @@ describe('claimTraining: one process trains what runs beside it share', () => {
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
     release();
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it.runIf(processStart(process.pid) !== undefined)('takes over a claim whose pid a later process has, by its start', async () => {
+    // The parent runs, but started at another time than the claim says: the holder ended and its pid came round again.
+    const file = held({ ...holder(process.ppid), processStart: `${processStart(process.ppid)}0` });
+    const release = await claimTraining([root], path.join(root, 'l1'), baseline('l1-norm'), subset, { ifHeld: 'exit' });
+    const mine = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect([mine.pid, mine.processStart]).toEqual([process.pid, processStart(process.pid)]);
+    release();
+    // With the start the parent has, it holds the claim: a second process is told so.
+    held({ ...holder(process.ppid), processStart: processStart(process.ppid) });
+    await expect(claimTraining([root], path.join(root, 'l1'), baseline('l1-norm'), subset, { ifHeld: 'exit' }))
+      .rejects.toBeInstanceOf(TrainingElsewhereError);
+    fs.rmSync(file);
   });
 
   it.each([

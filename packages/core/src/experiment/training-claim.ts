@@ -22,6 +22,22 @@ export interface TrainingClaim {
   host: string;
   dir: string;
   started: string;
+  /**
+   * When its process started, as the system counts it (Linux: the boot and the clock ticks since it): a process that
+   * got the pid of an ended holder later does not hold its claim. Absent where the system does not say.
+   */
+  processStart?: string;
+}
+
+/** A process's start (`<boot id>:<ticks since boot>` from /proc), or undefined where there is no /proc. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // field 22, starttime
+    return `${fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${ticks}`;
+  } catch {
+    return undefined;
+  }
 }
 
 const CLAIMS = '.training-claims';
@@ -74,7 +90,9 @@ function live(file: string, claim: TrainingClaim): boolean {
   if (claim.pid === process.pid) return heldHere.has(file);
   try {
     process.kill(claim.pid, 0);
-    return true;
+    // Another process has its pid now: the holder ended (a claim of a machine restarted since, killed processes').
+    const now = claim.processStart && processStart(claim.pid);
+    return !now || now === claim.processStart;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // runs, as another user
   }
@@ -140,7 +158,8 @@ export async function claimTraining(roots: readonly string[], dir: string, ident
   const shared = roots.length > 0 ? claimFile(roots[0], identity, examples) : undefined;
   const file = shared ?? stageClaimFile(dir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const mine: TrainingClaim = { pid: process.pid, host: os.hostname(), dir: path.resolve(dir), started: new Date().toISOString() };
+  const mine: TrainingClaim = { pid: process.pid, host: os.hostname(), dir: path.resolve(dir), started: new Date().toISOString(),
+    ...(processStart(process.pid) ? { processStart: processStart(process.pid) } : {}) };
   let told = false;
   for (let tries = 0; ; tries++) {
     o.signal?.throwIfAborted();
