@@ -4,11 +4,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
+import { metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
 import { readRows, type Row } from '../report/report';
 import { accuracyPoints, differenceChart, differencePoints } from './chart';
 import { groupCountdown, laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
 import {
-  bySeedKey, epochMetrics, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
+  bySeedKey, evidenceCsv, evidenceMarkdown, evidenceRows, intervalText, localSeedRecords, mergeSeedRecords,
   rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, type EvidenceRow,
   type ReferenceRow,
 } from './evidence';
@@ -207,7 +208,7 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
   // One stage's figures, from its result.json and metrics.jsonl (nulls while it has no result), and where it was
   // copied from if another study trained it (`--reuse-from`: its seconds are that run's).
   const factsOf = (d: string): { wall: number | null; busy: number | null; from?: string; threads?: string } => {
-    const metricsFile = path.join(d, 'metrics.jsonl');
+    const metrics = metricsFile(d);
     const r = readJson<{ trainSeconds: number; epochs: number; threads?: number;
       reusedFrom?: { dir: string; method: string }; sharedStart?: { epochs: number; trainSeconds: number } } | null>(
       path.join(d, 'result.json'), null);
@@ -216,8 +217,8 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
     // A Scratch-B that started from Scratch-E's state counts only the epochs after it (Scratch-E's seconds count there).
     const shared = r.sharedStart ?? { epochs: 0, trainSeconds: 0 };
     const wall = Math.round(r.trainSeconds - shared.trainSeconds);
-    if (!fs.existsSync(metricsFile)) return { wall, busy: null, ...from, ...onThreads([r.threads]) };
-    const epochs = epochMetrics(metricsFile).slice(shared.epochs);
+    if (!fs.existsSync(metrics)) return { wall, busy: null, ...from, ...onThreads([r.threads]) };
+    const epochs = readEpochMetrics(metrics).slice(shared.epochs);
     const seconds = epochs.map((e) => e.seconds).sort((a, b) => a - b);
     const perEpoch = epochs.map((e) => e.threads); // absent in metrics written before they recorded threads
     const median = seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : 0;

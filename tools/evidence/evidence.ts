@@ -3,6 +3,7 @@ import * as path from 'path';
 import { stringify } from 'csv-stringify/sync';
 // the project's one mean, sample std and Markdown table, by path: tools runs from source, without core's build
 import { markdownTable } from '../../packages/core/src/results';
+import { METRICS_FILE, metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
 import { mean, sampleStd } from '../../packages/core/src/stats';
 import { readRows, type Row } from '../report/report';
 import { pairedInterval, paperVerdict, verdict, type Interval, type Reference, type Verdict } from './interval';
@@ -105,14 +106,10 @@ export const studyResultsCsv = (s: Study, runDir: string) => path.join(runDir, s
 export const seedDir = (s: Study, runDir: string, model: string, seed: number | string, lr?: string | number | null) =>
   path.join(runDir, s.profile, s.dataset, model, `seed${seed}`, ...(s.lrs && lr !== undefined && lr !== null ? [`lr${lr}`] : []));
 
-/** A stage's metrics.jsonl: one JSON line per epoch, with its test top-1, its seconds and the threads it ran on. */
-export const epochMetrics = (metricsFile: string): Array<{ testTop1: number; seconds: number; threads?: number }> =>
-  fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-
 /** The last-quarter gain of a baseline from its metrics.jsonl. */
-export function lastQuarterGain(metricsFile: string): number {
-  const top1 = epochMetrics(metricsFile).map((e) => e.testTop1);
-  if (top1.length < 4) throw new Error(`${metricsFile}: ${top1.length} epochs; a last quarter needs at least 4`);
+export function lastQuarterGain(file: string): number {
+  const top1 = readEpochMetrics(file).map((e) => e.testTop1);
+  if (top1.length < 4) throw new Error(`${file}: ${top1.length} epochs; a last quarter needs at least 4`);
   return top1[top1.length - 1] - top1[Math.floor((3 * top1.length) / 4) - 1];
 }
 
@@ -122,8 +119,8 @@ export function lastQuarterGain(metricsFile: string): number {
  */
 function baselineGain(dir: string): number {
   const runs = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^baseline(-.+)?$/.test(d)) : [];
-  const files = runs.map((d) => path.join(dir, d, 'metrics.jsonl')).filter((f) => fs.existsSync(f));
-  if (files.length === 0) throw new Error(`${dir}: no baseline*/metrics.jsonl`);
+  const files = runs.map((d) => metricsFile(path.join(dir, d))).filter((f) => fs.existsSync(f));
+  if (files.length === 0) throw new Error(`${dir}: no baseline*/${METRICS_FILE}`);
   return Math.max(...files.map(lastQuarterGain));
 }
 

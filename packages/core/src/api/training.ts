@@ -6,6 +6,7 @@ export { Sgd } from '../train/sgd';
 export { evaluate, type Evaluation } from '../train/evaluate';
 export { NonFiniteLossError, readTrainResult, train, type EpochProgress, type StepContext, type TrainingHooks, type TrainOptions, type TrainResult } from '../train/loop';
 export { identityMismatch } from '../train/run-key';
+export { METRICS_FILE, metricsFile, readEpochMetrics, type EpochMetrics } from '../train/metrics-file';
 export { inferenceLatencies, type LatencyOptions } from '../bench/latency';
 export { BATCH as BENCH_BATCH, benchModel } from '../bench/bench-model';
 export { imagenetRoot, loadTrainingData, splitSize, testBatches, trainBatches, trainingImages, type BatchStream, type TrainingData } from '../data/source';

@@ -11,6 +11,7 @@ import type { ArchSpec } from '../spec';
 import { CHECKPOINT_DIRS, readCheckpoint, writeCheckpoint, type LoopState, type SharedStart } from './checkpoint';
 import { evaluate, forwardInTraining, type Evaluation } from './evaluate';
 import { Progress } from './progress';
+import { appendEpochMetrics, keepMetricsHead, metricsFile } from './metrics-file';
 import { learningRate, type Recipe } from './recipe';
 import { differingField } from './run-key';
 import { keepState, startFromKept, type StartFrom } from './shared-start';
@@ -139,7 +140,6 @@ export interface TrainResult {
 }
 
 const RESULT = 'result.json';
-const METRICS = 'metrics.jsonl';
 
 /** The result of a finished run (result.json), or undefined when the run has not finished. */
 export function readTrainResult(runDir: string): TrainResult | undefined {
@@ -166,12 +166,6 @@ export function trainRunKey(o: Pick<TrainOptions, 'spec' | 'recipe' | 'seed' | '
 /** Checks the names a hook uses against the model's trainable weights. */
 function checkWeightNames(hook: string, names: Iterable<string>, known: Map<string, tf.Variable>): void {
   for (const name of names) if (!known.has(name)) throw new UnknownWeightError(hook, name, [...known.keys()]);
-}
-
-function truncateLines(file: string, lines: number): void {
-  if (!fs.existsSync(file)) return;
-  const kept = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0).slice(0, lines);
-  writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
 }
 
 /**
@@ -218,7 +212,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     restored.model.dispose();
     sgd.setState(restored.optimizer);
     state = restored.state;
-    truncateLines(path.join(o.runDir, METRICS), state.metricsLines);
+    keepMetricsHead(metricsFile(o.runDir), state.metricsLines);
     process.stderr.write(`${label}: resuming at epoch ${state.epoch + 1}, batch ${state.nextBatch}\n`);
   }
   const variables = trainableVariables(model);
@@ -245,7 +239,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     keepState(o.runDir, state.epoch, state.metricsLines, restored.dir);
   }
   // A first epoch: lines of an attempt stopped before its first checkpoint are not this run's.
-  if (!restored) fs.rmSync(path.join(o.runDir, METRICS), { force: true });
+  if (!restored) fs.rmSync(metricsFile(o.runDir), { force: true });
 
   collectInitialValues(varList);
   try {
@@ -309,7 +303,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         imagesPerSecond: state.trainSeconds > 0 ? state.imagesSeen / state.trainSeconds : null,
         ...ranOn,
       };
-      fs.appendFileSync(path.join(o.runDir, METRICS), `${JSON.stringify(line)}\n`);
+      appendEpochMetrics(metricsFile(o.runDir), line);
       if (o.progress ?? true) {
         process.stderr.write(`${label} epoch ${line.epoch}/${o.recipe.epochs}: ` +
           `train loss ${line.trainLoss?.toFixed(4)}, test top-1 ${test.top1.toFixed(2)}% ` +
