@@ -218,9 +218,10 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
     const shared = r.sharedStart ?? { epochs: 0, trainSeconds: 0 };
     const wall = Math.round(r.trainSeconds - shared.trainSeconds);
     if (!fs.existsSync(metrics)) return { wall, busy: null, ...from, ...onThreads([r.threads]) };
-    const epochs = readEpochMetrics(metrics).slice(shared.epochs);
-    const seconds = epochs.map((e) => e.seconds).sort((a, b) => a - b);
-    const perEpoch = epochs.map((e) => e.threads); // absent in metrics written before they recorded threads
+    const allEpochs = readEpochMetrics(metrics);
+    const seconds = allEpochs.slice(shared.epochs).map((e) => e.seconds).sort((a, b) => a - b);
+    // Its weights depend on every epoch's threads, the shared ones too (absent in metrics from before they were recorded).
+    const perEpoch = allEpochs.map((e) => e.threads);
     const median = seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : 0;
     return { wall, busy: Math.round(median * (r.epochs - shared.epochs)), ...from,
       ...onThreads(perEpoch.some((t) => t !== undefined) ? perEpoch : [r.threads]) };

@@ -211,11 +211,12 @@ describe('evidence table (the command)', () => {
     fs.mkdirSync(scratchE, { recursive: true });
     fs.writeFileSync(path.join(scratchE, 'result.json'), JSON.stringify({ trainSeconds: 500, epochs: 8, threads: 1,
       reusedFrom: { dir: 'runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e', method: 'thinet' } }));
-    // Scratch-B started from the state Scratch-E kept after 4 epochs (200 s of Scratch-E's): it trained 8 of its 12.
+    // Scratch-B started from the state Scratch-E kept after 4 epochs (200 s of Scratch-E's): it trained 8 of its 12,
+    // on one thread; the 4 it shares ran on two, and its weights depend on them too.
     const scratchB = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0', 'vgg16-A', 'scratch-b');
     fs.mkdirSync(scratchB, { recursive: true });
     fs.writeFileSync(path.join(scratchB, 'metrics.jsonl'), [...Array(12).keys()].map((e) =>
-      JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: e < 4 ? 50 : 20, threads: 1 })).join('\n'));
+      JSON.stringify({ epoch: e + 1, testTop1: 60, seconds: e < 4 ? 50 : 20, threads: e < 4 ? 2 : 1 })).join('\n'));
     fs.writeFileSync(path.join(scratchB, 'result.json'), JSON.stringify({ trainSeconds: 700, epochs: 12, threads: 1,
       sharedStart: { from: 'scratch-e', epochs: 4, trainSeconds: 200 } }));
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
@@ -234,7 +235,7 @@ describe('evidence table (the command)', () => {
       trainSeconds: { baseline: 3070, prune: 412, finetune: null, 'scratch-e': 500, 'scratch-b': 500 },
       busySeconds: { baseline: 80, prune: 412, finetune: null, 'scratch-b': 160 },
       copiedStages: { 'scratch-e': 'thinet: runs/study/thinet/small/cifar10/vgg16/seed0/vgg16-conv/scratch-e' },
-      stageThreads: { baseline: '2+1', 'scratch-e': '1' } });
+      stageThreads: { baseline: '2+1', 'scratch-e': '1', 'scratch-b': '2+1' } });
     expect(row).not.toHaveProperty('copiedStages.baseline');
     // A stage's sums depend on its threads: the command to train one again sets them (here they differ by stage).
     expect(row.rerunOneStage).toMatch(/&& RETHINK_PRUNE_THREADS=<its stageThreads> node /);
