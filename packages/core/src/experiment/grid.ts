@@ -8,6 +8,7 @@ import { methodVariant, variantPruner, type MethodDefinition, type MethodVariant
 import { relativeMarkdown } from './relative-report';
 import { experimentSpecs, runExperiment } from './run';
 import type { StageName } from './stage-graph';
+import { paperWidths } from './reference';
 import { widthsMarkdown, type LayerWidth } from './widths-report';
 
 export interface GridOptions {
@@ -59,7 +60,7 @@ export async function runGrid<V extends MethodVariant>(
   const only = o.stage === 'report' ? undefined : o.stage;
   const rows: ResultRow[] = [];
   // Per variant, LR and round: the seeds of one prune, which the report averages.
-  const widths = new Map<string, { structured: boolean; seeds: LayerWidth[][] }>();
+  const widths = new Map<string, { structured: boolean; variant: string; seeds: LayerWidth[][] }>();
   const seeds = o.onlySeed !== undefined ? [o.onlySeed] : Array.from({ length: o.seeds }, (_, k) => k);
   const lrs = gridLearningRates(method, o);
   for (const seed of seeds) {
@@ -76,7 +77,7 @@ export async function runGrid<V extends MethodVariant>(
             const key = [variant, ...(where.lr === undefined ? [] : [`lr ${where.lr}`]),
               ...(method.rounds ? [`round ${where.round}`] : [])].join(' ');
             const structured = variantPruner(method, methodVariant(method, variant)).kind === 'structured';
-            const entry = widths.get(key) ?? { structured, seeds: [] };
+            const entry = widths.get(key) ?? { structured, variant, seeds: [] };
             entry.seeds.push(w);
             widths.set(key, entry);
           },
@@ -91,8 +92,12 @@ export async function runGrid<V extends MethodVariant>(
   if (rows.length > 0) {
     writeFileAtomic(`${resultsBase(o)}.csv`, resultsCsv(rows));
     writeFileAtomic(`${resultsBase(o)}.md`, `${resultsMarkdown(rows)}\n`);
-    const tables = [...widths].map(([key, { structured, seeds }]) => widthsMarkdown(`${method.name} ${key} on ${o.dataset}`,
-      seeds, structured ? ['width', 'width*'] : ['weights', 'non-zero']));
+    const tables = [...widths].map(([key, { structured, variant, seeds }]) => {
+      const paper = paperWidths(method.reference, variant, o.dataset);
+      return widthsMarkdown(`${method.name} ${key} on ${o.dataset}`, seeds,
+        structured ? ['width', 'width*'] : ['weights', 'non-zero'],
+        paper?.widths ? { source: `${paper.table}: ${paper.row}`, widths: paper.widths } : undefined);
+    });
     if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
     const relative = relativeMarkdown(rows, method.reference);
     if (relative) writeFileAtomic(`${resultsBase(o)}-relative.md`, `${relative}\n`);

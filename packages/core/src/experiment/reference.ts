@@ -21,6 +21,17 @@ export interface ReferenceRow {
    * unpruned accuracy it is relative to, as printed.
    */
   printed?: PrintedDeltas;
+  /**
+   * A table of pruned widths (Table 8: the architecture slimming finds): per layer in order, the original width and
+   * the pruned width* as the paper prints them (mean ± std over its runs).
+   */
+  widths?: PaperWidth[];
+}
+
+export interface PaperWidth {
+  width: number;
+  mean: number;
+  std: number;
 }
 
 export interface PrintedDeltas {
@@ -69,6 +80,11 @@ export function readReference(file: string): ReferenceRow[] {
       if (r[k] !== null && typeof r[k] !== 'number')
         throw new ReferenceError(file, `rows[${i}].${k} must be a number or null`);
     }
+    const widths = r.widths as Array<Record<string, unknown>> | undefined;
+    if (widths !== undefined && (!Array.isArray(widths) ||
+      !widths.every((w) => ['width', 'mean', 'std'].every((k) => typeof w?.[k] === 'number')))) {
+      throw new ReferenceError(file, `rows[${i}].widths must be a list of { "width", "mean", "std" } numbers`);
+    }
   });
   return rows as ReferenceRow[];
 }
@@ -90,4 +106,10 @@ export function paperNumbers(
   if (!row) return undefined;
   const cells = Object.fromEntries(CELLS.filter((k) => row[k] !== null).map((k) => [k, row[k]]));
   return { ...cells, source: `${row.table}: ${row.row}` };
+}
+
+/** The paper's pruned widths for a variant (its row for the dataset, else any row that has them). */
+export function paperWidths(rows: ReferenceRow[], variant: string, dataset: string): ReferenceRow | undefined {
+  const candidates = rows.filter((r) => r.variant === variant && r.widths !== undefined);
+  return candidates.find((r) => r.dataset === dataset) ?? candidates[0];
 }

@@ -27,4 +27,26 @@ describe('the widths report (the paper\'s Table 8: width and width* per layer, m
       '| | total | 192 | 134.0 ± 4.0 |',
     ]);
   });
+
+  it('sets the share each layer kept beside the paper\'s, where the paper has as many layers', () => {
+    const seed = (a: number, b: number) => [{ layer: 'conv1', width: 16, pruned: a }, { layer: 'conv2', width: 32, pruned: b }];
+    const paper = { source: 'Table 8: VGG', widths: [{ width: 64, mean: 39.0, std: 3.7 }, { width: 128, mean: 127.8, std: 0.4 }] };
+    // Ours: conv1 8, 10 → 9 of 16 = 56.3%; conv2 32, 30 → 31 of 32 = 96.9%; totals 40, 40 → 40 of 48 = 83.3%.
+    // Paper: 39.0 of 64 = 60.9%; 127.8 of 128 = 99.8%; 166.8 of 192 = 86.9%.
+    const table = widthsMarkdown('slimming vgg16-40', [seed(8, 32), seed(10, 30)], ['width', 'width*'], paper);
+    expect(table.split('\n')).toEqual([
+      '### slimming vgg16-40 (2 seeds)',
+      '',
+      'The paper\'s: Table 8: VGG.',
+      '',
+      '| # | layer | width | width* (mean ± std) | kept | paper: width → width* | paper kept |',
+      '|---|---|---|---|---|---|---|',
+      '| 1 | conv1 | 16 | 9.0 ± 1.4 | 56.3% | 64 → 39.0 ± 3.7 | 60.9% |',
+      '| 2 | conv2 | 32 | 31.0 ± 1.4 | 96.9% | 128 → 127.8 ± 0.4 | 99.8% |',
+      '| | total | 48 | 40.0 ± 0.0 | 83.3% | 192 → 166.8 | 86.9% |',
+    ]);
+    const other = widthsMarkdown('slimming vgg19-70', [seed(8, 32)], ['width', 'width*'], { ...paper, widths: paper.widths.slice(1) });
+    expect(other).toContain('The paper\'s widths (Table 8: VGG) have 1 layers, this model 2: not set beside.');
+    expect(other).toContain('| # | layer | width | width* (mean ± std) |\n');
+  });
 });

@@ -2,6 +2,7 @@ import { channelGroups } from '../pruning/graph';
 import { keptWeights, type MaskSet } from '../pruning/masks';
 import { mean, sampleStd } from '../stats';
 import type { ArchSpec } from '../spec';
+import type { PaperWidth } from './reference';
 
 /** One prunable layer's width before and after a prune (a selection counts its selected channels). */
 export interface LayerWidth {
@@ -50,19 +51,37 @@ export function layerWidthLines(widths: LayerWidth[]): string[] {
 /**
  * The pruned architecture of one experiment over its seeds, as the paper's Table 8 gives it: per layer the
  * original width and the pruned width* as mean ± std over the seeds, and the totals (an unstructured prune:
- * weights and non-zero weights).
+ * weights and non-zero weights). With the paper's widths for the same layers (`paper`), the share each layer kept
+ * stands beside the paper's: a narrowed model is compared by share, not by width.
  */
-export function widthsMarkdown(title: string, seeds: LayerWidth[][], headers = ['width', 'width*']): string {
+export function widthsMarkdown(title: string, seeds: LayerWidth[][], headers = ['width', 'width*'],
+  paper?: { source: string; widths: PaperWidth[] }): string {
   const layers = seeds[0].map((w, i) => {
     const pruned = seeds.map((run) => run[i].pruned);
     return { layer: w.layer, width: w.width, pruned };
   });
   const totals = seeds.map((run) => run.reduce((sum, w) => sum + w.pruned, 0));
+  const total = layers.reduce((sum, l) => sum + l.width, 0);
   const cell = (xs: number[]) => `${mean(xs).toFixed(1)} ± ${sampleStd(xs).toFixed(1)}`;
+  const beside = paper?.widths.length === layers.length ? paper : undefined;
+  const kept = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
+  const paperCells = (i: number) => {
+    if (!beside) return '';
+    const w = beside.widths[i];
+    return ` ${kept(mean(layers[i].pruned), layers[i].width)} | ${w.width} → ${w.mean.toFixed(1)} ± ${w.std.toFixed(1)} | ` +
+      `${kept(w.mean, w.width)} |`;
+  };
+  const paperTotal = beside ? [beside.widths.reduce((sum, w) => sum + w.width, 0), beside.widths.reduce((sum, w) => sum + w.mean, 0)] : [];
   const lines = [
-    ...layers.map((l, i) => `| ${i + 1} | ${l.layer} | ${l.width} | ${cell(l.pruned)} |`),
-    `| | total | ${layers.reduce((sum, l) => sum + l.width, 0)} | ${cell(totals)} |`,
+    ...layers.map((l, i) => `| ${i + 1} | ${l.layer} | ${l.width} | ${cell(l.pruned)} |${paperCells(i)}`),
+    `| | total | ${total} | ${cell(totals)} |` + (beside
+      ? ` ${kept(mean(totals), total)} | ${paperTotal[0]} → ${paperTotal[1].toFixed(1)} | ${kept(paperTotal[1], paperTotal[0])} |` : ''),
   ];
-  return [`### ${title} (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`, '',
-    `| # | layer | ${headers[0]} | ${headers[1]} (mean ± std) |`, '|---|---|---|---|', ...lines].join('\n');
+  const header = `| # | layer | ${headers[0]} | ${headers[1]} (mean ± std) |` +
+    (beside ? ` kept | paper: ${headers[0]} → ${headers[1]} | paper kept |` : '');
+  const rule = beside ? '|---|---|---|---|---|---|---|' : '|---|---|---|---|';
+  const note = paper && !beside
+    ? [`The paper's widths (${paper.source}) have ${paper.widths.length} layers, this model ${layers.length}: not set beside.`, '']
+    : beside ? [`The paper's: ${beside.source}.`, ''] : [];
+  return [`### ${title} (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`, '', ...note, header, rule, ...lines].join('\n');
 }
