@@ -32,7 +32,7 @@ export const regressionMethod: MethodDefinition<RegressionVariant> = {
   title: 'Channel Pruning by regression-based feature reconstruction (He, Zhang, Sun, ICCV 2017)',
   variants: REGRESSION_VARIANTS,
   defaultVariants: (profile, dataset) =>
-    dataset === 'imagenet' ? ['vgg16-5x'] : profile.fullGrid ? ['vgg16-50', 'resnet56-50'] : ['vgg16-50'],
+    dataset === 'imagenet' ? ['vgg16-5x', 'resnet50-2x'] : profile.fullGrid ? ['vgg16-50', 'resnet56-50'] : ['vgg16-50'],
   pruner: {
     kind: 'structured',
     version: 'regression 1',
