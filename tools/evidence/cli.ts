@@ -13,6 +13,7 @@ import {
   rowLabel, seedDir, seedKey, seedRecordsCsv, seedsMarkdown, signed, studyResultsCsv, type EvidenceRow,
   type ReferenceRow,
 } from './evidence';
+import { stageStatuses, statusLines } from './status';
 import { STUDIES, studyById, studyRunArgs, type Study } from './studies';
 
 const USAGE = `npm run evidence -- <command> [options]
@@ -28,6 +29,9 @@ const USAGE = `npm run evidence -- <command> [options]
                    seeds committed there and the study's runs here (a seed run here replaces its committed
                    record), and the summary results/summary.md + summary.svg over every study in results/;
                    several (a,b), or all (those with a seed)
+  status <study>   where its runs stand: every stage begun in its run directory, done, training now (the pid
+                   whose claim holds it) or stopped, with its epochs, best top-1 and, for one not done, the time
+                   its remaining epochs take at its median epoch so far; 'all', or several (a,b)
   list             the studies (${STUDIES.map((s) => s.id).join(', ')}), each row with the seeds committed in
                    results/<study>/seeds.csv
 
@@ -455,13 +459,23 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  if (command !== 'run' && command !== 'table') throw new Error(`unknown command '${command}'; use run, table or list`);
+  if (command !== 'run' && command !== 'table' && command !== 'status') {
+    throw new Error(`unknown command '${command}'; use run, table, status or list`);
+  }
   if (!id) throw new Error(`${command} needs a study: ${STUDIES.map((s) => s.id).join(', ')}`);
   const studies = id === 'all' ? STUDIES : [...new Set(id.split(',').map((i) => i.trim()).filter(Boolean))].map(studyById);
   if (studies.length > 1 && values['run-dir']) {
     throw new Error('--run-dir goes with one study: with several, each keeps its runs in runs/study/<study>');
   }
   const runDirOf = (s: Study) => values['run-dir'] ?? path.join('runs', 'study', s.id);
+  if (command === 'status') {
+    for (const s of studies) {
+      const runDir = runDirOf(s);
+      process.stdout.write(`${s.id} (${runDir}):\n${fs.existsSync(runDir)
+        ? statusLines(stageStatuses(runDir)).map((line) => `  ${line}`).join('\n') : '  no run directory yet'}\n`);
+    }
+    return 0;
+  }
   if (command === 'run') {
     const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
     const only = values.variants?.split(',').map((v) => v.trim()).filter(Boolean);

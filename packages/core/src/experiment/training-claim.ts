@@ -98,6 +98,12 @@ function live(file: string, claim: TrainingClaim): boolean {
   }
 }
 
+/** The claim in `file` while its process on this machine holds it; undefined where none is held (or it is another's). */
+export function liveClaim(file: string): TrainingClaim | undefined {
+  const claim = readClaim(file);
+  return claim && claim.host === os.hostname() && live(file, claim) ? claim : undefined;
+}
+
 /** How long a claim file that does not parse has been there (ms); 0 where it is gone. */
 function unreadableFor(file: string): number {
   try {
