@@ -10,7 +10,10 @@ const write = (file: string, value: unknown) => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
 };
-const metrics = (seconds: number[]) => seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 50, seconds: s })).join('\n');
+const metrics = (seconds: number[]) =>
+  seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 50, seconds: s })).join('\n');
+/** Where the stages of the fake study's one seed are, relative to its run directory. */
+const stages = 'small/cifar10/vgg16/seed0';
 const claim = (pid: number, dir: string) =>
   ({ pid, host: os.hostname(), dir, started: new Date().toISOString(), processStart: processStart(pid) });
 
@@ -25,7 +28,8 @@ describe('evidence status', () => {
     write(path.join(seed, 'baseline', 'result.json'), { epochs: 40, bestTop1: 70.5, trainSeconds: 900 });
     // Scratch-E: 3 of 10 epochs, median 20 s → 7 × 20 = 140 s; its own claim beside it, held by a live process.
     const scratchE = path.join(seed, 'vgg16-A', 'scratch-e');
-    write(path.join(scratchE, 'checkpoint', 'state.json'), { epoch: 3, bestTop1: 52.25, runKey: { recipe: { epochs: 10 } } });
+    write(path.join(scratchE, 'checkpoint', 'state.json'),
+      { epoch: 3, bestTop1: 52.25, runKey: { recipe: { epochs: 10 } } });
     write(path.join(scratchE, 'metrics.jsonl'), metrics([10, 30, 20]));
     write(path.join(seed, 'vgg16-A', '.scratch-e.training-claim.json'), claim(sleeper.pid!, scratchE));
     // The state it keeps for Scratch-B is no stage of its own.
@@ -41,9 +45,9 @@ describe('evidence status', () => {
 
     const statuses = stageStatuses(runDir);
     expect(statuses).toEqual([
-      { stage: 'small/cifar10/vgg16/seed0/baseline', state: 'done', epoch: 40, epochs: 40, bestTop1: 70.5, secondsLeft: null },
-      { stage: 'small/cifar10/vgg16/seed0/vgg16-A/scratch-b', state: 'stopped', epoch: 5, epochs: 8, bestTop1: 61, secondsLeft: 180 },
-      { stage: 'small/cifar10/vgg16/seed0/vgg16-A/scratch-e', state: 'training', epoch: 3, epochs: 10, bestTop1: 52.25,
+      { stage: `${stages}/baseline`, state: 'done', epoch: 40, epochs: 40, bestTop1: 70.5, secondsLeft: null },
+      { stage: `${stages}/vgg16-A/scratch-b`, state: 'stopped', epoch: 5, epochs: 8, bestTop1: 61, secondsLeft: 180 },
+      { stage: `${stages}/vgg16-A/scratch-e`, state: 'training', epoch: 3, epochs: 10, bestTop1: 52.25,
         secondsLeft: 140, holder: sleeper.pid },
     ]);
     const lines = statusLines(statuses);
@@ -52,12 +56,13 @@ describe('evidence status', () => {
       '(one core each, at their own pace so far)');
   });
 
-  it('sees a shared stage\'s claim in the run directory\'s parent, and says nothing of a run directory that is empty', () => {
+  it('sees a shared stage\'s claim in the run directory\'s parent; an empty run directory has no stage', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'status-'));
     const baseline = path.join(root, 'study', 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
-    write(path.join(baseline, 'checkpoint', 'state.json'), { epoch: 0, bestTop1: 0, runKey: { recipe: { epochs: 40 } } });
+    write(path.join(baseline, 'checkpoint', 'state.json'),
+      { epoch: 0, bestTop1: 0, runKey: { recipe: { epochs: 40 } } });
     write(path.join(root, '.training-claims', 'def.json'), claim(sleeper.pid!, baseline));
-    expect(stageStatuses(path.join(root, 'study'))).toEqual([{ stage: 'small/cifar10/vgg16/seed0/baseline', state: 'training',
+    expect(stageStatuses(path.join(root, 'study'))).toEqual([{ stage: `${stages}/baseline`, state: 'training',
       epoch: 0, epochs: 40, bestTop1: null, secondsLeft: null, holder: sleeper.pid }]);
     fs.mkdirSync(path.join(root, 'empty'));
     expect(statusLines(stageStatuses(path.join(root, 'empty')))).toEqual(['0 stages done, 0 training, 0 stopped']);

@@ -40,46 +40,69 @@ function sharedClaims(roots: string[]): Map<string, TrainingClaim> {
   return claims;
 }
 
+/** What a finished stage's result.json and a begun one's checkpoint state say (the fields read here). */
+type TrainResultFields = { epochs: number; bestTop1: number; trainSeconds?: number };
+type CheckpointFields = {
+  epoch: number;
+  bestTop1: number;
+  runKey?: { recipe?: { epochs?: number } };
+  sharedStart?: { epochs: number };
+};
+
+/** The median of a stage's own epochs' seconds (a Scratch-B's shared first epochs were Scratch-E's). */
+function medianEpochSeconds(dir: string, sharedEpochs: number): number | null {
+  if (!fs.existsSync(metricsFile(dir))) return null;
+  const seconds = readEpochMetrics(metricsFile(dir)).slice(sharedEpochs).map((e) => e.seconds).sort((a, b) => a - b);
+  return seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : null;
+}
+
 function statusOf(runDir: string, dir: string, shared: Map<string, TrainingClaim>): StageStatus | undefined {
   const stage = path.relative(runDir, dir);
-  const result = readJson<{ epochs: number; bestTop1: number; trainSeconds?: number }>(path.join(dir, 'result.json'));
+  const result = readJson<TrainResultFields>(path.join(dir, 'result.json'));
   if (result?.trainSeconds !== undefined) {
-    return { stage, state: 'done', epoch: result.epochs, epochs: result.epochs, bestTop1: result.bestTop1, secondsLeft: null };
+    const { epochs, bestTop1 } = result;
+    return { stage, state: 'done', epoch: epochs, epochs, bestTop1, secondsLeft: null };
   }
-  const state = readJson<{ epoch: number; bestTop1: number; runKey?: { recipe?: { epochs?: number } }; sharedStart?: { epochs: number } }>(
-    path.join(dir, CHECKPOINT_DIR, CHECKPOINT_STATE_FILE));
+  const state = readJson<CheckpointFields>(path.join(dir, CHECKPOINT_DIR, CHECKPOINT_STATE_FILE));
   if (!state) return undefined;
   const epochs = state.runKey?.recipe?.epochs ?? null;
-  const own = fs.existsSync(metricsFile(dir)) ? readEpochMetrics(metricsFile(dir)).slice(state.sharedStart?.epochs ?? 0) : [];
-  const seconds = own.map((e) => e.seconds).sort((a, b) => a - b);
-  const median = seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : null;
+  const median = medianEpochSeconds(dir, state.sharedStart?.epochs ?? 0);
   const holder = liveClaim(stageClaimFile(dir)) ?? shared.get(path.resolve(dir));
   return {
-    stage, state: holder ? 'training' : 'stopped', epoch: state.epoch, epochs, bestTop1: state.epoch > 0 ? state.bestTop1 : null,
+    stage,
+    state: holder ? 'training' : 'stopped',
+    epoch: state.epoch,
+    epochs,
+    bestTop1: state.epoch > 0 ? state.bestTop1 : null,
     secondsLeft: epochs !== null && median !== null ? Math.round((epochs - state.epoch) * median) : null,
     ...(holder ? { holder: holder.pid } : {}),
   };
 }
 
 /** Every begun stage under `runDir`, in folder order; `claimRoots` also hold claims of shared stages. */
-export function stageStatuses(runDir: string, claimRoots: string[] = [path.dirname(runDir), runDir]): StageStatus[] {
+export function stageStatuses(runDir: string, claimRoots = [path.dirname(runDir), runDir]): StageStatus[] {
   const shared = sharedClaims(claimRoots);
   const statuses: StageStatus[] = [];
   const walk = (dir: string) => {
     const status = statusOf(runDir, dir, shared);
     if (status) statuses.push(status);
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.isDirectory() && !entry.name.startsWith('.') && !NOT_STAGES.test(entry.name)) walk(path.join(dir, entry.name));
-    }
+    const folders = fs.readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !NOT_STAGES.test(entry.name))
+      .map((entry) => entry.name).sort();
+    for (const name of folders) walk(path.join(dir, name));
   };
   if (fs.existsSync(runDir)) walk(runDir);
   return statuses;
 }
 
-const duration = (seconds: number) =>
-  seconds >= 3600 ? `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min` : `${Math.round(seconds / 60)} min`;
+const duration = (seconds: number) => (seconds >= 3600
+  ? `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
+  : `${Math.round(seconds / 60)} min`);
 
-/** One line a stage, and a last line with what the begun stages have left (each in its own process: not a sum of wall time). */
+/**
+ * One line a stage, and a last line with what the begun stages have left (each trains in its own process: the sum is
+ * core time, not the wall time until all are done).
+ */
 export function statusLines(statuses: StageStatus[]): string[] {
   const pad = Math.max(5, ...statuses.map((s) => s.stage.length));
   const lines = statuses.map((s) => {
@@ -89,10 +112,12 @@ export function statusLines(statuses: StageStatus[]): string[] {
     const who = s.state === 'training' ? ` (pid ${s.holder})` : '';
     return `${s.stage.padEnd(pad)}  ${s.state.padEnd(8)} ${epochs}${best}${left}${who}`;
   });
-  const open = statuses.filter((s) => s.state !== 'done');
-  const left = open.reduce((sum, s) => sum + (s.secondsLeft ?? 0), 0);
-  const done = statuses.length - open.length;
-  return [...lines, `${done} stage${done === 1 ? '' : 's'} done, ${open.filter((s) => s.state === 'training').length} training, ` +
-    `${open.filter((s) => s.state === 'stopped').length} stopped` + (left > 0 ? `; the begun ones have about ${duration(left)} of ` +
-    'training left (one core each, at their own pace so far)' : '')];
+  const count = (state: StageStatus['state']) => statuses.filter((s) => s.state === state).length;
+  const done = count('done');
+  const left = statuses.reduce((sum, s) => sum + (s.secondsLeft ?? 0), 0);
+  const summary = `${done} stage${done === 1 ? '' : 's'} done, ${count('training')} training, ` +
+    `${count('stopped')} stopped`;
+  const rest = left > 0
+    ? `; the begun ones have about ${duration(left)} of training left (one core each, at their own pace so far)` : '';
+  return [...lines, summary + rest];
 }

@@ -56,32 +56,35 @@ export function layerWidthLines(widths: LayerWidth[]): string[] {
  */
 export function widthsMarkdown(title: string, seeds: LayerWidth[][], headers = ['width', 'width*'],
   paper?: { source: string; widths: PaperWidth[] }): string {
-  const layers = seeds[0].map((w, i) => {
-    const pruned = seeds.map((run) => run[i].pruned);
-    return { layer: w.layer, width: w.width, pruned };
-  });
-  const totals = seeds.map((run) => run.reduce((sum, w) => sum + w.pruned, 0));
-  const total = layers.reduce((sum, l) => sum + l.width, 0);
-  const cell = (xs: number[]) => `${mean(xs).toFixed(1)} ± ${sampleStd(xs).toFixed(1)}`;
-  const beside = paper?.widths.length === layers.length ? paper : undefined;
-  const kept = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
-  const paperCells = (i: number) => {
-    if (!beside) return '';
-    const w = beside.widths[i];
-    return ` ${kept(mean(layers[i].pruned), layers[i].width)} | ${w.width} → ${w.mean.toFixed(1)} ± ${w.std.toFixed(1)} | ` +
-      `${kept(w.mean, w.width)} |`;
+  const layers = seeds[0].map((w, i) =>
+    ({ layer: w.layer, width: w.width, pruned: seeds.map((run) => run[i].pruned) }));
+  const total = {
+    layer: 'total',
+    width: layers.reduce((sum, l) => sum + l.width, 0),
+    pruned: seeds.map((run) => run.reduce((sum, w) => sum + w.pruned, 0)),
   };
-  const paperTotal = beside ? [beside.widths.reduce((sum, w) => sum + w.width, 0), beside.widths.reduce((sum, w) => sum + w.mean, 0)] : [];
+  const cell = (xs: number[]) => `${mean(xs).toFixed(1)} ± ${sampleStd(xs).toFixed(1)}`;
+  const kept = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
+  const beside = paper?.widths.length === layers.length ? paper : undefined;
+  const paperTotal = beside && {
+    width: beside.widths.reduce((sum, w) => sum + w.width, 0),
+    mean: beside.widths.reduce((sum, w) => sum + w.mean, 0),
+  };
+  /** Our share kept, then the paper's width → width* and its share kept (its total has no std). */
+  const paperCells = (ours: typeof total, theirs: { width: number; mean: number; std?: number }) =>
+    ` ${kept(mean(ours.pruned), ours.width)} | ${theirs.width} → ${theirs.mean.toFixed(1)}` +
+    `${theirs.std === undefined ? '' : ` ± ${theirs.std.toFixed(1)}`} | ${kept(theirs.mean, theirs.width)} |`;
   const lines = [
-    ...layers.map((l, i) => `| ${i + 1} | ${l.layer} | ${l.width} | ${cell(l.pruned)} |${paperCells(i)}`),
-    `| | total | ${total} | ${cell(totals)} |` + (beside
-      ? ` ${kept(mean(totals), total)} | ${paperTotal[0]} → ${paperTotal[1].toFixed(1)} | ${kept(paperTotal[1], paperTotal[0])} |` : ''),
+    ...layers.map((l, i) => `| ${i + 1} | ${l.layer} | ${l.width} | ${cell(l.pruned)} |` +
+      (beside ? paperCells(l, beside.widths[i]) : '')),
+    `| | total | ${total.width} | ${cell(total.pruned)} |${paperTotal ? paperCells(total, paperTotal) : ''}`,
   ];
   const header = `| # | layer | ${headers[0]} | ${headers[1]} (mean ± std) |` +
     (beside ? ` kept | paper: ${headers[0]} → ${headers[1]} | paper kept |` : '');
   const rule = beside ? '|---|---|---|---|---|---|---|' : '|---|---|---|---|';
-  const note = paper && !beside
-    ? [`The paper's widths (${paper.source}) have ${paper.widths.length} layers, this model ${layers.length}: not set beside.`, '']
-    : beside ? [`The paper's: ${beside.source}.`, ''] : [];
-  return [`### ${title} (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`, '', ...note, header, rule, ...lines].join('\n');
+  const note = !paper ? [] : beside ? [`The paper's: ${paper.source}.`, '']
+    : [`The paper's widths (${paper.source}) have ${paper.widths.length} layers, this model ${layers.length}: ` +
+      'not set beside.', ''];
+  const seedCount = `${seeds.length} seed${seeds.length > 1 ? 's' : ''}`;
+  return [`### ${title} (${seedCount})`, '', ...note, header, rule, ...lines].join('\n');
 }

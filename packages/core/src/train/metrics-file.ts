@@ -41,5 +41,5 @@ export const appendEpochMetrics = (file: string, line: EpochMetrics) =>
   fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
 
 /** Every epoch's line of a metrics file. */
-export const readEpochMetrics = (file: string): EpochMetrics[] =>
-  metricsHead(file, Infinity).split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as EpochMetrics);
+export const readEpochMetrics = (file: string): EpochMetrics[] => metricsHead(file, Infinity)
+  .split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as EpochMetrics);
