@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { markdownTable } from '../../packages/core/src/results';
-import { metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
+import { medianEpochSeconds, metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
 import { readRows, type Row } from '../report/report';
 import { accuracyPoints, differenceChart, differencePoints } from './chart';
 import { groupCountdown, laneJobs, laneThreads, runLanes, spawnJob, type LaneJob } from './lanes';
@@ -222,12 +222,10 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
     const shared = r.sharedStart ?? { epochs: 0, trainSeconds: 0 };
     const wall = Math.round(r.trainSeconds - shared.trainSeconds);
     if (!fs.existsSync(metrics)) return { wall, busy: null, ...from, ...onThreads([r.threads]) };
-    const allEpochs = readEpochMetrics(metrics);
-    const seconds = allEpochs.slice(shared.epochs).map((e) => e.seconds).sort((a, b) => a - b);
     // Its weights depend on every epoch's threads, the shared ones too (absent in metrics from before they were recorded).
-    const perEpoch = allEpochs.map((e) => e.threads);
-    const median = seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : 0;
-    return { wall, busy: Math.round(median * (r.epochs - shared.epochs)), ...from,
+    const perEpoch = readEpochMetrics(metrics).map((e) => e.threads);
+    const median = medianEpochSeconds(metrics, shared.epochs);
+    return { wall, busy: median === null ? null : Math.round(median * (r.epochs - shared.epochs)), ...from,
       ...onThreads(perEpoch.some((t) => t !== undefined) ? perEpoch : [r.threads]) };
   };
   // The plain baseline, and one trained with the method's hooks (baseline-<id>/) where there is one.

@@ -12,6 +12,14 @@ const write = (file: string, value: unknown) => {
 };
 const metrics = (seconds: number[]) =>
   seconds.map((s, e) => JSON.stringify({ epoch: e + 1, testTop1: 50, seconds: s })).join('\n');
+/** A checkpoint's state.json as the loop writes it (the fields its reader checks). */
+const state = (epoch: number, epochs: number, bestTop1: number, extra: Record<string, unknown> = {}) => ({
+  runKey: { recipe: { epochs } }, epoch, nextBatch: 0, bestTop1, bestEpoch: epoch, metricsLines: epoch,
+  trainSeconds: 1, imagesSeen: 1, optimizer: {}, ...extra,
+});
+/** A finished stage's result.json (the fields its reader checks). */
+const result = (epochs: number, bestTop1: number, extra: Record<string, unknown> = {}) =>
+  ({ epochs, bestTop1, final: { top1: bestTop1 - 1 }, trainSeconds: 900, ...extra });
 /** Where the stages of the fake study's one seed are, relative to its run directory. */
 const stages = 'small/cifar10/vgg16/seed0';
 const claim = (pid: number, dir: string) =>
@@ -24,29 +32,29 @@ describe('evidence status', () => {
   it('lists each begun stage: done, training (a live claim) or stopped, with the time its epochs left take', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'status-'));
     const runDir = path.join(root, 'study');
-    const seed = path.join(runDir, 'small', 'cifar10', 'vgg16', 'seed0');
-    write(path.join(seed, 'baseline', 'result.json'), { epochs: 40, bestTop1: 70.5, trainSeconds: 900 });
+    const seed = path.join(runDir, stages);
+    write(path.join(seed, 'baseline', 'result.json'), result(40, 70.5));
     // Scratch-E: 3 of 10 epochs, median 20 s → 7 × 20 = 140 s; its own claim beside it, held by a live process.
     const scratchE = path.join(seed, 'vgg16-A', 'scratch-e');
-    write(path.join(scratchE, 'checkpoint', 'state.json'),
-      { epoch: 3, bestTop1: 52.25, runKey: { recipe: { epochs: 10 } } });
+    write(path.join(scratchE, 'checkpoint', 'state.json'), state(3, 10, 52.25));
     write(path.join(scratchE, 'metrics.jsonl'), metrics([10, 30, 20]));
     write(path.join(seed, 'vgg16-A', '.scratch-e.training-claim.json'), claim(sleeper.pid!, scratchE));
     // The state it keeps for Scratch-B is no stage of its own.
-    write(path.join(scratchE, 'after-epoch-2', 'checkpoint', 'state.json'), { epoch: 2, bestTop1: 40, runKey: {} });
-    // Scratch-B started from Scratch-E's 2 epochs: its own 3 (median 60 s) count, 3 left → 180 s; the shared claim
-    // naming it is an ended process's.
+    write(path.join(scratchE, 'after-epoch-2', 'checkpoint', 'state.json'), state(2, 10, 40));
+    // Scratch-B started from Scratch-E's 2 epochs: its own 4 count (median 60 s, the upper middle of 50, 55, 60, 70),
+    // 3 left → 180 s; the shared claim naming it is an ended process's.
     const scratchB = path.join(seed, 'vgg16-A', 'scratch-b');
-    write(path.join(scratchB, 'checkpoint', 'state.json'),
-      { epoch: 5, bestTop1: 61, sharedStart: { epochs: 2 }, runKey: { recipe: { epochs: 8 } } });
-    write(path.join(scratchB, 'metrics.jsonl'), metrics([500, 500, 50, 60, 70]));
+    write(path.join(scratchB, 'checkpoint', 'state.json'), state(6, 9, 61, { sharedStart: { epochs: 2 } }));
+    write(path.join(scratchB, 'metrics.jsonl'), metrics([500, 500, 50, 70, 55, 60]));
     const ended = spawnSync('true').pid!;
     write(path.join(root, '.training-claims', 'abc.json'), { ...claim(ended, scratchB), processStart: 'gone:1' });
+    // A copy of a finished stage being made beside the fine-tune's folder: no stage.
+    write(path.join(seed, 'vgg16-A', 'finetune.copying', 'result.json'), result(10, 60));
 
     const statuses = stageStatuses(runDir);
     expect(statuses).toEqual([
       { stage: `${stages}/baseline`, state: 'done', epoch: 40, epochs: 40, bestTop1: 70.5, secondsLeft: null },
-      { stage: `${stages}/vgg16-A/scratch-b`, state: 'stopped', epoch: 5, epochs: 8, bestTop1: 61, secondsLeft: 180 },
+      { stage: `${stages}/vgg16-A/scratch-b`, state: 'stopped', epoch: 6, epochs: 9, bestTop1: 61, secondsLeft: 180 },
       { stage: `${stages}/vgg16-A/scratch-e`, state: 'training', epoch: 3, epochs: 10, bestTop1: 52.25,
         secondsLeft: 140, holder: sleeper.pid },
     ]);
@@ -56,15 +64,36 @@ describe('evidence status', () => {
       '(one core each, at their own pace so far)');
   });
 
-  it('sees a shared stage\'s claim in the run directory\'s parent; an empty run directory has no stage', () => {
+  it('sees a shared claim in the run directory\'s parent, a first epoch before any checkpoint, the checkpoint kept ' +
+    'while the next is renamed in, and a copied stage', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'status-'));
-    const baseline = path.join(root, 'study', 'small', 'cifar10', 'vgg16', 'seed0', 'baseline');
-    write(path.join(baseline, 'checkpoint', 'state.json'),
-      { epoch: 0, bestTop1: 0, runKey: { recipe: { epochs: 40 } } });
+    const seed = path.join(root, 'study', stages);
+    // The baseline trains its first epoch: a live claim, no checkpoint yet.
+    const baseline = path.join(seed, 'baseline');
+    fs.mkdirSync(baseline, { recursive: true });
     write(path.join(root, '.training-claims', 'def.json'), claim(sleeper.pid!, baseline));
-    expect(stageStatuses(path.join(root, 'study'))).toEqual([{ stage: `${stages}/baseline`, state: 'training',
-      epoch: 0, epochs: 40, bestTop1: null, secondsLeft: null, holder: sleeper.pid }]);
-    fs.mkdirSync(path.join(root, 'empty'));
-    expect(statusLines(stageStatuses(path.join(root, 'empty')))).toEqual(['0 stages done, 0 training, 0 stopped']);
+    // Scratch-E between the loop's two renames: only checkpoint.previous holds a state (7 epochs of 40, 600 s each).
+    write(path.join(seed, 'vgg16-A', 'scratch-e', 'checkpoint.previous', 'state.json'), state(7, 40, 45));
+    write(path.join(seed, 'vgg16-A', 'scratch-e', 'metrics.jsonl'), metrics(Array(7).fill(600)));
+    write(path.join(seed, 'vgg16-A', 'scratch-b', 'result.json'), result(54, 66, { reusedFrom: { method: 'thinet', dir: 'x' } }));
+    const statuses = stageStatuses(path.join(root, 'study'));
+    expect(statuses).toEqual([
+      { stage: `${stages}/baseline`, state: 'training', epoch: 0, epochs: null, bestTop1: null, secondsLeft: null,
+        holder: sleeper.pid },
+      { stage: `${stages}/vgg16-A/scratch-b`, state: 'done', epoch: 54, epochs: 54, bestTop1: 66, secondsLeft: null,
+        copiedFrom: 'thinet' },
+      { stage: `${stages}/vgg16-A/scratch-e`, state: 'stopped', epoch: 7, epochs: 40, bestTop1: 45, secondsLeft: 19800 },
+    ]);
+    const lines = statusLines(statuses);
+    expect(lines[0]).toMatch(/baseline +training epoch 0\/\? \(pid \d+\)$/);
+    expect(lines[1]).toMatch(/scratch-b +done +epoch 54\/54, best 66\.00% \(copied from thinet's run\)$/);
+    expect(lines[2]).toMatch(/scratch-e +stopped +epoch 7\/40, best 45\.00%, about 5 h 30 min left$/);
+  });
+
+  it('rounds to whole minutes before it splits hours (7 190 s is 2 h 0 min), and an empty run directory has no stage', () => {
+    const one = { stage: 'a', state: 'stopped' as const, epoch: 1, epochs: 2, bestTop1: null, secondsLeft: 7190 };
+    expect(statusLines([one])[0]).toBe('a      stopped  epoch 1/2, about 2 h 0 min left');
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'status-'));
+    expect(statusLines(stageStatuses(empty))).toEqual(['0 stages done, 0 training, 0 stopped']);
   });
 });

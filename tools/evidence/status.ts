@@ -5,9 +5,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { notAStage } from '../../packages/core/src/experiment/reuse';
 import { liveClaim, stageClaimFile, type TrainingClaim } from '../../packages/core/src/experiment/training-claim';
-import { CHECKPOINT_DIR, CHECKPOINT_STATE_FILE } from '../../packages/core/src/train/checkpoint';
-import { metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
+import { checkpointState } from '../../packages/core/src/train/checkpoint';
+import { readTrainResult } from '../../packages/core/src/train/loop';
+import { medianEpochSeconds, metricsFile } from '../../packages/core/src/train/metrics-file';
 
 export interface StageStatus {
   /** The stage's folder, relative to the run directory. */
@@ -20,61 +22,64 @@ export interface StageStatus {
   /** Its remaining epochs × its median epoch's seconds (null where it is done or has no epoch yet). */
   secondsLeft: number | null;
   holder?: number;
+  /** A finished stage copied from another study's run of the same training (`--reuse-from`): that method. */
+  copiedFrom?: string;
 }
-
-/** Folders of a stage that are not stages themselves (its models, its checkpoint, a state kept for another run). */
-const NOT_STAGES = /^(best|final|init|pruned|checkpoint|checkpoint\.copying|after-epoch-\d+(\.writing)?)$/;
-
-const readJson = <T>(file: string): T | undefined =>
-  fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : undefined;
 
 /** The claims of stages other runs can share, by the folder they train (in `.training-claims/` of these roots). */
 function sharedClaims(roots: string[]): Map<string, TrainingClaim> {
   const claims = new Map<string, TrainingClaim>();
-  for (const dir of roots.map((root) => path.join(root, '.training-claims')).filter((d) => fs.existsSync(d))) {
-    for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-      const claim = liveClaim(path.join(dir, name));
+  for (const dir of roots.map((root) => path.join(root, '.training-claims'))) {
+    for (const name of listing(dir).filter((entry) => entry.name.endsWith('.json'))) {
+      const claim = liveClaim(path.join(dir, name.name));
       if (claim) claims.set(path.resolve(claim.dir), claim);
     }
   }
   return claims;
 }
 
-/** What a finished stage's result.json and a begun one's checkpoint state say (the fields read here). */
-type TrainResultFields = { epochs: number; bestTop1: number; trainSeconds?: number };
-type CheckpointFields = {
-  epoch: number;
-  bestTop1: number;
-  runKey?: { recipe?: { epochs?: number } };
-  sharedStart?: { epochs: number };
-};
+/** A folder's entries; none where it is missing or vanished (a run beside this one renames its folders). */
+function listing(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
 
-/** The median of a stage's own epochs' seconds (a Scratch-B's shared first epochs were Scratch-E's). */
-function medianEpochSeconds(dir: string, sharedEpochs: number): number | null {
-  if (!fs.existsSync(metricsFile(dir))) return null;
-  const seconds = readEpochMetrics(metricsFile(dir)).slice(sharedEpochs).map((e) => e.seconds).sort((a, b) => a - b);
-  return seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : null;
+/** What a finished stage's result says; undefined where it has none yet or it is being written. */
+function finished(dir: string) {
+  try {
+    return readTrainResult(dir);
+  } catch {
+    return undefined;
+  }
 }
 
 function statusOf(runDir: string, dir: string, shared: Map<string, TrainingClaim>): StageStatus | undefined {
   const stage = path.relative(runDir, dir);
-  const result = readJson<TrainResultFields>(path.join(dir, 'result.json'));
-  if (result?.trainSeconds !== undefined) {
+  const result = finished(dir);
+  if (result) {
     const { epochs, bestTop1 } = result;
-    return { stage, state: 'done', epoch: epochs, epochs, bestTop1, secondsLeft: null };
+    const copied = (result as { reusedFrom?: { method: string } }).reusedFrom;
+    return { stage, state: 'done', epoch: epochs, epochs, bestTop1, secondsLeft: null,
+      ...(copied ? { copiedFrom: copied.method } : {}) };
   }
-  const state = readJson<CheckpointFields>(path.join(dir, CHECKPOINT_DIR, CHECKPOINT_STATE_FILE));
-  if (!state) return undefined;
-  const epochs = state.runKey?.recipe?.epochs ?? null;
-  const median = medianEpochSeconds(dir, state.sharedStart?.epochs ?? 0);
+  const state = checkpointState(dir);
   const holder = liveClaim(stageClaimFile(dir)) ?? shared.get(path.resolve(dir));
+  // Training its first epoch (no checkpoint yet), or begun and stopped.
+  if (!state && !holder) return undefined;
+  const epoch = state?.epoch ?? 0;
+  const epochs = (state?.runKey.recipe as { epochs?: number } | undefined)?.epochs ?? null;
+  const metrics = metricsFile(dir);
+  const median = fs.existsSync(metrics) ? medianEpochSeconds(metrics, state?.sharedStart?.epochs) : null;
   return {
     stage,
     state: holder ? 'training' : 'stopped',
-    epoch: state.epoch,
+    epoch,
     epochs,
-    bestTop1: state.epoch > 0 ? state.bestTop1 : null,
-    secondsLeft: epochs !== null && median !== null ? Math.round((epochs - state.epoch) * median) : null,
+    bestTop1: epoch > 0 ? state!.bestTop1 : null,
+    secondsLeft: epochs !== null && median !== null ? Math.round((epochs - epoch) * median) : null,
     ...(holder ? { holder: holder.pid } : {}),
   };
 }
@@ -86,18 +91,18 @@ export function stageStatuses(runDir: string, claimRoots = [path.dirname(runDir)
   const walk = (dir: string) => {
     const status = statusOf(runDir, dir, shared);
     if (status) statuses.push(status);
-    const folders = fs.readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !NOT_STAGES.test(entry.name))
-      .map((entry) => entry.name).sort();
+    const folders = listing(dir).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') &&
+      !notAStage(entry.name)).map((entry) => entry.name).sort();
     for (const name of folders) walk(path.join(dir, name));
   };
-  if (fs.existsSync(runDir)) walk(runDir);
+  walk(runDir);
   return statuses;
 }
 
-const duration = (seconds: number) => (seconds >= 3600
-  ? `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`
-  : `${Math.round(seconds / 60)} min`);
+function duration(seconds: number): string {
+  const minutes = Math.round(seconds / 60);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+}
 
 /**
  * One line a stage, and a last line with what the begun stages have left (each trains in its own process: the sum is
@@ -109,7 +114,8 @@ export function statusLines(statuses: StageStatus[]): string[] {
     const epochs = `epoch ${s.epoch}/${s.epochs ?? '?'}`;
     const best = s.bestTop1 === null ? '' : `, best ${s.bestTop1.toFixed(2)}%`;
     const left = s.secondsLeft === null ? '' : `, about ${duration(s.secondsLeft)} left`;
-    const who = s.state === 'training' ? ` (pid ${s.holder})` : '';
+    const copied = s.copiedFrom ? ` (copied from ${s.copiedFrom}'s run)` : '';
+    const who = s.state === 'training' ? ` (pid ${s.holder})` : copied;
     return `${s.stage.padEnd(pad)}  ${s.state.padEnd(8)} ${epochs}${best}${left}${who}`;
   });
   const count = (state: StageStatus['state']) => statuses.filter((s) => s.state === state).length;

@@ -89,16 +89,17 @@ export async function runGrid<V extends MethodVariant>(
       }
     }
   }
+  // The pruned widths as soon as the prunes are done (`--stage prune` is all Table 8 needs).
+  const tables = [...widths].map(([key, { structured, variant, seeds }]) => {
+    const paper = paperWidths(method.reference, variant, o.dataset);
+    return widthsMarkdown(`${method.name} ${key} on ${o.dataset}`, seeds,
+      structured ? ['width', 'width*'] : ['weights', 'non-zero'],
+      paper?.widths ? { source: `${paper.table}: ${paper.row}`, widths: paper.widths } : undefined);
+  });
+  if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
   if (rows.length > 0) {
     writeFileAtomic(`${resultsBase(o)}.csv`, resultsCsv(rows));
     writeFileAtomic(`${resultsBase(o)}.md`, `${resultsMarkdown(rows)}\n`);
-    const tables = [...widths].map(([key, { structured, variant, seeds }]) => {
-      const paper = paperWidths(method.reference, variant, o.dataset);
-      return widthsMarkdown(`${method.name} ${key} on ${o.dataset}`, seeds,
-        structured ? ['width', 'width*'] : ['weights', 'non-zero'],
-        paper?.widths ? { source: `${paper.table}: ${paper.row}`, widths: paper.widths } : undefined);
-    });
-    if (tables.length > 0) writeFileAtomic(widthsPath(o, method), `${tables.join('\n\n')}\n`);
     const relative = relativeMarkdown(rows, method.reference);
     if (relative) writeFileAtomic(`${resultsBase(o)}-relative.md`, `${relative}\n`);
     await writeMethodReport(method, rows, o);

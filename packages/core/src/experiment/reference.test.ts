@@ -10,7 +10,7 @@ const referenceFile = (rows: unknown[]) => {
   return file;
 };
 const row = (extra: Record<string, unknown>) =>
-  ({ table: 'Table 8', row: 'CIFAR-10 / VGG-16 / 40%', dataset: 'cifar10', model: 'vgg16-slimming', variant: 'vgg16-40', ...extra });
+  ({ table: 'Table 8', row: 'CIFAR-10 / VGG-16', dataset: 'cifar10', model: 'vgg16-slimming', variant: 'vgg16-60', ...extra });
 
 describe('reference.json', () => {
   it('reads a row of widths and leaves its missing cells null', () => {
@@ -26,12 +26,13 @@ describe('reference.json', () => {
     expect(() => readReference(file)).toThrow('rows[1].widths must be a list of { "width", "mean", "std" } numbers');
   });
 
-  it('gives the widths of the run\'s dataset, else of any dataset, and none for a row without them', () => {
+  it('gives the widths of the run\'s dataset, else CIFAR-10\'s, else the first row\'s that has them', () => {
     const rows = readReference(referenceFile([row({}), row({ dataset: 'cifar100', widths: [{ width: 1, mean: 1, std: 0 }] }),
       row({ widths: [{ width: 2, mean: 2, std: 0 }] })]));
-    expect(paperWidths(rows, 'vgg16-40', 'cifar100')?.widths?.[0].width).toBe(1);
-    expect(paperWidths(rows, 'vgg16-40', 'cifar10')?.widths?.[0].width).toBe(2);
-    expect(paperWidths(rows, 'vgg16-40', 'imagenet')?.widths?.[0].width).toBe(1);
+    expect(paperWidths(rows, 'vgg16-60', 'cifar100')?.widths?.[0].width).toBe(1);
+    expect(paperWidths(rows, 'vgg16-60', 'cifar10')?.widths?.[0].width).toBe(2);
+    expect(paperWidths(rows, 'vgg16-60', 'imagenet')?.widths?.[0].width).toBe(2);
+    expect(paperWidths(rows.slice(0, 2), 'vgg16-60', 'imagenet')?.widths?.[0].width).toBe(1);
     expect(paperWidths(rows, 'vgg19-70', 'cifar10')).toBeUndefined();
   });
 });

@@ -90,26 +90,28 @@ export function readReference(file: string): ReferenceRow[] {
 }
 
 /**
- * The paper's row for a variant: the one for the run's dataset, else its CIFAR-10 row (which stands beside runs
- * on other data; its source says which table and dataset it is), else its first.
+ * The paper's row for a variant (of those `has` accepts): the one for the run's dataset, else its CIFAR-10 row (which
+ * stands beside runs on other data; its source says which table and dataset it is), else its first.
  */
+function paperRow(rows: ReferenceRow[], variant: string, dataset: string,
+  has: (row: ReferenceRow) => boolean = () => true): ReferenceRow | undefined {
+  const candidates = rows.filter((r) => r.variant === variant && has(r));
+  return candidates.find((r) => r.dataset === dataset) ?? candidates.find((r) => r.dataset === 'cifar10') ??
+    candidates[0];
+}
+
+/** The paper's numbers for a variant, from its row (paperRow). */
 export function paperNumbers(
   rows: ReferenceRow[],
   variant: string,
   dataset: string,
 ): PaperNumbers | undefined {
-  const candidates = rows.filter((r) => r.variant === variant);
-  const row =
-    candidates.find((r) => r.dataset === dataset) ??
-    candidates.find((r) => r.dataset === 'cifar10') ??
-    candidates[0];
+  const row = paperRow(rows, variant, dataset);
   if (!row) return undefined;
   const cells = Object.fromEntries(CELLS.filter((k) => row[k] !== null).map((k) => [k, row[k]]));
   return { ...cells, source: `${row.table}: ${row.row}` };
 }
 
-/** The paper's pruned widths for a variant (its row for the dataset, else any row that has them). */
-export function paperWidths(rows: ReferenceRow[], variant: string, dataset: string): ReferenceRow | undefined {
-  const candidates = rows.filter((r) => r.variant === variant && r.widths !== undefined);
-  return candidates.find((r) => r.dataset === dataset) ?? candidates[0];
-}
+/** The paper's row of pruned widths for a variant, chosen as paperNumbers chooses among the rows that have them. */
+export const paperWidths = (rows: ReferenceRow[], variant: string, dataset: string): ReferenceRow | undefined =>
+  paperRow(rows, variant, dataset, (row) => row.widths !== undefined);

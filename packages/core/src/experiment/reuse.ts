@@ -3,6 +3,7 @@ import * as path from 'path';
 import { writeFileAtomic } from '../fs-atomic';
 import { CHECKPOINT_DIRS, checkpointRunKey } from '../train/checkpoint';
 import { readTrainResult, type TrainResult } from '../train/loop';
+import { isKeptStateFolder } from '../train/shared-start';
 import { identityMismatch, isObject } from '../train/run-key';
 
 /**
@@ -40,9 +41,10 @@ export function trainingKey(identity: Record<string, unknown>): Record<string, u
 
 const RESULT = 'result.json';
 const COPYING = '.copying';
-/** Folders inside a stage (weights, checkpoints) and copies being made: no stage to copy lies there. */
-const notAStage = (name: string) =>
-  ['best', 'final', 'init', 'pruned', ...CHECKPOINT_DIRS].includes(name) || name.endsWith(COPYING);
+/** Folders inside a stage (weights, checkpoints, a state kept for another run) and copies being made: no stage. */
+export const notAStage = (name: string) =>
+  ['best', 'final', 'init', 'pruned', ...CHECKPOINT_DIRS].includes(name) || name.endsWith(COPYING) ||
+  isKeptStateFolder(name);
 
 /** Every finished stage under `root` (a folder holding result.json), depth first; a folder that vanishes is passed. */
 function* finishedStages(root: string, depth = 0): Generator<string> {

@@ -33,9 +33,9 @@ describe('the widths report (the paper\'s Table 8: width and width* per layer, m
     const paper = { source: 'Table 8: VGG', widths: [{ width: 64, mean: 39.0, std: 3.7 }, { width: 128, mean: 127.8, std: 0.4 }] };
     // Ours: conv1 8, 10 → 9 of 16 = 56.3%; conv2 32, 30 → 31 of 32 = 96.9%; totals 40, 40 → 40 of 48 = 83.3%.
     // Paper: 39.0 of 64 = 60.9%; 127.8 of 128 = 99.8%; 166.8 of 192 = 86.9%.
-    const table = widthsMarkdown('slimming vgg16-40', [seed(8, 32), seed(10, 30)], ['width', 'width*'], paper);
+    const table = widthsMarkdown('slimming vgg16-60', [seed(8, 32), seed(10, 30)], ['width', 'width*'], paper);
     expect(table.split('\n')).toEqual([
-      '### slimming vgg16-40 (2 seeds)',
+      '### slimming vgg16-60 (2 seeds)',
       '',
       'The paper\'s: Table 8: VGG.',
       '',

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { RunDirError } from '../errors';
 import { writeFileAtomic } from '../fs-atomic';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -21,6 +22,7 @@ export interface EpochMetrics {
   imagesPerSecond: number | null;
   backend?: string;
   threads?: number;
+  nativeConv?: string;
 }
 
 export const metricsFile = (runDir: string) => path.join(runDir, METRICS_FILE);
@@ -32,6 +34,17 @@ export function metricsHead(file: string, count: number): string {
   return lines.slice(0, count).map((line) => `${line}\n`).join('');
 }
 
+/**
+ * The first `count` lines, which a checkpoint says the file has: a state kept or taken with fewer would leave a run
+ * without the lines of the epochs it shares.
+ */
+export function metricsHeadOf(file: string, count: number): string {
+  const head = metricsHead(file, count);
+  const lines = head.split('\n').length - 1;
+  if (lines < count) throw new RunDirError(file, `has ${lines} epochs' lines, its checkpoint ${count}`);
+  return head;
+}
+
 /** Cuts a metrics file to its first `count` lines. */
 export function keepMetricsHead(file: string, count: number): void {
   if (fs.existsSync(file)) writeFileAtomic(file, metricsHead(file, count));
@@ -39,6 +52,15 @@ export function keepMetricsHead(file: string, count: number): void {
 
 export const appendEpochMetrics = (file: string, line: EpochMetrics) =>
   fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
+
+/**
+ * The median of a run's epoch seconds after its first `skip` (a Scratch-B's shared epochs were Scratch-E's): the upper
+ * of the two middle ones for an even count, an epoch that was measured. Null where it has no such epoch.
+ */
+export function medianEpochSeconds(file: string, skip = 0): number | null {
+  const seconds = readEpochMetrics(file).slice(skip).map((e) => e.seconds).sort((a, b) => a - b);
+  return seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : null;
+}
 
 /** Every epoch's line of a metrics file. */
 export const readEpochMetrics = (file: string): EpochMetrics[] => metricsHead(file, Infinity)

@@ -10,11 +10,13 @@ import * as path from 'path';
 import { writeFileAtomic } from '../fs-atomic';
 import { checkpointState, CHECKPOINT_DIR, CHECKPOINT_STATE_FILE, type SharedStart } from './checkpoint';
 import { sharedEpochs, type Recipe } from './recipe';
-import { metricsFile, metricsHead } from './metrics-file';
+import { metricsFile, metricsHeadOf } from './metrics-file';
 import { identityMismatch } from './run-key';
 
 /** A kept state: the run's checkpoint after `epochs` epochs, with its best model and its metrics lines until then. */
 const keptDir = (runDir: string, epochs: number) => path.join(runDir, `after-epoch-${epochs}`);
+/** A kept state's folder, whole or being written: inside a run's folder, no run of its own. */
+export const isKeptStateFolder = (name: string) => /^after-epoch-\d+(\.writing)?$/.test(name);
 const BEST = 'best';
 
 /**
@@ -30,7 +32,7 @@ export function keepState(runDir: string, epochs: number, metricsLines: number,
   fs.rmSync(writing, { recursive: true, force: true });
   fs.mkdirSync(writing);
   if (fs.existsSync(path.join(runDir, BEST))) fs.cpSync(path.join(runDir, BEST), path.join(writing, BEST), { recursive: true });
-  fs.writeFileSync(metricsFile(writing), metricsHead(metricsFile(runDir), metricsLines));
+  fs.writeFileSync(metricsFile(writing), metricsHeadOf(metricsFile(runDir), metricsLines));
   fs.cpSync(checkpoint, path.join(writing, CHECKPOINT_DIR), { recursive: true });
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(writing, dir);
@@ -63,7 +65,7 @@ export function startFromKept(runDir: string, from: StartFrom, ownKey: Record<st
     state.nextBatch !== 0) return undefined;
   fs.mkdirSync(runDir, { recursive: true });
   if (fs.existsSync(path.join(dir, BEST))) fs.cpSync(path.join(dir, BEST), path.join(runDir, BEST), { recursive: true });
-  writeFileAtomic(metricsFile(runDir), metricsHead(metricsFile(dir), state.metricsLines));
+  writeFileAtomic(metricsFile(runDir), metricsHeadOf(metricsFile(dir), state.metricsLines));
   const sharedStart: SharedStart = { from: from.runDir, epochs: from.epochs, trainSeconds: state.trainSeconds };
   const copying = path.join(runDir, `${CHECKPOINT_DIR}.copying`);
   fs.rmSync(copying, { recursive: true, force: true });
