@@ -404,7 +404,10 @@ async function writeTable(s: Study, runDir: string, results: string): Promise<Ev
   fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(entries, null, 2)}\n`);
   const ticket = s.reference === 'ticket';
   const compared = ticket ? 'random init − winning ticket' : 'scratch − fine-tuned';
-  const title = `${s.id}: ${compared} (${s.profile}, CIFAR-10 subset, ${rows[0].seeds.length} seeds)`;
+  const counts = rows.map((r) => r.seeds.length);
+  const [fewest, most] = [Math.min(...counts), Math.max(...counts)];
+  const seeds = fewest === most ? `${most} seeds` : `${fewest}–${most} seeds a row`;
+  const title = `${s.id}: ${compared} (${s.profile}, CIFAR-10 subset, ${seeds})`;
   fs.writeFileSync(path.join(out, 'chart.svg'),
     await differenceChart(differencePoints(rows, rowLabel), title, `${compared}, top-1 points`, accuracyPoints(s, rows, rowLabel)));
   return rows;

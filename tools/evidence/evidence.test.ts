@@ -4,7 +4,8 @@ import * as path from 'path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './cli';
 import {
-  evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain, localSeedRecords, mergeSeedRecords,
+  evidenceCsv, evidenceMarkdown, evidenceRows, lastQuarterGain, localSeedRecords, mergeSeedRecords, studySeedsText,
+  type EvidenceRow,
 } from './evidence';
 import type { Study } from './studies';
 
@@ -129,6 +130,17 @@ describe('an evidence table', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-')), 'metrics.jsonl');
     fs.writeFileSync(file, '{"testTop1":1}\n{"testTop1":2}\n');
     expect(() => lastQuarterGain(file)).toThrow(`${file}: 2 epochs`);
+  });
+});
+
+describe('the seeds a table names', () => {
+  const row = (variant: string, seeds: number[]) => ({ variant, seeds, lr: null, round: null }) as unknown as EvidenceRow;
+  it('one list where the rows agree, and each row with fewer so far', () => {
+    expect(studySeedsText(study, [row('vgg16-A', [0, 1, 2])])).toBe('seeds 0, 1, 2');
+    expect(studySeedsText(study, [row('vgg16-A', [0, 1])])).toBe(
+      'seeds 0, 1 (2 of the study\'s 3: the others are not finished)');
+    expect(studySeedsText(study, [row('resnet20', [0, 1, 2]), row('resnet56', [0]), row('resnet56-pretrained', [])])).toBe(
+      'seeds 0, 1, 2; so far resnet56 seed 0; resnet56-pretrained none');
   });
 });
 

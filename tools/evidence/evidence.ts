@@ -238,6 +238,20 @@ export function evidenceRows(s: Study, records: Row[], references: ReferenceRow[
 }
 
 /** A row's name in tables and charts: the variant, with its LR and round where it has them. */
+/**
+ * The seeds a study's rows hold: the most any row has (and how many of the study's that is), then each row that has
+ * fewer so far.
+ */
+export function studySeedsText(s: Study, rows: EvidenceRow[]): string {
+  const most = rows.reduce((longest: number[], r) => (r.seeds.length > longest.length ? r.seeds : longest), []);
+  const unfinished = most.length < s.seeds
+    ? ` (${most.length} of the study's ${s.seeds}: the others are not finished)` : '';
+  const seedList = (seeds: number[]) =>
+    (seeds.length > 0 ? `seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}` : 'none');
+  const fewer = rows.filter((r) => r.seeds.length < most.length).map((r) => `${rowLabel(r)} ${seedList(r.seeds)}`);
+  return `seeds ${most.join(', ') || '–'}${unfinished}${fewer.length > 0 ? `; so far ${fewer.join('; ')}` : ''}`;
+}
+
 export const rowLabel = (r: Pick<EvidenceRow, 'variant' | 'lr' | 'round'>) =>
   [r.variant, ...(r.lr === null || r.lr === undefined ? [] : [`LR ${r.lr}`]),
     ...(r.round === null || r.round === undefined ? [] : [`round ${r.round}`])].join(' ');
@@ -278,8 +292,7 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
       ? 'winning ticket vs random init (the pruned net trained from its baseline\'s initial weights, or from new ones)'
       : 'fine-tuned vs Scratch-E / Scratch-B'}`,
     '',
-    `Profile \`${s.profile}\` on the CIFAR-10 subset (10 000 train / 2 000 test images), seeds ${rows[0]?.seeds.join(', ') ?? '–'}` +
-      `${(rows[0]?.seeds.length ?? s.seeds) < s.seeds ? ` (${rows[0].seeds.length} of the study's ${s.seeds}: the others are not finished)` : ''}.`,
+    `Profile \`${s.profile}\` on the CIFAR-10 subset (10 000 train / 2 000 test images), ${studySeedsText(s, rows)}.`,
     'Top-1 % as mean ± sample std over seeds, the paper\'s full-scale CIFAR-10 number in brackets. Differences are',
     'paired by seed (same pruned architecture); the interval is mean ± t(0.975, n−1)·s/√n. Verdict: the interval above',
     'zero (scratch ≥ fine-tuned), below it (fine-tuned better) or across it (inconclusive); the paper\'s verdict is the',
