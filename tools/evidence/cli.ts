@@ -29,9 +29,10 @@ const USAGE = `npm run evidence -- <command> [options]
                    seeds committed there and the study's runs here (a seed run here replaces its committed
                    record), and the summary results/summary.md + summary.svg over every study in results/;
                    several (a,b), or all (those with a seed)
-  status <study>   where its runs stand: every stage begun in its run directory, done, training now (the pid
-                   whose claim holds it) or stopped, with its epochs, best top-1 and, for one not done, the time
-                   its remaining epochs take at its median epoch so far; 'all', or several (a,b)
+  status <study>   where its runs stand: every training stage begun in its run directory (not the prunes),
+                   done, training now (the pid whose claim holds it) or stopped, with its epochs, best top-1
+                   and, for one not done, the time its remaining epochs take at its median epoch so far; 'all',
+                   or several (a,b)
   list             the studies (${STUDIES.map((s) => s.id).join(', ')}), each row with the seeds committed in
                    results/<study>/seeds.csv
 

@@ -1,5 +1,6 @@
 /**
- * Where a study's runs stand (`evidence status`): every stage folder of its run directory that has begun, with its
+ * Where a study's runs stand (`evidence status`): every training stage of its run directory that has begun (baselines,
+ * fine-tunes, scratch runs; not the prunes, which train only between their steps, in a scratch folder), with its
  * epochs and best top-1, whether a process of this machine trains it now, and for one not finished the time its
  * remaining epochs take at its median epoch so far. Stages that have not begun have no folder and are not listed.
  */
