@@ -224,8 +224,9 @@ function stageFacts(seed: string, dir: string): { wall: StageSeconds; busy: Stag
     const wall = Math.round(r.trainSeconds - shared.trainSeconds);
     if (!fs.existsSync(metrics)) return { wall, busy: null, ...from, ...onThreads([r.threads]) };
     // Its weights depend on every epoch's threads, the shared ones too (absent in metrics from before they were recorded).
-    const perEpoch = readEpochMetrics(metrics).map((e) => e.threads);
-    const median = medianEpochSeconds(metrics, shared.epochs);
+    const epochs = readEpochMetrics(metrics);
+    const perEpoch = epochs.map((e) => e.threads);
+    const median = medianEpochSeconds(epochs, shared.epochs);
     return { wall, busy: median === null ? null : Math.round(median * (r.epochs - shared.epochs)), ...from,
       ...onThreads(perEpoch.some((t) => t !== undefined) ? perEpoch : [r.threads]) };
   };

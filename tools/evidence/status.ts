@@ -10,7 +10,7 @@ import { notAStage } from '../../packages/core/src/experiment/reuse';
 import { liveClaim, stageClaimFile, type TrainingClaim } from '../../packages/core/src/experiment/training-claim';
 import { checkpointState } from '../../packages/core/src/train/checkpoint';
 import { readTrainResult } from '../../packages/core/src/train/loop';
-import { medianEpochSeconds, metricsFile } from '../../packages/core/src/train/metrics-file';
+import { medianEpochSeconds, metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
 
 export interface StageStatus {
   /** The stage's folder, relative to the run directory. */
@@ -72,8 +72,8 @@ function statusOf(runDir: string, dir: string, shared: Map<string, TrainingClaim
   if (!state && !holder) return undefined;
   const epoch = state?.epoch ?? 0;
   const epochs = (state?.runKey.recipe as { epochs?: number } | undefined)?.epochs ?? null;
-  const metrics = metricsFile(dir);
-  const median = fs.existsSync(metrics) ? medianEpochSeconds(metrics, state?.sharedStart?.epochs) : null;
+  // A missing metrics file reads as no epochs.
+  const median = medianEpochSeconds(readEpochMetrics(metricsFile(dir)), state?.sharedStart?.epochs);
   return {
     stage,
     state: holder ? 'training' : 'stopped',

@@ -36,9 +36,10 @@ describe('metrics file', () => {
 
   it('gives the median epoch after the skipped ones, the upper middle of an even count, null for none', () => {
     const f = file([900, 800, 40, 10, 30, 20].map((seconds, e) => JSON.stringify({ epoch: e + 1, seconds })).join('\n'));
-    expect(medianEpochSeconds(f)).toBe(40); // 10 20 30 40 800 900: the upper middle
-    expect(medianEpochSeconds(f, 2)).toBe(30); // 10 20 30 40
-    expect(medianEpochSeconds(f, 3)).toBe(20); // 10 20 30
-    expect(medianEpochSeconds(f, 6)).toBeNull();
+    const epochs = readEpochMetrics(f);
+    expect(medianEpochSeconds(epochs)).toBe(40); // 10 20 30 40 800 900: the upper middle
+    expect(medianEpochSeconds(epochs, 2)).toBe(30); // 10 20 30 40
+    expect(medianEpochSeconds(epochs, 3)).toBe(20); // 10 20 30
+    expect(medianEpochSeconds(epochs, 6)).toBeNull();
   });
 });

@@ -54,11 +54,12 @@ export const appendEpochMetrics = (file: string, line: EpochMetrics) =>
   fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
 
 /**
- * The median of a run's epoch seconds after its first `skip` (a Scratch-B's shared epochs were Scratch-E's): the upper
- * of the two middle ones for an even count, an epoch that was measured. Null where it has no such epoch.
+ * The median of a run's epoch seconds (its lines, readEpochMetrics) after its first `skip` (a Scratch-B's shared epochs
+ * were Scratch-E's): the upper of the two middle ones for an even count, an epoch that was measured. Null where it has
+ * no such epoch.
  */
-export function medianEpochSeconds(file: string, skip = 0): number | null {
-  const seconds = readEpochMetrics(file).slice(skip).map((e) => e.seconds).sort((a, b) => a - b);
+export function medianEpochSeconds(epochs: EpochMetrics[], skip = 0): number | null {
+  const seconds = epochs.slice(skip).map((e) => e.seconds).sort((a, b) => a - b);
   return seconds.length > 0 ? seconds[Math.floor(seconds.length / 2)] : null;
 }
 
