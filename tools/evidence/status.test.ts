@@ -90,6 +90,21 @@ describe('evidence status', () => {
     expect(lines[2]).toMatch(/scratch-e +stopped +epoch 7\/40, best 45\.00%, about 5 h 30 min left$/);
   });
 
+  it('reads a run directory reached through a link where it is: the shared claim in its real parent names its stage', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'status-'));
+    const baseline = path.join(root, 'runs', 'study', stages, 'baseline');
+    write(path.join(baseline, 'checkpoint', 'state.json'), state(2, 40, 30));
+    write(path.join(baseline, 'metrics.jsonl'), metrics([10, 10]));
+    write(path.join(root, 'runs', '.training-claims', 'abc.json'), claim(sleeper.pid!, baseline));
+    // Another checkout's runs/ holds only a link to the study folder.
+    fs.mkdirSync(path.join(root, 'checkout', 'runs'), { recursive: true });
+    fs.symlinkSync(path.join(root, 'runs', 'study'), path.join(root, 'checkout', 'runs', 'study'));
+    expect(stageStatuses(path.join(root, 'checkout', 'runs', 'study'))).toEqual([
+      { stage: `${stages}/baseline`, state: 'training', epoch: 2, epochs: 40, bestTop1: 30, secondsLeft: 380,
+        holder: sleeper.pid },
+    ]);
+  });
+
   it('rounds to whole minutes before it splits hours (7 190 s is 2 h 0 min), and an empty run directory has no stage', () => {
     const one = { stage: 'a', state: 'stopped' as const, epoch: 1, epochs: 2, bestTop1: null, secondsLeft: 7190 };
     expect(statusLines([one])[0]).toBe('a      stopped  epoch 1/2, about 2 h 0 min left');

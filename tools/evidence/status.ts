@@ -33,7 +33,7 @@ function sharedClaims(roots: string[]): Map<string, TrainingClaim> {
   for (const dir of roots.map((root) => path.join(root, '.training-claims'))) {
     for (const name of listing(dir).filter((entry) => entry.name.endsWith('.json'))) {
       const claim = liveClaim(path.join(dir, name.name));
-      if (claim) claims.set(path.resolve(claim.dir), claim);
+      if (claim) claims.set(realPath(claim.dir), claim);
     }
   }
   return claims;
@@ -85,9 +85,22 @@ function statusOf(runDir: string, dir: string, shared: Map<string, TrainingClaim
   };
 }
 
-/** Every begun stage under `runDir`, in folder order; `claimRoots` also hold claims of shared stages. */
-export function stageStatuses(runDir: string, claimRoots = [path.dirname(runDir), runDir]): StageStatus[] {
-  const shared = sharedClaims(claimRoots);
+/** A folder's path with its links followed (a claim names the real one); as given where it is missing. */
+function realPath(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch {
+    return path.resolve(dir);
+  }
+}
+
+/**
+ * Every begun stage under `runDir`, in folder order; `claimRoots` also hold claims of shared stages. A run directory
+ * reached through a link is read where it really is: its claims name that path, and its parent holds the shared ones.
+ */
+export function stageStatuses(given: string, claimRoots?: string[]): StageStatus[] {
+  const runDir = realPath(given);
+  const shared = sharedClaims(claimRoots ?? [path.dirname(runDir), runDir]);
   const statuses: StageStatus[] = [];
   const walk = (dir: string) => {
     const status = statusOf(runDir, dir, shared);
