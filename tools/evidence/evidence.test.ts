@@ -187,6 +187,10 @@ describe('a lottery-ticket evidence table', () => {
     const table = evidenceMarkdown(lottery, rows);
     expect(table).toContain('| vgg16-A LR 0.1 | 34.2 | 3 | 73.33 ± 0.58 | 71.67 ± 0.58 | 72.50 ± 0.50 | +0.83 [+0.12, +1.55] |');
     expect(table).toContain('Random init − winning ticket [95% CI]');
+    // The header's verdicts are the lottery ones, and it promises no paper numbers in brackets.
+    expect(table).toContain('zero (random init ≥ ticket), below it (ticket better) or across it (inconclusive)');
+    expect(table).not.toContain('scratch ≥ fine-tuned');
+    expect(table).toContain('the paper printed no numbers for this comparison');
   });
 });
 

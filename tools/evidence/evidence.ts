@@ -6,7 +6,7 @@ import { markdownTable } from '../../packages/core/src/results';
 import { METRICS_FILE, metricsFile, readEpochMetrics } from '../../packages/core/src/train/metrics-file';
 import { mean, sampleStd } from '../../packages/core/src/stats';
 import { readRows, type Row } from '../report/report';
-import { pairedInterval, paperVerdict, verdict, type Interval, type Reference, type Verdict } from './interval';
+import { OUTCOMES, pairedInterval, paperVerdict, verdict, type Interval, type Reference, type Verdict } from './interval';
 import type { Study } from './studies';
 
 /**
@@ -272,6 +272,7 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
   const regimes = regimesOf(s);
   const names = comparisonNames(s);
   const against = s.reference === 'ticket' ? 'winning ticket' : 'fine-tuned';
+  const [ahead, behind] = OUTCOMES[s.reference ?? 'finetuned'];
   const head = ['variant', 'FLOPs ↓%', 'seeds', ...regimes.map((g) => regimeTitle(s, g)),
     ...names.flatMap((n) => [`${n} − ${against} [95% CI]`, 'verdict (paper)']), 'baseline last-quarter gain'];
   const lines = rows.map((r) => {
@@ -293,9 +294,11 @@ export function evidenceMarkdown(s: Study, rows: EvidenceRow[]): string {
       : 'fine-tuned vs Scratch-E / Scratch-B'}`,
     '',
     `Profile \`${s.profile}\` on the CIFAR-10 subset (10 000 train / 2 000 test images), ${studySeedsText(s, rows)}.`,
-    'Top-1 % as mean ± sample std over seeds, the paper\'s full-scale CIFAR-10 number in brackets. Differences are',
+    `Top-1 % as mean ± sample std over seeds${s.reference === 'ticket'
+      ? ' (the paper printed no numbers for this comparison: its lottery-ticket results are figures)'
+      : ', the paper\'s full-scale CIFAR-10 number in brackets'}. Differences are`,
     'paired by seed (same pruned architecture); the interval is mean ± t(0.975, n−1)·s/√n. Verdict: the interval above',
-    'zero (scratch ≥ fine-tuned), below it (fine-tuned better) or across it (inconclusive); the paper\'s verdict is the',
+    `zero (${ahead}), below it (${behind}) or across it (inconclusive); the paper's verdict is the`,
     'sign of its printed means. A baseline has converged when its last quarter of epochs gained under one point.',
     'The baseline column is the plain one (no method hooks); where a method trains its own (sparsity, soft pruning),',
     'the per-seed table below lists that one too, and the convergence check covers both.',

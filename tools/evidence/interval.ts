@@ -39,7 +39,8 @@ export type Verdict = 'scratch ≥ fine-tuned' | 'fine-tuned better' | 'random i
 /** What a study's scratch runs are compared with: the fine-tuned model, or (lottery tickets) the winning ticket. */
 export type Reference = 'finetuned' | 'ticket';
 
-const OUTCOMES: Record<Reference, [Verdict, Verdict]> = {
+/** The two decided verdicts of a comparison with `reference`: scratch ahead (or level), and behind. */
+export const OUTCOMES: Record<Reference, [Verdict, Verdict]> = {
   finetuned: ['scratch ≥ fine-tuned', 'fine-tuned better'],
   ticket: ['random init ≥ ticket', 'ticket better'],
 };
