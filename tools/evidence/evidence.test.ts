@@ -81,6 +81,8 @@ describe('an evidence table', () => {
     expect(table).toContain('| vgg16-A | 34.2 | 3 | 71.00 ± 1.00 (93.63) | 69.00 ± 1.00 (93.41) |');
     expect(table).toContain('+2.00 [-0.48, +4.48] | **inconclusive** (paper +0.21: scratch ≥ fine-tuned)');
     expect(table).toContain('+0.50, +1.00, +1.50 (NOT converged)');
+    expect(table).toContain('zero (scratch ≥ fine-tuned), below it (fine-tuned better) or across it (inconclusive)');
+    expect(table).toContain('the paper\'s full-scale CIFAR-10 number in brackets');
     expect(evidenceCsv(rows).split('\n')[1]).toContain('vgg16-A,,,vgg16,0 1 2,34.2,71,1,93.63');
   });
 

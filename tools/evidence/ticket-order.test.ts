@@ -23,8 +23,9 @@ describe('ticket-order: the winning ticket of a round, trained again on another 
   const spec = { arch: 'vgg', depth: 16 };
 
   it('takes the recipe, spec and seed of the ticket\'s run, and its baseline\'s initial weights', () => {
-    const round = roundDir({ seed: 2, recipe, spec, init: 'saved-init' });
-    expect(ticketRun(round)).toEqual({ recipe, spec, seed: 2,
+    const identity = { seed: 2, recipe, spec, init: 'saved-init', data: { dataset: 'cifar10', limit: { train: 3000 } } };
+    const round = roundDir(identity);
+    expect(ticketRun(round)).toEqual({ recipe, spec, seed: 2, limit: { train: 3000 }, identity,
       initDir: path.join(round, '..', '..', 'baseline', 'init') });
   });
 

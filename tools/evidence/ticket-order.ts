@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import {
-  applyMasks, initBackend, loadModelDir, loadTrainingData, readTrainResult, train, type ArchSpec, type Recipe,
+  applyMasks, loadModelDir, loadTrainingData, readTrainResult, startBackend, train, type ArchSpec, type Recipe,
 } from '@rethink-prune/core';
 
 const USAGE = `npm run -s ticket-order -- <round dir> [--data-seed N] [--data-dir DIR]
@@ -22,19 +22,32 @@ const USAGE = `npm run -s ticket-order -- <round dir> [--data-seed N] [--data-di
   --data-dir    the CIFAR-10 .bin files (default ../shared/datasets/cifar10-subset)
   The backend is wasm (with the native oneDNN kernels where built), one thread unless RETHINK_PRUNE_THREADS says.`;
 
+interface TicketRun {
+  recipe: Recipe;
+  spec: ArchSpec;
+  seed: number;
+  /** The images it trained and was tested on (a profile's limits). */
+  limit: { train?: number; test?: number };
+  /** The ticket run's identity: the new run's key holds it, so a round trained again is not taken for this one. */
+  identity: Record<string, unknown>;
+  initDir: string;
+}
+
 /** The winning ticket's run of a round and where its baseline's initial weights are, or why not. */
-export function ticketRun(roundDir: string): { recipe: Recipe; spec: ArchSpec; seed: number; initDir: string } {
+export function ticketRun(roundDir: string): TicketRun {
   const ticketDir = path.join(roundDir, 'scratch-e-saved-init');
   const result = readTrainResult(ticketDir);
   if (!result) throw new Error(`${ticketDir} holds no finished winning ticket (result.json): train the round first`);
-  const identity = result.identity as { recipe?: Recipe; spec?: ArchSpec; seed?: number } | undefined;
+  const identity = result.identity as
+    { recipe?: Recipe; spec?: ArchSpec; seed?: number; data?: { limit?: TicketRun['limit'] } } | undefined;
   if (!identity?.recipe || !identity.spec || typeof identity.seed !== 'number') {
     throw new Error(`${path.join(ticketDir, 'result.json')} names no recipe, spec and seed: not a lottery stage`);
   }
   // <variant>/round<r>/ lies beside the baseline/ of its seed and LR.
   const initDir = path.join(roundDir, '..', '..', 'baseline', 'init');
   if (!fs.existsSync(initDir)) throw new Error(`${initDir} is missing: the baseline's initial weights are needed`);
-  return { recipe: identity.recipe, spec: identity.spec, seed: identity.seed, initDir };
+  return { recipe: identity.recipe, spec: identity.spec, seed: identity.seed, limit: identity.data?.limit ?? {},
+    identity: identity as Record<string, unknown>, initDir };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -46,7 +59,7 @@ async function main(argv: string[]): Promise<void> {
   const ticket = ticketRun(roundDir);
   const dataSeed = values['data-seed'] === undefined ? ticket.seed + 1000 : Number(values['data-seed']);
   if (!Number.isInteger(dataSeed) || dataSeed < 0) throw new Error(`--data-seed ${values['data-seed']} is not a seed`);
-  console.log(await initBackend('wasm'));
+  await startBackend('ticket-order', 'wasm');
   const { model, masks } = await loadModelDir(path.join(roundDir, 'pruned'));
   model.dispose();
   if (!masks) throw new Error(`${path.join(roundDir, 'pruned')} has no masks: not a lottery round in mask form`);
@@ -54,8 +67,9 @@ async function main(argv: string[]): Promise<void> {
   applyMasks(ticketModel, masks);
   const result = await train({ model: ticketModel, spec: ticket.spec, recipe: ticket.recipe, seed: dataSeed,
     data: loadTrainingData('cifar10', values['data-dir'] ?? path.join('..', 'shared', 'datasets', 'cifar10-subset')),
-    runDir: path.join(roundDir, `scratch-e-saved-init-data${dataSeed}`), hooks: { masks },
-    label: `winning ticket on data order ${dataSeed}`, identity: { diagnosis: 'ticket-order', roundDir, dataSeed } });
+    limit: ticket.limit, runDir: path.join(roundDir, `scratch-e-saved-init-data${dataSeed}`), hooks: { masks },
+    label: `winning ticket on data order ${dataSeed}`,
+    identity: { diagnosis: 'ticket-order', ticket: ticket.identity, dataSeed } });
   const best = (dir: string) => readTrainResult(path.join(roundDir, dir))?.bestTop1.toFixed(2) ?? '–';
   console.log(`best top-1: winning ticket on data order ${dataSeed} ${result.bestTop1.toFixed(2)}; on its ` +
     `baseline's (${ticket.seed}) ${best('scratch-e-saved-init')}; random init ${best('scratch-e')}`);
