@@ -14,7 +14,7 @@ import {
   type ReferenceRow,
 } from './evidence';
 import { stageStatuses, statusLines } from './status';
-import { STUDIES, studyById, studyRunArgs, type Study } from './studies';
+import { STUDIES, studyById, studyRunArgs, SUBSET_DATA_DIR, type Study } from './studies';
 
 const USAGE = `npm run evidence -- <command> [options]
 
@@ -480,7 +480,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'run') {
-    const dataDir = values['data-dir'] ?? path.relative(process.cwd(), path.resolve(__dirname, '../../../shared/datasets/cifar10-subset'));
+    const dataDir = values['data-dir'] ?? path.relative(process.cwd(), SUBSET_DATA_DIR);
     const only = values.variants?.split(',').map((v) => v.trim()).filter(Boolean);
     const variants = variantsPerStudy(studies, only);
     const runs = studies.map((s, i) => planRun(s, runDirOf(s), dataDir, variants[i], values.seed, values.seeds, values.lanes));

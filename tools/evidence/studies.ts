@@ -36,6 +36,9 @@ export interface Study {
   backend: string;
 }
 
+/** The CIFAR-10 subset every study trains on, where the workspace's shared/ folder has it (CI has it; users may not). */
+export const SUBSET_DATA_DIR = path.resolve(__dirname, '../../../shared/datasets/cifar10-subset');
+
 const study = (id: string, packageDir: string, variants: string[], extra: Partial<Study> = {}): Study =>
   ({ id, packageDir, variants, seeds: 3, profile: 'small', dataset: 'cifar10', backend: 'wasm', ...extra });
 const analogue = (analogueOf: Record<string, string>) => ({ note: 'CIFAR analogue of an ImageNet method', analogueOf });

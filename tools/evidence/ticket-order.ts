@@ -10,6 +10,7 @@ import { parseArgs } from 'util';
 import {
   applyMasks, loadModelDir, loadTrainingData, readTrainResult, startBackend, train, type ArchSpec, type Recipe,
 } from '@rethink-prune/core';
+import { SUBSET_DATA_DIR } from './studies';
 
 const USAGE = `npm run -s ticket-order -- <round dir> [--data-seed N] [--data-dir DIR]
 
@@ -66,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
   const ticketModel = (await loadModelDir(ticket.initDir)).model;
   applyMasks(ticketModel, masks);
   const result = await train({ model: ticketModel, spec: ticket.spec, recipe: ticket.recipe, seed: dataSeed,
-    data: loadTrainingData('cifar10', values['data-dir'] ?? path.join('..', 'shared', 'datasets', 'cifar10-subset')),
+    data: loadTrainingData('cifar10', values['data-dir'] ?? SUBSET_DATA_DIR),
     limit: ticket.limit, runDir: path.join(roundDir, `scratch-e-saved-init-data${dataSeed}`), hooks: { masks },
     label: `winning ticket on data order ${dataSeed}`,
     identity: { diagnosis: 'ticket-order', ticket: ticket.identity, dataSeed } });
