@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import {
-  applyMasks, loadModelDir, loadTrainingData, readTrainResult, startBackend, train, type ArchSpec, type Recipe,
+  applyMasks, loadMasks, loadModelDir, loadTrainingData, readTrainResult, scratchSeed, startBackend, train, type ArchSpec,
+  type Recipe,
 } from '@rethink-prune/core';
 import { SUBSET_DATA_DIR } from './studies';
 
@@ -58,11 +59,10 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new Error(`give one round directory\n\n${USAGE}`);
   const roundDir = positionals[0];
   const ticket = ticketRun(roundDir);
-  const dataSeed = values['data-seed'] === undefined ? ticket.seed + 1000 : Number(values['data-seed']);
+  const dataSeed = values['data-seed'] === undefined ? scratchSeed(ticket.seed) : Number(values['data-seed']);
   if (!Number.isInteger(dataSeed) || dataSeed < 0) throw new Error(`--data-seed ${values['data-seed']} is not a seed`);
   await startBackend('ticket-order', 'wasm');
-  const { model, masks } = await loadModelDir(path.join(roundDir, 'pruned'));
-  model.dispose();
+  const masks = await loadMasks(path.join(roundDir, 'pruned'));
   if (!masks) throw new Error(`${path.join(roundDir, 'pruned')} has no masks: not a lottery round in mask form`);
   const ticketModel = (await loadModelDir(ticket.initDir)).model;
   applyMasks(ticketModel, masks);

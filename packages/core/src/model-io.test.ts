@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from './backend';
 import { applyMasks, maskSparsity, namedWeights } from './pruning/masks';
-import { loadModelDir, ModelDirError, readModelSpec, saveModelDir } from './model-io';
+import { loadMasks, loadModelDir, ModelDirError, readModelSpec, saveModelDir } from './model-io';
 import { BatchNormalization } from './models/batch-norm';
 import { buildModel, namedSpec, type ArchSpec } from './spec';
 import { TFJS_NODE_BUILT } from './test-util/backends';
@@ -77,6 +77,11 @@ describe('model directories', () => {
     expect(loaded.masks!.size).toBe(1);
     expect(maskSparsity(loaded.masks!)).toBeCloseTo(maskSparsity(masks), 10);
     expect(Array.from(loaded.masks!.get('features.1.conv/kernel')!.dataSync())).toEqual(maskValues);
+    // loadMasks reads the masks alone; a directory saved without masks has none.
+    expect(Array.from((await loadMasks(dir))!.get('features.1.conv/kernel')!.dataSync())).toEqual(maskValues);
+    const unmasked = tmp();
+    await saveModelDir(unmasked, model, spec);
+    expect(await loadMasks(unmasked)).toBeUndefined();
   });
 
   it('names what is wrong with a damaged directory', async () => {

@@ -149,6 +149,13 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
   return { model, spec, masks };
 }
 
+/** The masks saved with a model directory (the model itself is not kept), or undefined where it has none. */
+export async function loadMasks(dir: string): Promise<MaskSet | undefined> {
+  const { model, masks } = await loadModelDir(dir);
+  model.dispose();
+  return masks;
+}
+
 /** masks.json (name → { shape, offset }) and masks.bin (a 0/1 byte per weight), checked against the model. */
 function readMasks(dir: string, model: tf.LayersModel): MaskSet {
   const indexFile = path.join(dir, MASKS_JSON);

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../fs-atomic';
 import type { DatasetInfo, DatasetName } from '@rethink-prune/datasets';
 import { countSpec } from '../pruning/counting';
 import { applyMasks, type MaskSet } from '../pruning/masks';
-import { loadModelDir, saveModelDir } from '../model-io';
+import { loadMasks, loadModelDir, saveModelDir } from '../model-io';
 import { profileLabel, widthDivisorOf, type Profile } from '../profiles';
 import { buildModel, namedSpec, type ArchSpec } from '../spec';
 import { pruneChannels } from '../pruning/surgery';
@@ -85,12 +85,8 @@ export function experimentSpecs(
   return { fullSpec, spec: narrowSpec(fullSpec, widthDivisorOf(profile, fullSpec.arch)) };
 }
 
-/** The masks saved with a pruned model (the model itself is not kept). */
-async function loadMasks(dir: string): Promise<MaskSet | undefined> {
-  const { model, masks } = await loadModelDir(dir);
-  model.dispose();
-  return masks;
-}
+/** The seed of a random re-initialisation (Scratch-E/B from a fresh init): its weights and its data order. */
+export const scratchSeed = (seed: number) => seed + 1000;
 
 const describeTraining = (t?: StageTraining) => (t ? { id: t.id, params: t.params ?? {} } : null);
 
@@ -327,7 +323,7 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
   // A masked model counts its non-zero conv weights only, as the seed's weight-level counter does.
   const [full, small] = [countSpec(spec), countSpec(pruned.spec, masks)];
   const recipeB = recipes.scratchB(full.flops, small.flops);
-  const scratchSeed = o.seed + 1000;
+  const freshSeed = scratchSeed(o.seed);
   const label = method.rounds ? ` round ${r.round}` : '';
   /** A stage of the pruned model: its key names the init it starts from and the prune it follows. */
   const stageIdentity = (stage: TrainedStage, recipe: Recipe, init: string) => ({ ...common, stage, variant: variantName,
@@ -340,9 +336,9 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
   const scratchModel = (start: ScratchStart) => async () => {
     let model: tf.LayersModel;
     if (start === 'fresh') {
-      model = buildModel(pruned.spec, scratchSeed);
+      model = buildModel(pruned.spec, freshSeed);
       // Only a masked model is re-initialised: a structured prune's scratch run is the architecture's own (reuse.ts).
-      if (masks) method.initScratch?.(model, masks, scratchSeed, variant);
+      if (masks) method.initScratch?.(model, masks, freshSeed, variant);
     } else {
       const init = await loadModelDir(path.join(c.baselineDir, 'init'));
       model = pruned.keep ? pruneChannels(init.model, spec, pruned.keep).model : init.model;
@@ -366,7 +362,7 @@ async function trainRound<V extends MethodVariant>(c: ExperimentContext<V>, r: R
   const shared = alike ? sharedEpochs(recipes.baseline, recipeB) : 0;
   for (const start of method.scratchStarts ?? ['fresh']) {
     // The saved initialisation trains on the baseline's data order, as a lottery ticket reruns its baseline.
-    const seed = start === 'fresh' ? scratchSeed : o.seed;
+    const seed = start === 'fresh' ? freshSeed : o.seed;
     const scratchE = { dir: path.join(r.dir, scratchDir('scratch-e', start)), spec: pruned.spec, seed,
       identity: stageIdentity('scratch-e', recipes.baseline, start), recipe: recipes.baseline };
     const sharing = (stage: 'scratch-e' | 'scratch-b') => (shared === 0 ? {}
