@@ -41,4 +41,13 @@ describe('accuracyPoints: the accuracies beside the differences', () => {
     const alone = await differenceChart(differencePoints(rows, (r) => r.variant), 'l1-norm');
     expect(alone).not.toContain('top-1 %, mean ± std over seeds');
   });
+
+  it('writes a long row label whole, not cut with an ellipsis', async () => {
+    const label = 'vgg16-iterative LR 0.01 round 3, a label well over 180 pixels long';
+    const rows = [row({})];
+    const svg = await differenceChart(differencePoints(rows, () => label), 'lottery-ticket', 'random init − winning ticket',
+      accuracyPoints(studyById('l1-norm'), rows, () => label));
+    expect(svg.split(`>${label}</text>`).length - 1).toBe(2);
+    expect(svg).not.toContain('…');
+  });
 });
