@@ -50,4 +50,16 @@ describe('accuracyPoints: the accuracies beside the differences', () => {
     expect(svg.split(`>${label}</text>`).length - 1).toBe(2);
     expect(svg).not.toContain('…');
   });
+
+  it('keeps the rows in the table\'s order when a one-seed row (no error bar) stands between two with bars', async () => {
+    const one = (variant: string, seeds: number[]) => row({ variant, seeds, comparisons: [{ name: 'Scratch-E',
+      ours: seeds.length > 1 ? { mean: 1, low: 0, high: 2, n: 3, verdict: 'inconclusive' }
+        : { mean: 1, low: -Infinity, high: Infinity, n: 1, verdict: 'inconclusive' }, paper: null }] });
+    const rows = [one('first-row', [0, 1, 2]), one('middle-row', [0]), one('last-row', [0, 1, 2])];
+    const svg = await differenceChart(differencePoints(rows, (r) => r.variant), 'l1-norm');
+    const at = (label: string) => svg.indexOf(`>${label}</text>`);
+    expect(at('first-row')).toBeGreaterThan(-1);
+    expect(at('first-row')).toBeLessThan(at('middle-row'));
+    expect(at('middle-row')).toBeLessThan(at('last-row'));
+  });
 });

@@ -58,16 +58,20 @@ const ACCURACY_COLOURS: Record<string, string> = { baseline: REGIME_COLOURS.unpr
   'Scratch-E': REGIME_COLOURS['Scratch-E'], 'Scratch-B': REGIME_COLOURS['Scratch-B'],
   'winning ticket': REGIME_COLOURS['fine-tuned'], 'random init': RANDOM_INIT_COLOUR };
 
-/** The rows along x, in the table's order; a label is written whole (vega's default cuts it at 180 px with '…',
- * which left 'vgg16-iterative LR 0.…' for six rows that differ in their LR and round). */
-const ROW_AXIS = { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelAngle: -30, labelLimit: 0 } } as const;
+/**
+ * The rows along x in the points' order (the table's), named as the domain: left to vega, a row that first shows up
+ * in a later layer (one seed: no error bar) would go last. A label is written whole (vega's default cuts it at
+ * 180 px with '…', which left 'vgg16-iterative LR 0.…' for six rows that differ in their LR and round).
+ */
+const rowAxis = (points: Array<{ row: string }>) => ({ field: 'row', type: 'nominal', title: null,
+  scale: { domain: [...new Set(points.map((p) => p.row))] }, axis: { labelAngle: -30, labelLimit: 0 } } as const);
 
 /** Top-1 per row and regime: the mean over the seeds with ± one standard deviation as error bars. */
 function accuracyPanel(points: AccuracyPoint[]): Panel {
   const regimes = [...new Set(points.map((p) => p.regime))];
   const colour = { field: 'regime', type: 'nominal', title: 'top-1 of',
     scale: { domain: regimes, range: regimes.map((regime) => ACCURACY_COLOURS[regime]) } } as const;
-  const x = ROW_AXIS;
+  const x = rowAxis(points);
   const offset = { field: 'regime', type: 'nominal', scale: { domain: regimes } } as const;
   const y = { field: 'mean', type: 'quantitative', title: 'top-1 %, mean ± std over seeds', scale: { zero: false } } as const;
   return {
@@ -92,7 +96,7 @@ function differencePanel(points: DifferencePoint[], yTitle: string): Panel {
   const colourOf = (c: ComparisonName) => (c === 'Random init' ? RANDOM_INIT_COLOUR : REGIME_COLOURS[c]);
   const colour = { field: 'comparison', type: 'nominal', title: 'compared',
     scale: { domain: comparisons, range: comparisons.map(colourOf) } } as const;
-  const x = ROW_AXIS;
+  const x = rowAxis(points);
   const offset = { field: 'comparison', type: 'nominal', scale: { domain: comparisons } } as const;
   const y = { field: 'difference', type: 'quantitative', title: yTitle } as const;
   return {
