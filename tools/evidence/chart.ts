@@ -64,7 +64,8 @@ const ACCURACY_COLOURS: Record<string, string> = { baseline: REGIME_COLOURS.unpr
  * 180 px with '…', which left 'vgg16-iterative LR 0.…' for six rows that differ in their LR and round).
  */
 const rowAxis = (points: Array<{ row: string }>) => ({ field: 'row', type: 'nominal', title: null,
-  scale: { domain: [...new Set(points.map((p) => p.row))] }, axis: { labelAngle: -30, labelLimit: 0 } } as const);
+  scale: { domain: [...new Set(points.map((p) => p.row))] },
+  axis: { labelAngle: -30, labelLimit: 0 } } as const);
 
 /** Top-1 per row and regime: the mean over the seeds with ± one standard deviation as error bars. */
 function accuracyPanel(points: AccuracyPoint[]): Panel {

@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import {
-  applyMasks, loadMasks, loadModelDir, loadTrainingData, readTrainResult, scratchSeed, startBackend, train, type ArchSpec,
-  type Recipe,
+  applyMasks, loadMasks, loadModelDir, loadTrainingData, readTrainResult, scratchSeed, startBackend, train,
+  type ArchSpec, type Recipe,
 } from '@rethink-prune/core';
 import { SUBSET_DATA_DIR } from './studies';
 

@@ -21,7 +21,9 @@ export { experimentRecipes, imagenetProportionalRecipes, withInitialLr } from '.
 export { cachedStage, type CachedStage } from '../experiment/cached-stage';
 export { runStage, type StageJob, type StageOptions } from '../experiment/stage';
 export { NothingPrunedError, pruneModel, PRUNE_JSON, type PruneExtras, type PruneRecord, type PrunedModel } from '../experiment/prune-stage';
-export { experimentSpecs, LATENCY_JSON, runExperiment, scratchSeed, type ExperimentData, type ExperimentOptions } from '../experiment/run';
+export {
+  experimentSpecs, LATENCY_JSON, runExperiment, scratchSeed, type ExperimentData, type ExperimentOptions,
+} from '../experiment/run';
 export {
   STAGE_GRAPH,
   STAGES,

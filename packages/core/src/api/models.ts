@@ -12,7 +12,10 @@ export { IMAGENET_VGG_CFGS } from '../models/vgg-imagenet';
 export { defaultImageNetResNetCfg, imagenetBlocks, IMAGENET_RESNET_LAYERS, planesOf } from '../models/resnet-imagenet';
 export { VGG_CFGS, vggBnName, vggConvName, type VggCfg } from '../models/vgg';
 export { defaultResNetCfg, resnetBlockName, resnetBlocksPerStage, RESNET_STAGE_WIDTHS } from '../models/resnet';
-export { loadMasks, loadModelDir, readModelSpec, saveModelDir, writeMasks, writeModelFiles, ModelDirError, MODEL_JSON, SPEC_JSON, WEIGHTS_BIN, type LoadedModel } from '../model-io';
+export {
+  loadMasks, loadModelDir, readModelSpec, saveModelDir, writeMasks, writeModelFiles, ModelDirError, MODEL_JSON, SPEC_JSON,
+  WEIGHTS_BIN, type LoadedModel,
+} from '../model-io';
 export { narrow, narrowSpec } from '../widths';
 export {
   BLOCK_SCALE_SUFFIX, BlockScale, resnetBlocks, resnetLayerCount, resnetStageBlocks, shortcutChangesShape,

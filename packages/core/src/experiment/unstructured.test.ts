@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, shutdownBackend } from '../backend';
 import { loadTrainingData } from '../data/source';
 import { namedWeights, type MaskSet } from '../pruning/masks';
-import { loadModelDir } from '../model-io';
+import { loadMasks, loadModelDir } from '../model-io';
 import { PROFILES } from '../profiles';
 import type { MethodDefinition } from './method';
 import type { TrainedStage } from './stage-graph';
@@ -79,7 +79,7 @@ describe('an unstructured method with scratch runs from the saved initial weight
     // The same spec, counted as the seed's sparse counter: half of every conv's weights cost nothing.
     expect(row.pruned_flops as number).toBeLessThan(0.6 * (row.flops as number));
     const modelDir = path.join(runRoot, 'fashion-mnist', 'vgg11', 'seed0');
-    const { masks } = await loadModelDir(path.join(modelDir, 'vgg11-half', 'pruned'));
+    const masks = await loadMasks(path.join(modelDir, 'vgg11-half', 'pruned'));
     const init = await loadModelDir(path.join(modelDir, 'baseline-record', 'init'));
     const initWeights = namedWeights(init.model);
     for (const [name, mask] of masks!) {
